@@ -1,0 +1,126 @@
+// Records the dispatches of one step and submits them as one command buffer.
+// Binding convention for every kernel: @group(0) @binding(0) is the `params` uniform (when the kernel has one),
+// bindings 1..n are the storage buffers in the order the kernel's TypeScript passes them.
+// Uniform data for all dispatches is packed into one buffer at 256-byte slots and uploaded once per submit.
+import type { GpuContext } from './context.ts';
+import { fromScopeError } from './errors.ts';
+
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
+
+export interface Dispatch {
+  kernel: string;
+  /** Human-readable shapes for error messages, e.g. "M=7 N=96 K=64 q4_0". */
+  shapes: string;
+  pipeline: GPUComputePipeline;
+  params?: ArrayBuffer | ArrayBufferView;
+  buffers: Binding[];
+  workgroups: [number, number?, number?];
+}
+
+type Op =
+  | { kind: 'dispatch'; d: Dispatch; uniformOffset: number; uniformSize: number }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
+  | { kind: 'clear'; buf: GPUBuffer; offset: number; size: number };
+
+const SLOT = 256;
+
+export class Recorder {
+  private ops: Op[] = [];
+  private uniformBytes = 0;
+  dispatchCount = 0;
+
+  constructor(readonly ctx: GpuContext) {}
+
+  dispatch(d: Dispatch): void {
+    const [x, y = 1, z = 1] = d.workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const max = this.ctx.caps.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) {
+      throw new Error(`kernel ${d.kernel} (${d.shapes}): ${x}x${y}x${z} workgroups exceed the device's ${max} per dimension`);
+    }
+    const size = d.params ? d.params.byteLength : 0;
+    const op: Op = { kind: 'dispatch', d, uniformOffset: this.uniformBytes, uniformSize: size };
+    if (size) this.uniformBytes += Math.ceil(size / SLOT) * SLOT;
+    this.ops.push(op);
+    this.dispatchCount++;
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.ops.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
+  }
+
+  clear(buf: GPUBuffer, offset = 0, size = buf.size - offset): void {
+    this.ops.push({ kind: 'clear', buf, offset, size });
+  }
+
+  /** Encodes and submits everything recorded; resolves once the GPU has finished it. */
+  async submit(): Promise<void> {
+    const { ctx } = this;
+    ctx.throwIfLost();
+    const device = ctx.device;
+    const ops = this.ops;
+    this.ops = [];
+    const check = ctx.checkErrors;
+    if (check) {
+      device.pushErrorScope('out-of-memory');
+      device.pushErrorScope('validation');
+    }
+    let uniforms: GPUBuffer | null = null;
+    if (this.uniformBytes) {
+      const host = new Uint8Array(this.uniformBytes);
+      for (const op of ops) {
+        if (op.kind !== 'dispatch' || !op.uniformSize) continue;
+        const p = op.d.params!;
+        const src = p instanceof ArrayBuffer ? new Uint8Array(p) : new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
+        host.set(src, op.uniformOffset);
+      }
+      uniforms = ctx.uniformBuffer('params', host.byteLength);
+      device.queue.writeBuffer(uniforms, 0, host);
+    }
+    this.uniformBytes = 0;
+    const enc = device.createCommandEncoder();
+    let pass: GPUComputePassEncoder | null = null;
+    const dispatched: { label: string }[] = [];
+    for (const op of ops) {
+      if (op.kind === 'dispatch') {
+        const { d } = op;
+        const entries: GPUBindGroupEntry[] = [];
+        if (op.uniformSize) entries.push({ binding: 0, resource: { buffer: uniforms!, offset: op.uniformOffset, size: op.uniformSize } });
+        d.buffers.forEach((b, i) => {
+          entries.push({ binding: i + 1, resource: 'offset' in b ? b : { buffer: b } });
+        });
+        const label = `${d.kernel}|${d.shapes}`;
+        dispatched.push({ label });
+        const group = device.createBindGroup({ label, layout: d.pipeline.getBindGroupLayout(0), entries });
+        pass ??= enc.beginComputePass();
+        pass.setPipeline(d.pipeline);
+        pass.setBindGroup(0, group);
+        const [x, y = 1, z = 1] = d.workgroups;
+        pass.dispatchWorkgroups(x, y, z);
+      } else {
+        pass?.end();
+        pass = null;
+        if (op.kind === 'copy') enc.copyBufferToBuffer(op.src, op.srcOffset, op.dst, op.dstOffset, op.size);
+        else enc.clearBuffer(op.buf, op.offset, op.size);
+      }
+    }
+    pass?.end();
+    device.queue.submit([enc.finish()]);
+    const done = device.queue.onSubmittedWorkDone();
+    if (check) {
+      const validation = await device.popErrorScope();
+      const oom = await device.popErrorScope();
+      if (validation) {
+        uniforms?.destroy();
+        throw fromScopeError('validation', validation, dispatched);
+      }
+      if (oom) {
+        uniforms?.destroy();
+        throw fromScopeError('out-of-memory', oom, dispatched);
+      }
+    }
+    await done;
+    uniforms?.destroy();
+    ctx.throwIfLost();
+  }
+}
