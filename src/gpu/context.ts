@@ -72,7 +72,7 @@ export class GpuContext {
   }
 
   write(buf: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     if (bytes.byteLength % 4 === 0) {
       this.device.queue.writeBuffer(buf, byteOffset, bytes);
     } else {

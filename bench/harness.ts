@@ -1,0 +1,60 @@
+// Benchmark plumbing shared by every bench/<op>.bench.ts. A case records one iteration into a Recorder;
+// the harness warms it up, times `reps` iterations per submit, and reports the median.
+import type { GpuContext } from '../src/gpu/context.ts';
+import type { Recorder } from '../src/gpu/recorder.ts';
+
+export interface BenchCase {
+  /** e.g. "matmul q4_0 fwd 128x4864x896" */
+  name: string;
+  /** Floating-point operations per iteration (2*M*N*K for a matmul); omit for bandwidth-bound kernels. */
+  flops?: number;
+  /** Bytes moved per iteration (for GB/s); omit when flops says it. */
+  bytes?: number;
+  /** True for matmul-shaped kernels, reported as a fraction of the f32 roofline. */
+  matmulShaped?: boolean;
+  /** True for the roofline case itself (the fastest plain f32 matmul). */
+  roofline?: boolean;
+  record(rec: Recorder): void;
+  /** Iterations per submit (defaults to 1). */
+  reps?: number;
+  dispose?(): void;
+}
+
+export interface BenchResult {
+  name: string;
+  ms: number;
+  gflops?: number;
+  gbs?: number;
+  matmulShaped?: boolean;
+  roofline?: boolean;
+}
+
+export async function runCase(ctx: GpuContext, c: BenchCase, budgetMs = 4000): Promise<BenchResult> {
+  const reps = c.reps ?? 1;
+  const once = async () => {
+    const rec = ctx.recorder();
+    for (let i = 0; i < reps; i++) c.record(rec);
+    const t0 = performance.now();
+    await rec.submit();
+    return (performance.now() - t0) / reps;
+  };
+  await once(); // warm-up: pipeline compilation, first-touch allocation
+  const times: number[] = [];
+  const start = performance.now();
+  do times.push(await once());
+  while (performance.now() - start < budgetMs && times.length < 20);
+  times.sort((a, b) => a - b);
+  const ms = times[Math.floor(times.length / 2)];
+  c.dispose?.();
+  return {
+    name: c.name,
+    ms,
+    gflops: c.flops ? c.flops / ms / 1e6 : undefined,
+    gbs: c.bytes ? c.bytes / ms / 1e6 : undefined,
+    matmulShaped: c.matmulShaped,
+    roofline: c.roofline,
+  };
+}
+
+/** Qwen2.5-0.5B's layer shapes, used by every kernel bench. */
+export const QWEN05 = { C: 896, F: 4864, H: 14, Hkv: 2, D: 64, V: 151936, R: 16, L: 24 };

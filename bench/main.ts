@@ -1,0 +1,53 @@
+// `npm run bench`: every bench/*.bench.ts contributes cases; prints one table for the current adapter.
+// Usage: npm run bench [-- --only NAME_SUBSTRING] [--tokens N] [--budget MS]
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describeCapabilities } from '../src/gpu/caps.ts';
+import { GpuContext } from '../src/gpu/context.ts';
+import { runCase, type BenchCase, type BenchResult } from './harness.ts';
+
+export interface BenchOptions {
+  /** Tokens per step at Qwen2.5-0.5B shapes (rows of the activation matrices). */
+  tokens: number;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ctx = await GpuContext.create();
+const opts: BenchOptions = { tokens: Number(arg('tokens') ?? 64) };
+const only = arg('only');
+const budget = Number(arg('budget') ?? 3000);
+console.log(`adapter: ${describeCapabilities(ctx.caps)}`);
+console.log(`tokens per step: ${opts.tokens} (Qwen2.5-0.5B layer shapes)\n`);
+
+const results: BenchResult[] = [];
+const files = readdirSync(here).filter((f) => f.endsWith('.bench.ts')).sort();
+for (const f of files) {
+  const mod = (await import(pathToFileURL(join(here, f)).href)) as { cases: (ctx: GpuContext, o: BenchOptions) => Promise<BenchCase[]> };
+  for (const c of await mod.cases(ctx, opts)) {
+    if (only && !c.name.includes(only)) {
+      c.dispose?.();
+      continue;
+    }
+    ctx.resetPeak();
+    const r = await runCase(ctx, c, budget);
+    results.push(r);
+    process.stderr.write(`  ${r.name}: ${r.ms.toFixed(2)} ms\n`);
+  }
+}
+
+const roof = Math.max(0, ...results.filter((r) => r.roofline).map((r) => r.gflops ?? 0));
+const pad = (s: string, n: number) => s.padEnd(n);
+const num = (x: number | undefined, d = 2) => (x === undefined ? '' : x.toFixed(d));
+console.log(`${pad('kernel', 52)}${pad('ms', 10)}${pad('GFLOP/s', 10)}${pad('GB/s', 8)}of roofline`);
+for (const r of results) {
+  const frac = r.matmulShaped && roof && r.gflops ? `${((100 * r.gflops) / roof).toFixed(0)}%` : '';
+  console.log(`${pad(r.name, 52)}${pad(num(r.ms), 10)}${pad(num(r.gflops), 10)}${pad(num(r.gbs), 8)}${frac}`);
+}
+console.log(`\npeak GPU bytes allocated through the engine: ${ctx.peakBytes}`);
+ctx.destroy();
