@@ -1,0 +1,194 @@
+// TRL's CPOTrainer tokenization (tokenize_row / build_tokenized_answer) and ALMA's long-prompt filter.
+//
+// The prompt and prompt+answer are encoded without special tokens; the answer is the tail of the joint
+// encoding after the prompt's length, stepped back one token when the prompt's last token merged with
+// the answer's first (Llama's SentencePiece does this). BOS goes in front of the prompt unless it is
+// already there, EOS after each answer unless already there. If prompt + longer answer exceeds maxLength
+// the prompt is cut to maxPromptLength (keep_end keeps its end, keep_start its start), and if still too
+// long both answers are cut to maxLength - maxPromptLength, exactly as TRL does.
+//
+// One deviation, forced by a shared prompt: when chosen and rejected disagree on where the prompt ends
+// (a merge on one side only), the shared prompt is the shorter one and the other side's extra prompt token
+// leads its completion, so it is scored where TRL would mask it. Such rows are counted (boundaryMismatches).
+import type { TextTokenizer } from '../model/tokenizer.ts';
+import type { ChatMessage, LengthHistogram, PreferenceRow, RowIssue, TokenizationSummary, TokenizedPair, TokenLengthStats, ValidationReport } from './types.ts';
+import { addIssue } from './report.ts';
+
+export type TruncationMode = 'keep_end' | 'keep_start';
+
+export interface TokenizeOptions {
+  /** TRL CPOConfig max_length (default 1024). */
+  maxLength?: number;
+  /** TRL CPOConfig max_prompt_length (default 512); also ALMA's max_source_length for dropLongPrompts. */
+  maxPromptLength?: number;
+  truncationMode?: TruncationMode;
+  /** ALMA: drop rows whose prompt (with BOS) is longer than maxPromptLength instead of truncating it. */
+  dropLongPrompts?: boolean;
+  /** Upper bin edges for the length histogram. */
+  histogramEdges?: number[];
+}
+
+export interface TokenizeResult {
+  pairs: TokenizedPair[];
+  summary: TokenizationSummary;
+  /** Rows dropped during tokenization (prompt-too-long, tokenization). */
+  issues: RowIssue[];
+}
+
+const DEFAULT_EDGES = [32, 64, 128, 256, 384, 512, 768, 1024, 1536, 2048, 4096];
+
+export function tokenizePairs(rows: PreferenceRow[], tokenizer: TextTokenizer, options: TokenizeOptions = {}): TokenizeResult {
+  const maxLength = options.maxLength ?? 1024;
+  const maxPromptLength = options.maxPromptLength ?? 512;
+  const mode = options.truncationMode ?? 'keep_end';
+  const edges = options.histogramEdges ?? DEFAULT_EDGES;
+  if (maxPromptLength >= maxLength) throw new Error(`maxPromptLength (${maxPromptLength}) must be below maxLength (${maxLength})`);
+  if (rows.some((r) => r.kind === 'chat') && !tokenizer.applyChatTemplate) {
+    throw new Error('conversational rows need a chat template, and this tokenizer has none (use a chat model\'s tokenizer, or plain-text rows)');
+  }
+
+  const pairs: TokenizedPair[] = [];
+  const issues: RowIssue[] = [];
+  const acc = { prompt: stats(), chosen: stats(), rejected: stats() };
+  const histogram: LengthHistogram = { edges: [...edges], counts: new Array(edges.length + 1).fill(0) };
+  let truncatedPrompts = 0;
+  let truncatedCompletions = 0;
+  let droppedLongPrompts = 0;
+  let boundaryMismatches = 0;
+
+  rows.forEach((row, index) => {
+    const where = { row: row.row, line: row.line };
+    let text: { prompt: string; chosen: string; rejected: string };
+    try {
+      text = row.kind === 'text' ? row : renderChat(row.prompt, row.chosen, row.rejected, tokenizer);
+    } catch (e) {
+      issues.push({ ...where, reason: 'tokenization', message: (e as Error).message });
+      return;
+    }
+    const promptIds = tokenizer.encode(text.prompt);
+    const c = buildTokenizedAnswer(tokenizer, text.prompt, text.chosen, promptIds);
+    const r = buildTokenizedAnswer(tokenizer, text.prompt, text.rejected, promptIds);
+    let prompt: number[];
+    let chosenIds = c.answer;
+    let rejectedIds = r.answer;
+    if (sameIds(c.prompt, r.prompt)) prompt = c.prompt;
+    else if (c.prompt.length + 1 === r.prompt.length && isPrefix(c.prompt, r.prompt)) {
+      prompt = c.prompt;
+      rejectedIds = [r.prompt[r.prompt.length - 1], ...rejectedIds];
+      boundaryMismatches++;
+    } else if (r.prompt.length + 1 === c.prompt.length && isPrefix(r.prompt, c.prompt)) {
+      prompt = r.prompt;
+      chosenIds = [c.prompt[c.prompt.length - 1], ...chosenIds];
+      boundaryMismatches++;
+    } else {
+      issues.push({ ...where, reason: 'tokenization', message: 'chosen and rejected tokenize the prompt differently (beyond a single merged token)' });
+      return;
+    }
+    if (tokenizer.bosId !== null && prompt[0] !== tokenizer.bosId) prompt = [tokenizer.bosId, ...prompt];
+    if (tokenizer.eosId !== null) {
+      if (chosenIds[chosenIds.length - 1] !== tokenizer.eosId) chosenIds = [...chosenIds, tokenizer.eosId];
+      if (rejectedIds[rejectedIds.length - 1] !== tokenizer.eosId) rejectedIds = [...rejectedIds, tokenizer.eosId];
+    }
+    if (options.dropLongPrompts && prompt.length > maxPromptLength) {
+      droppedLongPrompts++;
+      issues.push({ ...where, field: 'prompt', reason: 'prompt-too-long', message: `prompt is ${prompt.length} tokens, over max_prompt_length ${maxPromptLength}` });
+      return;
+    }
+    const longer = Math.max(chosenIds.length, rejectedIds.length);
+    if (prompt.length + longer > maxLength) {
+      const cut = mode === 'keep_start' ? prompt.slice(0, maxPromptLength) : prompt.slice(-maxPromptLength);
+      if (cut.length !== prompt.length) truncatedPrompts++;
+      prompt = cut;
+    }
+    if (prompt.length + longer > maxLength) {
+      const keep = maxLength - maxPromptLength;
+      chosenIds = chosenIds.slice(0, keep);
+      rejectedIds = rejectedIds.slice(0, keep);
+      truncatedCompletions++;
+    }
+    pairs.push({ index, promptIds: prompt, chosenIds, rejectedIds });
+    add(acc.prompt, prompt.length);
+    add(acc.chosen, chosenIds.length);
+    add(acc.rejected, rejectedIds.length);
+    const len = prompt.length + Math.max(chosenIds.length, rejectedIds.length);
+    let bin = edges.findIndex((e) => len <= e);
+    if (bin < 0) bin = edges.length;
+    histogram.counts[bin]++;
+  });
+
+  return {
+    pairs,
+    issues,
+    summary: {
+      pairs: pairs.length,
+      prompt: finish(acc.prompt),
+      chosen: finish(acc.chosen),
+      rejected: finish(acc.rejected),
+      histogram,
+      truncatedPrompts,
+      truncatedCompletions,
+      droppedLongPrompts,
+      boundaryMismatches,
+    },
+  };
+}
+
+/** TRL's build_tokenized_answer: prompt ids as they appear inside enc(prompt + answer), and the rest. */
+export function buildTokenizedAnswer(
+  tokenizer: TextTokenizer,
+  prompt: string,
+  answer: string,
+  promptIds = tokenizer.encode(prompt),
+): { prompt: number[]; answer: number[] } {
+  const full = tokenizer.encode(prompt + answer);
+  let start = promptIds.length;
+  if (!isPrefix(promptIds, full)) start -= 1;
+  start = Math.max(0, Math.min(start, full.length));
+  return { prompt: full.slice(0, start), answer: full.slice(start) };
+}
+
+/**
+ * TRL's apply_chat_template for preference rows: the prompt rendered with a generation prompt when it
+ * ends on a user turn, and each completion as the text the full conversation adds after it.
+ */
+export function renderChat(prompt: ChatMessage[], chosen: ChatMessage[], rejected: ChatMessage[], tokenizer: TextTokenizer) {
+  const apply = tokenizer.applyChatTemplate!.bind(tokenizer);
+  const p = apply(prompt, prompt[prompt.length - 1]?.role === 'user');
+  const tail = (answer: ChatMessage[], which: string) => {
+    const full = apply([...prompt, ...answer], false);
+    if (!full.startsWith(p)) throw new Error(`the chat template renders prompt + ${which} so that it does not start with the rendered prompt`);
+    return full.slice(p.length);
+  };
+  return { prompt: p, chosen: tail(chosen, 'chosen'), rejected: tail(rejected, 'rejected') };
+}
+
+/** The report with tokenization added: its summary, its dropped rows as issues, and the usable count updated. */
+export function withTokenization(report: ValidationReport, result: TokenizeResult): ValidationReport {
+  const out: ValidationReport = { ...report, counts: { ...report.counts }, issues: [...report.issues], tokenization: result.summary };
+  for (const i of result.issues) addIssue(out, i);
+  out.rowsUsable = result.pairs.length;
+  return out;
+}
+
+function isPrefix(a: number[], b: number[]): boolean {
+  if (a.length > b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameIds(a: number[], b: number[]): boolean {
+  return a.length === b.length && isPrefix(a, b);
+}
+
+function stats() {
+  return { total: 0, min: Infinity, max: 0, n: 0 };
+}
+function add(s: ReturnType<typeof stats>, v: number) {
+  s.total += v;
+  s.n++;
+  if (v < s.min) s.min = v;
+  if (v > s.max) s.max = v;
+}
+function finish(s: ReturnType<typeof stats>): TokenLengthStats {
+  return { total: s.total, min: s.n ? s.min : 0, max: s.max, mean: s.n ? s.total / s.n : 0 };
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { formatReport, readPreferenceFile, tokenizePairs, withTokenization, type PreferenceRow } from '../../src/data/index.ts';
+import type { ChatMessage } from '../../src/model/tokenizer.ts';
+import { GreedyTokenizer, jsonl, memFile } from './helpers.ts';
+
+const row = (prompt: string, chosen: string, rejected: string, n = 1): PreferenceRow => ({ kind: 'text', prompt, chosen, rejected, line: n, row: n });
+
+describe('TRL tokenization and masking', () => {
+  it('prompt without special tokens plus BOS; completions as the tail of the joint encoding plus EOS', () => {
+    const tok = new GreedyTokenizer([' blue', ' green']);
+    const { pairs, summary } = tokenizePairs([row('The sky is', ' blue', ' green')], tok);
+    const p = pairs[0];
+    expect(p.index).toBe(0);
+    expect(p.promptIds).toEqual([1, ...tok.encode('The sky is')]);
+    expect(p.chosenIds).toEqual([...tok.encode(' blue'), 2]);
+    expect(p.rejectedIds).toEqual([...tok.encode(' green'), 2]);
+    expect(tok.decode(p.chosenIds)).toBe(' blue</s>');
+    expect(summary).toMatchObject({ pairs: 1, truncatedPrompts: 0, boundaryMismatches: 0 });
+  });
+
+  it("applies build_tokenized_answer's adjustment when the last prompt token merges with the answer", () => {
+    // "ab" is one token: prompt "xa" + answer "b…" encodes as [x, ab, …], so the prompt keeps only [x].
+    const tok = new GreedyTokenizer(['ab']);
+    const [x, a, b, c] = ['x', 'a', 'b', 'c'].map((s) => tok.encode(s)[0]);
+    const ab = tok.encode('ab')[0];
+    const both = tokenizePairs([row('xa', 'bc', 'bb')], tok).pairs[0];
+    expect(both.promptIds).toEqual([1, x]);
+    expect(both.chosenIds).toEqual([ab, c, 2]);
+    expect(both.rejectedIds).toEqual([ab, b, 2]);
+    // Merge on the chosen side only: the shared prompt is the shorter one, the rejected side keeps "a" in front.
+    const one = tokenizePairs([row('xa', 'bc', 'cc')], tok);
+    expect(one.pairs[0].promptIds).toEqual([1, x]);
+    expect(one.pairs[0].chosenIds).toEqual([ab, c, 2]);
+    expect(one.pairs[0].rejectedIds).toEqual([a, c, c, 2]);
+    expect(one.summary.boundaryMismatches).toBe(1);
+    // Full sequences still equal TRL's chosen/rejected input_ids.
+    expect([...one.pairs[0].promptIds, ...one.pairs[0].rejectedIds]).toEqual([1, ...tok.encode('xacc'), 2]);
+  });
+
+  it('does not add BOS or EOS twice, nor when the tokenizer has none', () => {
+    const tok = new GreedyTokenizer(['<s>', '</s>']);
+    const p = tokenizePairs([row('<s>Hi', ' yo</s>', ' no')], tok).pairs[0];
+    expect(p.promptIds.filter((t) => t === 1)).toHaveLength(1);
+    expect(p.chosenIds.filter((t) => t === 2)).toHaveLength(1);
+    tok.bosId = null;
+    tok.eosId = null;
+    const q = tokenizePairs([row('Hi', ' yo', ' no')], tok).pairs[0];
+    expect(q.promptIds).toEqual(tok.encode('Hi'));
+    expect(q.chosenIds).toEqual(tok.encode(' yo'));
+  });
+
+  it('truncates like CPOTrainer: prompt to max_prompt_length (keep_end / keep_start), then completions', () => {
+    const tok = new GreedyTokenizer();
+    const prompt = 'abcdefghijklmnopqrstuvwxyz'; // 26 tokens + BOS
+    const r = [row(prompt, ' 12345', ' 678')];
+    const end = tokenizePairs(r, tok, { maxLength: 20, maxPromptLength: 10, truncationMode: 'keep_end' });
+    expect(tok.decode(end.pairs[0].promptIds)).toBe('qrstuvwxyz');
+    expect(end.pairs[0].chosenIds).toEqual([...tok.encode(' 12345'), 2]);
+    expect(end.summary.truncatedPrompts).toBe(1);
+    const start = tokenizePairs(r, tok, { maxLength: 20, maxPromptLength: 10, truncationMode: 'keep_start' });
+    expect(tok.decode(start.pairs[0].promptIds)).toBe('<s>abcdefghi');
+    // Still too long: completions cut to max_length - max_prompt_length.
+    const tight = tokenizePairs([row(prompt, ' 1234567890123', ' 6')], tok, { maxLength: 16, maxPromptLength: 10 });
+    expect(tight.pairs[0].promptIds).toHaveLength(10);
+    expect(tight.pairs[0].chosenIds).toEqual(tok.encode(' 12345'));
+    expect(tight.pairs[0].rejectedIds).toEqual([...tok.encode(' 6'), 2]);
+    expect(tight.summary.truncatedCompletions).toBe(1);
+    // Short rows are left alone.
+    const short = tokenizePairs([row('ab', ' c', ' d')], tok, { maxLength: 16, maxPromptLength: 10 });
+    expect(short.summary.truncatedPrompts + short.summary.truncatedCompletions).toBe(0);
+  });
+
+  it("drops and counts rows whose prompt exceeds max_prompt_length (ALMA's filter)", async () => {
+    const tok = new GreedyTokenizer();
+    const src = jsonl([
+      { prompt: 'short', chosen: ' a', rejected: ' b' },
+      { prompt: 'a much longer prompt here', chosen: ' a', rejected: ' b' },
+    ]);
+    const read = await readPreferenceFile(memFile('d.jsonl', src));
+    const t = tokenizePairs(read.rows, tok, { maxLength: 64, maxPromptLength: 10, dropLongPrompts: true });
+    expect(t.pairs.map((p) => p.index)).toEqual([0]);
+    expect(t.issues).toEqual([{ row: 2, line: 2, field: 'prompt', reason: 'prompt-too-long', message: 'prompt is 26 tokens, over max_prompt_length 10' }]);
+    const report = withTokenization(read.report, t);
+    expect(report.rowsUsable).toBe(1);
+    expect(report.counts['prompt-too-long']).toBe(1);
+    expect(report.tokenization!.droppedLongPrompts).toBe(1);
+    expect(report.tokenization!.histogram.counts.reduce((s, n) => s + n, 0)).toBe(1);
+    expect(report.tokenization!.prompt).toEqual({ total: 6, min: 6, max: 6, mean: 6 });
+    const text = formatReport(report);
+    expect(text).toMatch(/length histogram/);
+    expect(text).toMatch(/prompt too long after tokenization: 1/);
+  });
+
+  it('renders conversational rows with the chat template, and refuses without one', () => {
+    const template = (ms: ChatMessage[], gen: boolean) => ms.map((m) => `<${m.role}>${m.content}</>`).join('') + (gen ? '<assistant>' : '');
+    const tok = new GreedyTokenizer([], template);
+    const chat: PreferenceRow = {
+      kind: 'chat',
+      line: 1,
+      row: 1,
+      prompt: [{ role: 'user', content: 'hi' }],
+      chosen: [{ role: 'assistant', content: 'hello' }],
+      rejected: [{ role: 'assistant', content: 'bye' }],
+    };
+    const p = tokenizePairs([chat], tok).pairs[0];
+    expect(tok.decode(p.promptIds)).toBe('<s><user>hi</><assistant>');
+    expect(tok.decode([...p.promptIds, ...p.chosenIds])).toBe('<s><user>hi</><assistant>hello</></s>');
+    expect(() => tokenizePairs([chat], new GreedyTokenizer())).toThrow(/chat template/);
+  });
+});
