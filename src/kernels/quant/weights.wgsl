@@ -13,13 +13,14 @@ fn w_half(o: u32) -> f32 {
   return unpack2x16float(w[o >> 2u] >> ((o & 2u) * 8u)).x;
 }
 
-// Four bytes starting at an even byte offset, as one little-endian word.
+// Four bytes starting at an even byte offset, as one little-endian word. Branch-free: neighbouring lanes often
+// disagree on the alignment (34- and 18-byte blocks), and a CPU rasterizer would run both sides of an if.
+// The second word is clamped so that an aligned read of the buffer's last word stays in bounds.
 fn w_word2(o: u32) -> u32 {
   let i = o >> 2u;
-  if ((o & 2u) == 0u) {
-    return w[i];
-  }
-  return (w[i] >> 16u) | (w[i + 1u] << 16u);
+  let lo = w[i];
+  let hi = w[min(i + 1u, arrayLength(&w) - 1u)];
+  return select((lo >> 16u) | (hi << 16u), lo, (o & 2u) == 0u);
 }
 
 #if W_F32

@@ -1,0 +1,47 @@
+// Matmul at Qwen2.5-0.5B's MLP shapes: gate/up (N = F, K = C) and down (N = C, K = F), M = o.tokens rows.
+// The roofline is the plain f32 forward; every weight type's forward and backward-input is reported against it.
+import type { GpuContext } from '../src/gpu/context.ts';
+import { matmulBackwardInput, matmulForward, matmulRoofline } from '../src/kernels/matmul/matmul.ts';
+import { encodeWeight, type WeightType } from '../src/kernels/quant/formats.ts';
+import { releaseWeight, uploadWeight, type WeightTensor } from '../src/kernels/quant/tensor.ts';
+import { Rng } from '../src/util/rng.ts';
+import { QWEN05, type BenchCase } from './harness.ts';
+import type { BenchOptions } from './main.ts';
+
+export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase[]> {
+  const M = o.tokens;
+  const { C, F } = QWEN05;
+  const rng = new Rng(0);
+  const out: BenchCase[] = [];
+  // Weights are created lazily per case and freed after it, so the bench never holds all eight at once.
+  const weight = (type: WeightType, N: number, K: number): (() => WeightTensor) => {
+    let w: WeightTensor | null = null;
+    return () => (w ??= uploadWeight(ctx, `w_${type}_${N}x${K}`, type, encodeWeight(type, rng.randn(N * K, 0.05), N, K), N, K));
+  };
+  const x = ctx.upload('x', rng.randn(M * F)); // (M, max(C, F)) f32
+  const y = ctx.buffer('y', M * F * 4); // (M, max(C, F)) f32
+  const flops = (N: number, K: number) => 2 * M * N * K;
+  for (const [N, K] of [[F, C], [C, F]]) {
+    const wf = weight('f32', N, K);
+    out.push({
+      name: `matmul roofline f32 ${M}x${N}x${K}`, flops: flops(N, K), roofline: true, matmulShaped: true,
+      record: (rec) => matmulRoofline(rec, y, x, wf(), M),
+    });
+    for (const type of ['f32', 'f16', 'q8_0', 'q4_0'] as const) {
+      const w = type === 'f32' ? wf : weight(type, N, K);
+      out.push({ name: `matmul ${type} fwd ${M}x${N}x${K}`, flops: flops(N, K), matmulShaped: true, record: (rec) => matmulForward(rec, y, x, w(), M) });
+      out.push({
+        name: `matmul ${type} bwd-input ${M}x${N}x${K}`, flops: flops(N, K), matmulShaped: true,
+        record: (rec) => matmulBackwardInput(rec, y, x, w(), M),
+        dispose: () => { if (type !== 'f32') releaseWeight(ctx, w()); },
+      });
+    }
+    const last = out[out.length - 1];
+    const prev = last.dispose;
+    last.dispose = () => { prev?.(); releaseWeight(ctx, wf()); };
+  }
+  const lastCase = out[out.length - 1];
+  const prevDispose = lastCase.dispose;
+  lastCase.dispose = () => { prevDispose?.(); ctx.release(x); ctx.release(y); };
+  return out;
+}

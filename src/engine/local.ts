@@ -1,0 +1,254 @@
+// The engine in this thread: a web worker in the studio (workers/engine.worker.ts), or the test process.
+// It owns the GPU, the loaded model, the dataset and at most one run.
+import { formatReport, PairBatcher, readPreferenceFile, tokenizePairs, withTokenization, type TokenizedPair } from '../data/index.ts';
+import { GpuContext } from '../gpu/context.ts';
+import { GpuError } from '../gpu/errors.ts';
+import { exportPeftAdapter } from '../io/peft.ts';
+import { loadTokenizer } from '../io/tokenizer.ts';
+import { ggufTokenizerFiles } from '../io/gguf-tokenizer.ts';
+import type { Projection } from '../model/config.ts';
+import { openModel, type OpenedModel } from '../model/load.ts';
+import { createLora, releaseLora } from '../model/lora.ts';
+import { loadBaseModel, releaseBaseModel, type BaseModel } from '../model/model.ts';
+import type { TextTokenizer } from '../model/tokenizer.ts';
+import { Transformer } from '../model/transformer.ts';
+import { batchSource, datasetFingerprint } from '../train/batches.ts';
+import type { RunState, RunStore } from '../train/checkpoint.ts';
+import { validateRunConfig } from '../train/presets.ts';
+import { TrainingRun } from '../train/run.ts';
+import { Fingerprint } from '../util/hash.ts';
+import { providerFor } from './providers.ts';
+import type { AdapterFiles, DataOptions, DatasetInfo, GpuInfo, ModelInfo, ModelSource, Quant, RunConfig, RunEvent, RunRecord, StepMetrics, StudioEngine } from './types.ts';
+
+type Progress = (p: { loaded: number; total: number; what: string }) => void;
+
+interface LoadedModelState {
+  info: ModelInfo;
+  opened: OpenedModel;
+  base: BaseModel;
+  tokenizer: TextTokenizer | null;
+}
+
+interface DatasetState {
+  info: DatasetInfo;
+  pairs: TokenizedPair[];
+  opts: DataOptions;
+}
+
+export class LocalEngine implements StudioEngine {
+  private ctx: GpuContext | null = null;
+  private model: LoadedModelState | null = null;
+  private data: DatasetState | null = null;
+  private run: TrainingRun | null = null;
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly baseUrl = '/',
+  ) {}
+
+  private async gpu(): Promise<GpuContext> {
+    if (this.ctx?.lost) {
+      // A lost device cannot be revived: drop everything that lived on it.
+      this.model = null;
+      this.ctx = null;
+    }
+    this.ctx ??= await GpuContext.create();
+    return this.ctx;
+  }
+
+  async gpuInfo(): Promise<GpuInfo> {
+    try {
+      const c = (await this.gpu()).caps;
+      return { available: true, adapter: c.adapterName, f16: c.f16, subgroups: c.subgroups, maxStorageBufferBindingSize: c.maxStorageBufferBindingSize, maxBufferSize: c.maxBufferSize };
+    } catch (e) {
+      return { available: false, adapter: '', f16: false, subgroups: false, maxStorageBufferBindingSize: 0, maxBufferSize: 0, message: e instanceof GpuError ? e.message : String(e) };
+    }
+  }
+
+  async loadModel(source: ModelSource, quant: Quant, onProgress?: Progress): Promise<ModelInfo> {
+    const ctx = await this.gpu();
+    if (this.run) throw new Error('a run is in progress: pause or stop it before loading another model');
+    const provider = await providerFor(source, (loaded, total, what) => onProgress?.({ loaded, total, what: `download ${what}` }), this.baseUrl);
+    const opened = await openModel(provider);
+    if (this.model) {
+      releaseBaseModel(ctx, this.model.base);
+      this.model = null;
+    }
+    const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant, (done, total, name) => onProgress?.({ loaded: done, total, what: `load ${name}` }));
+    let tokenizer: TextTokenizer | null = null;
+    if (opened.tokenizerJson) tokenizer = await loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig ?? undefined });
+    else if (opened.ggufMetadata) tokenizer = await loadTokenizer(ggufTokenizerFiles(opened.ggufMetadata as never, opened.reader.source));
+    const c = opened.cfg;
+    const info: ModelInfo = {
+      name: source.kind === 'demo' ? 'Tiny demo model' : opened.name,
+      architecture: c.architecture,
+      layers: c.L,
+      hidden: c.C,
+      heads: c.H,
+      kvHeads: c.Hkv,
+      vocab: c.V,
+      quant,
+      baseBytes: base.bytes,
+      fingerprint: new Fingerprint().string(JSON.stringify(opened.configJson)).string(quant).hex(),
+      hasChatTemplate: !!tokenizer?.applyChatTemplate,
+    };
+    this.model = { info, opened, base, tokenizer };
+    return info;
+  }
+
+  async loadDataset(file: Blob & { name?: string }, opts: DataOptions, onProgress?: Progress): Promise<DatasetInfo> {
+    if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
+    const tokenizer = this.model.tokenizer;
+    if (!tokenizer) throw new Error(`${this.model.info.name} has no tokenizer, so text data cannot be tokenized`);
+    const name = file.name ?? 'dataset';
+    const read = await readPreferenceFile(file, {
+      name,
+      format: opts.format as never,
+      mapping: opts.mapping as never,
+      onProgress: (loaded, total) => onProgress?.({ loaded, total: total ?? file.size, what: `read ${name}` }),
+    });
+    const tok = tokenizePairs(read.rows, tokenizer, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength });
+    const report = withTokenization(read.report, tok);
+    const split = new PairBatcher(tok.pairs, { batchSize: 1, seed: opts.seed, evalFraction: opts.evalFraction });
+    const preview = tok.pairs.slice(0, 5).map((p) => {
+      const row = read.rows[p.index];
+      const text = row.kind === 'text' ? row : { prompt: JSON.stringify(row.prompt), chosen: JSON.stringify(row.chosen), rejected: JSON.stringify(row.rejected) };
+      return {
+        line: row.line,
+        prompt: tokenizer.decode(p.promptIds),
+        chosen: text.chosen,
+        rejected: text.rejected,
+        promptTokens: p.promptIds.length,
+        chosenTokens: p.chosenIds.length,
+        rejectedTokens: p.rejectedIds.length,
+      };
+    });
+    const info: DatasetInfo = {
+      name,
+      container: read.detected.container,
+      format: read.detected.format,
+      rowsRead: report.rowsRead,
+      rowsUsable: tok.pairs.length,
+      trainPairs: split.train.length,
+      evalPairs: split.eval.length,
+      fingerprint: datasetFingerprint(tok.pairs, opts.seed, opts.evalFraction),
+      preview,
+      report,
+      reportText: formatReport(report),
+    };
+    this.data = { info, pairs: tok.pairs, opts };
+    return info;
+  }
+
+  async train(config: RunConfig, onEvent: (e: RunEvent) => void, resumeRunId?: string): Promise<RunRecord> {
+    const errors = validateRunConfig(config);
+    if (errors.length) throw new Error(`invalid settings: ${errors.join('; ')}`);
+    if (this.run) throw new Error('a run is already in progress');
+    const m = this.model;
+    const d = this.data;
+    if (!m) throw new Error('no model loaded');
+    if (!d) throw new Error('no dataset loaded');
+    if (m.info.quant !== config.quant) throw new Error(`the model is loaded as ${m.info.quant} but the run asks for ${config.quant}: reload the model`);
+    const ctx = await this.gpu();
+    const resume = resumeRunId ? await this.store.load(resumeRunId) : null;
+    if (resumeRunId && !resume) throw new Error(`run ${resumeRunId} has no checkpoint`);
+    const cfg = resume ? { ...resume.state.config, maxSteps: config.maxSteps || resume.state.config.maxSteps, epochs: config.epochs } : config;
+    const batcher = new PairBatcher(d.pairs, { batchSize: cfg.batchSize, seed: cfg.seed, evalFraction: d.opts.evalFraction });
+    const lora = createLora(ctx, m.opened.cfg, { r: cfg.r, alpha: cfg.alpha, dropout: cfg.dropout, targets: cfg.targets as Projection[] | 'all-linear', useRslora: cfg.useRslora }, cfg.seed);
+    const tf = new Transformer(ctx, m.base, lora);
+    const runId = resume?.state.runId ?? `run-${Date.now().toString(36)}`;
+    const run = new TrainingRun(ctx, tf, lora, batchSource(batcher), batcher.eval.slice(0, 64), cfg, this.store, onEvent, {
+      runId,
+      modelName: m.info.name,
+      modelFingerprint: m.info.fingerprint,
+      datasetName: d.info.name,
+      datasetFingerprint: d.info.fingerprint,
+    }, resume ?? undefined);
+    this.run = run;
+    try {
+      const status = await run.run();
+      return toRecord({ ...run.state }, status);
+    } finally {
+      this.run = null;
+      run.release();
+      tf.release();
+      releaseLora(ctx, lora);
+    }
+  }
+
+  async pause(): Promise<void> {
+    this.run?.pause();
+  }
+
+  async stop(): Promise<void> {
+    this.run?.stop();
+  }
+
+  async listRuns(): Promise<RunRecord[]> {
+    return (await this.store.list()).map((s) => toRecord(s));
+  }
+
+  async runHistory(runId: string): Promise<StepMetrics[]> {
+    const c = await this.store.load(runId);
+    return c?.state.history ?? [];
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    await this.store.delete(runId);
+  }
+
+  /** Straight from the checkpoint: no GPU needed, so any finished or paused run can be exported. */
+  async exportAdapter(runId: string, dtype: 'f32' | 'f16'): Promise<AdapterFiles> {
+    const c = await this.store.load(runId);
+    if (!c) throw new Error(`run ${runId} has no checkpoint to export`);
+    const cfg = c.state.config;
+    const pairs = [];
+    for (const [name, A] of c.tensors) {
+      const m = /^base_model\.model\.model\.layers\.(\d+)\.\w+\.(\w+)\.lora_A\.weight$/.exec(name);
+      if (!m) continue;
+      const B = c.tensors.get(name.replace('lora_A', 'lora_B'))!;
+      pairs.push({ layer: Number(m[1]), module: m[2] as Projection, inFeatures: A.length / cfg.r, outFeatures: B.length / cfg.r, A, B });
+    }
+    pairs.sort((a, b) => a.layer - b.layer || order(a.module) - order(b.module));
+    const targets = [...new Set(pairs.map((p) => p.module))].sort((a, b) => order(a) - order(b));
+    const exported = exportPeftAdapter(
+      { settings: { r: cfg.r, alpha: cfg.alpha, dropout: cfg.dropout, targetModules: targets, useRslora: cfg.useRslora, baseModel: c.state.modelName }, pairs },
+      { dtype: dtype === 'f16' ? 'F16' : 'F32' },
+    );
+    return { files: [{ name: 'adapter_config.json', bytes: new TextEncoder().encode(exported.config) }, { name: 'adapter_model.safetensors', bytes: exported.weights }] };
+  }
+
+  async translate(): Promise<string[]> {
+    throw new Error('not implemented: generation lands with the generation and evaluation issue');
+  }
+
+  dispose(): void {
+    if (this.ctx && this.model) releaseBaseModel(this.ctx, this.model.base);
+    this.ctx?.destroy();
+    this.ctx = null;
+    this.model = null;
+  }
+}
+
+const ORDER: Projection[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+const order = (p: Projection) => ORDER.indexOf(p);
+
+function toRecord(s: RunState, status?: RunRecord['status']): RunRecord {
+  return {
+    id: s.runId,
+    name: s.config.name,
+    status: status ?? (s.step >= s.totalSteps ? 'finished' : 'paused'),
+    step: s.step,
+    totalSteps: s.totalSteps,
+    createdAt: s.savedAt,
+    updatedAt: s.savedAt,
+    config: s.config,
+    modelName: s.modelName,
+    modelFingerprint: s.modelFingerprint,
+    datasetName: s.datasetName,
+    datasetFingerprint: s.datasetFingerprint,
+    lastMetrics: s.history.at(-1),
+    evalScores: s.evals.at(-1)?.metrics,
+  };
+}
+

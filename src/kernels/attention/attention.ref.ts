@@ -1,0 +1,82 @@
+// float64 reference for attention.wgsl / attention_tiled.wgsl: causal grouped-query attention with a padding mask.
+// Layouts as in attention.ts: q, out (B*Tq, H*D); k, v (B*kvStride, Hkv*D); lse (B, H, Tq); lengths (B) or null.
+import type { AttnShape } from './attention.ts';
+
+/** Keys [0, end) are visible to query t of batch b (end >= 1: key 0 is always visible). */
+export function visibleEnd(s: AttnShape, lengths: ArrayLike<number> | null, b: number, t: number): number {
+  const len = lengths ? Math.min(lengths[b], s.Tk) : s.Tk;
+  return Math.max(1, Math.min(s.Tk - s.Tq + t + 1, len));
+}
+
+/** Softmax row of query (b, h, t) over its visible keys, scores scaled by 1/sqrt(D). */
+function probs(q: ArrayLike<number>, k: ArrayLike<number>, s: AttnShape, lengths: ArrayLike<number> | null, b: number, h: number, t: number) {
+  const { Tq, H, Hkv, D } = s;
+  const kvs = s.kvStride ?? s.Tk;
+  const g = Math.floor(h / (H / Hkv));
+  const scale = 1 / Math.sqrt(D);
+  const end = visibleEnd(s, lengths, b, t);
+  const qo = ((b * Tq + t) * H + h) * D;
+  const sc = new Float64Array(end);
+  let m = -Infinity;
+  for (let j = 0; j < end; j++) {
+    const ko = ((b * kvs + j) * Hkv + g) * D;
+    let acc = 0;
+    for (let d = 0; d < D; d++) acc += q[qo + d] * k[ko + d];
+    sc[j] = acc * scale;
+    m = Math.max(m, sc[j]);
+  }
+  let l = 0;
+  for (let j = 0; j < end; j++) l += Math.exp(sc[j] - m);
+  for (let j = 0; j < end; j++) sc[j] = Math.exp(sc[j] - m) / l;
+  return { p: sc, lse: m + Math.log(l), end, g, qo, scale };
+}
+
+export function attentionForwardRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, lengths: ArrayLike<number> | null, s: AttnShape) {
+  const { B, Tq, H, Hkv, D } = s;
+  const kvs = s.kvStride ?? s.Tk;
+  const out = new Float64Array(B * Tq * H * D); // (B*Tq, H*D)
+  const lse = new Float64Array(B * H * Tq); // (B, H, Tq)
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++)
+      for (let t = 0; t < Tq; t++) {
+        const r = probs(q, k, s, lengths, b, h, t);
+        lse[(b * H + h) * Tq + t] = r.lse;
+        for (let j = 0; j < r.end; j++) {
+          const vo = ((b * kvs + j) * Hkv + r.g) * D;
+          for (let d = 0; d < D; d++) out[r.qo + d] += r.p[j] * v[vo + d];
+        }
+      }
+  return { out, lse };
+}
+
+/** Gradients of sum(dout * out); dk, dv are (B*kvStride, Hkv*D) with zero rows for keys nobody sees. */
+export function attentionBackwardRef(dout: ArrayLike<number>, q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, lengths: ArrayLike<number> | null, s: AttnShape) {
+  const { B, Tq, H, Hkv, D } = s;
+  const kvs = s.kvStride ?? s.Tk;
+  const dq = new Float64Array(B * Tq * H * D); // (B*Tq, H*D)
+  const dk = new Float64Array(B * kvs * Hkv * D); // (B*kvStride, Hkv*D)
+  const dv = new Float64Array(B * kvs * Hkv * D); // (B*kvStride, Hkv*D)
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++)
+      for (let t = 0; t < Tq; t++) {
+        const r = probs(q, k, s, lengths, b, h, t);
+        // dp_j = dout . v_j; ds_j = p_j (dp_j - sum_i p_i dp_i)
+        const dp = new Float64Array(r.end);
+        let mean = 0;
+        for (let j = 0; j < r.end; j++) {
+          const vo = ((b * kvs + j) * Hkv + r.g) * D;
+          for (let d = 0; d < D; d++) dp[j] += dout[r.qo + d] * v[vo + d];
+          mean += r.p[j] * dp[j];
+        }
+        for (let j = 0; j < r.end; j++) {
+          const ko = ((b * kvs + j) * Hkv + r.g) * D;
+          const ds = r.p[j] * (dp[j] - mean) * r.scale;
+          for (let d = 0; d < D; d++) {
+            dq[r.qo + d] += ds * k[ko + d];
+            dk[ko + d] += ds * q[r.qo + d];
+            dv[ko + d] += r.p[j] * dout[r.qo + d];
+          }
+        }
+      }
+  return { dq, dk, dv };
+}

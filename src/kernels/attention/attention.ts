@@ -1,0 +1,251 @@
+// Causal grouped-query self-attention (flash-attention style): forward saves only the log-sum-exp per query row;
+// backward recomputes probabilities tile by tile. Two variants, chosen from ctx.caps:
+//   'loop'  (attention.wgsl): one invocation per row, private loops, no barriers: CPU rasterizers.
+//   'tiled' (attention_tiled.wgsl): workgroup-shared Q/K/V tiles: real GPUs.
+// Backward: PREP (D_i = dout_i . out_i, parked in dq), DKDV (per key row, summed over the group's query
+// heads in a fixed order, so deterministic without float atomics), DQ (per query row).
+import type { Capabilities } from '../../gpu/caps.ts';
+import type { GpuContext } from '../../gpu/context.ts';
+import { GpuError } from '../../gpu/errors.ts';
+import type { Recorder } from '../../gpu/recorder.ts';
+import { preprocess } from '../../gpu/wgsl.ts';
+import { grid1d, params } from '../dispatch.ts';
+import loopSrc from './attention.wgsl?raw';
+import tiledSrc from './attention_tiled.wgsl?raw';
+
+export interface AttnShape {
+  B: number;
+  Tq: number;
+  Tk: number;
+  H: number;
+  Hkv: number;
+  D: number;
+  /** Rows per batch in the k/v buffers, default Tk (a KV cache has capacity >= Tk). */
+  kvStride?: number;
+}
+
+export type AttnVariant = 'loop' | 'tiled';
+
+/** Test hooks: force a variant or tile sizes instead of the ones ctx.caps implies. */
+export const attentionOptions: { variant: AttnVariant | null; tiles: { BQ: number; BK: number } | null } = {
+  variant: null,
+  tiles: null,
+};
+
+// Small workgroups: decode has only B*H rows, and SwiftShader spreads workgroups, not invocations, over cores.
+const LOOP_WG = 16;
+// Threads per row in the tiled kernels; each holds D/TPR accumulator values.
+const TPR = 4;
+
+export function attentionVariant(ctx: GpuContext, D = 64): AttnVariant {
+  if (attentionOptions.variant) return attentionOptions.variant;
+  if (ctx.caps.isCpu) return 'loop';
+  // Heads too wide for the device's workgroup memory (D = 256 at 16 KiB) still run, barrier-free.
+  const fits = (['fwd', 'dkdv', 'dq'] as const).every((kind) => attentionTiles(ctx.caps, kind, D));
+  return fits ? 'tiled' : 'loop';
+}
+
+export type TiledKind = 'fwd' | 'dkdv' | 'dq';
+
+/** Workgroup floats each tiled kernel needs (see the var<workgroup> declarations). */
+function sharedFloats(kind: TiledKind, D: number, BQ: number, BK: number): number {
+  if (kind === 'fwd') return BQ * D + 2 * BK * D + BQ * BK;
+  if (kind === 'dq') return 2 * BQ * D + 2 * BK * D + BQ * BK;
+  return 2 * BK * D + 2 * BQ * D + 2 * BQ + 2 * BK * BQ;
+}
+
+// Largest tiles first: bigger tiles mean fewer K/V reloads per query row.
+const TILE_CHOICES: [number, number][] = [[32, 32], [32, 16], [16, 16], [16, 8], [8, 8], [8, 4], [4, 4]];
+
+/** Tile sizes of a tiled kernel: the largest that fit the device's workgroup memory and invocation limits. */
+export { sharedFloats as attentionSharedFloats };
+
+export function attentionTiles(caps: Pick<Capabilities, 'maxComputeWorkgroupStorageSize' | 'maxComputeInvocationsPerWorkgroup'>, kind: TiledKind, D: number): { BQ: number; BK: number } | null {
+  const bytes = caps.maxComputeWorkgroupStorageSize;
+  const maxInv = caps.maxComputeInvocationsPerWorkgroup;
+  for (const [a, b] of TILE_CHOICES) {
+    // DKDV's rows are keys: its block is (BK rows, BQ queries streamed), the others' (BQ rows, BK keys).
+    const [BQ, BK] = kind === 'dkdv' ? [b, a] : [a, b];
+    const rows = kind === 'dkdv' ? BK : BQ;
+    // + 4: the u32 that broadcasts the key bound.
+    if (sharedFloats(kind, D, BQ, BK) * 4 + 4 <= bytes && rows * TPR <= maxInv) return { BQ, BK };
+  }
+  return null;
+}
+
+function tiles(ctx: GpuContext, kind: TiledKind, D: number): { BQ: number; BK: number } {
+  const t = attentionOptions.tiles ?? attentionTiles(ctx.caps, kind, D);
+  if (!t) throw new GpuError('unsupported', `attention D=${D} needs more workgroup memory than the device has`, `attention_${kind}`);
+  return t;
+}
+
+function check(s: AttnShape, backward: boolean): number {
+  // Backward needs nothing beyond forward's rules: Tq < Tk (a chunk after a cached prefix) works as well.
+  const kvStride = s.kvStride ?? s.Tk;
+  const why =
+    s.D % 4 !== 0 || s.D > 256 ? `D=${s.D} must be a multiple of 4, at most 256`
+    : s.H % s.Hkv !== 0 ? `Hkv=${s.Hkv} must divide H=${s.H}`
+    : s.Tq > s.Tk ? `Tq=${s.Tq} exceeds Tk=${s.Tk}`
+    : kvStride < s.Tk ? `kvStride=${kvStride} is below Tk=${s.Tk}`
+    : '';
+  if (why) throw new GpuError('unsupported', why, backward ? 'attention_bwd' : 'attention_fwd', shapeStr(s));
+  return kvStride;
+}
+
+function shapeStr(s: AttnShape): string {
+  return `B=${s.B} Tq=${s.Tq} Tk=${s.Tk} H=${s.H} Hkv=${s.Hkv} D=${s.D} kvStride=${s.kvStride ?? s.Tk}`;
+}
+
+function uniforms(s: AttnShape, kvStride: number, lengths: GPUBuffer | null): ArrayBuffer {
+  return params([s.B, s.Tq, s.Tk, s.H, s.Hkv, kvStride, lengths ? 1 : 0, { f32: 1 / Math.sqrt(s.D) }]);
+}
+
+// Balanced sum: shorter dependency chains than a left fold.
+function tree(terms: string[]): string {
+  if (terms.length === 1) return terms[0];
+  const h = terms.length >> 1;
+  return `(${tree(terms.slice(0, h))} + ${tree(terms.slice(h))})`;
+}
+
+/** The unrolled per-slice statements of attention.wgsl ({{...}} there): one line per vec4 slice N of a row. */
+function loopSnippets(D4: number): Record<string, string> {
+  const ns = [...Array(D4).keys()];
+  const each = (f: (n: number) => string) => ns.map(f).join('\n  ');
+  const sum = (f: (n: number) => string) => tree(ns.map(f));
+  const snip: Record<string, string> = {
+    KV_ZERO: each((n) => `var dkx${n} = vec4<f32>(0.0);\n  var dvx${n} = vec4<f32>(0.0);\n  var dky${n} = vec4<f32>(0.0);\n  var dvy${n} = vec4<f32>(0.0);`),
+    KV_LOAD: each((n) =>
+      `let kx${n} = k[koa + ${n}u] * sc;\n    let vx${n} = v[koa + ${n}u];\n    let ky${n} = k[kob + ${n}u] * sc;\n    let vy${n} = v[kob + ${n}u];`),
+    KV_QLOAD: each((n) => `let x${n} = q[qo + ${n}u];\n        let e${n} = dout[qo + ${n}u];`),
+    KV_QKDO: each((n) =>
+      `s2 += vec2<f32>(dot(x${n}, kx${n}), dot(x${n}, ky${n}));\n        dp2 += vec2<f32>(dot(e${n}, vx${n}), dot(e${n}, vy${n}));`),
+    KV_ACC: each((n) =>
+      [`dvx${n} += pr.x * e${n};`, `dkx${n} += ds.x * x${n};`, `dvy${n} += pr.y * e${n};`, `dky${n} += ds.y * x${n};`].join('\n        ')),
+    KV_OUT_A: each((n) => `dk[koa + ${n}u] = dkx${n} * p.scale;\n  dv[koa + ${n}u] = dvx${n};`),
+    KV_OUT_B: each((n) => `dk[koa + ${n + 0}u + p.Hkv * D4] = dky${n} * p.scale;\n    dv[koa + ${n}u + p.Hkv * D4] = dvy${n};`),
+  };
+  Object.assign(snip, {
+    Q2_LOAD: each((n) => `let qa${n} = q[qa + ${n}u] * sc;\n  let qb${n} = q[qb + ${n}u] * sc;`),
+    A2_ZERO: each((n) => `var aa${n} = vec4<f32>(0.0);\n  var ab${n} = vec4<f32>(0.0);`),
+    A2_PV: each((n) =>
+      [`{ let v0 = v[o0 + ${n}u]; let v1 = v[o1 + ${n}u]; let v2 = v[o2 + ${n}u]; let v3 = v[o3 + ${n}u];`,
+       `      aa${n} = aa${n} * ca + ((pa.x * v0 + pa.y * v1) + (pa.z * v2 + pa.w * v3));`,
+       `      ab${n} = ab${n} * cb + ((pb.x * v0 + pb.y * v1) + (pb.z * v2 + pb.w * v3)); }`].join('\n')),
+    E2_LOAD: each((n) => `let ea${n} = dout[qa + ${n}u];\n  let eb${n} = dout[qb + ${n}u];`),
+    A2_DSK: each((n) =>
+      [`{ let k0 = k[o0 + ${n}u]; let k1 = k[o1 + ${n}u];`,
+       `      aa${n} += dsa.x * k0 + dsa.y * k1;`,
+       `      ab${n} += dsb.x * k0 + dsb.y * k1; }`].join('\n')),
+    A2_OUT_DQA: each((n) => `dq[qa + ${n}u] = aa${n} * sc;`),
+    A2_OUT_DQB: each((n) => `dq[qb + ${n}u] = ab${n} * sc;`),
+    A2_OUT_A: each((n) => `out[qa + ${n}u] = aa${n} * ia;`),
+    A2_OUT_B: each((n) => `out[qb + ${n}u] = ab${n} * ib;`),
+  });
+  // Each key (and value) slice is loaded once and dotted with both rows' slices.
+  snip.QK2X4 = each((n) =>
+    [`{ let k0 = k[o0 + ${n}u]; let k1 = k[o1 + ${n}u]; let k2 = k[o2 + ${n}u]; let k3 = k[o3 + ${n}u];`,
+     `      xa += vec4<f32>(dot(qa${n}, k0), dot(qa${n}, k1), dot(qa${n}, k2), dot(qa${n}, k3));`,
+     `      xb += vec4<f32>(dot(qb${n}, k0), dot(qb${n}, k1), dot(qb${n}, k2), dot(qb${n}, k3)); }`].join('\n'));
+  snip.QK2X2 = each((n) =>
+    [`{ let k0 = k[o0 + ${n}u]; let k1 = k[o1 + ${n}u]; let v0 = v[o0 + ${n}u]; let v1 = v[o1 + ${n}u];`,
+     `      sa += vec2<f32>(dot(qa${n}, k0), dot(qa${n}, k1));`,
+     `      sb += vec2<f32>(dot(qb${n}, k0), dot(qb${n}, k1));`,
+     `      pa += vec2<f32>(dot(ea${n}, v0), dot(ea${n}, v1));`,
+     `      pb += vec2<f32>(dot(eb${n}, v0), dot(eb${n}, v1)); }`].join('\n'));
+  return snip;
+}
+
+function loopPipe(ctx: GpuContext, kernel: 'FORWARD' | 'PREP' | 'DKDV' | 'DQ', D: number) {
+  return ctx.pipeline(`attention_loop_${kernel}_D${D}_WG${LOOP_WG}`, () =>
+    preprocess(loopSrc, { [kernel]: true, D4: D / 4, WG: LOOP_WG, ...loopSnippets(D / 4) }),
+  );
+}
+
+function tiledPipe(ctx: GpuContext, kernel: 'FORWARD' | 'DKDV' | 'DQ', D: number, BQ: number, BK: number) {
+  return ctx.pipeline(`attention_tiled_${kernel}_D${D}_BQ${BQ}_BK${BK}_TPR${TPR}`, () =>
+    preprocess(tiledSrc, { [kernel]: true, D, BQ, BK, TPR }),
+  );
+}
+
+/**
+ * out = softmax(q k^T / sqrt(D) + causal/padding mask) v per head; lse = the row log-sum-exp, saved for backward.
+ * Query t of batch b sits at position Tk - Tq + t; key j is visible iff j <= position and j < lengths[b].
+ */
+export function attentionForward(
+  rec: Recorder,
+  out: GPUBuffer, // (B*Tq, H*D) f32
+  lse: GPUBuffer, // (B, H, Tq) f32
+  q: GPUBuffer, // (B*Tq, H*D) f32
+  k: GPUBuffer, // (B*kvStride, Hkv*D) f32
+  v: GPUBuffer, // (B*kvStride, Hkv*D) f32
+  lengths: GPUBuffer | null, // (B) u32 valid keys per sequence; null = all Tk
+  s: AttnShape,
+): void {
+  const ctx = rec.ctx;
+  const kvStride = check(s, false);
+  // Without lengths the shader never reads that binding, but WebGPU wants one: q stands in.
+  const len = lengths ?? q;
+  const shapes = shapeStr(s);
+  if (attentionVariant(ctx, s.D) === 'loop') {
+    rec.dispatch({
+      kernel: 'attention_fwd', shapes, pipeline: loopPipe(ctx, 'FORWARD', s.D), params: uniforms(s, kvStride, lengths),
+      buffers: [out, lse, q, k, v, len], workgroups: grid1d(ctx, s.B * s.H * Math.ceil(s.Tq / 2), LOOP_WG),
+    });
+    return;
+  }
+  const { BQ, BK } = tiles(ctx, 'fwd', s.D);
+  rec.dispatch({
+    kernel: 'attention_fwd', shapes: `${shapes} BQ=${BQ} BK=${BK}`, pipeline: tiledPipe(ctx, 'FORWARD', s.D, BQ, BK),
+    params: uniforms(s, kvStride, lengths), buffers: [out, lse, q, k, v, len], workgroups: [Math.ceil(s.Tq / BQ), s.H, s.B],
+  });
+}
+
+/**
+ * Gradients of attentionForward (training has Tq == Tk == T; Tq < Tk also works). dq, dk, dv are overwritten; dk/dv sum the H/Hkv query heads
+ * of each group, and rows of keys no query sees (past lengths[b], or past Tk up to kvStride) are zero.
+ */
+export function attentionBackward(
+  rec: Recorder,
+  dq: GPUBuffer, // (B*T, H*D) f32
+  dk: GPUBuffer, // (B*kvStride, Hkv*D) f32
+  dv: GPUBuffer, // (B*kvStride, Hkv*D) f32
+  dout: GPUBuffer, // (B*T, H*D) f32
+  q: GPUBuffer, // (B*T, H*D) f32
+  k: GPUBuffer, // (B*kvStride, Hkv*D) f32
+  v: GPUBuffer, // (B*kvStride, Hkv*D) f32
+  out: GPUBuffer, // (B*T, H*D) f32 forward output
+  lse: GPUBuffer, // (B, H, T) f32 saved by forward
+  lengths: GPUBuffer | null, // (B) u32
+  s: AttnShape,
+): void {
+  const ctx = rec.ctx;
+  const kvStride = check(s, true);
+  const len = lengths ?? q;
+  const shapes = shapeStr(s);
+  const u = uniforms(s, kvStride, lengths);
+  rec.dispatch({
+    kernel: 'attention_bwd_prep', shapes, pipeline: loopPipe(ctx, 'PREP', s.D), params: u,
+    buffers: [dq, dout, out], workgroups: grid1d(ctx, s.B * s.Tq * s.H, LOOP_WG),
+  });
+  if (attentionVariant(ctx, s.D) === 'loop') {
+    rec.dispatch({
+      kernel: 'attention_bwd_dkdv', shapes, pipeline: loopPipe(ctx, 'DKDV', s.D), params: u,
+      buffers: [dk, dv, dq, dout, q, k, v, lse, len], workgroups: grid1d(ctx, s.B * s.Hkv * Math.ceil(kvStride / 2), LOOP_WG),
+    });
+    rec.dispatch({
+      kernel: 'attention_bwd_dq', shapes, pipeline: loopPipe(ctx, 'DQ', s.D), params: u,
+      buffers: [dq, dout, q, k, v, lse, len], workgroups: grid1d(ctx, s.B * s.H * Math.ceil(s.Tq / 2), LOOP_WG),
+    });
+    return;
+  }
+  const kv = tiles(ctx, 'dkdv', s.D);
+  rec.dispatch({
+    kernel: 'attention_bwd_dkdv', shapes: `${shapes} BQ=${kv.BQ} BK=${kv.BK}`, pipeline: tiledPipe(ctx, 'DKDV', s.D, kv.BQ, kv.BK),
+    params: u, buffers: [dk, dv, dq, dout, q, k, v, lse, len], workgroups: [Math.ceil(kvStride / kv.BK), s.Hkv, s.B],
+  });
+  const qt = tiles(ctx, 'dq', s.D);
+  rec.dispatch({
+    kernel: 'attention_bwd_dq', shapes: `${shapes} BQ=${qt.BQ} BK=${qt.BK}`, pipeline: tiledPipe(ctx, 'DQ', s.D, qt.BQ, qt.BK),
+    params: u, buffers: [dq, dout, q, k, v, lse, len], workgroups: [Math.ceil(s.Tq / qt.BQ), s.H, s.B],
+  });
+}

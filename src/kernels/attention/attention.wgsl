@@ -1,0 +1,237 @@
+// Causal grouped-query attention, one invocation per output row, no barriers and no workgroup memory:
+// the variant for CPU rasterizers (SwiftShader runs invocations as SIMD lanes; a private loop over keys beats
+// shared tiles and barriers there). Also holds the backward pre-pass shared with attention_tiled.wgsl.
+//
+// Legend: q, out, dq (B*Tq, H*D); k, v, dk, dv (B*kvStride, Hkv*D); lse (B, H, Tq); lengths (B) u32.
+// Query t of batch b sits at position Tk - Tq + t and sees keys j <= position with j < lengths[b].
+// Query head h reads kv head h / (H / Hkv).
+// Backward is split so no float atomics are needed: PREP writes D_i = dout_i . out_i into the first element
+// of dq's own (row, head) slot (dq is overwritten later anyway, and this saves a scratch buffer), DKDV runs
+// one invocation per key row and sums over the group's query heads, DQ one per query row.
+//
+// Rows live in named vec4 registers, unrolled by attention.ts ({{...}} snippets; `N` runs over D/4 slices):
+// SwiftShader turns an indexed private array into bounds-clamped stack traffic, which cost 10x here.
+// Neighbouring lanes handle neighbouring rows of one head and walk the same keys (or queries) in step, so
+// their loads hit one address, which SwiftShader serves as a single broadcast load.
+
+struct Params { B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, useLen: u32, scale: f32 }
+@group(0) @binding(0) var<uniform> p: Params;
+
+const D4: u32 = {{D4}}u;   // D / 4
+const WG: u32 = {{WG}}u;
+const NEG: f32 = -3.0e38;  // masked score: exp(NEG - finite max) is exactly 0
+
+fn len_of(b: u32) -> u32 {
+  var lenb = p.Tk;
+  if (p.useLen != 0u) { lenb = min(lengths[b], p.Tk); }
+  return max(lenb, 1u);   // key 0 is always visible
+}
+
+#if FORWARD
+@group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>; // (B*Tq, H*D) f32
+@group(0) @binding(2) var<storage, read_write> lse: array<f32>;       // (B, H, Tq) f32
+@group(0) @binding(3) var<storage, read> q: array<vec4<f32>>;         // (B*Tq, H*D) f32
+@group(0) @binding(4) var<storage, read> k: array<vec4<f32>>;         // (B*kvStride, Hkv*D) f32
+@group(0) @binding(5) var<storage, read> v: array<vec4<f32>>;         // (B*kvStride, Hkv*D) f32
+@group(0) @binding(6) var<storage, read> lengths: array<u32>;         // (B) u32, unread unless useLen
+
+// Two neighbouring query rows per invocation (t and t + 1): every key and value load, a gather on SwiftShader,
+// serves both. Row b = t + 1 sees one key more than row a; past Tq it duplicates row a and is not written.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  let pairs = (p.Tq + 1u) / 2u;
+  if (i >= p.B * p.H * pairs) { return; }
+  let ta = (i % pairs) * 2u;
+  let tb = min(ta + 1u, p.Tq - 1u);
+  let h = (i / pairs) % p.H;
+  let b = i / (pairs * p.H);
+  let g = h / (p.H / p.Hkv);
+  let lenb = len_of(b);
+  let kenda = min(p.Tk - p.Tq + ta + 1u, lenb);
+  let kend = min(p.Tk - p.Tq + tb + 1u, lenb);
+  let qa = ((b * p.Tq + ta) * p.H + h) * D4;
+  let qb = ((b * p.Tq + tb) * p.H + h) * D4;
+  let kstep = p.Hkv * D4;
+  let kbase = (b * p.kvStride * p.Hkv + g) * D4;
+  let sc = p.scale;
+  {{Q2_LOAD}}
+  {{A2_ZERO}}
+  var ma = NEG;
+  var mb = NEG;
+  var la = 0.0;
+  var lb = 0.0;
+  // Four keys per step: one rescale of the accumulators per four keys, and independent dot products.
+  // Keys past kend re-read the last visible key (finite, unlike masked rows) with probability 0.
+  let last = kend - 1u;
+  for (var j0 = 0u; j0 < kend; j0 += 4u) {
+    let o0 = kbase + j0 * kstep;
+    let o1 = kbase + min(j0 + 1u, last) * kstep;
+    let o2 = kbase + min(j0 + 2u, last) * kstep;
+    let o3 = kbase + min(j0 + 3u, last) * kstep;
+    // (x, y, z, w) = keys j0 .. j0 + 3
+    var xa = vec4<f32>(0.0);
+    var xb = vec4<f32>(0.0);
+    {{QK2X4}}
+    let jj = vec4<u32>(j0) + vec4<u32>(0u, 1u, 2u, 3u);
+    let sa = select(vec4<f32>(NEG), xa, jj < vec4<u32>(kenda));
+    let sb = select(vec4<f32>(NEG), xb, jj < vec4<u32>(kend));
+    // exp(NEG - mx) is 0 on the first step, which holds key 0 and so a finite max.
+    let mxa = max(ma, max(max(sa.x, sa.y), max(sa.z, sa.w)));
+    let mxb = max(mb, max(max(sb.x, sb.y), max(sb.z, sb.w)));
+    let ca = exp(ma - mxa);
+    let cb = exp(mb - mxb);
+    let pa = exp(sa - vec4<f32>(mxa));
+    let pb = exp(sb - vec4<f32>(mxb));
+    la = la * ca + dot(pa, vec4<f32>(1.0));
+    lb = lb * cb + dot(pb, vec4<f32>(1.0));
+    {{A2_PV}}
+    ma = mxa;
+    mb = mxb;
+  }
+  let ia = 1.0 / la;
+  let ib = 1.0 / lb;
+  {{A2_OUT_A}}
+  lse[(b * p.H + h) * p.Tq + ta] = ma + log(la);
+  if (ta + 1u < p.Tq) {
+    {{A2_OUT_B}}
+    lse[(b * p.H + h) * p.Tq + tb] = mb + log(lb);
+  }
+}
+#endif
+
+#if PREP
+@group(0) @binding(1) var<storage, read_write> dq: array<vec4<f32>>;  // (B*Tq, H*D) f32, D_i in each slot's first element
+@group(0) @binding(2) var<storage, read> dout: array<vec4<f32>>;      // (B*Tq, H*D) f32
+@group(0) @binding(3) var<storage, read> out: array<vec4<f32>>;       // (B*Tq, H*D) f32
+@group(0) @binding(4) var<storage, read> lengths: array<u32>;         // unused; len_of needs the declaration
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;   // (b*Tq + t)*H + h
+  if (i >= p.B * p.Tq * p.H) { return; }
+  let o = i * D4;
+  var s4 = vec4<f32>(0.0);
+  for (var d = 0u; d < D4; d++) { s4 += dout[o + d] * out[o + d]; }
+  dq[o] = vec4<f32>(s4.x + s4.y + s4.z + s4.w, 0.0, 0.0, 0.0);
+}
+#endif
+
+#if DKDV
+@group(0) @binding(1) var<storage, read_write> dk: array<vec4<f32>>;  // (B*kvStride, Hkv*D) f32
+@group(0) @binding(2) var<storage, read_write> dv: array<vec4<f32>>;  // (B*kvStride, Hkv*D) f32
+@group(0) @binding(3) var<storage, read> dq: array<vec4<f32>>;        // (B*Tq, H*D) f32, only D_i read (PREP)
+@group(0) @binding(4) var<storage, read> dout: array<vec4<f32>>;      // (B*Tq, H*D) f32
+@group(0) @binding(5) var<storage, read> q: array<vec4<f32>>;         // (B*Tq, H*D) f32
+@group(0) @binding(6) var<storage, read> k: array<vec4<f32>>;         // (B*kvStride, Hkv*D) f32
+@group(0) @binding(7) var<storage, read> v: array<vec4<f32>>;         // (B*kvStride, Hkv*D) f32
+@group(0) @binding(8) var<storage, read> lse: array<f32>;             // (B, H, Tq) f32
+@group(0) @binding(9) var<storage, read> lengths: array<u32>;         // (B) u32, unread unless useLen
+
+// Two neighbouring keys per invocation (j and j + 1): each query and dout load, a gather on SwiftShader, serves
+// both. Key j + 1 past jend (or kvStride) re-reads key j, gets probability 0 (and is not written past kvStride).
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  let pairs = (p.kvStride + 1u) / 2u;
+  if (i >= p.B * p.Hkv * pairs) { return; }
+  let ja = (i % pairs) * 2u;
+  let jb = ja + 1u;
+  let g = (i / pairs) % p.Hkv;
+  let b = i / (pairs * p.Hkv);
+  let jend = len_of(b);
+  let koa = ((b * p.kvStride + ja) * p.Hkv + g) * D4;
+  let kob = ((b * p.kvStride + min(jb, jend - 1u)) * p.Hkv + g) * D4;
+  {{KV_ZERO}}
+  if (ja < jend) {
+    let sc = p.scale;
+    {{KV_LOAD}}
+    let grp = p.H / p.Hkv;
+    // Start at the first query that sees this workgroup's first key of (b, g), not this lane's own: lanes then
+    // walk the same queries in step (one address per load), masking the few they cannot see.
+    let jlo = ja - min(ja, 2u * lid);
+    let t0 = max(jlo + p.Tq, p.Tk) - p.Tk;
+    let pos0 = p.Tk - p.Tq;
+    let bok = jb < jend;
+    for (var hh = 0u; hh < grp; hh++) {
+      let h = g * grp + hh;
+      let lo = (b * p.H + h) * p.Tq;
+      for (var t = t0; t < p.Tq; t++) {
+        let qo = ((b * p.Tq + t) * p.H + h) * D4;
+        // Loaded once, used twice: before and after the probabilities are known.
+        {{KV_QLOAD}}
+        var s2 = vec2<f32>(0.0);   // (key a, key b)
+        var dp2 = vec2<f32>(0.0);
+        {{KV_QKDO}}
+        let vis = vec2<bool>(ja <= pos0 + t, bok && jb <= pos0 + t);
+        let pr = select(vec2<f32>(0.0), exp(s2 - vec2<f32>(lse[lo + t])), vis);
+        let ds = pr * (dp2 - vec2<f32>(dq[qo].x));
+        {{KV_ACC}}
+      }
+    }
+  }
+  {{KV_OUT_A}}
+  if (jb < p.kvStride) {
+    {{KV_OUT_B}}
+  }
+}
+#endif
+
+#if DQ
+@group(0) @binding(1) var<storage, read_write> dq: array<vec4<f32>>;  // (B*Tq, H*D) f32, holds D_i (PREP) on entry
+@group(0) @binding(2) var<storage, read> dout: array<vec4<f32>>;      // (B*Tq, H*D) f32
+@group(0) @binding(3) var<storage, read> q: array<vec4<f32>>;         // (B*Tq, H*D) f32
+@group(0) @binding(4) var<storage, read> k: array<vec4<f32>>;         // (B*kvStride, Hkv*D) f32
+@group(0) @binding(5) var<storage, read> v: array<vec4<f32>>;         // (B*kvStride, Hkv*D) f32
+@group(0) @binding(6) var<storage, read> lse: array<f32>;             // (B, H, Tq) f32
+@group(0) @binding(7) var<storage, read> lengths: array<u32>;         // (B) u32, unread unless useLen
+
+// Two neighbouring query rows per invocation, as in FORWARD: each key and value load serves both.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  let pairs = (p.Tq + 1u) / 2u;
+  if (i >= p.B * p.H * pairs) { return; }
+  let ta = (i % pairs) * 2u;
+  let tb = min(ta + 1u, p.Tq - 1u);
+  let h = (i / pairs) % p.H;
+  let b = i / (pairs * p.H);
+  let g = h / (p.H / p.Hkv);
+  let lenb = len_of(b);
+  let kenda = min(p.Tk - p.Tq + ta + 1u, lenb);
+  let kend = min(p.Tk - p.Tq + tb + 1u, lenb);
+  let qa = ((b * p.Tq + ta) * p.H + h) * D4;
+  let qb = ((b * p.Tq + tb) * p.H + h) * D4;
+  let kstep = p.Hkv * D4;
+  let kbase = (b * p.kvStride * p.Hkv + g) * D4;
+  // D_i of both rows, read before this invocation overwrites their dq slots.
+  let dia = dq[qa].x;
+  let dib = dq[qb].x;
+  let lia = lse[(b * p.H + h) * p.Tq + ta];
+  let lib = lse[(b * p.H + h) * p.Tq + tb];
+  let sc = p.scale;
+  {{Q2_LOAD}}
+  {{E2_LOAD}}
+  {{A2_ZERO}}
+  let last = kend - 1u;
+  // Two keys per step; a key past kend re-reads the last one with ds = 0.
+  for (var j0 = 0u; j0 < kend; j0 += 2u) {
+    let o0 = kbase + j0 * kstep;
+    let o1 = kbase + min(j0 + 1u, last) * kstep;
+    let jj = vec2<u32>(j0, j0 + 1u);
+    var sa = vec2<f32>(0.0);
+    var sb = vec2<f32>(0.0);
+    var pa = vec2<f32>(0.0);
+    var pb = vec2<f32>(0.0);
+    {{QK2X2}}
+    let dsa = select(vec2<f32>(0.0), exp(sa - vec2<f32>(lia)) * (pa - vec2<f32>(dia)), jj < vec2<u32>(kenda));
+    let dsb = select(vec2<f32>(0.0), exp(sb - vec2<f32>(lib)) * (pb - vec2<f32>(dib)), jj < vec2<u32>(kend));
+    {{A2_DSK}}
+  }
+  {{A2_OUT_DQA}}
+  if (ta + 1u < p.Tq) {
+    {{A2_OUT_DQB}}
+  }
+}
+#endif

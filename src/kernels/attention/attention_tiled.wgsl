@@ -1,0 +1,319 @@
+// Causal grouped-query attention with workgroup-shared tiles: the variant for real GPUs.
+// Same layouts, masking and backward split as attention.wgsl (read its header); PREP comes from there.
+// A workgroup owns BQ query rows (forward, DQ) or BK key rows (DKDV) of one head; TPR threads share a row,
+// each keeping a D/TPR slice of the row's accumulator in registers, so D = 128 needs no spilling. Scores go
+// through workgroup memory: the (T, T) matrix only ever exists one BQ x BK tile at a time.
+
+struct Params { B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, useLen: u32, scale: f32 }
+@group(0) @binding(0) var<uniform> p: Params;
+
+const D: u32 = {{D}}u;
+const BQ: u32 = {{BQ}}u;
+const BK: u32 = {{BK}}u;
+const TPR: u32 = {{TPR}}u;
+const DS: u32 = D / TPR;
+const NEG: f32 = -3.0e38;   // masked score: exp(NEG - finite max) is exactly 0
+
+var<workgroup> endW: u32;
+
+fn len_of(b: u32) -> u32 {
+  var lenb = p.Tk;
+  if (p.useLen != 0u) { lenb = min(lengths[b], p.Tk); }
+  return max(lenb, 1u);   // key 0 is always visible
+}
+
+#if FORWARD
+const WG: u32 = BQ * TPR;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;   // (B*Tq, H*D) f32
+@group(0) @binding(2) var<storage, read_write> lse: array<f32>;   // (B, H, Tq) f32
+@group(0) @binding(3) var<storage, read> q: array<f32>;           // (B*Tq, H*D) f32
+@group(0) @binding(4) var<storage, read> k: array<f32>;           // (B*kvStride, Hkv*D) f32
+@group(0) @binding(5) var<storage, read> v: array<f32>;           // (B*kvStride, Hkv*D) f32
+@group(0) @binding(6) var<storage, read> lengths: array<u32>;     // (B) u32, unread unless useLen
+
+var<workgroup> Qs: array<f32, BQ * D>;   // (BQ, D) pre-scaled query rows
+var<workgroup> Ks: array<f32, BK * D>;   // (BK, D)
+var<workgroup> Vs: array<f32, BK * D>;   // (BK, D)
+var<workgroup> S: array<f32, BQ * BK>;   // (BQ, BK) scores of this tile
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let h = wid.y;
+  let b = wid.z;
+  let g = h / (p.H / p.Hkv);
+  let t0 = wid.x * BQ;
+  let r = li / TPR;
+  let c = li % TPR;
+  let lenb = len_of(b);
+  if (li == 0u) { endW = min(p.Tk - p.Tq + min(t0 + BQ, p.Tq), lenb); }
+  for (var e = li; e < BQ * D; e += WG) {
+    let t = t0 + e / D;
+    var x = 0.0;
+    if (t < p.Tq) { x = q[((b * p.Tq + t) * p.H + h) * D + e % D] * p.scale; }
+    Qs[e] = x;
+  }
+  // The block's last row sees the most keys; a uniform bound keeps every barrier in uniform control flow.
+  let kend = workgroupUniformLoad(&endW);
+  let t = t0 + r;
+  let rowEnd = min(p.Tk - p.Tq + min(t, p.Tq - 1u) + 1u, lenb);
+
+  var acc: array<f32, DS>;
+  for (var d = 0u; d < DS; d++) { acc[d] = 0.0; }
+  var m = NEG;
+  var l = 0.0;
+  for (var kt = 0u; kt < kend; kt += BK) {
+    for (var e = li; e < BK * D; e += WG) {
+      let j = kt + e / D;
+      var kx = 0.0;
+      var vx = 0.0;
+      if (j < kend) {
+        let o = ((b * p.kvStride + j) * p.Hkv + g) * D + e % D;
+        kx = k[o];
+        vx = v[o];
+      }
+      Ks[e] = kx;
+      Vs[e] = vx;
+    }
+    workgroupBarrier();
+    for (var u = c; u < BK; u += TPR) {
+      var s = NEG;
+      if (kt + u < rowEnd) {
+        s = 0.0;
+        for (var d = 0u; d < D; d++) { s += Qs[r * D + d] * Ks[u * D + d]; }
+      }
+      S[r * BK + u] = s;
+    }
+    workgroupBarrier();
+    // Every thread of a row derives the same max and sum from S, which avoids another barrier.
+    var mx = m;
+    for (var u = 0u; u < BK; u++) { mx = max(mx, S[r * BK + u]); }
+    let corr = exp(m - mx);
+    l *= corr;
+    for (var d = 0u; d < DS; d++) { acc[d] *= corr; }
+    for (var u = 0u; u < BK; u++) {
+      let pj = exp(S[r * BK + u] - mx);
+      l += pj;
+      for (var d = 0u; d < DS; d++) { acc[d] += pj * Vs[u * D + c * DS + d]; }
+    }
+    m = mx;
+    workgroupBarrier();
+  }
+  if (t < p.Tq) {
+    let o = ((b * p.Tq + t) * p.H + h) * D + c * DS;
+    let inv = 1.0 / l;
+    for (var d = 0u; d < DS; d++) { out[o + d] = acc[d] * inv; }
+    if (c == 0u) { lse[(b * p.H + h) * p.Tq + t] = m + log(l); }
+  }
+}
+#endif
+
+#if DKDV
+const WG: u32 = BK * TPR;
+@group(0) @binding(1) var<storage, read_write> dk: array<f32>;    // (B*kvStride, Hkv*D) f32
+@group(0) @binding(2) var<storage, read_write> dv: array<f32>;    // (B*kvStride, Hkv*D) f32
+@group(0) @binding(3) var<storage, read> dq: array<f32>;          // (B*Tq, H*D) f32, only D_i read (PREP)
+@group(0) @binding(4) var<storage, read> dout: array<f32>;        // (B*Tq, H*D) f32
+@group(0) @binding(5) var<storage, read> q: array<f32>;           // (B*Tq, H*D) f32
+@group(0) @binding(6) var<storage, read> k: array<f32>;           // (B*kvStride, Hkv*D) f32
+@group(0) @binding(7) var<storage, read> v: array<f32>;           // (B*kvStride, Hkv*D) f32
+@group(0) @binding(8) var<storage, read> lse: array<f32>;         // (B, H, Tq) f32
+@group(0) @binding(9) var<storage, read> lengths: array<u32>;     // (B) u32, unread unless useLen
+
+var<workgroup> Ks: array<f32, BK * D>;   // (BK, D) pre-scaled keys
+var<workgroup> Vs: array<f32, BK * D>;   // (BK, D)
+var<workgroup> Qs: array<f32, BQ * D>;   // (BQ, D)
+var<workgroup> Os: array<f32, BQ * D>;   // (BQ, D) dout rows
+var<workgroup> Ls: array<f32, BQ>;       // (BQ) lse
+var<workgroup> Ds: array<f32, BQ>;       // (BQ) D_i
+var<workgroup> P: array<f32, BK * BQ>;   // (BK, BQ) probabilities
+var<workgroup> G: array<f32, BK * BQ>;   // (BK, BQ) score gradients
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let g = wid.y;
+  let b = wid.z;
+  let j0 = wid.x * BK;
+  let r = li / TPR;
+  let c = li % TPR;
+  let j = j0 + r;
+  if (li == 0u) { endW = len_of(b); }
+  let jend = workgroupUniformLoad(&endW);   // keys at or past jend are seen by no query
+
+  var dka: array<f32, DS>;
+  var dva: array<f32, DS>;
+  for (var d = 0u; d < DS; d++) {
+    dka[d] = 0.0;
+    dva[d] = 0.0;
+  }
+  if (j0 < jend) {
+    for (var e = li; e < BK * D; e += WG) {
+      let jj = j0 + e / D;
+      var kx = 0.0;
+      var vx = 0.0;
+      if (jj < jend) {
+        let o = ((b * p.kvStride + jj) * p.Hkv + g) * D + e % D;
+        kx = k[o] * p.scale;
+        vx = v[o];
+      }
+      Ks[e] = kx;
+      Vs[e] = vx;
+    }
+    let grp = p.H / p.Hkv;
+    // The first query whose position Tk - Tq + t reaches this block's first key.
+    let tstart = max(j0 + p.Tq, p.Tk) - p.Tk;
+    for (var hh = 0u; hh < grp; hh++) {
+      let h = g * grp + hh;
+      for (var qt = tstart; qt < p.Tq; qt += BQ) {
+        for (var e = li; e < BQ * D; e += WG) {
+          let t = qt + e / D;
+          var qx = 0.0;
+          var ox = 0.0;
+          if (t < p.Tq) {
+            let o = ((b * p.Tq + t) * p.H + h) * D + e % D;
+            qx = q[o];
+            ox = dout[o];
+          }
+          Qs[e] = qx;
+          Os[e] = ox;
+        }
+        for (var u = li; u < BQ; u += WG) {
+          let t = qt + u;
+          var lx = 0.0;
+          var dx = 0.0;
+          if (t < p.Tq) {
+            lx = lse[(b * p.H + h) * p.Tq + t];
+            dx = dq[((b * p.Tq + t) * p.H + h) * D];
+          }
+          Ls[u] = lx;
+          Ds[u] = dx;
+        }
+        workgroupBarrier();
+        for (var u = c; u < BQ; u += TPR) {
+          let t = qt + u;
+          var pr = 0.0;
+          var gr = 0.0;
+          if (t < p.Tq && j < jend && j <= p.Tk - p.Tq + t) {
+            var s = 0.0;
+            var dp = 0.0;
+            for (var d = 0u; d < D; d++) {
+              s += Qs[u * D + d] * Ks[r * D + d];
+              dp += Os[u * D + d] * Vs[r * D + d];
+            }
+            pr = exp(s - Ls[u]);
+            gr = pr * (dp - Ds[u]);
+          }
+          P[r * BQ + u] = pr;
+          G[r * BQ + u] = gr;
+        }
+        workgroupBarrier();
+        for (var u = 0u; u < BQ; u++) {
+          let pr = P[r * BQ + u];
+          let gr = G[r * BQ + u];
+          for (var d = 0u; d < DS; d++) {
+            dva[d] += pr * Os[u * D + c * DS + d];
+            dka[d] += gr * Qs[u * D + c * DS + d];
+          }
+        }
+        workgroupBarrier();
+      }
+    }
+  }
+  if (j < p.kvStride) {
+    let o = ((b * p.kvStride + j) * p.Hkv + g) * D + c * DS;
+    for (var d = 0u; d < DS; d++) {
+      dk[o + d] = dka[d] * p.scale;
+      dv[o + d] = dva[d];
+    }
+  }
+}
+#endif
+
+#if DQ
+const WG: u32 = BQ * TPR;
+@group(0) @binding(1) var<storage, read_write> dq: array<f32>;    // (B*Tq, H*D) f32, holds D_i (PREP) on entry
+@group(0) @binding(2) var<storage, read> dout: array<f32>;        // (B*Tq, H*D) f32
+@group(0) @binding(3) var<storage, read> q: array<f32>;           // (B*Tq, H*D) f32
+@group(0) @binding(4) var<storage, read> k: array<f32>;           // (B*kvStride, Hkv*D) f32
+@group(0) @binding(5) var<storage, read> v: array<f32>;           // (B*kvStride, Hkv*D) f32
+@group(0) @binding(6) var<storage, read> lse: array<f32>;         // (B, H, Tq) f32
+@group(0) @binding(7) var<storage, read> lengths: array<u32>;     // (B) u32, unread unless useLen
+
+var<workgroup> Qs: array<f32, BQ * D>;   // (BQ, D) pre-scaled query rows
+var<workgroup> Os: array<f32, BQ * D>;   // (BQ, D) dout rows
+var<workgroup> Ks: array<f32, BK * D>;   // (BK, D)
+var<workgroup> Vs: array<f32, BK * D>;   // (BK, D)
+var<workgroup> G: array<f32, BQ * BK>;   // (BQ, BK) score gradients
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let h = wid.y;
+  let b = wid.z;
+  let g = h / (p.H / p.Hkv);
+  let t0 = wid.x * BQ;
+  let r = li / TPR;
+  let c = li % TPR;
+  let lenb = len_of(b);
+  if (li == 0u) { endW = min(p.Tk - p.Tq + min(t0 + BQ, p.Tq), lenb); }
+  for (var e = li; e < BQ * D; e += WG) {
+    let t = t0 + e / D;
+    var qx = 0.0;
+    var ox = 0.0;
+    if (t < p.Tq) {
+      let o = ((b * p.Tq + t) * p.H + h) * D + e % D;
+      qx = q[o] * p.scale;
+      ox = dout[o];
+    }
+    Qs[e] = qx;
+    Os[e] = ox;
+  }
+  let t = t0 + r;
+  let tc = min(t, p.Tq - 1u);
+  let rowEnd = min(p.Tk - p.Tq + tc + 1u, lenb);
+  // D_i sits where this row's dq will go; it is read before the barriers below and written after them.
+  let di = dq[((b * p.Tq + tc) * p.H + h) * D];
+  let lrow = lse[(b * p.H + h) * p.Tq + tc];
+  let kend = workgroupUniformLoad(&endW);
+
+  var acc: array<f32, DS>;
+  for (var d = 0u; d < DS; d++) { acc[d] = 0.0; }
+  for (var kt = 0u; kt < kend; kt += BK) {
+    for (var e = li; e < BK * D; e += WG) {
+      let j = kt + e / D;
+      var kx = 0.0;
+      var vx = 0.0;
+      if (j < kend) {
+        let o = ((b * p.kvStride + j) * p.Hkv + g) * D + e % D;
+        kx = k[o];
+        vx = v[o];
+      }
+      Ks[e] = kx;
+      Vs[e] = vx;
+    }
+    workgroupBarrier();
+    for (var u = c; u < BK; u += TPR) {
+      var gr = 0.0;
+      if (kt + u < rowEnd) {
+        var s = 0.0;
+        var dp = 0.0;
+        for (var d = 0u; d < D; d++) {
+          s += Qs[r * D + d] * Ks[u * D + d];
+          dp += Os[r * D + d] * Vs[u * D + d];
+        }
+        let pr = exp(s - lrow);
+        gr = pr * (dp - di);
+      }
+      G[r * BK + u] = gr;
+    }
+    workgroupBarrier();
+    for (var u = 0u; u < BK; u++) {
+      let gr = G[r * BK + u];
+      for (var d = 0u; d < DS; d++) { acc[d] += gr * Ks[u * D + c * DS + d]; }
+    }
+    workgroupBarrier();
+  }
+  if (t < p.Tq) {
+    let o = ((b * p.Tq + t) * p.H + h) * D + c * DS;
+    for (var d = 0u; d < DS; d++) { dq[o + d] = acc[d] * p.scale; }
+  }
+}
+#endif

@@ -1,0 +1,229 @@
+// Fused output head (lm_head + log-softmax + label gather) over the S unmasked positions only.
+// Forward and backward each run a partial pass per weight part, parallel over (vocab chunk or split) x (position
+// block), then one deterministic combine pass. See head.wgsl for the math.
+import type { GpuContext } from '../../gpu/context.ts';
+import type { Recorder } from '../../gpu/recorder.ts';
+import { preprocess } from '../../gpu/wgsl.ts';
+import { grid1d, params } from '../dispatch.ts';
+import type { WeightTensor } from '../quant/tensor.ts';
+import { weightDefines, weightLoaderSource } from '../quant/weights.ts';
+import src from './head.wgsl?raw';
+
+export interface HeadTuning {
+  /** Threads per workgroup in the partial passes. */
+  wg: number;
+  /** Positions per workgroup in the forward. */
+  sbFwd: number;
+  /** Upper bound on (positions per workgroup) x (vec4 columns per thread) in the backward accumulator. */
+  bwdTile: number;
+  /** Backward workgroups to aim for: vocab splits are added until rowBlocks * splits reaches it. */
+  bwdTarget: number;
+  /** Cap on the backward partial buffer, (splits, S, C) f32. */
+  bwdScratchBytes: number;
+}
+
+// SwiftShader runs a few workgroups per core and gains little from more; a real GPU wants thousands of threads
+// in flight even when S = 1, which only splitting the vocabulary provides.
+const TUNING: Record<'cpu' | 'gpu', HeadTuning> = {
+  cpu: { wg: 64, sbFwd: 8, bwdTile: 32, bwdTarget: 64, bwdScratchBytes: 32 << 20 },
+  gpu: { wg: 64, sbFwd: 8, bwdTile: 16, bwdTarget: 1024, bwdScratchBytes: 64 << 20 },
+};
+
+let forced: 'cpu' | 'gpu' | null = null;
+let overrides: Partial<HeadTuning> = {};
+
+/** Tests force each variant (and odd tilings through `override`); null picks from ctx.caps.isCpu. */
+export function setHeadVariant(v: 'cpu' | 'gpu' | null, override: Partial<HeadTuning> = {}): void {
+  forced = v;
+  overrides = override;
+}
+
+function tuning(ctx: GpuContext): HeadTuning {
+  const t = { ...TUNING[forced ?? (ctx.caps.isCpu ? 'cpu' : 'gpu')], ...overrides };
+  // The forward's per-workgroup fold uses one thread per position.
+  if (t.sbFwd > t.wg) throw new Error(`output head tuning: sbFwd ${t.sbFwd} > wg ${t.wg}`);
+  return t;
+}
+
+// Partial buffers live per context and only grow. A smaller one that is replaced is not destroyed: a recorder
+// that has not been submitted yet may still reference it.
+const scratchCache = new WeakMap<GpuContext, Map<string, GPUBuffer>>();
+
+function scratch(ctx: GpuContext, key: string, bytes: number): GPUBuffer {
+  let m = scratchCache.get(ctx);
+  if (!m) scratchCache.set(ctx, (m = new Map()));
+  let b = m.get(key);
+  if (!b || b.size < bytes) {
+    b = ctx.buffer(`head.${key}`, Math.max(bytes, Math.min((b?.size ?? 0) * 2, ctx.caps.maxBufferSize)));
+    m.set(key, b);
+  }
+  return b;
+}
+
+/** Frees the head's cached partial buffers (call only with no recorder pending). */
+export function releaseHeadScratch(ctx: GpuContext): void {
+  const m = scratchCache.get(ctx);
+  if (!m) return;
+  for (const b of m.values()) ctx.release(b);
+  scratchCache.delete(ctx);
+}
+
+function checkShapes(w: WeightTensor, S: number): void {
+  if (w.K % 4 !== 0) throw new Error(`output head: C=${w.K} must be a multiple of 4`);
+  if (!Number.isInteger(S) || S < 0) throw new Error(`output head: bad S=${S}`);
+}
+
+const VPT = 4; // vocab rows per thread per chunk, fixed by the mat4x4 tile in head.wgsl
+
+/** The unrolled register tiles of head.wgsl: SB positions x (one vec4 of logits | CV vec4 columns of C). */
+function unrolled(sb: number, cv: number): Record<string, string> {
+  const I = [...Array(sb).keys()];
+  const Q = [...Array(cv).keys()];
+  const lines = (f: (i: number) => string, pad = '  ') => I.map((i) => pad + f(i)).join('\n');
+  const both = (f: (i: number, q: number) => string, pad: string) => I.flatMap((i) => Q.map((q) => pad + f(i, q))).join('\n');
+  return {
+    HB_DECL: lines((i) => `let hb${i} = rows[min(s0 + ${i}u, p.S - 1u)] * C4;`),
+    ACC_DECL: lines((i) => `var a${i} = vec4<f32>(0.0);`),
+    ACC_STEP: lines((i) => `a${i} += h[hb${i} + k4] * wm;`, '    '),
+    ACC_LIST: I.map((i) => `a${i}`).join(', '),
+    BACC_DECL: both((i, q) => `var b${i}_${q} = vec4<f32>(0.0);`, '  '),
+    BACC_STEP: [
+      lines((i) => `let pv${i} = pw[${i}u * VCH + r];`, '      '),
+      ...Q.map((q) =>
+        [
+          `      if (t + ${q}u * WG < C4) {`,
+          `        let wv = w_load4(row, (t + ${q}u * WG) * 4u, p.C);`,
+          lines((i) => `b${i}_${q} += pv${i} * wv;`, '        '),
+          '      }',
+        ].join('\n'),
+      ),
+    ].join('\n'),
+    BACC_STORE: both(
+      (i, q) => `if (s0 + ${i}u < p.S && t + ${q}u * WG < C4) { part[((p.base + sp) * p.S + s0 + ${i}u) * C4 + t + ${q}u * WG] = b${i}_${q}; }`,
+      '  ',
+    ),
+  };
+}
+
+function partPipeline(ctx: GpuContext, forward: boolean, w: WeightTensor, sb: number, cv: number, t: HeadTuning) {
+  const name = forward ? 'FWD_PART' : 'BWD_PART';
+  const key = `head_${forward ? 'fwd' : 'bwd'}_part_${w.type}_wg${t.wg}_sb${sb}_cv${cv}`;
+  return ctx.pipeline(key, () =>
+    preprocess(`${weightLoaderSource}\n${src}`, {
+      ...weightDefines(w.type),
+      [name]: true,
+      PART: true,
+      WG: t.wg,
+      SB: sb,
+      ...unrolled(sb, forward ? 0 : cv),
+    }),
+  );
+}
+
+function combinePipeline(ctx: GpuContext, forward: boolean) {
+  const name = forward ? 'FWD_COMBINE' : 'BWD_COMBINE';
+  // The tile constants are unused by the combine passes but must be defined for the shared header.
+  return ctx.pipeline(`head_${forward ? 'fwd' : 'bwd'}_combine`, () => preprocess(src, { [name]: true, WG: 64, SB: 1 }));
+}
+
+function chunksOf(w: WeightTensor, vch: number): number[] {
+  return w.parts.map((p) => Math.ceil((p.end - p.start) / vch));
+}
+
+/**
+ * logp[s] = logits_s[labels[s]] − lse[s] with logits_s = h[rows[s]] · Wᵀ; lse saved for the backward;
+ * logitSum[s] = Σ_v logits_s (TRL logs the mean raw logit). Labels must be < V.
+ */
+export function outputHeadForward(
+  rec: Recorder,
+  logp: GPUBuffer, // (S) f32
+  lse: GPUBuffer, // (S) f32
+  logitSum: GPUBuffer, // (S) f32
+  h: GPUBuffer, // (M, C) f32 final-normed hidden
+  rows: GPUBuffer, // (S) u32 row index into h
+  labels: GPUBuffer, // (S) u32 token id
+  w: WeightTensor, // (V, C)
+  S: number,
+): void {
+  checkShapes(w, S);
+  if (S === 0) return;
+  const ctx = rec.ctx;
+  const t = tuning(ctx);
+  const vch = t.wg * VPT;
+  const chunks = chunksOf(w, vch);
+  const nTotal = chunks.reduce((a, b) => a + b, 0);
+  const C = w.K;
+  const partBytes = S * nTotal * 16;
+  const part = { buffer: scratch(ctx, 'fwd', partBytes), offset: 0, size: partBytes }; // (S, nTotal) vec4 f32
+  const rowBlocks = Math.ceil(S / t.sbFwd);
+  const shapes = `S=${S} V=${w.rows} C=${C} ${w.type} parts=${w.parts.length}`;
+  const pipe = partPipeline(ctx, true, w, t.sbFwd, 1, t);
+  let base = 0;
+  w.parts.forEach((wp, i) => {
+    rec.dispatch({
+      kernel: 'head_fwd_part', shapes, pipeline: pipe,
+      params: params([S, C, wp.start, wp.end, base, nTotal, chunks[i], 1]),
+      buffers: [part, logp, h, rows, labels, wp.buffer],
+      workgroups: [chunks[i], rowBlocks],
+    });
+    base += chunks[i];
+  });
+  rec.dispatch({
+    kernel: 'head_fwd_combine', shapes, pipeline: combinePipeline(ctx, true),
+    params: params([S, nTotal]), buffers: [logp, lse, logitSum, part], workgroups: [Math.ceil(S / 64)],
+  });
+}
+
+/**
+ * dh[rows[s]] = dlogp[s] · (W[labels[s]] − Σ_v softmax(logits_s)_v · W_v), overwriting those rows; other rows of dh
+ * are not touched (rows must be distinct).
+ */
+export function outputHeadBackward(
+  rec: Recorder,
+  dh: GPUBuffer, // (M, C) f32
+  dlogp: GPUBuffer, // (S) f32
+  h: GPUBuffer, // (M, C) f32
+  rows: GPUBuffer, // (S) u32
+  labels: GPUBuffer, // (S) u32
+  lse: GPUBuffer, // (S) f32 from outputHeadForward
+  w: WeightTensor, // (V, C)
+  S: number,
+): void {
+  checkShapes(w, S);
+  if (S === 0) return;
+  const ctx = rec.ctx;
+  const t = tuning(ctx);
+  const vch = t.wg * VPT;
+  const C = w.K;
+  const C4 = C / 4;
+  const cv = Math.ceil(C4 / t.wg);
+  const sb = Math.max(1, Math.min(8, Math.floor(t.bwdTile / cv)));
+  const rowBlocks = Math.ceil(S / sb);
+  const chunks = chunksOf(w, vch);
+  const nChunk = chunks.reduce((a, b) => a + b, 0);
+  const rowBytes = S * C * 4;
+  const maxBinding = ctx.caps.maxStorageBufferBindingSize;
+  if (rowBytes > maxBinding) throw new Error(`output head backward: S=${S} x C=${C} partials exceed one storage binding`);
+  const budget = Math.max(1, Math.floor(Math.min(t.bwdScratchBytes, maxBinding) / rowBytes));
+  const want = Math.max(1, Math.min(nChunk, budget, Math.ceil(t.bwdTarget / rowBlocks)));
+  // Splits per part in proportion to its chunks, at least one each, at most one per chunk.
+  const splits = chunks.map((c) => Math.max(1, Math.min(c, Math.round((want * c) / nChunk))));
+  const nTotal = splits.reduce((a, b) => a + b, 0);
+  const part = { buffer: scratch(ctx, 'bwd', nTotal * rowBytes), offset: 0, size: nTotal * rowBytes }; // (nTotal, S, C) f32
+  const shapes = `S=${S} V=${w.rows} C=${C} ${w.type} parts=${w.parts.length} splits=${nTotal}`;
+  const pipe = partPipeline(ctx, false, w, sb, cv, t);
+  let base = 0;
+  w.parts.forEach((wp, i) => {
+    rec.dispatch({
+      kernel: 'head_bwd_part', shapes, pipeline: pipe,
+      params: params([S, C, wp.start, wp.end, base, nTotal, chunks[i], splits[i]]),
+      buffers: [part, h, rows, labels, lse, wp.buffer],
+      workgroups: [splits[i], rowBlocks],
+    });
+    base += splits[i];
+  });
+  rec.dispatch({
+    kernel: 'head_bwd_combine', shapes, pipeline: combinePipeline(ctx, false),
+    params: params([S, C4, nTotal]), buffers: [dh, dlogp, rows, part], workgroups: grid1d(ctx, S * C4, 64),
+  });
+}

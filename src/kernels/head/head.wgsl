@@ -1,0 +1,203 @@
+// Fused output head: logits = h[rows[s]] · Wᵀ for the S unmasked positions only, consumed in vocab chunks by an
+// online log-sum-exp, so no (S, V) buffer exists. W (V, C) arrives one row part at a time (a WeightTensor part).
+//   FWD_PART    grid (chunks of this part, ceil(S/SB)): partial (max, sumexp, logit-sum) per (s, chunk); the one
+//               workgroup holding labels[s] writes that logit into logp[s].
+//   FWD_COMBINE one thread per s folds all chunks of all parts in a fixed order: lse, logp -= lse, logit sum.
+//   BWD_PART    grid (splits of this part, ceil(S/SB)): Σ_v (softmax_v − [v = label]) · W_v over the split's chunks,
+//               a (C) vector per (split, s); the logits are recomputed rather than stored.
+//   BWD_COMBINE one thread per (s, 4 columns): dh[rows[s]] = −dlogp[s] · Σ_splits partial, in a fixed order.
+// Partials are combined in a fixed order by a second pass (no float atomics), so results are deterministic.
+// Weight parts never straddle a chunk: chunks restart at each part's first row, and the chunk/split indices written
+// to the partial buffers are global (base + local), which is how the running (max, sum) is carried across parts.
+
+const WG = {{WG}}u;
+const SB = {{SB}}u;    // sequence positions per workgroup: each dequantized weight value is reused SB times
+const VPT = 4u;        // vocab rows per thread in a chunk: one mat4x4 of weights per k step
+const VCH = WG * VPT;  // vocab rows per chunk
+// Finite stand-in for -inf: exp(NEG - NEG) is 1, never NaN, and a (NEG, 0) partial is an exact identity.
+const NEG = -3.0e38;
+
+#if PART
+struct Params { S: u32, C: u32, vStart: u32, vEnd: u32, base: u32, nTotal: u32, nChunkPart: u32, nSplitPart: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+
+// Logits of SB positions (s0..s0+SB-1, clamped to S-1) against this thread's 4 vocab rows v0 + t + j·WG of the
+// chunk (rows past vEnd are clamped; the caller masks them): component j of result i. Register tile, no barriers.
+// The SB accumulators are unrolled by the host ({{...}} blocks, see head.ts): SwiftShader's Subzero JIT keeps
+// loops and private arrays as written, and indexed private arrays there are memory traffic.
+fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, SB> {
+  let C4 = p.C / 4u;
+{{HB_DECL}}
+  let r0 = min(v0 + t, p.vEnd - 1u) - p.vStart;
+  let r1 = min(v0 + t + WG, p.vEnd - 1u) - p.vStart;
+  let r2 = min(v0 + t + 2u * WG, p.vEnd - 1u) - p.vStart;
+  let r3 = min(v0 + t + 3u * WG, p.vEnd - 1u) - p.vStart;
+{{ACC_DECL}}
+  for (var k4 = 0u; k4 < C4; k4++) {
+    let k = k4 * 4u;
+    // h · wm is the row vector of the four dot products.
+    let wm = mat4x4<f32>(w_load4(r0, k, p.C), w_load4(r1, k, p.C), w_load4(r2, k, p.C), w_load4(r3, k, p.C));
+{{ACC_STEP}}
+  }
+  return array<vec4<f32>, SB>({{ACC_LIST}});
+}
+#endif
+
+#if FWD_PART
+@group(0) @binding(1) var<storage, read_write> part: array<vec4<f32>>;  // (S, nTotal) (max, sumexp, logit-sum, 0)
+@group(0) @binding(2) var<storage, read_write> logp: array<f32>;        // (S) f32: the label's logit, for now
+@group(0) @binding(3) var<storage, read> h: array<vec4<f32>>;           // (M, C/4) f32
+@group(0) @binding(4) var<storage, read> rows: array<u32>;              // (S) u32 row of h
+@group(0) @binding(5) var<storage, read> labels: array<u32>;            // (S) u32 token id
+@group(0) @binding(6) var<storage, read> w: array<u32>;                 // (vEnd - vStart, C) one part of W
+
+var<workgroup> red: array<vec3<f32>, SB * WG>;  // per-thread (max, sumexp, logit-sum) for each of the SB positions
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let s0 = wid.y * SB;
+  let v0 = p.vStart + wid.x * VCH;
+  let acc = logits_tile(s0, v0, t);
+  for (var i = 0u; i < SB; i++) {
+    let s = s0 + i;
+    let lab = labels[min(s, p.S - 1u)];
+    var m = NEG;
+    for (var j = 0u; j < VPT; j++) {
+      if (v0 + t + j * WG < p.vEnd) {
+        m = max(m, acc[i][j]);
+      }
+    }
+    var l = 0.0;
+    var sum = 0.0;
+    for (var j = 0u; j < VPT; j++) {
+      let v = v0 + t + j * WG;
+      if (v < p.vEnd) {
+        let x = acc[i][j];
+        l += exp(x - m);
+        sum += x;
+        if (s < p.S && v == lab) {
+          logp[s] = x;
+        }
+      }
+    }
+    red[i * WG + t] = vec3<f32>(m, l, sum);
+  }
+  workgroupBarrier();
+  let s = s0 + t;
+  if (t < SB && s < p.S) {
+    var m = NEG;
+    var l = 0.0;
+    var sum = 0.0;
+    for (var u = 0u; u < WG; u++) {
+      let r = red[t * WG + u];
+      let mn = max(m, r.x);
+      l = l * exp(m - mn) + r.y * exp(r.x - mn);
+      m = mn;
+      sum += r.z;
+    }
+    part[s * p.nTotal + p.base + wid.x] = vec4<f32>(m, l, sum, 0.0);
+  }
+}
+#endif
+
+#if FWD_COMBINE
+struct Params { S: u32, nTotal: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> logp: array<f32>;      // (S) f32 in: label logit, out: log-prob
+@group(0) @binding(2) var<storage, read_write> lse: array<f32>;       // (S) f32
+@group(0) @binding(3) var<storage, read_write> logitSum: array<f32>;  // (S) f32 Σ_v logits
+@group(0) @binding(4) var<storage, read> part: array<vec4<f32>>;      // (S, nTotal) from FWD_PART
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let s = gid.x;
+  if (s >= p.S) { return; }
+  var m = NEG;
+  var l = 0.0;
+  var sum = 0.0;
+  for (var c = 0u; c < p.nTotal; c++) {
+    let r = part[s * p.nTotal + c];
+    let mn = max(m, r.x);
+    l = l * exp(m - mn) + r.y * exp(r.x - mn);
+    m = mn;
+    sum += r.z;
+  }
+  let z = m + log(l);
+  lse[s] = z;
+  logp[s] = logp[s] - z;
+  logitSum[s] = sum;
+}
+#endif
+
+#if BWD_PART
+@group(0) @binding(1) var<storage, read_write> part: array<vec4<f32>>;  // (nTotal, S, C/4) Σ (p_v − [v = label]) W_v
+@group(0) @binding(2) var<storage, read> h: array<vec4<f32>>;           // (M, C/4) f32
+@group(0) @binding(3) var<storage, read> rows: array<u32>;              // (S) u32
+@group(0) @binding(4) var<storage, read> labels: array<u32>;            // (S) u32
+@group(0) @binding(5) var<storage, read> lse: array<f32>;               // (S) f32 saved by the forward
+@group(0) @binding(6) var<storage, read> w: array<u32>;                 // (vEnd - vStart, C) one part of W
+
+var<workgroup> pw: array<f32, SB * VCH>;  // (SB, VCH) softmax − onehot for the current chunk
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let s0 = wid.y * SB;
+  let sp = wid.x;
+  let cA = sp * p.nChunkPart / p.nSplitPart;
+  let cB = (sp + 1u) * p.nChunkPart / p.nSplitPart;
+  let C4 = p.C / 4u;
+  var zs: array<f32, SB>;
+  var lab: array<u32, SB>;
+  for (var i = 0u; i < SB; i++) {
+    let s = min(s0 + i, p.S - 1u);
+    zs[i] = lse[s];
+    lab[i] = labels[s];
+  }
+{{BACC_DECL}}
+  for (var c = cA; c < cB; c++) {
+    let v0 = p.vStart + c * VCH;
+    let lg = logits_tile(s0, v0, t);
+    for (var i = 0u; i < SB; i++) {
+      for (var j = 0u; j < VPT; j++) {
+        let v = v0 + t + j * WG;
+        var pv = 0.0;
+        if (v < p.vEnd) {
+          // Folding the one-hot in here leaves the combine pass without a weight binding.
+          pv = exp(lg[i][j] - zs[i]) - select(0.0, 1.0, v == lab[i]);
+        }
+        pw[i * VCH + t + j * WG] = pv;
+      }
+    }
+    workgroupBarrier();
+    let nv = min(VCH, p.vEnd - v0);
+    for (var r = 0u; r < nv; r++) {
+      let row = v0 - p.vStart + r;
+{{BACC_STEP}}
+    }
+    workgroupBarrier();
+  }
+{{BACC_STORE}}
+}
+#endif
+
+#if BWD_COMBINE
+struct Params { S: u32, C4: u32, nTotal: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> dh: array<vec4<f32>>;  // (M, C/4) f32, only rows[] written
+@group(0) @binding(2) var<storage, read> dlogp: array<f32>;          // (S) f32
+@group(0) @binding(3) var<storage, read> rows: array<u32>;           // (S) u32
+@group(0) @binding(4) var<storage, read> part: array<vec4<f32>>;     // (nTotal, S, C/4) from BWD_PART
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * 64u;
+  if (idx >= p.S * p.C4) { return; }
+  let s = idx / p.C4;
+  let c4 = idx % p.C4;
+  var sum = vec4<f32>(0.0);
+  for (var sp = 0u; sp < p.nTotal; sp++) {
+    sum += part[(sp * p.S + s) * p.C4 + c4];
+  }
+  dh[rows[s] * p.C4 + c4] = -dlogp[s] * sum;
+}
+#endif

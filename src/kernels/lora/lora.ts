@@ -1,0 +1,152 @@
+// LoRA adapter on one linear layer: y += scale · drop(x)·Aᵀ·Bᵀ, kept apart from the base matmul.
+// M rows (B*T), K in features, N out features, R rank. All six products go through one strided kernel
+// (lora.wgsl); the dropout mask is a hash of (seed, index into x), so backward re-derives it instead of storing it.
+import type { GpuContext } from '../../gpu/context.ts';
+import type { Recorder } from '../../gpu/recorder.ts';
+import { preprocess } from '../../gpu/wgsl.ts';
+import { grid1d, params } from '../dispatch.ts';
+import src from './lora.wgsl?raw';
+
+export interface LoraDropout {
+  /** Probability of dropping an element of x; 0 means no dropout. */
+  p: number;
+  /** Seed of the mask: the caller varies it per step and per adapted layer. */
+  seed: number;
+}
+
+/** lowbias32, as `hash32` in lora.wgsl (the reference rebuilds the mask from it). */
+export function hash32(v: number): number {
+  let x = v >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/** The integers the kernel compares against; an integer threshold keeps GPU and host masks identical. */
+export function dropoutKeys(d: LoraDropout): { threshold: number; seedHash: number; mul: number } {
+  if (!(d.p > 0)) return { threshold: 0, seedHash: 0, mul: 1 };
+  return { threshold: Math.ceil(d.p * 2 ** 24), seedHash: hash32((d.seed >>> 0) ^ 0x5bd1e995), mul: 1 / (1 - d.p) };
+}
+
+// SwiftShader spreads workgroups over its threads and runs one workgroup's invocations 4 at a time on one:
+// small workgroups let a skinny product (64 tiles for u at M=64, R=16) use every core.
+const CPU_WG = 8;
+
+type DropSite = 'none' | 'l' | 'r' | 'out';
+
+/**
+ * Split of the reduction across a workgroup. `auto` picks from the device and the shape; tests force 1 (the
+ * barrier-free path) and 64 (the widest split) so both are covered whatever the device.
+ */
+export const loraTuning: { split: 'auto' | number; wg: 'auto' | number } = { split: 'auto', wg: 'auto' };
+
+function pipe(ctx: GpuContext, wg: number, split: boolean, accum: boolean, drop: DropSite) {
+  const key = `lora wg=${wg} split=${+split} accum=${+accum} drop=${drop}`;
+  return ctx.pipeline(key, () =>
+    preprocess(src, { WG: wg, SPLIT: split, ACCUM: accum, DROP_L: drop === 'l', DROP_R: drop === 'r', DROP_OUT: drop === 'out' }),
+  );
+}
+
+function chooseSplit(ctx: GpuContext, wg: number, tiles: number, nT: number): number {
+  if (loraTuning.split !== 'auto') return loraTuning.split;
+  // SwiftShader runs a barrier by switching coroutines: measured 5-30x slower than the unsplit loop.
+  if (ctx.caps.isCpu) return 1;
+  // A CPU rasterizer needs only enough invocations for its cores and pays for barriers; a GPU wants tens of
+  // thousands of threads. Below ~32 terms per invocation the partial sums cost more than they save.
+  const target = ctx.caps.isCpu ? 1024 : 32768;
+  let s = 1;
+  while (s < wg && tiles * s < target && nT / (2 * s) >= 32) s *= 2;
+  return s;
+}
+
+interface Product {
+  kernel: string;
+  shapes: string;
+  out: GPUBuffer; // (nA, nB) f32
+  l: GPUBuffer;
+  r: GPUBuffer;
+  nA: number;
+  nB: number;
+  nT: number;
+  la: number;
+  lt: number;
+  rb: number;
+  rt: number;
+  scale: number;
+  accum: boolean;
+  drop: DropSite;
+  dropout?: LoraDropout;
+  /** Products whose reduction is long (over K, N or M) may split it; those over R never need to. */
+  reduce: boolean;
+}
+
+function product(rec: Recorder, q: Product): void {
+  const ctx = rec.ctx;
+  if (q.nA === 0 || q.nB === 0) return;
+  const tiles = Math.ceil(q.nA / 4) * Math.ceil(q.nB / 4);
+  const wg = loraTuning.wg === 'auto' ? (ctx.caps.isCpu ? CPU_WG : 64) : loraTuning.wg;
+  const split = q.reduce ? chooseSplit(ctx, wg, tiles, q.nT) : 1;
+  if (!(split >= 1 && split <= wg && (split & (split - 1)) === 0)) throw new Error(`lora: split ${split} must be a power of two <= ${wg}`);
+  const drop = q.dropout && q.dropout.p > 0 ? q.drop : 'none';
+  const keys = dropoutKeys(drop === 'none' ? { p: 0, seed: 0 } : q.dropout!);
+  rec.dispatch({
+    kernel: q.kernel,
+    shapes: q.shapes,
+    pipeline: pipe(ctx, wg, split > 1, q.accum, drop),
+    params: params([q.nA, q.nB, q.nT, q.la, q.lt, q.rb, q.rt, split, { f32: q.scale }, keys.threshold, keys.seedHash, { f32: keys.mul }]),
+    buffers: [q.out, q.l, q.r],
+    workgroups: grid1d(ctx, tiles * split, wg),
+  });
+}
+
+function checkDropout(d: LoraDropout | undefined): void {
+  if (d && !(d.p >= 0 && d.p < 1)) throw new Error(`lora: dropout p=${d.p} must be in [0, 1)`);
+}
+
+/**
+ * u = drop(x)·Aᵀ ; y += scale·u·Bᵀ.
+ * y (M, N) f32 accumulated into; u (M, R) f32 written (kept for backward); x (M, K) f32; a = lora_A (R, K) f32;
+ * b = lora_B (N, R) f32.
+ */
+export function loraForward(
+  rec: Recorder, y: GPUBuffer, u: GPUBuffer, x: GPUBuffer, a: GPUBuffer, b: GPUBuffer,
+  M: number, N: number, K: number, R: number, scale: number, dropout?: LoraDropout,
+): void {
+  checkDropout(dropout);
+  const shapes = `M=${M} N=${N} K=${K} R=${R}${dropout?.p ? ` p=${dropout.p}` : ''}`;
+  if (K === 0) rec.clear(u, 0, M * R * 4);
+  else product(rec, { kernel: 'lora_fwd_xa', shapes, out: u, l: x, r: a, nA: M, nB: R, nT: K, la: K, lt: 1, rb: K, rt: 1, scale: 1, accum: false, drop: 'l', dropout, reduce: true });
+  product(rec, { kernel: 'lora_fwd_ub', shapes, out: y, l: u, r: b, nA: M, nB: N, nT: R, la: R, lt: 1, rb: R, rt: 1, scale, accum: true, drop: 'none', reduce: false });
+}
+
+/**
+ * du = scale·dy·B ; dB (+)= scale·dyᵀ·u ; dA (+)= duᵀ·drop(x) ; dx += drop'(du·A).
+ * dA (R, K), dB (N, R): overwritten, or added into with accumulateGrads (gradient accumulation).
+ * dx (M, K) accumulated into, or null when x needs no gradient. dy (M, N); x (M, K); u (M, R) from forward;
+ * a (R, K); b (N, R); du (M, R) scratch. All f32. dx must not alias dy or x (WebGPU forbids the aliasing).
+ */
+export function loraBackward(
+  rec: Recorder, dA: GPUBuffer, dB: GPUBuffer, dx: GPUBuffer | null, dy: GPUBuffer, x: GPUBuffer, u: GPUBuffer,
+  a: GPUBuffer, b: GPUBuffer, du: GPUBuffer,
+  M: number, N: number, K: number, R: number, scale: number, opts: { accumulateGrads: boolean; dropout?: LoraDropout },
+): void {
+  const { accumulateGrads: acc, dropout } = opts;
+  checkDropout(dropout);
+  const shapes = `M=${M} N=${N} K=${K} R=${R}${dropout?.p ? ` p=${dropout.p}` : ''}`;
+  // With no rows there is nothing to sum: the gradients are zero, not untouched memory.
+  if (M === 0) {
+    if (!acc) {
+      rec.clear(dA, 0, R * K * 4);
+      rec.clear(dB, 0, N * R * 4);
+    }
+    return;
+  }
+  if (N === 0) rec.clear(du, 0, M * R * 4);
+  else product(rec, { kernel: 'lora_bwd_du', shapes, out: du, l: dy, r: b, nA: M, nB: R, nT: N, la: N, lt: 1, rb: 1, rt: R, scale, accum: false, drop: 'none', reduce: true });
+  product(rec, { kernel: 'lora_bwd_dB', shapes, out: dB, l: dy, r: u, nA: N, nB: R, nT: M, la: 1, lt: N, rb: 1, rt: R, scale, accum: acc, drop: 'none', reduce: true });
+  product(rec, { kernel: 'lora_bwd_dA', shapes, out: dA, l: du, r: x, nA: R, nB: K, nT: M, la: 1, lt: R, rb: 1, rt: K, scale: 1, accum: acc, drop: 'r', dropout, reduce: true });
+  if (dx) product(rec, { kernel: 'lora_bwd_dx', shapes, out: dx, l: du, r: a, nA: M, nB: K, nT: R, la: R, lt: 1, rb: 1, rt: K, scale: 1, accum: true, drop: 'out', dropout, reduce: false });
+}

@@ -1,0 +1,90 @@
+// Y = X·Wᵀ and dX = dY·W against a base weight (any WeightType, dequantized in registers, split into parts).
+// Two variants, chosen from ctx.caps: 'register' (barrier-free 4x4 register tiles, for CPU rasterizers) and
+// 'shared' (64x64 workgroup-memory tiles, for real GPUs). Both serve every weight type.
+import type { GpuContext } from '../../gpu/context.ts';
+import type { Recorder } from '../../gpu/recorder.ts';
+import { preprocess } from '../../gpu/wgsl.ts';
+import { grid1d, params } from '../dispatch.ts';
+import type { WeightTensor } from '../quant/tensor.ts';
+import { weightDefines, weightLoaderSource } from '../quant/weights.ts';
+import type { WeightType } from '../quant/formats.ts';
+import registerSrc from './matmul.wgsl?raw';
+import sharedSrc from './matmul_shared.wgsl?raw';
+
+export type MatmulVariant = 'register' | 'shared';
+
+export interface MatmulOptions {
+  /** (N) f32, added to every row of Y. */
+  bias?: GPUBuffer;
+  /** Add into Y instead of overwriting it. */
+  accumulate?: boolean;
+  /** Force a variant (tests); by default chosen from ctx.caps. */
+  variant?: MatmulVariant;
+}
+
+export function defaultVariant(ctx: GpuContext): MatmulVariant {
+  return ctx.caps.isCpu ? 'register' : 'shared';
+}
+
+function pipe(ctx: GpuContext, variant: MatmulVariant, forward: boolean, type: WeightType, bias: boolean, accum: boolean) {
+  const key = `matmul_${variant}_${forward ? 'fwd' : 'bwd'}_${type}${bias ? '_bias' : ''}${accum ? '_acc' : ''}`;
+  return ctx.pipeline(key, () => {
+    const defines = { ...weightDefines(type), FORWARD: forward, HAS_BIAS: bias, ACCUM: accum };
+    // Module-scope declarations may come in any order: the loaders can precede the `w` they read.
+    const src = variant === 'register' ? registerSrc : sharedSrc;
+    return preprocess(`${weightLoaderSource}\n${src}`, defines);
+  });
+}
+
+function shapes(M: number, w: WeightTensor, extra = ''): string {
+  return `M=${M} N=${w.rows} K=${w.K} ${w.type} parts=${w.parts.length}${extra}`;
+}
+
+/** Y (M, N) = X (M, K) · Wᵀ (+ bias) (+ Y if accumulate).  N = w.rows, K = w.K. */
+export function matmulForward(rec: Recorder, y: GPUBuffer, x: GPUBuffer, w: WeightTensor, M: number, opts: MatmulOptions = {}): void {
+  const ctx = rec.ctx;
+  if (M === 0) return;
+  const variant = opts.variant ?? defaultVariant(ctx);
+  const bias = opts.bias;
+  const pipeline = pipe(ctx, variant, true, w.type, !!bias, !!opts.accumulate);
+  const K = w.K;
+  for (const part of w.parts) {
+    const Np = part.end - part.start;
+    const tiles = Math.ceil(Np / 8); // register tiles are 4 rows x 8 columns of Y
+    const buffers = bias ? [y, x, part.buffer, bias] : [y, x, part.buffer];
+    rec.dispatch({
+      kernel: `matmul_fwd_${variant}`, shapes: shapes(M, w, ` part=${part.start}:${part.end}`), pipeline, buffers,
+      params: params([M, Np, K, part.start, w.rows, tiles]),
+      workgroups: variant === 'register' ? grid1d(ctx, Math.ceil(M / 4) * tiles, 64) : [Math.ceil(Np / 64), Math.ceil(M / 64)],
+    });
+  }
+}
+
+/** dX (M, K) = dY (M, N) · W (+ dX if accumulate). The base weight gets no gradient. */
+export function matmulBackwardInput(rec: Recorder, dx: GPUBuffer, dy: GPUBuffer, w: WeightTensor, M: number, opts: { accumulate?: boolean; variant?: MatmulVariant } = {}): void {
+  const ctx = rec.ctx;
+  if (M === 0) return;
+  const variant = opts.variant ?? defaultVariant(ctx);
+  const K = w.K;
+  const tiles = Math.ceil(K / 8); // register tiles are 4 rows x 8 columns of dX
+  w.parts.forEach((part, i) => {
+    const Np = part.end - part.start;
+    // Parts after the first add their rows' share of the sum into what the earlier ones wrote.
+    const accum = !!opts.accumulate || i > 0;
+    rec.dispatch({
+      kernel: `matmul_bwd_${variant}`, shapes: shapes(M, w, ` part=${part.start}:${part.end}`),
+      pipeline: pipe(ctx, variant, false, w.type, false, accum), buffers: [dx, dy, part.buffer],
+      params: params([M, Np, K, part.start, w.rows, tiles]),
+      workgroups: variant === 'register' ? grid1d(ctx, Math.ceil(M / 4) * tiles, 64) : [Math.ceil(K / 64), Math.ceil(M / 64)],
+    });
+  });
+}
+
+/**
+ * The plain f32 Y = X·Wᵀ the bench measures every matmul-shaped kernel against: the fastest f32 kernel on this
+ * adapter, which is matmulForward's own variant for an f32 weight.
+ */
+export function matmulRoofline(rec: Recorder, y: GPUBuffer, x: GPUBuffer, w: WeightTensor, M: number): void {
+  if (w.type !== 'f32') throw new Error(`matmulRoofline: needs an f32 weight, got ${w.type}`);
+  matmulForward(rec, y, x, w, M);
+}

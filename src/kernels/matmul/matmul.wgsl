@@ -1,0 +1,295 @@
+// Register-tiled matmul for CPU rasterizers (SwiftShader): no workgroup memory, no barriers. Each invocation owns
+// a 4x4 (forward) or 4x8 (backward) output tile and reads its operands straight from storage; there every lane's load is a scalar gather, so
+// the tile is sized for the best FMA-per-load ratio that still fits in registers (4x4 measured best, 8x4 and 4x8
+// spill). Weights are dequantized in registers by the loaders of quant/weights.wgsl (joined in front).
+//   forward:        Y (M, N) = X (M, K) · Wᵀ  (+ bias) (+ Y)
+//   backward-input: dX (M, K) = dY (M, N) · W  (+ dX)
+// One dispatch per weight part: the part holds rows [n0, n0 + Np) of W.
+
+struct Params {
+  M: u32,
+  Np: u32,     // rows of this part
+  K: u32,
+  n0: u32,     // first row of this part within W
+  ldy: u32,    // N of the whole weight: the row stride of Y / dY
+  tiles: u32,  // tiles along the fast output dimension (N for forward, K for backward)
+}
+@group(0) @binding(0) var<uniform> p: Params;
+
+#if FORWARD
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;  // (M, ldy) f32
+@group(0) @binding(2) var<storage, read> x: array<f32>;        // (M, K) f32
+#else
+@group(0) @binding(1) var<storage, read_write> dx: array<f32>; // (M, K) f32
+@group(0) @binding(2) var<storage, read> dy: array<f32>;       // (M, ldy) f32
+#endif
+@group(0) @binding(3) var<storage, read> w: array<u32>;        // (Np, K) packed weight part
+#if HAS_BIAS
+@group(0) @binding(4) var<storage, read> bias: array<f32>;     // (ldy) f32
+#endif
+
+#if FORWARD
+fn x4(o: u32) -> vec4<f32> {
+  return vec4<f32>(x[o], x[o + 1u], x[o + 2u], x[o + 3u]);
+}
+#endif
+
+// int8 lanes of a word, sign-extended.
+fn i8x4(q: u32) -> vec4<f32> {
+  let v = vec4<i32>(bitcast<i32>(q)) << vec4<u32>(24u, 16u, 8u, 0u);
+  return vec4<f32>(v >> vec4<u32>(24u));
+}
+
+// The low and the high nibbles of a word's four bytes, recentred on 8.
+fn nib_lo(q: u32) -> vec4<f32> {
+  return vec4<f32>((vec4<u32>(q) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(15u)) - 8.0;
+}
+fn nib_hi(q: u32) -> vec4<f32> {
+  return vec4<f32>((vec4<u32>(q) >> vec4<u32>(4u, 12u, 20u, 28u)) & vec4<u32>(15u)) - 8.0;
+}
+
+// Loads the first word of four rows' blocks, and the f16 scales they start with. A block's quants start at
+// byte 2: word-aligned when the block itself starts at a half-word (a = true), else straddling two words.
+struct Blocks { i0: vec4<u32>, a: vec4<bool>, first: vec4<u32>, d: vec4<f32> }
+fn blocks(o: vec4<u32>) -> Blocks {
+  let i0 = o >> vec4<u32>(2u);
+  let a = (o & vec4<u32>(2u)) != vec4<u32>(0u);
+  let first = vec4<u32>(w[i0.x], w[i0.y], w[i0.z], w[i0.w]);
+  let hv = first >> select(vec4<u32>(0u), vec4<u32>(16u), a);
+  let d = vec4<f32>(unpack2x16float(hv.x).x, unpack2x16float(hv.y).x, unpack2x16float(hv.z).x, unpack2x16float(hv.w).x);
+  return Blocks(i0, a, first, d);
+}
+
+// Eight consecutive weights of row n from column k0 (k0 % 8 == 0, k0 + 8 <= K), for the backward tile. Quantized
+// types read the block's scale once and the quants as 2-3 whole words, instead of two w_load4 calls.
+struct W8 { a: vec4<f32>, b: vec4<f32> }
+fn w_load8(n: u32, k0: u32, K: u32) -> W8 {
+#if W_QUANT
+#if W_Q8_0
+  let o = (n * (K >> 5u) + (k0 >> 5u)) * 34u;
+  let s = o + 2u + (k0 & 31u);
+  let sh = 0u;
+#else
+  let o = (n * (K >> 5u) + (k0 >> 5u)) * 18u;
+  let s = o + 2u + (k0 & 15u);
+  let sh = select(0u, 4u, (k0 & 16u) != 0u);  // elements 16..31 are the high nibbles
+#endif
+  let d = unpack2x16float(w[o >> 2u] >> ((o & 2u) * 8u)).x;
+  let i = s >> 2u;
+  let w0 = w[i];
+  let w1 = w[i + 1u];
+  let w2 = w[min(i + 2u, arrayLength(&w) - 1u)];
+  let al = (s & 2u) == 0u;
+  let qa = select((w0 >> 16u) | (w1 << 16u), w0, al) >> sh;
+  let qb = select((w1 >> 16u) | (w2 << 16u), w1, al) >> sh;
+#if W_Q8_0
+  return W8(d * i8x4(qa), d * i8x4(qb));
+#else
+  return W8(d * nib_lo(qa), d * nib_lo(qb));
+#endif
+#else
+  return W8(w_load4(n, k0, K), w_load4(n, k0 + 4u, K));
+#endif
+}
+
+#if FORWARD
+#if W_QUANT
+// Y[xr rows, wr rows] for four weight rows, block by block: integer-valued partial sums per block, scaled once by
+// the block's d (exact: d·q is exact in f32).
+fn qtile(wr: vec4<u32>, xr: vec4<u32>, K: u32) -> array<vec4<f32>, 4> {
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  let nblk = K >> 5u;
+  for (var b = 0u; b < nblk; b++) {
+    let kb = b * 32u;
+#if W_Q8_0
+    let bl = blocks((wr * nblk + b) * 34u);
+#else
+    let bl = blocks((wr * nblk + b) * 18u);
+#endif
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    var s2 = vec4<f32>(0.0);
+    var s3 = vec4<f32>(0.0);
+    var prev = bl.first;
+#if W_Q8_0
+    for (var j = 0u; j < 8u; j++) {
+#else
+    for (var j = 0u; j < 4u; j++) {
+#endif
+      let i = bl.i0 + vec4<u32>(j + 1u);
+      let nw = vec4<u32>(w[i.x], w[i.y], w[i.z], w[i.w]);
+      let q = select((prev >> vec4<u32>(16u)) | (nw << vec4<u32>(16u)), nw, bl.a);
+      prev = nw;
+      let k = kb + j * 4u;
+#if W_Q8_0
+      let wm = mat4x4<f32>(i8x4(q.x), i8x4(q.y), i8x4(q.z), i8x4(q.w));
+      s0 += x4(xr.x + k) * wm;
+      s1 += x4(xr.y + k) * wm;
+      s2 += x4(xr.z + k) * wm;
+      s3 += x4(xr.w + k) * wm;
+#else
+      let lo = mat4x4<f32>(nib_lo(q.x), nib_lo(q.y), nib_lo(q.z), nib_lo(q.w));
+      let hi = mat4x4<f32>(nib_hi(q.x), nib_hi(q.y), nib_hi(q.z), nib_hi(q.w));
+      s0 += x4(xr.x + k) * lo + x4(xr.x + k + 16u) * hi;
+      s1 += x4(xr.y + k) * lo + x4(xr.y + k + 16u) * hi;
+      s2 += x4(xr.z + k) * lo + x4(xr.z + k + 16u) * hi;
+      s3 += x4(xr.w + k) * lo + x4(xr.w + k + 16u) * hi;
+#endif
+    }
+    acc0 += s0 * bl.d;
+    acc1 += s1 * bl.d;
+    acc2 += s2 * bl.d;
+    acc3 += s3 * bl.d;
+  }
+  return array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+}
+#endif
+#endif
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * 64u;
+  let K = p.K;
+  let tm = t / p.tiles;
+  let m0 = tm * 4u;
+  if (m0 >= p.M) { return; }
+  // Rows past the edge are clamped onto the last one: their loads stay in bounds, their results are dropped.
+  let mr = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.M - 1u));
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+
+#if FORWARD
+  // acc_i[j] = Y[m0 + i, nb0 + j]
+  let nb0 = (t % p.tiles) * 8u;
+  let wr = min(vec4<u32>(nb0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.Np - 1u));
+  let wr2 = min(vec4<u32>(nb0) + vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(p.Np - 1u));
+  var bcc0 = vec4<f32>(0.0);
+  var bcc1 = vec4<f32>(0.0);
+  var bcc2 = vec4<f32>(0.0);
+  var bcc3 = vec4<f32>(0.0);
+  let xr = mr * K;
+#if W_QUANT
+  let qa = qtile(wr, xr, K);
+  let qb = qtile(wr2, xr, K);
+  acc0 = qa[0];
+  acc1 = qa[1];
+  acc2 = qa[2];
+  acc3 = qa[3];
+  bcc0 = qb[0];
+  bcc1 = qb[1];
+  bcc2 = qb[2];
+  bcc3 = qb[3];
+#else
+  var k = 0u;
+  for (; k + 4u <= K; k += 4u) {
+    let x0 = x4(xr.x + k);
+    let x1 = x4(xr.y + k);
+    let x2 = x4(xr.z + k);
+    let x3 = x4(xr.w + k);
+    let wm = mat4x4<f32>(w_load4(wr.x, k, K), w_load4(wr.y, k, K), w_load4(wr.z, k, K), w_load4(wr.w, k, K));
+    acc0 += x0 * wm;
+    acc1 += x1 * wm;
+    acc2 += x2 * wm;
+    acc3 += x3 * wm;
+    let wn = mat4x4<f32>(w_load4(wr2.x, k, K), w_load4(wr2.y, k, K), w_load4(wr2.z, k, K), w_load4(wr2.w, k, K));
+    bcc0 += x0 * wn;
+    bcc1 += x1 * wn;
+    bcc2 += x2 * wn;
+    bcc3 += x3 * wn;
+  }
+  // K % 4 tail (f32 with any K, f16 with K = 2 mod 4).
+  for (; k < K; k++) {
+    let wv = vec4<f32>(w_get(wr.x, k, K), w_get(wr.y, k, K), w_get(wr.z, k, K), w_get(wr.w, k, K));
+    let wu = vec4<f32>(w_get(wr2.x, k, K), w_get(wr2.y, k, K), w_get(wr2.z, k, K), w_get(wr2.w, k, K));
+    acc0 += x[xr.x + k] * wv;
+    acc1 += x[xr.y + k] * wv;
+    acc2 += x[xr.z + k] * wv;
+    acc3 += x[xr.w + k] * wv;
+    bcc0 += x[xr.x + k] * wu;
+    bcc1 += x[xr.y + k] * wu;
+    bcc2 += x[xr.z + k] * wu;
+    bcc3 += x[xr.w + k] * wu;
+  }
+#endif
+  let nv = p.Np - nb0;  // valid columns in this tile (may exceed 4)
+  var accs = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, bcc0, bcc1, bcc2, bcc3);
+  for (var i = 0u; i < 4u; i++) {
+    if (m0 + i >= p.M) { break; }
+    let o = (m0 + i) * p.ldy + p.n0 + nb0;
+    for (var j = 0u; j < 8u; j++) {
+      if (j >= nv) { break; }
+      var v = accs[i + (j / 4u) * 4u][j % 4u];
+#if HAS_BIAS
+      v += bias[p.n0 + nb0 + j];
+#endif
+#if ACCUM
+      v += y[o + j];
+#endif
+      y[o + j] = v;
+    }
+  }
+#else
+  // Backward tiles are 4 rows x 8 columns: each dY value loaded feeds 8 FMAs (the 4x4 tile fed 4), and a
+  // quantized row's scale is read once per 8 weights.
+  // acc_i = dX[m0 + i, k0 .. k0 + 3], bcc_i = dX[m0 + i, k0 + 4 .. k0 + 7]
+  var bcc0 = vec4<f32>(0.0);
+  var bcc1 = vec4<f32>(0.0);
+  var bcc2 = vec4<f32>(0.0);
+  var bcc3 = vec4<f32>(0.0);
+  let k0 = (t % p.tiles) * 8u;
+  let dr = mr * p.ldy + vec4<u32>(p.n0);
+  if (k0 + 8u <= K) {
+    for (var n = 0u; n < p.Np; n++) {
+      let w8 = w_load8(n, k0, K);
+      let wa = w8.a;
+      let wb = w8.b;
+      let g = vec4<f32>(dy[dr.x + n], dy[dr.y + n], dy[dr.z + n], dy[dr.w + n]);
+      acc0 += g.x * wa;
+      acc1 += g.y * wa;
+      acc2 += g.z * wa;
+      acc3 += g.w * wa;
+      bcc0 += g.x * wb;
+      bcc1 += g.y * wb;
+      bcc2 += g.z * wb;
+      bcc3 += g.w * wb;
+    }
+  } else {
+    // The ragged last tile of an f32/f16 row: clamped columns, dropped on store.
+    let ka = min(vec4<u32>(k0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(K - 1u));
+    let kb = min(vec4<u32>(k0) + vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(K - 1u));
+    for (var n = 0u; n < p.Np; n++) {
+      let wa = vec4<f32>(w_get(n, ka.x, K), w_get(n, ka.y, K), w_get(n, ka.z, K), w_get(n, ka.w, K));
+      let wb = vec4<f32>(w_get(n, kb.x, K), w_get(n, kb.y, K), w_get(n, kb.z, K), w_get(n, kb.w, K));
+      let g = vec4<f32>(dy[dr.x + n], dy[dr.y + n], dy[dr.z + n], dy[dr.w + n]);
+      acc0 += g.x * wa;
+      acc1 += g.y * wa;
+      acc2 += g.z * wa;
+      acc3 += g.w * wa;
+      bcc0 += g.x * wb;
+      bcc1 += g.y * wb;
+      bcc2 += g.z * wb;
+      bcc3 += g.w * wb;
+    }
+  }
+  let kv = K - k0;
+  var accs = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, bcc0, bcc1, bcc2, bcc3);
+  for (var i = 0u; i < 4u; i++) {
+    if (m0 + i >= p.M) { break; }
+    let o = (m0 + i) * K + k0;
+    for (var j = 0u; j < 8u; j++) {
+      if (j >= kv) { break; }
+      let v = accs[i + (j / 4u) * 4u][j % 4u];
+#if ACCUM
+      dx[o + j] = v + dx[o + j];
+#else
+      dx[o + j] = v;
+#endif
+    }
+  }
+#endif
+}

@@ -1,0 +1,50 @@
+// RMSNorm forward and backward over M rows of C (Llama's; the weight is frozen, so there is no dw).
+import type { GpuContext } from '../../gpu/context.ts';
+import type { Recorder } from '../../gpu/recorder.ts';
+import { preprocess } from '../../gpu/wgsl.ts';
+import { grid1d, params } from '../dispatch.ts';
+import src from './rmsnorm.wgsl?raw';
+
+/** `auto` picks by device: one row per invocation on CPU rasterizers (barriers are costly there), else a workgroup per row. Tests force each. */
+export const rmsnormTuning: { layout: 'auto' | 'serial' | 'workgroup' } = { layout: 'auto' };
+
+function layout(ctx: GpuContext): { serial: boolean; wg: number } {
+  const l = rmsnormTuning.layout === 'auto' ? (ctx.caps.isCpu ? 'serial' : 'workgroup') : rmsnormTuning.layout;
+  // Serial: few rows per workgroup so a CPU's cores all get some. Workgroup: 64 threads per row of ~1-8k.
+  return l === 'serial' ? { serial: true, wg: 4 } : { serial: false, wg: 64 };
+}
+
+function pipe(ctx: GpuContext, forward: boolean, accum: boolean) {
+  const { serial, wg } = layout(ctx);
+  const key = `rmsnorm_${forward ? 'fwd' : 'bwd'} serial=${+serial} wg=${wg} accum=${+accum}`;
+  return { pipeline: ctx.pipeline(key, () => preprocess(src, { FORWARD: forward, SERIAL: serial, WG: wg, ACCUM: accum })), serial, wg };
+}
+
+function grid(ctx: GpuContext, serial: boolean, wg: number, M: number): [number, number] {
+  return serial ? grid1d(ctx, M, wg) : grid1d(ctx, M, 1);
+}
+
+/** y = x / sqrt(mean(x²) + eps) · w.  y, x: (M, C) f32; rstd: (M) f32, saved for backward; w: (C) f32. */
+export function rmsnormForward(rec: Recorder, y: GPUBuffer, rstd: GPUBuffer, x: GPUBuffer, w: GPUBuffer, M: number, C: number, eps: number): void {
+  const ctx = rec.ctx;
+  const { pipeline, serial, wg } = pipe(ctx, true, false);
+  rec.dispatch({
+    kernel: 'rmsnorm_fwd', shapes: `M=${M} C=${C}`, pipeline,
+    params: params([M, C, { f32: eps }]), buffers: [y, rstd, x, w], workgroups: grid(ctx, serial, wg, M),
+  });
+}
+
+/**
+ * dx = ∂(x·rstd·w)/∂x applied to dy: written, or added into dx when `accumulate` (the residual stream).
+ * dx, dy, x: (M, C) f32; w: (C) f32; rstd: (M) f32 from forward. dx must not alias dy or x.
+ */
+export function rmsnormBackward(
+  rec: Recorder, dx: GPUBuffer, dy: GPUBuffer, x: GPUBuffer, w: GPUBuffer, rstd: GPUBuffer, M: number, C: number, accumulate: boolean,
+): void {
+  const ctx = rec.ctx;
+  const { pipeline, serial, wg } = pipe(ctx, false, accumulate);
+  rec.dispatch({
+    kernel: 'rmsnorm_bwd', shapes: `M=${M} C=${C}${accumulate ? ' accumulate' : ''}`, pipeline,
+    params: params([M, C, { f32: 0 }]), buffers: [dx, dy, x, w, rstd], workgroups: grid(ctx, serial, wg, M),
+  });
+}

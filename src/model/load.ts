@@ -1,0 +1,96 @@
+// Opens a model from wherever its files are (a Node folder, dropped browser files, a Hub download, a GGUF):
+// config.json (or GGUF metadata) parsed and checked, and a TensorReader that yields one tensor at a time.
+import { ggufConfig, openGguf, readGgufTensor, hfToGgufName } from '../io/gguf.ts';
+import { openSafetensors, openShardedSafetensors, type TensorSet } from '../io/safetensors.ts';
+import type { ByteSource } from '../io/source.ts';
+import { parseConfig, type ModelConfig } from './config.ts';
+import type { HostDtype, HostTensor, TensorReader } from './model.ts';
+
+/** A set of named files: a model folder. */
+export interface FileProvider {
+  name: string;
+  files(): string[];
+  open(file: string): Promise<ByteSource>;
+}
+
+export interface OpenedModel {
+  name: string;
+  cfg: ModelConfig;
+  configJson: Record<string, unknown>;
+  reader: TensorReader;
+  /** tokenizer.json / tokenizer_config.json contents when the folder has them. */
+  tokenizerJson: Record<string, unknown> | null;
+  tokenizerConfig: Record<string, unknown> | null;
+  /** GGUF metadata when the model came from a GGUF file (its tokenizer lives there). */
+  ggufMetadata: Map<string, unknown> | null;
+}
+
+async function readJson(p: FileProvider, file: string): Promise<Record<string, unknown>> {
+  const src = await p.open(file);
+  const text = new TextDecoder().decode(await src.read(0, src.size));
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`${p.name}/${file}: invalid JSON (${(e as Error).message})`);
+  }
+}
+
+function safetensorsReader(set: TensorSet, source: string): TensorReader {
+  return {
+    source,
+    has: (n) => set.tensors.has(n),
+    async read(n) {
+      const info = set.tensors.get(n)!;
+      if (info.dtype !== 'F32' && info.dtype !== 'F16' && info.dtype !== 'BF16') {
+        throw new Error(`${info.file}: tensor ${n}: dtype ${info.dtype} is not a float type this engine loads (F32, F16, BF16)`);
+      }
+      return { dtype: info.dtype as HostDtype, shape: info.shape, data: await set.read(n) };
+    },
+  };
+}
+
+export async function openModel(p: FileProvider): Promise<OpenedModel> {
+  const files = p.files();
+  const gguf = files.find((f) => f.toLowerCase().endsWith('.gguf'));
+  if (gguf && !files.includes('config.json')) {
+    const g = await openGguf(await p.open(gguf));
+    const { config, ropeFreqsTensor } = ggufConfig(g);
+    // llama.cpp stores Llama-3 rope scaling as precomputed frequency factors; refusing beats running wrong RoPE.
+    if (ropeFreqsTensor) throw new Error(`${gguf}: tensor rope_freqs (Llama-3 rope scaling) is not supported from GGUF yet; load the Hugging Face folder instead`);
+    const cfg = parseConfig(config, gguf);
+    const types: Record<string, HostDtype> = { f32: 'F32', f16: 'F16', q8_0: 'Q8_0', q4_0: 'Q4_0' };
+    const reader: TensorReader = {
+      source: gguf,
+      has: (n) => g.tensors.has(hfToGgufName(n) ?? n),
+      async read(n): Promise<HostTensor> {
+        const t = await readGgufTensor(g, n);
+        return { dtype: types[t.type], shape: t.shape, data: t.data };
+      },
+    };
+    return { name: gguf.replace(/\.gguf$/i, ''), cfg, configJson: config, reader, tokenizerJson: null, tokenizerConfig: null, ggufMetadata: g.metadata as Map<string, unknown> };
+  }
+  if (!files.includes('config.json')) throw new Error(`${p.name}: no config.json (a Hugging Face model folder) and no .gguf file`);
+  const configJson = await readJson(p, 'config.json');
+  const cfg = parseConfig(configJson, `${p.name}/config.json`);
+  let set: TensorSet;
+  if (files.includes('model.safetensors.index.json')) {
+    set = await openShardedSafetensors(await readJson(p, 'model.safetensors.index.json'), (f) => p.open(f));
+  } else if (files.includes('model.safetensors')) {
+    set = await openSafetensors(await p.open('model.safetensors'));
+  } else {
+    throw new Error(`${p.name}: no model.safetensors or model.safetensors.index.json (PyTorch .bin checkpoints are not supported)`);
+  }
+  // Tied checkpoints omit lm_head.weight; the config says so, but trust the file when they disagree.
+  if (!cfg.tieEmbeddings && !set.tensors.has('lm_head.weight')) cfg.tieEmbeddings = true;
+  return {
+    name: p.name,
+    cfg,
+    configJson,
+    reader: safetensorsReader(set, p.name),
+    tokenizerJson: files.includes('tokenizer.json') ? await readJson(p, 'tokenizer.json') : null,
+    tokenizerConfig: files.includes('tokenizer_config.json') ? await readJson(p, 'tokenizer_config.json') : null,
+    ggufMetadata: null,
+  };
+}

@@ -1,0 +1,199 @@
+// The base model on the GPU: every linear weight stays in its ggml type (Q4_0, Q8_0, F16 or F32) and is
+// dequantized inside the kernels; norms and biases are f32. Weights are read one tensor at a time from a
+// TensorReader (safetensors, sharded safetensors or GGUF), so host memory stays near one tensor.
+import type { GpuContext } from '../gpu/context.ts';
+import { bf16BitsToF32, decodeWeight, f16BitsToF32, roundF16, type WeightType } from '../kernels/quant/formats.ts';
+import { quantizeToWeight } from '../kernels/quant/quantize.ts';
+import { releaseWeight, uploadWeight, type WeightTensor } from '../kernels/quant/tensor.ts';
+import { ropeInvFreq } from '../kernels/rope/rope.ts';
+import { PROJECTIONS, projectionModule, projectionShape, type ModelConfig, type Projection } from './config.ts';
+
+export type BaseQuant = 'none' | 'q8_0' | 'q4_0' | 'f16';
+export const BASE_QUANTS: BaseQuant[] = ['none', 'q8_0', 'q4_0', 'f16'];
+
+/** --quant applies to the linear projections; embeddings and the output head follow it as the CLI contract says. */
+export function weightTypes(q: BaseQuant): { linear: WeightType; embed: WeightType } {
+  switch (q) {
+    case 'none':
+      return { linear: 'f32', embed: 'f32' };
+    case 'f16':
+      return { linear: 'f16', embed: 'f16' };
+    case 'q8_0':
+      return { linear: 'q8_0', embed: 'q8_0' };
+    case 'q4_0':
+      return { linear: 'q4_0', embed: 'q8_0' };
+  }
+}
+
+export type HostDtype = 'F32' | 'F16' | 'BF16' | 'Q8_0' | 'Q4_0';
+
+export interface HostTensor {
+  dtype: HostDtype;
+  shape: number[];
+  data: Uint8Array;
+}
+
+/** Where weights come from: named as Hugging Face names them (model.layers.0.self_attn.q_proj.weight). */
+export interface TensorReader {
+  /** The file (or files) the tensors come from, for error messages. */
+  source: string;
+  has(name: string): boolean;
+  read(name: string): Promise<HostTensor>;
+}
+
+export interface LayerWeights {
+  attnNorm: GPUBuffer; // (C) f32
+  mlpNorm: GPUBuffer; // (C) f32
+  proj: Record<Projection, WeightTensor>;
+  /** Qwen2: (H*D), (Hkv*D), (Hkv*D) f32 */
+  bias: { q_proj: GPUBuffer; k_proj: GPUBuffer; v_proj: GPUBuffer } | null;
+}
+
+export interface BaseModel {
+  cfg: ModelConfig;
+  quant: BaseQuant;
+  embed: WeightTensor; // (V, C)
+  layers: LayerWeights[];
+  finalNorm: GPUBuffer; // (C) f32
+  lmHead: WeightTensor; // (V, C), the embedding itself when tied and of the same type
+  invFreq: GPUBuffer; // (D/2) f32
+  /** Bytes the base occupies on the GPU. */
+  bytes: number;
+}
+
+function toF32(t: HostTensor, name: string, source: string): Float32Array {
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  const dv = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const out = new Float32Array(n);
+  switch (t.dtype) {
+    case 'F32':
+      for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
+      return out;
+    case 'F16':
+      for (let i = 0; i < n; i++) out[i] = f16BitsToF32(dv.getUint16(i * 2, true));
+      return out;
+    case 'BF16':
+      for (let i = 0; i < n; i++) out[i] = bf16BitsToF32(dv.getUint16(i * 2, true));
+      return out;
+    case 'Q8_0':
+    case 'Q4_0': {
+      const [rows, K] = t.shape;
+      return Float32Array.from(decodeWeight(t.dtype === 'Q8_0' ? 'q8_0' : 'q4_0', t.data, rows, K));
+    }
+    default:
+      throw new Error(`${source}: ${name}: unsupported dtype ${String(t.dtype)}`);
+  }
+}
+
+function expectShape(t: HostTensor, shape: number[], name: string, source: string): void {
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new Error(`${source}: ${name}: shape [${t.shape}] disagrees with config.json, expected [${shape}]`);
+  }
+}
+
+/** Puts one (rows, K) matrix on the GPU in `type`, quantizing on the GPU when the file holds another type. */
+async function loadMatrix(ctx: GpuContext, t: HostTensor, name: string, type: WeightType, rows: number, K: number): Promise<WeightTensor> {
+  const same = (t.dtype === 'F32' && type === 'f32') || (t.dtype === 'F16' && type === 'f16') || (t.dtype === 'Q8_0' && type === 'q8_0') || (t.dtype === 'Q4_0' && type === 'q4_0');
+  if (same) return uploadWeight(ctx, name, type, t.data, rows, K);
+  if (type === 'f32' || t.dtype === 'Q8_0' || t.dtype === 'Q4_0') {
+    // Rare paths (f32 from a half file, or requantizing a quantized file): go through f32 on the host.
+    const f = toF32(t, name, 'weights');
+    if (type === 'f32') return uploadWeight(ctx, name, type, new Uint8Array(f.buffer), rows, K);
+    return quantizeToWeight(ctx, name, new Uint8Array(f.buffer), 'f32', type, rows, K);
+  }
+  const src = t.dtype === 'F32' ? 'f32' : t.dtype === 'F16' ? 'f16' : 'bf16';
+  return quantizeToWeight(ctx, name, t.data, src, type, rows, K);
+}
+
+export async function loadBaseModel(
+  ctx: GpuContext,
+  cfg: ModelConfig,
+  reader: TensorReader,
+  quant: BaseQuant,
+  onProgress?: (done: number, total: number, name: string) => void,
+): Promise<BaseModel> {
+  const { linear, embed: embedType } = weightTypes(quant);
+  const total = 3 + cfg.L * (2 + PROJECTIONS.length);
+  let done = 0;
+  const allocated: (GPUBuffer | WeightTensor)[] = [];
+  const read = async (name: string, shape: number[]) => {
+    if (!reader.has(name)) throw new Error(`${reader.source}: tensor ${name} is missing`);
+    const t = await reader.read(name);
+    expectShape(t, shape, name, reader.source);
+    onProgress?.(++done, total, name);
+    return t;
+  };
+  const vector = async (name: string, n: number) => {
+    let v = toF32(await read(name, [n]), name, reader.source);
+    // A half-precision base is the model as PyTorch's .half() makes it: norms and biases are rounded to f16
+    // too (kept in f32 storage), which is what shared/golden's f16 reference computes.
+    if (quant === 'f16') v = v.map(roundF16);
+    const b = ctx.upload(name, v);
+    allocated.push(b);
+    return b;
+  };
+  const matrix = async (name: string, rows: number, K: number, type: WeightType) => {
+    const w = await loadMatrix(ctx, await read(name, [rows, K]), name, type, rows, K);
+    allocated.push(w);
+    return w;
+  };
+  try {
+    const embed = await matrix('model.embed_tokens.weight', cfg.V, cfg.C, embedType);
+    const layers: LayerWeights[] = [];
+    for (let l = 0; l < cfg.L; l++) {
+      const p = `model.layers.${l}`;
+      const proj = {} as Record<Projection, WeightTensor>;
+      for (const name of PROJECTIONS) {
+        const [N, K] = projectionShape(cfg, name);
+        proj[name] = await matrix(`${p}.${projectionModule(name)}.${name}.weight`, N, K, linear);
+      }
+      let bias: LayerWeights['bias'] = null;
+      if (cfg.qkvBias) {
+        bias = {
+          q_proj: await vector(`${p}.self_attn.q_proj.bias`, cfg.H * cfg.D),
+          k_proj: await vector(`${p}.self_attn.k_proj.bias`, cfg.Hkv * cfg.D),
+          v_proj: await vector(`${p}.self_attn.v_proj.bias`, cfg.Hkv * cfg.D),
+        };
+      }
+      layers.push({
+        attnNorm: await vector(`${p}.input_layernorm.weight`, cfg.C),
+        mlpNorm: await vector(`${p}.post_attention_layernorm.weight`, cfg.C),
+        proj,
+        bias,
+      });
+    }
+    const finalNorm = await vector('model.norm.weight', cfg.C);
+    let lmHead = embed;
+    if (!cfg.tieEmbeddings) lmHead = await matrix('lm_head.weight', cfg.V, cfg.C, embedType);
+    else onProgress?.(++done, total, 'lm_head.weight (tied)');
+    const invFreq = ctx.upload('inv_freq', ropeInvFreq(cfg.D, cfg.ropeTheta, cfg.ropeScaling));
+    let bytes = 0;
+    for (const a of allocated) bytes += 'parts' in a ? a.byteLength : a.size;
+    return { cfg, quant, embed, layers, finalNorm, lmHead, invFreq, bytes };
+  } catch (e) {
+    for (const a of allocated) {
+      if ('parts' in a) releaseWeight(ctx, a);
+      else ctx.release(a);
+    }
+    throw e;
+  }
+}
+
+export function releaseBaseModel(ctx: GpuContext, m: BaseModel): void {
+  releaseWeight(ctx, m.embed);
+  if (m.lmHead !== m.embed) releaseWeight(ctx, m.lmHead);
+  for (const l of m.layers) {
+    for (const p of PROJECTIONS) releaseWeight(ctx, l.proj[p]);
+    ctx.release(l.attnNorm);
+    ctx.release(l.mlpNorm);
+    if (l.bias) Object.values(l.bias).forEach((b) => ctx.release(b));
+  }
+  ctx.release(m.finalNorm);
+  ctx.release(m.invFreq);
+}
+
+/** A TensorReader over tensors already in memory (tests, tiny models). */
+export function memoryReader(source: string, tensors: Map<string, HostTensor>): TensorReader {
+  return { source, has: (n) => tensors.has(n), read: async (n) => tensors.get(n)! };
+}
+

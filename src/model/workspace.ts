@@ -1,0 +1,112 @@
+// Every activation and gradient buffer one forward/backward pass needs, sized for one micro-batch.
+// Only the residual stream entering each layer is kept for backward (L+1 buffers of (M, C));
+// everything else inside a layer is recomputed from it during backward ("per-layer activation recompute").
+import type { GpuContext } from '../gpu/context.ts';
+import type { ModelConfig, Projection } from './config.ts';
+
+export interface Dims {
+  M: number; // rows: nSeq * T
+  nSeq: number;
+  T: number;
+  S: number; // selected (completion) positions
+  R: number; // LoRA rank (0: no LoRA)
+}
+
+/** Buffer sizes in bytes, by name; planBytes sums them so the plan and the allocation cannot disagree. */
+export function workspaceLayout(c: ModelConfig, d: Dims, backward: boolean): Record<string, number> {
+  const { M, nSeq, T, S, R } = d;
+  const f = 4;
+  const QD = c.H * c.D;
+  const KD = c.Hkv * c.D;
+  const sizes: Record<string, number> = {
+    ids: M * 4,
+    lengths: nSeq * 4,
+    rows: S * 4,
+    labels: S * 4,
+    offsets: (nSeq + 1) * 4,
+    logp: S * f,
+    lseHead: S * f,
+    logitSum: S * f,
+    seqSums: nSeq * f,
+    seqMeans: nSeq * f,
+    seqLogitSums: nSeq * f,
+    seqLogitMeans: nSeq * f,
+    acts: (c.L + 1) * M * c.C * f,
+    xn: M * c.C * f,
+    rstd1: M * f,
+    q: M * QD * f,
+    k: M * KD * f,
+    v: M * KD * f,
+    att: M * QD * f,
+    lse: nSeq * c.H * T * f,
+    x2: M * c.C * f,
+    xn2: M * c.C * f,
+    rstd2: M * f,
+    g: M * c.F * f,
+    u: M * c.F * f,
+    a: M * c.F * f,
+    loraU: 7 * M * R * f,
+    hN: M * c.C * f,
+    rstdF: M * f,
+  };
+  if (backward) {
+    Object.assign(sizes, {
+      dlogp: S * f,
+      dres: M * c.C * f,
+      dxn: M * c.C * f,
+      datt: M * QD * f,
+      dq: M * QD * f,
+      dk: M * KD * f,
+      dv: M * KD * f,
+      da: M * c.F * f,
+      dg: M * c.F * f,
+      du: M * c.F * f,
+      dhN: M * c.C * f,
+      loraDu: M * Math.max(R, 1) * f,
+    });
+  }
+  return sizes;
+}
+
+export function planBytes(c: ModelConfig, d: Dims, backward: boolean): number {
+  return Object.values(workspaceLayout(c, d, backward)).reduce((a, b) => a + Math.max(4, Math.ceil(b / 4) * 4), 0);
+}
+
+type Bufs = Record<string, GPUBuffer>;
+
+export class Workspace {
+  readonly b: Bufs = {};
+  readonly acts: GPUBuffer[] = [];
+  readonly loraU = new Map<Projection, GPUBuffer>();
+
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly cfg: ModelConfig,
+    readonly dims: Dims,
+    readonly backward: boolean,
+  ) {
+    const layout = workspaceLayout(cfg, dims, backward);
+    for (const [name, size] of Object.entries(layout)) {
+      if (name === 'acts' || name === 'loraU') continue;
+      this.b[name] = ctx.buffer(name, size);
+    }
+    const actBytes = dims.M * cfg.C * 4;
+    for (let l = 0; l <= cfg.L; l++) this.acts.push(ctx.buffer(`x${l}`, actBytes));
+    if (dims.R > 0) {
+      for (const p of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as Projection[]) {
+        this.loraU.set(p, ctx.buffer(`loraU.${p}`, dims.M * dims.R * 4));
+      }
+    }
+  }
+
+  fits(d: Dims, backward: boolean): boolean {
+    const m = this.dims;
+    return (!backward || this.backward) && d.M <= m.M && d.nSeq <= m.nSeq && d.S <= m.S && d.R === m.R;
+  }
+
+  release(): void {
+    for (const b of Object.values(this.b)) this.ctx.release(b);
+    for (const b of this.acts) this.ctx.release(b);
+    for (const b of this.loraU.values()) this.ctx.release(b);
+  }
+}

@@ -1,0 +1,232 @@
+// The training loop: micro-batches with gradient accumulation, AdamW with clipping and a schedule,
+// evaluation, checkpoints, pause/stop, non-finite step handling. The same code runs in the browser's
+// worker and in the Node CLI; only the RunStore and the event sink differ.
+import type { RunConfig, RunEvent, RunStatus, StepMetrics } from '../engine/types.ts';
+import type { GpuContext } from '../gpu/context.ts';
+import type { PairIds } from '../model/batch.ts';
+import type { Lora } from '../model/lora.ts';
+import type { Transformer } from '../model/transformer.ts';
+import { encodeCheckpoint, restoreLora, snapshotLora, type Checkpoint, type RunState, type RunStore } from './checkpoint.ts';
+import type { LossConfig } from './losses.ts';
+import { LoraOptimizer } from './optimizer.ts';
+import { lrMultiplier, warmupSteps } from './schedule.ts';
+import { runMicroBatch, type MicroBatchResult } from './step.ts';
+
+/** Yields micro-batches in a reproducible order; its cursor restores the exact position. */
+export interface BatchSource {
+  /** The next micro-batch, advancing epochs as needed. */
+  next(): PairIds[];
+  /** Fractional epoch position, for logs. */
+  epoch(): number;
+  cursor(): unknown;
+  restore(cursor: unknown): void;
+  /** Micro-batches per epoch. */
+  batchesPerEpoch(): number;
+}
+
+export interface RunIdentity {
+  runId: string;
+  modelName: string;
+  modelFingerprint: string;
+  datasetName: string;
+  datasetFingerprint: string;
+}
+
+export const MAX_CONSECUTIVE_SKIPS = 5;
+
+export function totalSteps(cfg: RunConfig, batchesPerEpoch: number): number {
+  if (cfg.maxSteps > 0) return cfg.maxSteps;
+  return Math.max(1, Math.ceil((batchesPerEpoch * cfg.epochs) / cfg.gradAccum));
+}
+
+export function lossConfig(cfg: RunConfig): LossConfig {
+  return { loss: cfg.loss, beta: cfg.beta, cpoAlpha: cfg.cpoAlpha, labelSmoothing: cfg.labelSmoothing, simpoGamma: cfg.simpoGamma };
+}
+
+export class TrainingRun {
+  private pauseRequested = false;
+  private stopRequested = false;
+  private readonly optimizer: LoraOptimizer;
+  state: RunState;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly model: Transformer,
+    private readonly lora: Lora,
+    private readonly train: BatchSource,
+    private readonly evalPairs: PairIds[],
+    private readonly cfg: RunConfig,
+    private readonly store: RunStore,
+    private readonly emit: (e: RunEvent) => void,
+    id: RunIdentity,
+    resume?: Checkpoint,
+  ) {
+    this.optimizer = new LoraOptimizer(ctx, lora);
+    if (resume) {
+      const s = resume.state;
+      for (const [what, want, got] of [
+        ['model', s.modelFingerprint, id.modelFingerprint],
+        ['dataset', s.datasetFingerprint, id.datasetFingerprint],
+      ] as const) {
+        if (want !== got) throw new Error(`cannot resume run ${s.runId}: the ${what} differs from the one it was trained on (fingerprint ${got}, expected ${want})`);
+      }
+      restoreLora(ctx, lora, resume.tensors);
+      train.restore(s.cursor);
+      this.state = { ...s, config: { ...s.config, maxSteps: cfg.maxSteps, epochs: cfg.epochs } };
+      this.state.totalSteps = totalSteps(cfg, train.batchesPerEpoch());
+    } else {
+      this.state = {
+        version: 1,
+        runId: id.runId,
+        step: 0,
+        totalSteps: totalSteps(cfg, train.batchesPerEpoch()),
+        cursor: train.cursor(),
+        config: cfg,
+        modelName: id.modelName,
+        modelFingerprint: id.modelFingerprint,
+        datasetName: id.datasetName,
+        datasetFingerprint: id.datasetFingerprint,
+        skippedSteps: 0,
+        history: [],
+        evals: [],
+        savedAt: Date.now(),
+      };
+    }
+  }
+
+  pause(): void {
+    this.pauseRequested = true;
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  private status(status: RunStatus, message?: string): RunStatus {
+    this.emit({ type: 'status', runId: this.state.runId, status, message });
+    return status;
+  }
+
+  async checkpoint(): Promise<void> {
+    this.state.cursor = this.train.cursor();
+    this.state.savedAt = Date.now();
+    const bytes = encodeCheckpoint({ state: this.state, tensors: await snapshotLora(this.ctx, this.lora) });
+    await this.store.save(this.state.runId, bytes, this.state);
+    this.emit({ type: 'checkpoint', runId: this.state.runId, step: this.state.step, bytes: bytes.byteLength });
+  }
+
+  /** Runs until the step budget is spent, or pause/stop is requested; checkpoints on the way out. */
+  async run(): Promise<RunStatus> {
+    const cfg = this.cfg;
+    const s = this.state;
+    const lossCfg = lossConfig(cfg);
+    const warm = warmupSteps(s.totalSteps, cfg.warmupRatio, cfg.warmupSteps);
+    this.emit({ type: 'started', runId: s.runId, totalSteps: s.totalSteps, step: s.step });
+    this.status('running');
+    let consecutiveSkips = 0;
+    const unlisten = this.ctx.onLost(() => this.stop());
+    try {
+      while (s.step < s.totalSteps) {
+        if (this.stopRequested || this.pauseRequested) break;
+        const t0 = performance.now();
+        const micro: PairIds[][] = [];
+        for (let k = 0; k < cfg.gradAccum; k++) micro.push(this.train.next());
+        // The loss is normalised by the whole accumulated batch so k micro-batches equal one batch of k.
+        const norm = {
+          pairs: micro.reduce((a, m) => a + m.length, 0),
+          chosenTokens: micro.reduce((a, m) => a + m.reduce((b, p) => b + p.chosenIds.length, 0), 0),
+        };
+        const results: MicroBatchResult[] = [];
+        for (let k = 0; k < micro.length; k++) {
+          const seed = (cfg.seed * 1_000_003 + s.step * 131 + k) >>> 0;
+          results.push(await runMicroBatch(this.model, micro[k], lossCfg, norm, { backward: true, accumulate: k > 0, dropoutSeed: seed }));
+        }
+        const gradNorm = await this.optimizer.gradNorm();
+        const loss = results.reduce((a, r) => a + r.loss.loss, 0);
+        const lr = cfg.lr * lrMultiplier(cfg.schedule, s.step, s.totalSteps, warm);
+        const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
+        if (finite) {
+          await this.optimizer.apply(cfg, lr, s.step + 1);
+          consecutiveSkips = 0;
+        } else {
+          await this.optimizer.zeroGrads();
+          s.skippedSteps++;
+          consecutiveSkips++;
+        }
+        s.step++;
+        const ms = performance.now() - t0;
+        const m = this.metrics(results, norm.pairs, loss, gradNorm, lr, ms, !finite);
+        s.history.push(m);
+        this.emit({ type: 'step', runId: s.runId, metrics: m, totalSteps: s.totalSteps });
+        if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
+          await this.checkpoint();
+          return this.status(
+            'failed',
+            `${consecutiveSkips} steps in a row had a non-finite loss or gradient (step ${s.step}); lower the learning rate (now ${cfg.lr}), set max_grad_norm (now ${cfg.maxGradNorm}), or shorten max_length (now ${cfg.maxLength}).`,
+          );
+        }
+        if (cfg.evalEvery > 0 && s.step % cfg.evalEvery === 0 && this.evalPairs.length) await this.evaluate();
+        if (cfg.checkpointEvery > 0 && s.step % cfg.checkpointEvery === 0 && s.step < s.totalSteps) await this.checkpoint();
+      }
+      if (this.ctx.lost) return this.status('failed', `${this.ctx.lost.message}. The run can resume from its last checkpoint.`);
+      await this.checkpoint();
+      if (s.step >= s.totalSteps) {
+        if (this.evalPairs.length) await this.evaluate();
+        return this.status('finished');
+      }
+      return this.status(this.stopRequested ? 'stopped' : 'paused');
+    } finally {
+      unlisten();
+    }
+  }
+
+  /** Forward-only loss and metrics over the eval split, in micro-batches of the training size. */
+  async evaluate(): Promise<Record<string, number>> {
+    const cfg = this.cfg;
+    const pairs = this.evalPairs;
+    const norm = { pairs: pairs.length, chosenTokens: pairs.reduce((a, p) => a + p.chosenIds.length, 0) };
+    const results: MicroBatchResult[] = [];
+    for (let i = 0; i < pairs.length; i += cfg.batchSize) {
+      results.push(await runMicroBatch(this.model, pairs.slice(i, i + cfg.batchSize), lossConfig(cfg), norm, { backward: false, accumulate: false, dropoutSeed: null }));
+    }
+    const loss = results.reduce((a, r) => a + r.loss.loss, 0);
+    const m = this.metrics(results, pairs.length, loss, NaN, NaN, 0, false);
+    const out: Record<string, number> = {};
+    for (const k of ['loss', 'nll_loss', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'] as const) {
+      out[`eval_${k}`] = m[k];
+    }
+    this.state.evals.push({ step: this.state.step, metrics: out });
+    this.emit({ type: 'eval', runId: this.state.runId, step: this.state.step, metrics: out });
+    return out;
+  }
+
+  private metrics(results: MicroBatchResult[], pairs: number, loss: number, gradNorm: number, lr: number, ms: number, skipped: boolean): StepMetrics {
+    const sum = (f: (r: MicroBatchResult) => number) => results.reduce((a, r) => a + f(r), 0);
+    const tokens = sum((r) => r.tokens);
+    const V = this.model.model.cfg.V;
+    return {
+      step: this.state.step,
+      epoch: this.train.epoch(),
+      loss,
+      nll_loss: sum((r) => r.loss.nll),
+      'rewards/chosen': sum((r) => r.loss.sums.rewardsChosen) / pairs,
+      'rewards/rejected': sum((r) => r.loss.sums.rewardsRejected) / pairs,
+      'rewards/accuracies': sum((r) => r.loss.sums.accuracies) / pairs,
+      'rewards/margins': sum((r) => r.loss.sums.margins) / pairs,
+      'logps/chosen': sum((r) => r.loss.sums.logpsChosen) / pairs,
+      'logps/rejected': sum((r) => r.loss.sums.logpsRejected) / pairs,
+      'logits/chosen': sum((r) => r.logitSums.chosen) / (sum((r) => r.logitSums.chosenPositions) * V),
+      'logits/rejected': sum((r) => r.logitSums.rejected) / (sum((r) => r.logitSums.rejectedPositions) * V),
+      grad_norm: gradNorm,
+      learning_rate: lr,
+      tokens_per_second: ms > 0 ? tokens / (ms / 1000) : 0,
+      step_time_ms: ms,
+      gpu_bytes: this.ctx.peakBytes,
+      ...(skipped ? { skipped: true } : {}),
+    };
+  }
+
+  release(): void {
+    this.optimizer.release();
+  }
+}

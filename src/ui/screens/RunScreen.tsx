@@ -1,0 +1,138 @@
+// Run: progress, controls and live charts. The charts read the series store directly; this component
+// re-renders only on throttled progress updates.
+import { useStudio, useSeries } from '../store/context.tsx';
+import { LineChart } from '../components/LineChart.tsx';
+import { ProgressBar } from '../components/ProgressBar.tsx';
+import { formatBytes, formatCount, formatDuration, formatNumber } from '../lib/format.ts';
+import { StartButton } from './TrainingScreen.tsx';
+import { PHASE_WORDS } from '../store/training.ts';
+
+const pct = (v: number) => `${Math.round(v * 100)}%`;
+const lrFmt = (v: number) => (v === 0 ? '0' : v.toExponential(1).replace('e-', 'e-').replace('.0e', 'e'));
+const ACC_DOMAIN: [number, number] = [0, 1];
+
+const CHARTS: { metric: string; title: string; hint?: string; format?: (v: number) => string; yDomain?: [number, number] }[] = [
+  { metric: 'loss', title: 'Loss', hint: 'preference loss + CPO alpha × NLL; should fall' },
+  { metric: 'nll_loss', title: 'NLL loss', hint: 'on the chosen answers' },
+  { metric: 'rewards/margins', title: 'Reward margin', hint: 'chosen − rejected; should rise' },
+  { metric: 'rewards/accuracies', title: 'Reward accuracy', hint: 'share of pairs ranked right', format: pct, yDomain: ACC_DOMAIN },
+  { metric: 'logps/chosen', title: 'Log-prob, chosen' },
+  { metric: 'logps/rejected', title: 'Log-prob, rejected' },
+  { metric: 'grad_norm', title: 'Gradient norm', hint: 'before clipping' },
+  { metric: 'learning_rate', title: 'Learning rate', format: lrFmt },
+  { metric: 'tokens_per_second', title: 'Tokens per second' },
+];
+
+
+function Controls() {
+  const phase = useStudio((s) => s.run.phase);
+  const runId = useStudio((s) => s.run.runId);
+  const pause = useStudio((s) => s.pause);
+  const resume = useStudio((s) => s.resume);
+  const stop = useStudio((s) => s.stop);
+  const lockMessage = useStudio((s) => s.lockMessage);
+  const active = phase === 'running' || phase === 'starting';
+  return (
+    <>
+      <div className="controls" role="group" aria-label="Run controls">
+        <StartButton />
+        <button type="button" className="secondary" disabled={phase !== 'running'} onClick={() => void pause()}>
+          Pause
+        </button>
+        <button type="button" className="secondary" disabled={phase !== 'paused' || !runId} onClick={() => void resume()}>
+          Resume
+        </button>
+        <button type="button" className="danger" disabled={!active} onClick={() => void stop()}>
+          Stop
+        </button>
+      </div>
+      {lockMessage && (
+        <p className="note warn" role="alert">
+          {lockMessage}
+        </p>
+      )}
+    </>
+  );
+}
+
+function Progress() {
+  const run = useStudio((s) => s.run);
+  const m = run.lastMetrics;
+  const detail = run.totalSteps > 0 ? `step ${formatCount(run.step)} of ${formatCount(run.totalSteps)}` : undefined;
+  return (
+    <section className="card" aria-labelledby="progress-h">
+      <div className="card-head">
+        <h2 id="progress-h">
+          {run.config?.name ?? 'Run'} <span className={`badge phase-${run.phase}`}>{PHASE_WORDS[run.phase] ?? run.phase}</span>
+        </h2>
+        {run.runId && <span className="muted small">id {run.runId}</span>}
+      </div>
+      <ProgressBar label="Training progress" value={run.phase === 'starting' && !run.totalSteps ? undefined : run.step} max={run.totalSteps || (run.phase === 'starting' ? undefined : 1)} detail={detail} />
+      <dl className="stats">
+        <div>
+          <dt>Step</dt>
+          <dd>
+            {formatCount(run.step)} / {run.totalSteps ? formatCount(run.totalSteps) : '—'}
+          </dd>
+        </div>
+        <div>
+          <dt>Tokens</dt>
+          <dd>{formatCount(run.tokens)}</dd>
+        </div>
+        <div>
+          <dt>Time left</dt>
+          <dd>{run.phase === 'running' && run.etaMs !== undefined ? formatDuration(run.etaMs) : '—'}</dd>
+        </div>
+        <div>
+          <dt>Loss</dt>
+          <dd>{m ? formatNumber(m.loss, 4) : '—'}</dd>
+        </div>
+        <div>
+          <dt>Reward accuracy</dt>
+          <dd>{m ? pct(m['rewards/accuracies']) : '—'}</dd>
+        </div>
+        <div>
+          <dt>GPU memory</dt>
+          <dd>{m?.gpu_bytes ? formatBytes(m.gpu_bytes) : '—'}</dd>
+        </div>
+      </dl>
+      {run.message && (
+        <p className={`note ${run.phase === 'failed' ? 'error' : ''}`} role={run.phase === 'failed' ? 'alert' : 'status'}>
+          {run.message}
+        </p>
+      )}
+      {run.lastEval && (
+        <p className="small">
+          Eval at step {run.lastEval.step}:{' '}
+          {Object.entries(run.lastEval.metrics)
+            .map(([k, v]) => `${k} ${formatNumber(v, 4)}`)
+            .join(' · ')}
+        </p>
+      )}
+      {run.lastCheckpoint && (
+        <p className="muted small">
+          Checkpoint saved at step {run.lastCheckpoint.step} ({formatBytes(run.lastCheckpoint.bytes)}).
+        </p>
+      )}
+    </section>
+  );
+}
+
+export function RunScreen() {
+  const series = useSeries();
+  return (
+    <>
+      <header className="screen-head">
+        <h1>Run</h1>
+        <p className="lede">Live metrics, one point per optimizer step. Hover a chart, or focus it and use the arrow keys, to read values.</p>
+      </header>
+      <Controls />
+      <Progress />
+      <section className="charts" aria-label="Training charts">
+        {CHARTS.map((c) => (
+          <LineChart key={c.metric} series={series} {...c} />
+        ))}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,155 @@
+// Runs: everything the engine has stored, with resume, delete and adapter download.
+import { useEffect, useState } from 'react';
+import type { RunRecord } from '../../engine/types.ts';
+import { Select } from '../components/fields.tsx';
+import { formatCount, formatNumber } from '../lib/format.ts';
+import { useStudio } from '../store/context.tsx';
+import { PHASE_WORDS } from '../store/training.ts';
+
+const when = (t: number) => (t ? new Date(t).toLocaleString() : '—');
+
+function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
+  const busy = useStudio((s) => s.busyRunId === r.id);
+  const anyBusy = useStudio((s) => s.busyRunId !== null);
+  const note = useStudio((s) => s.runNotes[r.id]);
+  const active = useStudio((s) => (s.run.phase === 'running' || s.run.phase === 'starting') && s.run.runId === r.id);
+  const anyActive = useStudio((s) => s.run.phase === 'running' || s.run.phase === 'starting');
+  const viewRun = useStudio((s) => s.viewRun);
+  const resumeRun = useStudio((s) => s.resumeRun);
+  const deleteRun = useStudio((s) => s.deleteRun);
+  const downloadAdapter = useStudio((s) => s.downloadAdapter);
+  const [confirming, setConfirming] = useState(false);
+  const status = active ? 'running' : r.status;
+  const m = r.lastMetrics;
+  const canResume = !anyActive && (r.status === 'paused' || r.status === 'stopped' || r.status === 'failed') && r.step < r.totalSteps;
+  return (
+    <tr>
+      <th scope="row">
+        <span className="run-name">{r.name}</span>
+        <span className="run-sub muted small">
+          {r.modelName} · {r.datasetName}
+        </span>
+      </th>
+      <td>
+        <span className={`badge phase-${status}`}>{PHASE_WORDS[status]}</span>
+      </td>
+      <td className="nowrap">
+        {formatCount(r.step)} / {formatCount(r.totalSteps)}
+      </td>
+      <td>{m ? formatNumber(m.loss, 4) : '—'}</td>
+      <td>{m ? formatNumber(m['rewards/margins'], 3) : '—'}</td>
+      <td>{m ? `${Math.round(m['rewards/accuracies'] * 100)}%` : '—'}</td>
+      <td className="small">{when(r.updatedAt)}</td>
+      <td>
+        <div className="row-actions">
+          <button type="button" className="link" onClick={() => void viewRun(r.id)} aria-label={`View charts of ${r.name}`}>
+            Charts
+          </button>
+          <button type="button" className="secondary" disabled={!canResume} onClick={() => void resumeRun(r.id)} aria-label={`Resume ${r.name}`}>
+            Resume
+          </button>
+          <button type="button" disabled={anyBusy || r.step === 0} onClick={() => void downloadAdapter(r.id, dtype)} aria-label={`Download adapter of ${r.name}`}>
+            {busy ? 'Working…' : 'Download adapter'}
+          </button>
+          {confirming ? (
+            <>
+              <button
+                type="button"
+                className="danger"
+                onClick={() => {
+                  setConfirming(false);
+                  void deleteRun(r.id);
+                }}
+                aria-label={`Confirm deleting ${r.name}`}
+              >
+                Confirm delete
+              </button>
+              <button type="button" className="link" onClick={() => setConfirming(false)}>
+                Cancel
+              </button>
+            </>
+          ) : (
+            <button type="button" className="link danger-text" disabled={active || anyBusy} onClick={() => setConfirming(true)} aria-label={`Delete ${r.name}`}>
+              Delete
+            </button>
+          )}
+        </div>
+        {note && (
+          <p className="small muted" role="status">
+            {note}
+          </p>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+export function RunsScreen() {
+  const runs = useStudio((s) => s.runs);
+  const status = useStudio((s) => s.runsStatus);
+  const error = useStudio((s) => s.runsError);
+  const refresh = useStudio((s) => s.refreshRuns);
+  const [dtype, setDtype] = useState<'f32' | 'f16'>('f32');
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+  return (
+    <>
+      <header className="screen-head">
+        <h1>Runs</h1>
+        <p className="lede">Runs are kept in this browser's storage. Download an adapter to use it with PEFT: adapter_model.safetensors and adapter_config.json.</p>
+      </header>
+      <section className="card" aria-labelledby="runs-h">
+        <div className="card-head">
+          <h2 id="runs-h">Stored runs</h2>
+          <div className="inline">
+            <Select
+              label="Adapter precision"
+              value={dtype}
+              options={[
+                { value: 'f32', label: 'f32' },
+                { value: 'f16', label: 'f16 (half the size)' },
+              ]}
+              onChange={setDtype}
+            />
+            <button type="button" className="secondary" onClick={() => void refresh()} disabled={status === 'loading'}>
+              Refresh
+            </button>
+          </div>
+        </div>
+        {error && (
+          <p className="note error" role="alert">
+            Could not list runs: {error}
+          </p>
+        )}
+        {runs.length === 0 ? (
+          <p className="muted">{status === 'loading' ? 'Loading…' : 'No runs yet. Start one on the Run screen.'}</p>
+        ) : (
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Run</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Step</th>
+                  <th scope="col">Loss</th>
+                  <th scope="col">Margin</th>
+                  <th scope="col">Accuracy</th>
+                  <th scope="col">Updated</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {runs.map((r) => (
+                  <RunRow key={r.id} r={r} dtype={dtype} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,115 @@
+// Start: what WebGPU this browser offers, and whether the planned run fits before anything downloads.
+import type { Quant } from '../../engine/types.ts';
+import { MemoryEstimate } from '../components/MemoryEstimate.tsx';
+import { NumberInput, Select } from '../components/fields.tsx';
+import { formatBytes } from '../lib/format.ts';
+import { MODEL_CATALOG } from '../lib/models.ts';
+import { validateConfig } from '../lib/validate.ts';
+import { howToEnableWebGpu, isSoftwareAdapter } from '../lib/webgpu.ts';
+import { useStudio } from '../store/context.tsx';
+
+export const QUANT_OPTIONS: { value: Quant; label: string }[] = [
+  { value: 'q4_0', label: 'q4_0 (4-bit, smallest)' },
+  { value: 'q8_0', label: 'q8_0 (8-bit)' },
+  { value: 'f16', label: 'f16 (half precision)' },
+  { value: 'none', label: 'none (f32, as stored)' },
+];
+
+function GpuCheck() {
+  const gpu = useStudio((s) => s.gpu);
+  const status = useStudio((s) => s.gpuStatus);
+  const note = useStudio((s) => s.gpuEngineNote);
+  const checkGpu = useStudio((s) => s.checkGpu);
+  return (
+    <section className="card" aria-labelledby="gpu-h">
+      <div className="card-head">
+        <h2 id="gpu-h">WebGPU check</h2>
+        <button type="button" className="secondary" onClick={() => void checkGpu()} disabled={status === 'checking'}>
+          Check again
+        </button>
+      </div>
+      {status !== 'done' || !gpu ? (
+        <p aria-live="polite">Asking the browser for a GPU adapter…</p>
+      ) : gpu.available ? (
+        <div aria-live="polite">
+          <p className="status-line ok">
+            <span className="dot" aria-hidden="true" /> WebGPU is available.
+          </p>
+          <dl className="facts" data-testid="gpu-facts">
+            <dt>Adapter</dt>
+            <dd>{gpu.adapter}</dd>
+            <dt>16-bit floats (shader-f16)</dt>
+            <dd>{gpu.f16 ? 'yes' : 'no (f32 math, more memory)'}</dd>
+            <dt>Subgroups</dt>
+            <dd>{gpu.subgroups ? 'yes' : 'no'}</dd>
+            <dt>Largest buffer (maxBufferSize)</dt>
+            <dd>{formatBytes(gpu.maxBufferSize)}</dd>
+            <dt>Largest storage binding</dt>
+            <dd>{formatBytes(gpu.maxStorageBufferBindingSize)}</dd>
+          </dl>
+          {isSoftwareAdapter(gpu.adapter) && (
+            <p className="note warn">This is a software (CPU) adapter: training works but is very slow. Use the tiny demo model, or enable hardware acceleration.</p>
+          )}
+          {note && <p className="muted small">{note}</p>}
+        </div>
+      ) : (
+        <div aria-live="polite">
+          <p className="status-line bad">
+            <span className="dot" aria-hidden="true" /> WebGPU is not available.
+          </p>
+          <p>{gpu.message ?? howToEnableWebGpu()}</p>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Plan() {
+  const planned = useStudio((s) => s.plannedModelId);
+  const setPlanned = useStudio((s) => s.setPlannedModel);
+  const quant = useStudio((s) => s.quant);
+  const setQuant = useStudio((s) => s.setQuant);
+  const config = useStudio((s) => s.config);
+  const drafts = useStudio((s) => s.drafts);
+  const setField = useStudio((s) => s.setField);
+  const modelInfo = useStudio((s) => s.modelInfo);
+  const errors = validateConfig(config, drafts);
+  return (
+    <section className="card" aria-labelledby="plan-h">
+      <h2 id="plan-h">Will it fit?</h2>
+      <div className="grid-4">
+        <Select
+          label="Model to plan for"
+          value={planned}
+          disabled={!!modelInfo}
+          hint={modelInfo ? `Using the loaded ${modelInfo.name}` : undefined}
+          options={MODEL_CATALOG.map((m) => ({ value: m.id, label: m.label }))}
+          onChange={setPlanned}
+        />
+        <Select label="Quantization" value={quant} options={QUANT_OPTIONS} onChange={setQuant} />
+        <NumberInput label="Batch size (pairs)" value={drafts.batchSize ?? String(config.batchSize)} error={errors.batchSize} onChange={(v) => setField('batchSize', v)} />
+        <NumberInput label="Max length (tokens)" value={drafts.maxLength ?? String(config.maxLength)} error={errors.maxLength} onChange={(v) => setField('maxLength', v)} />
+      </div>
+      <MemoryEstimate />
+    </section>
+  );
+}
+
+export function StartScreen() {
+  const go = useStudio((s) => s.go);
+  return (
+    <>
+      <header className="screen-head">
+        <h1>Start</h1>
+        <p className="lede">Train a LoRA adapter with Contrastive Preference Optimization on your own GPU. Nothing leaves this browser: the model, your data and the adapter stay on this machine.</p>
+      </header>
+      <GpuCheck />
+      <Plan />
+      <div className="actions">
+        <button type="button" onClick={() => go('model')}>
+          Next: choose a model
+        </button>
+      </div>
+    </>
+  );
+}

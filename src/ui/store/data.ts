@@ -1,0 +1,87 @@
+// The preference dataset: the file, how it is read (format override, column mapping, split) and the
+// engine's answer (preview rows and validation report).
+import type { DatasetInfo } from '../../engine/types.ts';
+import { sniffColumns } from '../lib/columns.ts';
+import { throttle } from '../lib/throttle.ts';
+import { errorMessage, type Progress, type SliceCreator } from './types.ts';
+
+export interface DataSettings {
+  /** '' = detect. */
+  format: string;
+  mapping: Record<string, string> | null;
+  evalFraction: number;
+  seed: number;
+}
+
+export interface DataSlice {
+  dataFile: (Blob & { name?: string }) | null;
+  dataSettings: DataSettings;
+  dataStatus: 'idle' | 'loading' | 'ready' | 'error';
+  dataProgress: Progress | null;
+  dataInfo: DatasetInfo | null;
+  dataError: string | null;
+  /** The format could not be detected: the column mapping is needed. */
+  needsMapping: boolean;
+  columns: string[];
+  setDataFile(file: Blob & { name?: string }): Promise<void>;
+  setDataSettings(patch: Partial<DataSettings>): void;
+  loadDataset(): Promise<void>;
+}
+
+/** Messages by which the data layer says it did not recognise the layout. */
+const UNKNOWN_LAYOUT = /unknown (row )?format|no known (format|layout)|could not detect|cannot detect|column mapping|mapping/i;
+
+export function needsMappingFor(info: DatasetInfo | null, error: string | null): boolean {
+  if (error) return UNKNOWN_LAYOUT.test(error);
+  return !!info && info.rowsRead > 0 && info.rowsUsable === 0 && (info.format === 'unknown' || info.format === 'mapping' || info.format === '');
+}
+
+export const createDataSlice: SliceCreator<DataSlice> = (deps) => (set, get) => ({
+  dataFile: null,
+  dataSettings: { format: '', mapping: null, evalFraction: 0.02, seed: 42 },
+  dataStatus: 'idle',
+  dataProgress: null,
+  dataInfo: null,
+  dataError: null,
+  needsMapping: false,
+  columns: [],
+  async setDataFile(file) {
+    set((s) => ({ dataFile: file, dataInfo: null, needsMapping: false, columns: [], dataSettings: { ...s.dataSettings, format: '', mapping: null } }));
+    await get().loadDataset();
+  },
+  setDataSettings: (patch) => set((s) => ({ dataSettings: { ...s.dataSettings, ...patch } })),
+  async loadDataset() {
+    const file = get().dataFile;
+    if (!file) return;
+    const { dataSettings: ds, config } = get();
+    set({ dataStatus: 'loading', dataError: null, dataProgress: null });
+    const progress = throttle((p: Progress) => set({ dataProgress: p }), deps.progressIntervalMs ?? 250);
+    let info: DatasetInfo | null = null;
+    let error: string | null = null;
+    try {
+      info = await deps.engine.loadDataset(
+        file,
+        {
+          ...(ds.format ? { format: ds.format } : {}),
+          ...(ds.mapping ? { mapping: ds.mapping } : {}),
+          maxLength: config.maxLength,
+          maxPromptLength: config.maxPromptLength,
+          evalFraction: ds.evalFraction,
+          seed: ds.seed,
+        },
+        progress,
+      );
+    } catch (e) {
+      error = errorMessage(e);
+    }
+    progress.cancel();
+    // A newer file may have been dropped while this one loaded.
+    if (get().dataFile !== file) return;
+    const needsMapping = needsMappingFor(info, error) || (get().needsMapping && !!error);
+    set({ dataStatus: error ? 'error' : 'ready', dataInfo: info, dataError: error, dataProgress: null, needsMapping });
+    if (needsMapping && get().columns.length === 0) {
+      const columns = await sniffColumns(file).catch(() => []);
+      if (get().dataFile === file) set({ columns });
+    }
+  },
+});

@@ -1,0 +1,78 @@
+// Choosing and loading the base model.
+import type { ModelInfo, ModelSource, Quant } from '../../engine/types.ts';
+import { throttle } from '../lib/throttle.ts';
+import { errorMessage, type Progress, type SliceCreator } from './types.ts';
+
+export type ModelChoice = 'demo' | 'hub' | 'files' | 'gguf';
+
+export interface ModelSlice {
+  modelChoice: ModelChoice;
+  hubId: string;
+  modelFiles: File[];
+  ggufFile: File | null;
+  quant: Quant;
+  /** The catalog model used for the memory estimate until a model is loaded. */
+  plannedModelId: string;
+  modelStatus: 'idle' | 'loading' | 'ready' | 'error';
+  modelProgress: Progress | null;
+  modelInfo: ModelInfo | null;
+  modelError: string | null;
+  setModelChoice(c: ModelChoice): void;
+  setHubId(id: string): void;
+  setModelFiles(files: File[]): void;
+  setQuant(q: Quant): void;
+  setPlannedModel(id: string): void;
+  modelSource(): ModelSource | null;
+  loadModel(): Promise<void>;
+}
+
+export const createModelSlice: SliceCreator<ModelSlice> = (deps) => (set, get) => ({
+  modelChoice: 'demo',
+  hubId: 'Qwen/Qwen2.5-0.5B-Instruct',
+  modelFiles: [],
+  ggufFile: null,
+  quant: 'q4_0',
+  plannedModelId: 'demo',
+  modelStatus: 'idle',
+  modelProgress: null,
+  modelInfo: null,
+  modelError: null,
+  setModelChoice: (modelChoice) => set({ modelChoice, modelError: null, ...(modelChoice === 'demo' ? { plannedModelId: 'demo' } : {}) }),
+  setHubId: (hubId) => set({ hubId, modelError: null }),
+  setModelFiles(files) {
+    // A single .gguf is a GGUF checkpoint; anything else is read as a Hugging Face folder.
+    const gguf = files.length === 1 && /\.gguf$/i.test(files[0].name) ? files[0] : null;
+    set(gguf ? { ggufFile: gguf, modelFiles: [], modelChoice: 'gguf', modelError: null } : { modelFiles: files, ggufFile: null, modelChoice: 'files', modelError: null });
+  },
+  setQuant: (quant) => set((s) => ({ quant, config: { ...s.config, quant } })),
+  setPlannedModel: (plannedModelId) => set({ plannedModelId }),
+  modelSource() {
+    const s = get();
+    switch (s.modelChoice) {
+      case 'demo':
+        return { kind: 'demo' };
+      case 'hub':
+        return s.hubId.trim() ? { kind: 'hub', id: s.hubId.trim() } : null;
+      case 'files':
+        return s.modelFiles.length ? { kind: 'files', files: s.modelFiles } : null;
+      case 'gguf':
+        return s.ggufFile ? { kind: 'gguf', file: s.ggufFile } : null;
+    }
+  },
+  async loadModel() {
+    const source = get().modelSource();
+    if (!source || get().modelStatus === 'loading') return;
+    set({ modelStatus: 'loading', modelError: null, modelProgress: null });
+    const progress = throttle((p: Progress) => set({ modelProgress: p }), deps.progressIntervalMs ?? 250);
+    try {
+      const info = await deps.engine.loadModel(source, get().quant, progress);
+      progress.cancel();
+      set({ modelStatus: 'ready', modelInfo: info, modelProgress: null });
+      // Token counts and truncation depend on the tokenizer: a dataset read before must be read again.
+      if (get().dataFile) void get().loadDataset();
+    } catch (e) {
+      progress.cancel();
+      set({ modelStatus: 'error', modelError: errorMessage(e), modelProgress: null });
+    }
+  },
+});

@@ -1,0 +1,96 @@
+// Past and current runs as the engine stores them.
+import type { RunRecord } from '../../engine/types.ts';
+import { downloadAdapter, safeFileStem } from '../lib/download.ts';
+import { errorMessage, type SliceCreator } from './types.ts';
+
+export interface RunsSlice {
+  runs: RunRecord[];
+  runsStatus: 'idle' | 'loading' | 'ready' | 'error';
+  runsError: string | null;
+  /** Per-run messages (download finished, delete failed…). */
+  runNotes: Record<string, string>;
+  busyRunId: string | null;
+  refreshRuns(): Promise<void>;
+  deleteRun(id: string): Promise<void>;
+  downloadAdapter(id: string, dtype: 'f32' | 'f16'): Promise<void>;
+  /** Shows a finished or paused run's curves on the Run screen. */
+  viewRun(id: string): Promise<void>;
+  resumeRun(id: string): Promise<void>;
+}
+
+export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => {
+  const note = (id: string, msg: string) => set((s) => ({ runNotes: { ...s.runNotes, [id]: msg } }));
+  return {
+    runs: [],
+    runsStatus: 'idle',
+    runsError: null,
+    runNotes: {},
+    busyRunId: null,
+    async refreshRuns() {
+      set({ runsStatus: 'loading' });
+      try {
+        const runs = await deps.engine.listRuns();
+        runs.sort((a, b) => b.updatedAt - a.updatedAt);
+        set({ runs, runsStatus: 'ready', runsError: null });
+      } catch (e) {
+        set({ runsStatus: 'error', runsError: errorMessage(e) });
+      }
+    },
+    async deleteRun(id) {
+      if (get().run.runId === id && (get().run.phase === 'running' || get().run.phase === 'starting')) {
+        note(id, 'Stop the run before deleting it.');
+        return;
+      }
+      set({ busyRunId: id });
+      try {
+        await deps.engine.deleteRun(id);
+        set((s) => ({ runs: s.runs.filter((r) => r.id !== id) }));
+      } catch (e) {
+        note(id, `Delete failed: ${errorMessage(e)}`);
+      } finally {
+        set({ busyRunId: null });
+      }
+    },
+    async downloadAdapter(id, dtype) {
+      const rec = get().runs.find((r) => r.id === id);
+      set({ busyRunId: id });
+      note(id, 'Preparing the adapter…');
+      try {
+        const files = await deps.engine.exportAdapter(id, dtype);
+        const names = await (deps.save ?? downloadAdapter)(files, safeFileStem(rec?.name ?? id));
+        note(id, `Saved ${names.join(', ')}`);
+      } catch (e) {
+        note(id, `Export failed: ${errorMessage(e)}`);
+      } finally {
+        set({ busyRunId: null });
+      }
+    },
+    async viewRun(id) {
+      const rec = get().runs.find((r) => r.id === id);
+      if (!rec) return;
+      const active = get().run.phase === 'running' || get().run.phase === 'starting';
+      if (active && get().run.runId !== id) {
+        note(id, 'Another run is training; its curves are on the Run screen.');
+        return;
+      }
+      if (!active) {
+        try {
+          deps.series.load(await deps.engine.runHistory(id));
+        } catch (e) {
+          note(id, `Could not read the history: ${errorMessage(e)}`);
+          return;
+        }
+        set((s) => ({
+          run: { ...s.run, runId: id, phase: rec.status, step: rec.step, totalSteps: rec.totalSteps, lastMetrics: rec.lastMetrics ?? null, config: rec.config, etaMs: undefined, message: null, tokens: 0 },
+        }));
+      }
+      get().go('run');
+    },
+    async resumeRun(id) {
+      const rec = get().runs.find((r) => r.id === id);
+      if (!rec) return;
+      get().go('run');
+      await get().startTraining({ resume: rec });
+    },
+  };
+};

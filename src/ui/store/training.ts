@@ -1,0 +1,202 @@
+// The run configuration form and the live run. Per-step metrics go to the series store; only coarse
+// progress (step, tokens, ETA) reaches zustand, throttled, so React re-renders a few times a second at most.
+import type { RunConfig, RunEvent, RunRecord, RunStatus, StepMetrics } from '../../engine/types.ts';
+import { RunMeter } from '../lib/meter.ts';
+import { DEFAULT_PRESET, presetConfig } from '../lib/presets.ts';
+import { LOCK_HELD_MESSAGE, withRunLock } from '../lib/runlock.ts';
+import { throttle } from '../lib/throttle.ts';
+import { FIELD_BY_KEY, checkNumber, hasErrors, validateConfig, type Drafts, type NumericKey } from '../lib/validate.ts';
+import { errorMessage, type SliceCreator, type StudioState } from './types.ts';
+
+export type RunPhase = 'idle' | 'starting' | RunStatus;
+
+export interface RunView {
+  runId: string | null;
+  phase: RunPhase;
+  step: number;
+  totalSteps: number;
+  tokens: number;
+  etaMs: number | undefined;
+  lastMetrics: StepMetrics | null;
+  lastEval: { step: number; metrics: Record<string, number> } | null;
+  lastCheckpoint: { step: number; bytes: number } | null;
+  message: string | null;
+  /** The config the current run was started with (Resume reuses it). */
+  config: RunConfig | null;
+}
+
+export interface TrainingSlice {
+  config: RunConfig;
+  drafts: Drafts;
+  run: RunView;
+  lockMessage: string | null;
+  applyPreset(name: string): void;
+  setField(key: NumericKey, raw: string): void;
+  setConfig(patch: Partial<RunConfig>): void;
+  startTraining(opts?: { resume?: RunRecord }): Promise<void>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const IDLE_RUN: RunView = {
+  runId: null,
+  phase: 'idle',
+  step: 0,
+  totalSteps: 0,
+  tokens: 0,
+  etaMs: undefined,
+  lastMetrics: null,
+  lastEval: null,
+  lastCheckpoint: null,
+  message: null,
+  config: null,
+};
+
+export const PHASE_WORDS: Record<RunPhase, string> = {
+  idle: 'Not started',
+  starting: 'Starting…',
+  running: 'Training',
+  paused: 'Paused',
+  stopped: 'Stopped',
+  finished: 'Finished',
+  failed: 'Failed',
+};
+
+export function isActive(phase: RunPhase): boolean {
+  return phase === 'starting' || phase === 'running';
+}
+
+/** Why Start is disabled, in words; empty when a run can start. */
+export function startBlockers(s: StudioState): string[] {
+  const out: string[] = [];
+  if (s.gpu && !s.gpu.available) out.push('WebGPU is not available in this browser.');
+  if (s.modelStatus !== 'ready') out.push(s.modelStatus === 'loading' ? 'The model is still loading.' : 'Load a model first.');
+  if (s.dataStatus !== 'ready' || !s.dataInfo) out.push(s.dataStatus === 'loading' ? 'The dataset is still being read.' : 'Load a dataset first.');
+  else if (s.dataInfo.trainPairs === 0) out.push('The dataset has no usable training pairs.');
+  if (hasErrors(validateConfig(s.config, s.drafts))) out.push('Fix the hyperparameters marked in red.');
+  if (isActive(s.run.phase)) out.push('A run is already in progress.');
+  return out;
+}
+
+export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, get) => {
+  const meter = { current: new RunMeter() };
+  // What changed since the last flush; applied at most every progressIntervalMs.
+  const pendingRef: { current: Partial<RunView> } = { current: {} };
+  const progress = throttle(() => {
+    const { run } = get();
+    const next = { ...run, ...pendingRef.current };
+    pendingRef.current = {};
+    set({ run: { ...next, etaMs: meter.current.etaMs(next.step, next.totalSteps, next.lastMetrics?.step_time_ms) } });
+  }, deps.progressIntervalMs ?? 250);
+
+  const patchRun = (patch: Partial<RunView>) => set((s) => ({ run: { ...s.run, ...patch } }));
+
+  const onEvent = (e: RunEvent) => {
+    switch (e.type) {
+      case 'started':
+        meter.current.resetClock();
+        progress.cancel();
+        pendingRef.current = {};
+        patchRun({ runId: e.runId, phase: 'running', step: e.step, totalSteps: e.totalSteps, message: null });
+        break;
+      case 'step':
+        deps.series.appendMetrics(e.metrics);
+        meter.current.onStep(e.metrics);
+        pendingRef.current = { ...pendingRef.current, step: e.metrics.step, totalSteps: e.totalSteps, tokens: meter.current.tokens, lastMetrics: e.metrics };
+        progress();
+        break;
+      // Evals and checkpoints ride the same throttle: on a fast GPU they can come every few steps.
+      case 'eval':
+        deps.series.append(e.step, Object.fromEntries(Object.entries(e.metrics).map(([k, v]) => [k.startsWith('eval') ? k : `eval/${k}`, v])));
+        pendingRef.current = { ...pendingRef.current, lastEval: { step: e.step, metrics: e.metrics } };
+        progress();
+        break;
+      case 'checkpoint':
+        pendingRef.current = { ...pendingRef.current, lastCheckpoint: { step: e.step, bytes: e.bytes } };
+        progress();
+        break;
+      case 'status':
+        progress.flush();
+        patchRun({ phase: e.status, message: e.message ?? null, ...(e.status === 'running' ? {} : { etaMs: undefined }) });
+        break;
+    }
+  };
+
+  return {
+    config: presetConfig(DEFAULT_PRESET),
+    drafts: {},
+    run: IDLE_RUN,
+    lockMessage: null,
+    applyPreset(name) {
+      const c = presetConfig(name);
+      set((s) => ({ config: { ...c, quant: s.quant }, drafts: {} }));
+    },
+    setField(key, raw) {
+      const { value, error } = checkNumber(FIELD_BY_KEY[key], raw);
+      set((s) => ({
+        drafts: { ...s.drafts, [key]: raw },
+        // Out-of-range numbers still go into the config so cross-field checks see them; Start stays off.
+        config: value !== undefined || !error ? { ...s.config, [key]: value, preset: 'custom' } : s.config,
+      }));
+    },
+    setConfig: (patch) => set((s) => ({ config: { ...s.config, ...patch, preset: patch.preset ?? 'custom' } })),
+
+    async startTraining(opts) {
+      const s = get();
+      const resume = opts?.resume;
+      if (isActive(s.run.phase)) return;
+      if (!resume && startBlockers(s).length) return;
+      const config: RunConfig = resume ? resume.config : { ...s.config, quant: s.quant };
+      set({ lockMessage: null });
+      try {
+        // The lock is taken before anything is reset, so a refused start leaves the last run's charts alone.
+        const res = await withRunLock(async () => {
+          if (!resume) {
+            deps.series.clear();
+            meter.current = new RunMeter();
+            set({ run: { ...IDLE_RUN, phase: 'starting', config } });
+          } else {
+            if (get().run.runId !== resume.id) {
+              meter.current = new RunMeter();
+              deps.series.load(await deps.engine.runHistory(resume.id).catch(() => []));
+            }
+            set({ run: { ...get().run, runId: resume.id, phase: 'starting', config, step: resume.step, totalSteps: resume.totalSteps, message: null } });
+          }
+          return deps.engine.train(config, onEvent, resume?.id);
+        }, deps.locks);
+        if (!res.acquired) {
+          set({ lockMessage: LOCK_HELD_MESSAGE });
+          return;
+        }
+        progress.flush();
+        const rec = res.value;
+        patchRun({ runId: rec.id, phase: rec.status, step: rec.step, totalSteps: rec.totalSteps, etaMs: undefined, ...(rec.lastMetrics ? { lastMetrics: rec.lastMetrics } : {}) });
+      } catch (e) {
+        progress.flush();
+        patchRun({ phase: 'failed', message: errorMessage(e), etaMs: undefined });
+      } finally {
+        void get().refreshRuns();
+      }
+    },
+    async pause() {
+      if (get().run.phase !== 'running') return;
+      await deps.engine.pause().catch((e) => patchRun({ message: `Pause failed: ${errorMessage(e)}` }));
+    },
+    async resume() {
+      const { run, runs } = get();
+      if (!run.runId || run.phase !== 'paused') return;
+      const rec = runs.find((r) => r.id === run.runId);
+      const config = run.config ?? rec?.config;
+      if (!config) return;
+      await get().startTraining({
+        resume: rec ?? { id: run.runId, name: config.name, status: 'paused', step: run.step, totalSteps: run.totalSteps, createdAt: 0, updatedAt: 0, config, modelName: '', modelFingerprint: '', datasetName: '', datasetFingerprint: '' },
+      });
+    },
+    async stop() {
+      // A paused run has no training loop to stop; it simply stays paused in the runs list.
+      if (!isActive(get().run.phase)) return;
+      await deps.engine.stop().catch((e) => patchRun({ message: `Stop failed: ${errorMessage(e)}` }));
+    },
+  };
+};

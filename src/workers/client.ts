@@ -1,0 +1,122 @@
+// The page side of the engine worker: a StudioEngine whose every method is one request over the protocol.
+// Callbacks cannot cross postMessage, so each call's callback is kept here and fed by its progress replies.
+import type { DataOptions, ModelSource, Quant, RunConfig, StudioEngine } from '../engine/types.ts';
+import { RemoteError, type Reply, type Request } from './protocol.ts';
+
+/**
+ * The args each request carries: the method's arguments by position, a callback's slot left null (or cut
+ * off when it is last), so the worker can put its own callback back at that index. The worker posts what
+ * it would have passed to the callback (load progress, run events) as `progress` replies of the request.
+ */
+export interface EngineArgsMap {
+  gpuInfo: [];
+  loadModel: [source: ModelSource, quant: Quant];
+  loadDataset: [file: Blob & { name?: string }, opts: DataOptions];
+  train: [config: RunConfig, onEvent: null, resumeRunId?: string];
+  pause: [];
+  stop: [];
+  listRuns: [];
+  runHistory: [runId: string];
+  deleteRun: [runId: string];
+  exportAdapter: [runId: string, dtype: 'f32' | 'f16'];
+  translate: Parameters<StudioEngine['translate']>;
+}
+export type EngineArgs<K extends keyof StudioEngine> = EngineArgsMap[K];
+export type EngineRequest = { [K in keyof StudioEngine]: Request<K, EngineArgs<K>> }[keyof StudioEngine];
+
+/** What the client needs of a Worker; a MessagePort or a test stub will do. */
+export interface WorkerLike {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
+  addEventListener(type: 'error' | 'messageerror', listener: (e: Event) => void): void;
+  start?(): void;
+  terminate?(): void;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  onProgress?: (data: never) => void;
+}
+
+export class WorkerEngine implements StudioEngine {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** Set once the worker has died: later calls fail at once rather than wait forever. */
+  private dead: RemoteError | null = null;
+
+  constructor(private readonly worker: WorkerLike) {
+    worker.addEventListener('message', (e: MessageEvent) => this.onReply(e.data as Reply));
+    worker.addEventListener('error', (e: Event) => {
+      const msg = (e as ErrorEvent).message || 'the engine worker failed to start or crashed';
+      this.fail(new RemoteError('WorkerError', msg));
+    });
+    worker.addEventListener('messageerror', () => this.fail(new RemoteError('WorkerError', 'a message from the engine worker could not be read')));
+    worker.start?.();
+  }
+
+  /** Sends one request; `onProgress` receives the data of its progress replies. */
+  call<K extends keyof StudioEngine>(kind: K, args: EngineArgs<K>, onProgress?: (data: never) => void): Promise<Awaited<ReturnType<StudioEngine[K]>>> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
+      const req: Request<K, EngineArgs<K>> = { id, kind, args };
+      try {
+        this.worker.postMessage(req);
+      } catch (e) {
+        // A DataCloneError: something in args cannot be posted.
+        this.pending.delete(id);
+        reject(e);
+      }
+    });
+  }
+
+  terminate(): void {
+    this.fail(new RemoteError('WorkerError', 'the engine worker was terminated'));
+    this.worker.terminate?.();
+  }
+
+  private onReply(r: Reply): void {
+    const p = this.pending.get(r?.id);
+    if (!p) return; // a late progress message of a settled call
+    if (r.type === 'progress') {
+      try {
+        p.onProgress?.(r.data as never);
+      } catch (e) {
+        // A throwing UI callback must not take the RPC down with it.
+        console.error(e);
+      }
+    } else if (r.type === 'return') {
+      this.pending.delete(r.id);
+      p.resolve(r.value);
+    } else if (r.type === 'throw') {
+      this.pending.delete(r.id);
+      p.reject(new RemoteError(r.error.name, r.error.message, r.error.stack));
+    }
+  }
+
+  private fail(err: RemoteError): void {
+    this.dead = err;
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(err);
+  }
+
+  gpuInfo: StudioEngine['gpuInfo'] = () => this.call('gpuInfo', []);
+  loadModel: StudioEngine['loadModel'] = (source, quant, onProgress) => this.call('loadModel', [source, quant], onProgress);
+  loadDataset: StudioEngine['loadDataset'] = (file, opts, onProgress) => this.call('loadDataset', [file, opts], onProgress);
+  train: StudioEngine['train'] = (config, onEvent, resumeRunId) =>
+    this.call('train', resumeRunId === undefined ? [config, null] : [config, null, resumeRunId], onEvent);
+  pause: StudioEngine['pause'] = () => this.call('pause', []);
+  stop: StudioEngine['stop'] = () => this.call('stop', []);
+  listRuns: StudioEngine['listRuns'] = () => this.call('listRuns', []);
+  runHistory: StudioEngine['runHistory'] = (runId) => this.call('runHistory', [runId]);
+  deleteRun: StudioEngine['deleteRun'] = (runId) => this.call('deleteRun', [runId]);
+  exportAdapter: StudioEngine['exportAdapter'] = (runId, dtype) => this.call('exportAdapter', [runId, dtype]);
+  translate: StudioEngine['translate'] = (sources, opts) => this.call('translate', [sources, opts]);
+}
+
+export function createWorkerEngine(): WorkerEngine {
+  return new WorkerEngine(new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name: 'cpo-engine' }));
+}

@@ -1,0 +1,144 @@
+// End-to-end plumbing: build the app (cached by source mtime), serve it, drive Debian's chromium.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+// @ts-expect-error: a plain .mjs script without type declarations
+import { serve } from '../../scripts/serve.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const SCREENSHOTS = path.join(ROOT, '.artifacts/screenshots');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const SOURCES = ['src', 'index.html', 'public', 'vite.config.ts', 'tests/ui/fake-engine.ts'];
+
+function newestMtime(p: string): number {
+  if (!fs.existsSync(p)) return 0;
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let max = st.mtimeMs;
+  for (const e of fs.readdirSync(p)) max = Math.max(max, newestMtime(path.join(p, e)));
+  return max;
+}
+
+function isFresh(outDir: string): boolean {
+  const index = path.join(outDir, 'index.html');
+  if (!fs.existsSync(index)) return false;
+  const built = fs.statSync(index).mtimeMs;
+  return SOURCES.every((s) => newestMtime(path.join(ROOT, s)) <= built);
+}
+
+/**
+ * Returns a directory holding a build of the app that is newer than its sources, building if needed.
+ * `fake: true` builds with the synthetic engine (VITE_FAKE_ENGINE=1) for UI flows that need no GPU worker.
+ */
+export async function ensureBuild(opts: { fake?: boolean } = {}): Promise<string> {
+  if (!opts.fake && isFresh(path.join(ROOT, 'dist'))) return path.join(ROOT, 'dist');
+  const outDir = path.join(ROOT, '.artifacts/e2e-build', opts.fake ? 'fake' : 'real');
+  if (isFresh(outDir)) return outDir;
+  const { build } = await import('vite');
+  // Vitest sets NODE_ENV=test, which would make this a development build (React's dev bundle,
+  // import.meta.env.DEV true): test what ships.
+  const saved = { fake: process.env.VITE_FAKE_ENGINE, node: process.env.NODE_ENV };
+  process.env.NODE_ENV = 'production';
+  if (opts.fake) process.env.VITE_FAKE_ENGINE = '1';
+  else delete process.env.VITE_FAKE_ENGINE;
+  try {
+    await build({ root: ROOT, configFile: path.join(ROOT, 'vite.config.ts'), mode: 'production', logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  } finally {
+    for (const [k, v] of [['VITE_FAKE_ENGINE', saved.fake], ['NODE_ENV', saved.node]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+  return outDir;
+}
+
+export interface Server {
+  url: string;
+  close(): Promise<void>;
+}
+
+export function startServer(root: string): Promise<Server> {
+  return serve({ root, port: 0, quiet: true });
+}
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cpo-e2e-'));
+  const context = await chromium.launchPersistentContext(userDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+    timeout: 20_000,
+    args: ['--headless', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--enable-unsafe-webgpu'],
+  });
+  context.setDefaultTimeout(10_000);
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    async close() {
+      await context.close().catch(() => {});
+      fs.rmSync(userDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Collects page errors and console errors, so a test can assert the page stayed clean. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  return errors;
+}
+
+/** Drops a file on the element matching `selector` the way a user's drag and drop does (a real DataTransfer). */
+export async function dropFile(page: Page, selector: string, name: string, bytes: Uint8Array | string, type = ''): Promise<void> {
+  const data = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.from(bytes);
+  await page.locator(selector).first().evaluate(
+    (el, { name, b64, type }) => {
+      const bin = atob(b64);
+      const arr = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) arr[i] = bin.charCodeAt(i);
+      const dt = new DataTransfer();
+      dt.items.add(new File([arr], name, { type }));
+      for (const t of ['dragenter', 'dragover', 'drop']) el.dispatchEvent(new DragEvent(t, { bubbles: true, cancelable: true, dataTransfer: dt }));
+    },
+    { name, b64: data.toString('base64'), type },
+  );
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** A small TRL-style preference file with one malformed line and one identical pair, for the data screen. */
+export function sampleJsonl(rows = 40): string {
+  const out: string[] = [];
+  for (let i = 0; i < rows; i++) {
+    out.push(
+      JSON.stringify({
+        prompt: `Translate this from German to English:\nGerman: Satz Nummer ${i} ist kurz.\nEnglish:`,
+        chosen: ` Sentence number ${i} is short.`,
+        rejected: ` Sentence ${i} are short.`,
+        lang_pair: 'de-en',
+      }),
+    );
+  }
+  out.splice(5, 0, '{"prompt": "broken');
+  out.splice(9, 0, JSON.stringify({ prompt: 'p', chosen: 'same', rejected: 'same' }));
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,95 @@
+// The whole engine against PyTorch's float64 results on ../shared/golden (as llm.c's test_gpt2 does):
+// log-probs, every loss type and every LoRA gradient, for each base quantization.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GpuContext } from '../../src/gpu/context.ts';
+import { openSafetensors, toFloat32 } from '../../src/io/safetensors.ts';
+import { memorySource } from '../../src/io/source.ts';
+import { importPeftAdapter } from '../../src/io/peft.ts';
+import { openModel } from '../../src/model/load.ts';
+import { createLora, readLora, releaseLora } from '../../src/model/lora.ts';
+import { loadBaseModel, releaseBaseModel, type BaseModel, type BaseQuant } from '../../src/model/model.ts';
+import { nodeFiles } from '../../src/model/node-files.ts';
+import { Transformer } from '../../src/model/transformer.ts';
+import type { Projection } from '../../src/model/config.ts';
+import { runMicroBatch } from '../../src/train/step.ts';
+import { expectClose } from '../util/check.ts';
+import { golden, GOLDEN_DIR } from '../util/golden.ts';
+import { gpu } from '../util/gpu.ts';
+
+const g = golden();
+const pairs = g.examples.map((e) => ({ promptIds: e.prompt_ids, chosenIds: e.chosen_ids, rejectedIds: e.rejected_ids }));
+
+async function adapterWeights(cfgJson: Record<string, unknown>): Promise<{ init: Map<string, Float32Array>; r: number; alpha: number; targets: Projection[] }> {
+  const dir = resolve(GOLDEN_DIR, 'adapter');
+  const a = await importPeftAdapter(
+    { config: readFileSync(resolve(dir, 'adapter_config.json'), 'utf8'), weights: new Uint8Array(readFileSync(resolve(dir, 'adapter_model.safetensors'))) },
+    cfgJson as never,
+  );
+  const init = new Map<string, Float32Array>();
+  for (const p of a.pairs) {
+    const base = `base_model.model.model.layers.${p.layer}.${['q_proj', 'k_proj', 'v_proj', 'o_proj'].includes(p.module) ? 'self_attn' : 'mlp'}.${p.module}`;
+    init.set(`${base}.lora_A.weight`, p.A);
+    init.set(`${base}.lora_B.weight`, p.B);
+  }
+  return { init, r: a.settings.r, alpha: a.settings.alpha, targets: a.settings.targetModules as Projection[] };
+}
+
+async function goldenGrads(file: string): Promise<Map<string, Float32Array>> {
+  const st = await openSafetensors(memorySource(new Uint8Array(readFileSync(resolve(GOLDEN_DIR, file))), file));
+  const out = new Map<string, Float32Array>();
+  for (const [name, info] of st.tensors) out.set(name, toFloat32(info, await st.read(name)));
+  return out;
+}
+
+describe('whole model against PyTorch float64 (shared/golden)', () => {
+  let ctx: GpuContext;
+  const models = new Map<BaseQuant, BaseModel>();
+  beforeAll(async () => {
+    ctx = await gpu();
+  });
+  afterAll(() => {
+    for (const m of models.values()) releaseBaseModel(ctx, m);
+  });
+
+  async function model(quant: BaseQuant) {
+    const opened = await openModel(nodeFiles(resolve(GOLDEN_DIR, 'model')));
+    if (!models.has(quant)) models.set(quant, await loadBaseModel(ctx, opened.cfg, opened.reader, quant));
+    return { base: models.get(quant)!, opened };
+  }
+
+  for (const c of g.cases) {
+    it(`${c.quant} ${c.loss}: log-probs, loss and every LoRA gradient`, async () => {
+      const { base, opened } = await model(c.quant);
+      const ad = await adapterWeights(opened.configJson);
+      const lora = createLora(ctx, opened.cfg, { r: ad.r, alpha: ad.alpha, dropout: 0, targets: ad.targets, useRslora: false }, 0, ad.init);
+      const tf = new Transformer(ctx, base, lora);
+      try {
+        const chosenTokens = pairs.reduce((a, p) => a + p.chosenIds.length, 0);
+        const res = await runMicroBatch(
+          tf,
+          pairs,
+          { loss: c.loss, beta: c.beta, cpoAlpha: c.cpo_alpha, labelSmoothing: c.label_smoothing, simpoGamma: c.simpo_gamma ?? 0 },
+          { pairs: pairs.length, chosenTokens },
+          { backward: true, accumulate: false, dropoutSeed: null },
+        );
+        expectClose(res.logps.map((l) => l.chosenSum), c.chosen_logps, 1e-4, 1e-5, 'chosen logps');
+        expectClose(res.logps.map((l) => l.rejectedSum), c.rejected_logps, 1e-4, 1e-5, 'rejected logps');
+        expect(Math.abs(res.loss.loss - c.loss_value)).toBeLessThan(1e-5 + 1e-5 * Math.abs(c.loss_value));
+        const want = await goldenGrads(c.grads);
+        const got = await readLora(ctx, lora, 'grads');
+        expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+        for (const [name, ref] of want) {
+          // Scale-aware tolerance: f32 accumulation error grows with the tensor's largest entries.
+          let max = 0;
+          for (const v of ref) max = Math.max(max, Math.abs(v));
+          expectClose(got.get(name)!, ref, 1e-4 * max, 1e-3, name);
+        }
+      } finally {
+        tf.release();
+        releaseLora(ctx, lora);
+      }
+    });
+  }
+});

@@ -1,0 +1,275 @@
+// A StudioEngine with synthetic data, for UI development and tests without a GPU. It behaves like the
+// real one where the UI can tell: progress callbacks, run events in order, pause/stop ending train(),
+// runs that persist (in memory) and resume from their step.
+import type {
+  AdapterFiles,
+  DataOptions,
+  DatasetInfo,
+  DatasetPreviewRow,
+  GpuInfo,
+  ModelInfo,
+  ModelSource,
+  Quant,
+  RunConfig,
+  RunEvent,
+  RunRecord,
+  StepMetrics,
+  StudioEngine,
+} from '../../src/engine/types.ts';
+
+export interface FakeEngineOptions {
+  /** Wall time per optimizer step. */
+  stepMs?: number;
+  /** Wall time of a model load (reported in ~10 progress messages). */
+  loadMs?: number;
+  /** false: translate() throws "not implemented", as the real engine does for now. */
+  translate?: boolean;
+  gpu?: Partial<GpuInfo>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const tokens = (s: string) => s.split(/\s+/).filter(Boolean).length + 1;
+
+function hash(s: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+export class FakeEngine implements StudioEngine {
+  private readonly opts: Required<Omit<FakeEngineOptions, 'gpu'>> & { gpu: Partial<GpuInfo> };
+  private model: ModelInfo | null = null;
+  private dataset: DatasetInfo | null = null;
+  private readonly runs = new Map<string, RunRecord>();
+  private readonly history = new Map<string, StepMetrics[]>();
+  private control: 'run' | 'pause' | 'stop' = 'run';
+  private training = false;
+  private nextRun = 1;
+
+  constructor(opts: FakeEngineOptions = {}) {
+    this.opts = { stepMs: 60, loadMs: 600, translate: false, gpu: {}, ...opts };
+  }
+
+  async gpuInfo(): Promise<GpuInfo> {
+    return { available: true, adapter: 'Fake adapter (synthetic engine)', f16: true, subgroups: false, maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 31, ...this.opts.gpu };
+  }
+
+  async loadModel(source: ModelSource, quant: Quant, onProgress?: (p: { loaded: number; total: number; what: string }) => void): Promise<ModelInfo> {
+    if (source.kind === 'hub' && !/^[\w.-]+\/[\w.-]+$/.test(source.id)) throw new Error(`"${source.id}" is not a Hub model id (owner/name)`);
+    const total = 50_000_000;
+    for (let i = 1; i <= 10; i++) {
+      await sleep(this.opts.loadMs / 10);
+      onProgress?.({ loaded: (total * i) / 10, total, what: source.kind === 'hub' ? `Downloading ${source.id}` : 'Reading weights' });
+    }
+    const name = source.kind === 'demo' ? 'tiny-demo' : source.kind === 'hub' ? source.id : source.kind === 'gguf' ? source.file.name : source.kind === 'files' ? 'local-model' : source.path;
+    const demo = source.kind === 'demo';
+    this.model = {
+      name,
+      architecture: 'LlamaForCausalLM',
+      layers: demo ? 2 : 24,
+      hidden: demo ? 32 : 896,
+      heads: demo ? 4 : 14,
+      kvHeads: 2,
+      vocab: demo ? 32000 : 151936,
+      quant,
+      baseBytes: demo ? 2_100_000 : 350_000_000,
+      fingerprint: hash(name + quant),
+      hasChatTemplate: !demo,
+    };
+    return this.model;
+  }
+
+  async loadDataset(file: Blob & { name?: string }, opts: DataOptions, onProgress?: (p: { loaded: number; total: number; what: string }) => void): Promise<DatasetInfo> {
+    // Node's structured clone turns a File into a nameless Blob (browsers keep File): read those as JSONL.
+    const name = file.name ?? 'dataset.jsonl';
+    if (!/\.(jsonl|json)$/i.test(name)) throw new Error(`${name}: the fake engine reads JSONL/JSON only`);
+    onProgress?.({ loaded: 0, total: file.size, what: 'Reading' });
+    const text = await file.text();
+    onProgress?.({ loaded: file.size, total: file.size, what: 'Reading' });
+    const lines = name.endsWith('.json') ? (JSON.parse(text) as unknown[]).map((o) => JSON.stringify(o)) : text.split(/\r?\n/);
+    const rows: DatasetPreviewRow[] = [];
+    const issues: { row: number; line: number; reason: string; message: string; field?: string }[] = [];
+    const counts: Record<string, number> = {};
+    const langs: Record<string, number> = {};
+    let read = 0;
+    const m = opts.mapping;
+    lines.forEach((l, i) => {
+      if (!l.trim()) return;
+      read++;
+      const issue = (reason: string, message: string, field?: string) => {
+        counts[reason] = (counts[reason] ?? 0) + 1;
+        issues.push({ row: read, line: i + 1, reason, message, field });
+      };
+      let o: Record<string, unknown>;
+      try {
+        o = JSON.parse(l);
+      } catch {
+        return issue('malformed-json', 'not valid JSON');
+      }
+      const get = (k: string) => k.split('.').reduce<unknown>((v, p) => (v as Record<string, unknown> | undefined)?.[p], o);
+      const prompt = m ? (m.prompt ? get(m.prompt) : m.source ? `Translate this from ${m.langPair ?? 'X'}:\n${get(m.source)}\n` : undefined) : o.prompt;
+      const chosen = m ? get(m.chosen) : o.chosen;
+      const rejected = m ? get(m.rejected) : o.rejected;
+      if (prompt === undefined || chosen === undefined || rejected === undefined) {
+        if (!m && !('prompt' in o)) return issue('missing-field', 'no prompt/chosen/rejected columns', 'prompt');
+        return issue('missing-field', 'a field is missing', prompt === undefined ? 'prompt' : chosen === undefined ? 'chosen' : 'rejected');
+      }
+      if (chosen === rejected) return issue('identical-pair', 'chosen equals rejected');
+      const lp = (o.lang_pair as string | undefined) ?? m?.langPair;
+      if (lp) langs[lp] = (langs[lp] ?? 0) + 1;
+      rows.push({ line: i + 1, prompt: String(prompt), chosen: String(chosen), rejected: String(rejected), promptTokens: tokens(String(prompt)), chosenTokens: tokens(String(chosen)), rejectedTokens: tokens(String(rejected)) });
+    });
+    if (read > 0 && rows.length === 0 && (counts['missing-field'] ?? 0) === read && !m) {
+      throw new Error(`${name}: unknown row format: no known layout matches the columns; give a column mapping`);
+    }
+    const evalPairs = Math.round(rows.length * opts.evalFraction);
+    const edges = [32, 64, 128, 256, 512];
+    const hist = new Array(edges.length + 1).fill(0);
+    for (const r of rows) {
+      const len = r.promptTokens + Math.max(r.chosenTokens, r.rejectedTokens);
+      const b = edges.findIndex((e) => len <= e);
+      hist[b < 0 ? edges.length : b]++;
+    }
+    this.dataset = {
+      name,
+      container: name.endsWith('.json') ? 'json' : 'jsonl',
+      format: m ? 'mapping' : 'trl',
+      rowsRead: read,
+      rowsUsable: rows.length,
+      trainPairs: rows.length - evalPairs,
+      evalPairs,
+      fingerprint: hash(text),
+      preview: rows.slice(0, 3),
+      report: {
+        file: name,
+        container: 'jsonl',
+        format: m ? 'mapping' : 'trl',
+        rowsRead: read,
+        rowsUsable: rows.length,
+        counts,
+        issues,
+        issuesOmitted: 0,
+        languagePairs: langs,
+        warnings: [],
+        tokenization: { histogram: { edges, counts: hist }, truncatedPrompts: rows.filter((r) => r.promptTokens > opts.maxPromptLength).length, truncatedCompletions: 0, droppedLongPrompts: 0 },
+      },
+      reportText: `${name}: ${read} rows read, ${rows.length} usable\n${Object.entries(counts).map(([k, v]) => `  ${k}: ${v}`).join('\n')}`,
+    };
+    return this.dataset;
+  }
+
+  private metricsAt(step: number, total: number, cfg: RunConfig): StepMetrics {
+    const t = step / Math.max(1, total);
+    const noise = Math.sin(step * 12.9898) * 0.04;
+    const margin = 2.5 * t + noise * 2;
+    const acc = Math.min(1, 0.5 + 0.45 * t + noise);
+    const nll = 2.2 - 0.9 * t + noise;
+    const loss = Math.log1p(Math.exp(-cfg.beta * margin * 10)) + cfg.cpoAlpha * nll;
+    return {
+      step,
+      epoch: t * cfg.epochs,
+      loss,
+      nll_loss: nll,
+      'rewards/chosen': -cfg.beta * (20 - 5 * t),
+      'rewards/rejected': -cfg.beta * (20 + 20 * t),
+      'rewards/accuracies': Math.max(0, acc),
+      'rewards/margins': margin,
+      'logps/chosen': -(20 - 5 * t),
+      'logps/rejected': -(20 + 20 * t),
+      'logits/chosen': -1.2,
+      'logits/rejected': -1.3,
+      grad_norm: 3 * Math.exp(-3 * t) + 0.3 + Math.abs(noise),
+      learning_rate: cfg.schedule === 'constant' ? cfg.lr : cfg.lr * Math.min(1, 1 / Math.sqrt(Math.max(1, step))),
+      tokens_per_second: 1800 + 200 * Math.sin(step / 3),
+      step_time_ms: this.opts.stepMs,
+      gpu_bytes: 180_000_000,
+    };
+  }
+
+  async train(config: RunConfig, onEvent: (e: RunEvent) => void, resumeRunId?: string): Promise<RunRecord> {
+    if (this.training) throw new Error('a run is already in progress');
+    if (!this.model) throw new Error('no model loaded');
+    if (!this.dataset && !resumeRunId) throw new Error('no dataset loaded');
+    let rec: RunRecord;
+    if (resumeRunId) {
+      const r = this.runs.get(resumeRunId);
+      if (!r) throw new Error(`no run ${resumeRunId}`);
+      rec = r;
+    } else {
+      const perEpoch = Math.ceil((this.dataset!.trainPairs || 1) / (config.batchSize * config.gradAccum));
+      const totalSteps = config.maxSteps > 0 ? config.maxSteps : Math.max(1, Math.ceil(perEpoch * config.epochs));
+      const id = `run-${String(this.nextRun++).padStart(3, '0')}`;
+      rec = { id, name: config.name, status: 'running', step: 0, totalSteps, createdAt: Date.now(), updatedAt: Date.now(), config, modelName: this.model.name, modelFingerprint: this.model.fingerprint, datasetName: this.dataset!.name, datasetFingerprint: this.dataset!.fingerprint };
+      this.runs.set(id, rec);
+      this.history.set(id, []);
+    }
+    this.training = true;
+    this.control = 'run';
+    rec.status = 'running';
+    onEvent({ type: 'started', runId: rec.id, totalSteps: rec.totalSteps, step: rec.step });
+    onEvent({ type: 'status', runId: rec.id, status: 'running' });
+    try {
+      while (rec.step < rec.totalSteps) {
+        await sleep(this.opts.stepMs);
+        if (this.control !== 'run') break;
+        rec.step++;
+        const m = this.metricsAt(rec.step, rec.totalSteps, rec.config);
+        this.history.get(rec.id)!.push(m);
+        rec.lastMetrics = m;
+        rec.updatedAt = Date.now();
+        onEvent({ type: 'step', runId: rec.id, metrics: m, totalSteps: rec.totalSteps });
+        if (rec.config.evalEvery > 0 && rec.step % rec.config.evalEvery === 0) {
+          onEvent({ type: 'eval', runId: rec.id, step: rec.step, metrics: { eval_loss: m.loss * 1.05, 'eval_rewards/accuracies': m['rewards/accuracies'] * 0.95 } });
+        }
+        if (rec.config.checkpointEvery > 0 && rec.step % rec.config.checkpointEvery === 0) onEvent({ type: 'checkpoint', runId: rec.id, step: rec.step, bytes: 1_200_000 });
+      }
+      const control = this.control as 'run' | 'pause' | 'stop'; // changed by pause()/stop() while awaiting
+      rec.status = control === 'pause' ? 'paused' : control === 'stop' ? 'stopped' : 'finished';
+      onEvent({ type: 'status', runId: rec.id, status: rec.status });
+      return { ...rec };
+    } finally {
+      this.training = false;
+      rec.updatedAt = Date.now();
+    }
+  }
+
+  async pause(): Promise<void> {
+    if (this.training) this.control = 'pause';
+  }
+
+  async stop(): Promise<void> {
+    if (this.training) this.control = 'stop';
+  }
+
+  async listRuns(): Promise<RunRecord[]> {
+    return [...this.runs.values()].map((r) => ({ ...r }));
+  }
+
+  async runHistory(runId: string): Promise<StepMetrics[]> {
+    return [...(this.history.get(runId) ?? [])];
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    this.runs.delete(runId);
+    this.history.delete(runId);
+  }
+
+  async exportAdapter(runId: string, dtype: 'f32' | 'f16'): Promise<AdapterFiles> {
+    const r = this.runs.get(runId);
+    if (!r) throw new Error(`no run ${runId}`);
+    const cfg = { peft_type: 'LORA', r: r.config.r, lora_alpha: r.config.alpha, target_modules: r.config.targets, base_model_name_or_path: r.modelName, task_type: 'CAUSAL_LM' };
+    const bytes = new Uint8Array(dtype === 'f16' ? 512 : 1024);
+    return {
+      files: [
+        { name: 'adapter_model.safetensors', bytes },
+        { name: 'adapter_config.json', bytes: new TextEncoder().encode(JSON.stringify(cfg, null, 2)) },
+      ],
+    };
+  }
+
+  async translate(sources: string[], opts: { srcLang: string; tgtLang: string; adapterRunId: string | null; maxNewTokens: number }): Promise<string[]> {
+    if (!this.opts.translate) throw new Error('not implemented: translate');
+    await sleep(100);
+    return sources.map((s) => `[${opts.srcLang}→${opts.tgtLang}${opts.adapterRunId ? ` with ${opts.adapterRunId}` : ', base'}] ${s.split('').reverse().join('')}`);
+  }
+}

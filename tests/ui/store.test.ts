@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import type { AdapterFiles } from '../../src/engine/types.ts';
+import { SeriesStore } from '../../src/ui/lib/series.ts';
+import { LOCK_HELD_MESSAGE } from '../../src/ui/lib/runlock.ts';
+import { createStudioStore } from '../../src/ui/store/index.ts';
+import { startBlockers } from '../../src/ui/store/training.ts';
+import { FakeEngine } from './fake-engine.ts';
+
+const jsonl = (n: number) =>
+  Object.assign(new Blob([Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: `p ${i}`, chosen: `good ${i}`, rejected: `bad ${i}` })).join('\n')]), { name: 'prefs.jsonl' });
+
+function setup(opts: { stepMs?: number; locks?: LockManager } = {}) {
+  const series = new SeriesStore();
+  const saved: AdapterFiles[] = [];
+  const store = createStudioStore({
+    engine: new FakeEngine({ stepMs: opts.stepMs ?? 2, loadMs: 5 }),
+    series,
+    locks: opts.locks,
+    progressIntervalMs: 250,
+    save: async (f, prefix) => (saved.push(f), f.files.map((x) => `${prefix}-${x.name}`)),
+  });
+  return { store, series, saved };
+}
+
+describe('studio store', () => {
+  it('gates Start on model, data and valid settings', async () => {
+    const { store } = setup();
+    const s = store.getState();
+    expect(startBlockers(s)).toEqual(expect.arrayContaining(['Load a model first.', 'Load a dataset first.']));
+    await s.loadModel();
+    await s.setDataFile(jsonl(20));
+    expect(store.getState().dataInfo?.rowsUsable).toBe(20);
+    expect(startBlockers(store.getState())).toEqual([]);
+    store.getState().setField('lr', '7');
+    expect(startBlockers(store.getState())).toEqual(['Fix the hyperparameters marked in red.']);
+    store.getState().setField('lr', '5e-4');
+    expect(store.getState().config.lr).toBe(5e-4);
+  });
+
+  it('puts every step in the series store but throttles progress into zustand', async () => {
+    const { store, series } = setup({ stepMs: 5 });
+    await store.getState().loadModel();
+    await store.getState().setDataFile(jsonl(20));
+    store.getState().setField('maxSteps', '120');
+    let runUpdates = 0;
+    store.subscribe((a, b) => {
+      if (a.run !== b.run) runUpdates++;
+    });
+    const t0 = Date.now();
+    await store.getState().startTraining();
+    const seconds = (Date.now() - t0) / 1000;
+    const run = store.getState().run;
+    expect(run.phase).toBe('finished');
+    expect(run.step).toBe(120);
+    expect(series.get('loss').x).toHaveLength(120);
+    // ≤ 4 progress updates a second, plus a handful for start, status and the final record.
+    expect(runUpdates).toBeLessThanOrEqual(Math.ceil(seconds * 4) + 8);
+    expect(run.tokens).toBeGreaterThan(0);
+    expect(store.getState().runs).toHaveLength(1);
+  });
+
+  it('pauses, resumes the same run, and exports its adapter', async () => {
+    const { store, series, saved } = setup({ stepMs: 3 });
+    await store.getState().loadModel();
+    await store.getState().setDataFile(jsonl(20));
+    store.getState().setField('maxSteps', '40');
+    const training = store.getState().startTraining();
+    await new Promise((r) => setTimeout(r, 40));
+    await store.getState().pause();
+    await training;
+    expect(store.getState().run.phase).toBe('paused');
+    const pausedAt = store.getState().run.step;
+    expect(pausedAt).toBeLessThan(40);
+    await store.getState().resume();
+    expect(store.getState().run.phase).toBe('finished');
+    expect(series.get('loss').x.at(-1)).toBe(40);
+    expect(series.get('loss').x).toHaveLength(40);
+    const id = store.getState().runs[0].id;
+    await store.getState().downloadAdapter(id, 'f16');
+    expect(saved[0].files.map((f) => f.name)).toEqual(['adapter_model.safetensors', 'adapter_config.json']);
+    expect(store.getState().runNotes[id]).toMatch(/^Saved/);
+  });
+
+  it('says so when another tab holds the run lock, and keeps the last run', async () => {
+    const locks = { request: async (_n: string, _o: unknown, cb: (l: null) => unknown) => cb(null) } as unknown as LockManager;
+    const { store, series } = setup({ locks });
+    await store.getState().loadModel();
+    await store.getState().setDataFile(jsonl(5));
+    series.append(1, { loss: 1 });
+    await store.getState().startTraining();
+    expect(store.getState().lockMessage).toBe(LOCK_HELD_MESSAGE);
+    expect(store.getState().run.phase).toBe('idle');
+    expect(series.get('loss').x).toEqual([1]);
+  });
+
+  it('asks for a column mapping when the layout is unknown', async () => {
+    const { store } = setup();
+    await store.getState().loadModel();
+    const odd = Object.assign(new Blob([Array.from({ length: 3 }, (_, i) => JSON.stringify({ src: `s${i}`, good: `g${i}`, bad: `b${i}` })).join('\n')]), { name: 'odd.jsonl' });
+    await store.getState().setDataFile(odd);
+    expect(store.getState().needsMapping).toBe(true);
+    expect(store.getState().columns).toEqual(['src', 'good', 'bad']);
+    store.getState().setDataSettings({ mapping: { source: 'src', chosen: 'good', rejected: 'bad', langPair: 'de-en' }, format: 'mapping' });
+    await store.getState().loadDataset();
+    expect(store.getState().dataInfo?.rowsUsable).toBe(3);
+    expect(store.getState().needsMapping).toBe(false);
+  });
+
+  it('marks compare unsupported when the engine cannot translate', async () => {
+    const { store } = setup();
+    store.getState().setCompare({ compareSource: 'Hallo Welt', compareRunId: 'run-001' });
+    await store.getState().translate();
+    expect(store.getState().compareStatus).toBe('unsupported');
+  });
+});

@@ -1,0 +1,29 @@
+// ../shared/golden: a tiny Llama, a PEFT adapter, and PyTorch's float64 results for them (see its README).
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const GOLDEN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/golden');
+
+export interface GoldenCase {
+  quant: 'none' | 'q8_0' | 'q4_0' | 'f16';
+  loss: 'sigmoid' | 'hinge' | 'ipo' | 'simpo';
+  beta: number;
+  cpo_alpha: number;
+  simpo_gamma: number | null;
+  label_smoothing: number;
+  chosen_logps: number[];
+  rejected_logps: number[];
+  loss_value: number;
+  grads: string;
+}
+
+export interface Golden {
+  examples: { prompt_ids: number[]; chosen_ids: number[]; rejected_ids: number[] }[];
+  cases: GoldenCase[];
+}
+
+export function golden(): Golden {
+  if (!existsSync(GOLDEN_DIR)) throw new Error(`golden reference data not found at ${GOLDEN_DIR} (shared/golden beside the repository)`);
+  return JSON.parse(readFileSync(resolve(GOLDEN_DIR, 'golden.json'), 'utf8')) as Golden;
+}
