@@ -44,10 +44,10 @@ for (const f of files) {
 const roof = Math.max(0, ...results.filter((r) => r.roofline).map((r) => r.gflops ?? 0));
 const pad = (s: string, n: number) => s.padEnd(n);
 const num = (x: number | undefined, d = 2) => (x === undefined ? '' : x.toFixed(d));
-console.log(`${pad('kernel', 52)}${pad('ms', 10)}${pad('GFLOP/s', 10)}${pad('GB/s', 8)}of roofline`);
+console.log(`${pad('kernel', 64)}${pad('ms', 11)}${pad('GFLOP/s', 10)}${pad('GB/s', 8)}${pad('roofline', 10)}${pad('tok/s', 9)}peak GPU bytes`);
 for (const r of results) {
   const frac = r.matmulShaped && roof && r.gflops ? `${((100 * r.gflops) / roof).toFixed(0)}%` : '';
-  console.log(`${pad(r.name, 52)}${pad(num(r.ms), 10)}${pad(num(r.gflops), 10)}${pad(num(r.gbs), 8)}${frac}`);
+  console.log(`${pad(r.name, 64)}${pad(num(r.ms), 11)}${pad(num(r.gflops), 10)}${pad(num(r.gbs), 8)}${pad(frac, 10)}${pad(num(r.tokensPerSecond, 1), 9)}${r.peakBytes ?? ''}`);
 }
 console.log(`\npeak GPU bytes allocated through the engine: ${ctx.peakBytes}`);
 ctx.destroy();

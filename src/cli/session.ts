@@ -37,7 +37,7 @@ export interface LoadedModel {
 export async function loadModelFromPath(ctx: GpuContext, path: string, quant: BaseQuant): Promise<LoadedModel> {
   const opened = await openModel(nodeFiles(path));
   const t0 = performance.now();
-  const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant);
+  const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant).finally(() => opened.close());
   const c = opened.cfg;
   log(`model: ${opened.name} (${c.architecture}, L ${c.L}, C ${c.C}, H ${c.H}/${c.Hkv}, V ${c.V}); base ${quant}: ${(base.bytes / 2 ** 20).toFixed(1)} MiB on the GPU, loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   let tokenizer: TextTokenizer | null = null;

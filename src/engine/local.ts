@@ -74,7 +74,7 @@ export class LocalEngine implements StudioEngine {
       releaseBaseModel(ctx, this.model.base);
       this.model = null;
     }
-    const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant, (done, total, name) => onProgress?.({ loaded: done, total, what: `load ${name}` }));
+    const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant, (done, total, name) => onProgress?.({ loaded: done, total, what: `load ${name}` })).finally(() => opened.close());
     let tokenizer: TextTokenizer | null = null;
     if (opened.tokenizerJson) tokenizer = await loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig ?? undefined });
     else if (opened.ggufMetadata) tokenizer = await loadTokenizer(ggufTokenizerFiles(opened.ggufMetadata as never, opened.reader.source));

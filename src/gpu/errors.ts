@@ -31,6 +31,7 @@ export function fromScopeError(kind: 'validation' | 'out-of-memory' | 'internal'
     const [kernel, shapes] = hit.label.split('|');
     return new GpuError(kind, msg, kernel, shapes);
   }
-  const pipe = /\[ComputePipeline "([^"|]+)/.exec(msg);
+  // "[ComputePipeline "name#entry"]" or "[Invalid ComputePipeline "name#entry"]": the pipeline is the kernel.
+  const pipe = /ComputePipeline "([^"|#]+)/.exec(msg);
   return new GpuError(kind, msg, pipe?.[1] ?? dispatches.at(-1)?.label.split('|')[0]);
 }

@@ -11,6 +11,8 @@ export interface FileProvider {
   name: string;
   files(): string[];
   open(file: string): Promise<ByteSource>;
+  /** Releases open files (Node file handles); tensors cannot be read after it. */
+  close?(): Promise<void>;
 }
 
 export interface OpenedModel {
@@ -23,6 +25,8 @@ export interface OpenedModel {
   tokenizerConfig: Record<string, unknown> | null;
   /** GGUF metadata when the model came from a GGUF file (its tokenizer lives there). */
   ggufMetadata: Map<string, unknown> | null;
+  /** Call once the weights are on the GPU. */
+  close(): Promise<void>;
 }
 
 async function readJson(p: FileProvider, file: string): Promise<Record<string, unknown>> {
@@ -69,7 +73,7 @@ export async function openModel(p: FileProvider): Promise<OpenedModel> {
         return { dtype: types[t.type], shape: t.shape, data: t.data };
       },
     };
-    return { name: gguf.replace(/\.gguf$/i, ''), cfg, configJson: config, reader, tokenizerJson: null, tokenizerConfig: null, ggufMetadata: g.metadata as Map<string, unknown> };
+    return { name: gguf.replace(/\.gguf$/i, ''), cfg, configJson: config, reader, tokenizerJson: null, tokenizerConfig: null, ggufMetadata: g.metadata as Map<string, unknown>, close: async () => p.close?.() };
   }
   if (!files.includes('config.json')) throw new Error(`${p.name}: no config.json (a Hugging Face model folder) and no .gguf file`);
   const configJson = await readJson(p, 'config.json');
@@ -92,5 +96,6 @@ export async function openModel(p: FileProvider): Promise<OpenedModel> {
     tokenizerJson: files.includes('tokenizer.json') ? await readJson(p, 'tokenizer.json') : null,
     tokenizerConfig: files.includes('tokenizer_config.json') ? await readJson(p, 'tokenizer_config.json') : null,
     ggufMetadata: null,
+    close: async () => p.close?.(),
   };
 }

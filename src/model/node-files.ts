@@ -13,9 +13,17 @@ export function nodeFiles(path: string): FileProvider {
   }
   const dir = st.isDirectory() ? path : dirname(path);
   const list = st.isDirectory() ? readdirSync(path) : [basename(path)];
+  const opened: { close(): Promise<void> }[] = [];
   return {
     name: basename(path),
     files: () => list,
-    open: (f) => openNodeFile(join(dir, f), f),
+    open: async (f) => {
+      const src = await openNodeFile(join(dir, f), f);
+      opened.push(src);
+      return src;
+    },
+    close: async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+    },
   };
 }

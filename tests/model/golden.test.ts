@@ -56,6 +56,7 @@ describe('whole model against PyTorch float64 (shared/golden)', () => {
   async function model(quant: BaseQuant) {
     const opened = await openModel(nodeFiles(resolve(GOLDEN_DIR, 'model')));
     if (!models.has(quant)) models.set(quant, await loadBaseModel(ctx, opened.cfg, opened.reader, quant));
+    await opened.close();
     return { base: models.get(quant)!, opened };
   }
 

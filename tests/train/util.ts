@@ -15,7 +15,8 @@ export const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
 /** The golden tiny Llama (C 64, 2 layers, V 512): small enough to train on SwiftShader in seconds. */
 export async function goldenModel(ctx: GpuContext, quant: BaseQuant = 'none'): Promise<{ cfg: ModelConfig; base: BaseModel; configJson: Record<string, unknown> }> {
   const opened = await openModel(nodeFiles(resolve(GOLDEN_DIR, 'model')));
-  return { cfg: opened.cfg, base: await loadBaseModel(ctx, opened.cfg, opened.reader, quant), configJson: opened.configJson };
+  const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant).finally(() => opened.close());
+  return { cfg: opened.cfg, base, configJson: opened.configJson };
 }
 
 /**

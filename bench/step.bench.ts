@@ -1,0 +1,120 @@
+// A whole CPO step (forward, loss, backward, AdamW) on the golden tiny Llama and on Qwen2.5-0.5B's shapes
+// with random Q4_0 weights, plus the planned peak GPU bytes for one pair of 512 tokens at those shapes.
+import { resolve } from 'node:path';
+import type { GpuContext } from '../src/gpu/context.ts';
+import { f32ToF16Bits, QK, type WeightType } from '../src/kernels/quant/formats.ts';
+import { uploadWeight } from '../src/kernels/quant/tensor.ts';
+import { ropeInvFreq } from '../src/kernels/rope/rope.ts';
+import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../src/model/config.ts';
+import { openModel } from '../src/model/load.ts';
+import { createLora, releaseLora, type Lora } from '../src/model/lora.ts';
+import { loadBaseModel, releaseBaseModel, type BaseModel, type LayerWeights } from '../src/model/model.ts';
+import { nodeFiles } from '../src/model/node-files.ts';
+import { Transformer } from '../src/model/transformer.ts';
+import { planBytes } from '../src/model/workspace.ts';
+import { LoraOptimizer } from '../src/train/optimizer.ts';
+import { runMicroBatch } from '../src/train/step.ts';
+import { Rng } from '../src/util/rng.ts';
+import { QWEN05, type BenchCase } from './harness.ts';
+import type { BenchOptions } from './main.ts';
+
+const QWEN_CFG: ModelConfig = {
+  architecture: 'Qwen2ForCausalLM', C: QWEN05.C, F: QWEN05.F, L: QWEN05.L, H: QWEN05.H, Hkv: QWEN05.Hkv, D: QWEN05.D, V: QWEN05.V,
+  eps: 1e-6, ropeTheta: 1e6, ropeScaling: null, tieEmbeddings: true, qkvBias: true, maxPositions: 32768, bosId: null, eosId: 151645,
+};
+
+/** Random weights straight in ggml's block layout (random nibbles/bytes, one small scale): no host f32 copy. */
+function randomWeight(ctx: GpuContext, name: string, type: WeightType, rows: number, K: number, rng: Rng) {
+  const block = type === 'q4_0' ? 18 : 34;
+  const bytes = new Uint8Array((rows * K * block) / QK);
+  for (let i = 0; i < bytes.length; i += 4) {
+    const r = rng.nextU32();
+    bytes[i] = r;
+    bytes[i + 1] = r >>> 8;
+    bytes[i + 2] = r >>> 16;
+    bytes[i + 3] = r >>> 24;
+  }
+  const d = f32ToF16Bits(type === 'q4_0' ? 0.01 : 0.0005);
+  for (let b = 0; b < bytes.length; b += block) {
+    bytes[b] = d & 0xff;
+    bytes[b + 1] = d >>> 8;
+  }
+  return uploadWeight(ctx, name, type, bytes, rows, K);
+}
+
+function randomQwen(ctx: GpuContext): BaseModel {
+  const c = QWEN_CFG;
+  const rng = new Rng(0);
+  const ones = (n: number, label: string) => ctx.upload(label, new Float32Array(n).fill(1));
+  const zeros = (n: number, label: string) => ctx.upload(label, new Float32Array(n));
+  const embed = randomWeight(ctx, 'embed', 'q8_0', c.V, c.C, rng);
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < c.L; l++) {
+    const proj = {} as Record<Projection, ReturnType<typeof randomWeight>>;
+    for (const p of PROJECTIONS) {
+      const [N, K] = projectionShape(c, p);
+      proj[p] = randomWeight(ctx, `L${l}.${p}`, 'q4_0', N, K, rng);
+    }
+    layers.push({
+      attnNorm: ones(c.C, 'n1'),
+      mlpNorm: ones(c.C, 'n2'),
+      proj,
+      bias: { q_proj: zeros(c.H * c.D, 'bq'), k_proj: zeros(c.Hkv * c.D, 'bk'), v_proj: zeros(c.Hkv * c.D, 'bv') },
+    });
+  }
+  let bytes = embed.byteLength;
+  for (const l of layers) for (const p of PROJECTIONS) bytes += l.proj[p].byteLength;
+  return { cfg: c, quant: 'q4_0', embed, layers, finalNorm: ones(c.C, 'nf'), lmHead: embed, invFreq: ctx.upload('inv_freq', ropeInvFreq(c.D, c.ropeTheta)), bytes };
+}
+
+/** The model is built on the case's first run and released after its last, so peaks are per case. */
+function stepCase(ctx: GpuContext, name: string, c: ModelConfig, make: () => Promise<BaseModel>, promptLen: number, completionLen: number, pairs: number): BenchCase {
+  let state: { base: BaseModel; lora: Lora; tf: Transformer; opt: LoraOptimizer } | null = null;
+  const rng = new Rng(7);
+  const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(c.V - 3));
+  const batch = Array.from({ length: pairs }, () => ({ promptIds: ids(promptLen), chosenIds: ids(completionLen), rejectedIds: ids(completionLen) }));
+  const tokens = pairs * 2 * (promptLen + completionLen);
+  const loss = { loss: 'sigmoid' as const, beta: 0.1, cpoAlpha: 1, labelSmoothing: 0, simpoGamma: 0 };
+  return {
+    name: `cpo step ${name} (${pairs} pair${pairs > 1 ? 's' : ''} x ${promptLen}+${completionLen} tok)`,
+    async run() {
+      if (!state) {
+        const base = await make();
+        const lora = createLora(ctx, c, { r: 16, alpha: 32, dropout: 0, targets: 'all-linear', useRslora: false }, 1);
+        state = { base, lora, tf: new Transformer(ctx, base, lora), opt: new LoraOptimizer(ctx, lora) };
+      }
+      const { tf, opt } = state;
+      const t0 = performance.now();
+      await runMicroBatch(tf, batch, loss, { pairs, chosenTokens: pairs * completionLen }, { backward: true, accumulate: false, dropoutSeed: 1 });
+      await opt.gradNorm();
+      await opt.apply({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 }, 1e-4, 1);
+      return { ms: performance.now() - t0, tokens };
+    },
+    dispose() {
+      if (!state) return;
+      state.opt.release();
+      state.tf.release();
+      releaseLora(ctx, state.lora);
+      releaseBaseModel(ctx, state.base);
+      state = null;
+    },
+  };
+}
+
+export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase[]> {
+  const golden = resolve(import.meta.dirname ?? '.', '../../shared/golden/model');
+  const out: BenchCase[] = [];
+  const opened = await openModel(nodeFiles(golden)).catch(() => null);
+  if (opened) {
+    out.push(stepCase(ctx, 'golden tiny q4_0', opened.cfg, async () => loadBaseModel(ctx, opened.cfg, opened.reader, 'q4_0'), 24, 24, 4));
+  } else console.error(`(golden tiny model unavailable at ${golden})`);
+  const half = Math.max(2, o.tokens / 4);
+  out.push(stepCase(ctx, 'Qwen2.5-0.5B shapes q4_0 r16 all-linear', QWEN_CFG, async () => randomQwen(ctx), half, half, 1));
+  // The planned peak: Q4_0 projections + Q8_0 tied embedding, LoRA weights/grads/moments, one step's workspace.
+  let baseBytes = (QWEN_CFG.V * QWEN_CFG.C * 34) / QK;
+  for (const p of PROJECTIONS) baseBytes += (QWEN_CFG.L * projectionShape(QWEN_CFG, p).reduce((x, y) => x * y, 1) * 18) / QK;
+  const loraBytes = 4 * 6 * 16 * QWEN_CFG.L * PROJECTIONS.reduce((a, p) => a + projectionShape(QWEN_CFG, p).reduce((x, y) => x + y, 0), 0);
+  const act = planBytes(QWEN_CFG, { M: 2 * 512, nSeq: 2, T: 512, S: 2 * 256, R: 16 }, true);
+  console.log(`planned peak for one pair of 512 tokens (Qwen2.5-0.5B, Q4_0 base, r 16 all-linear): ${((baseBytes + loraBytes + act) / 1e9).toFixed(3)} GB (base ${(baseBytes / 1e9).toFixed(3)}, LoRA+grads+Adam ${(loraBytes / 1e9).toFixed(3)}, step workspace ${(act / 1e9).toFixed(3)})`);
+  return out;
+}

@@ -1,0 +1,96 @@
+// The GPU runtime: WGSL preprocessing, row splitting, the pipeline cache, typed errors, device loss.
+import { describe, expect, it } from 'vitest';
+import { GpuContext } from '../../src/gpu/context.ts';
+import { DeviceLostError, GpuError } from '../../src/gpu/errors.ts';
+import { splitRows } from '../../src/gpu/split.ts';
+import { preprocess } from '../../src/gpu/wgsl.ts';
+import { swigluForward } from '../../src/kernels/swiglu/swiglu.ts';
+import { gpu } from '../util/gpu.ts';
+
+describe('wgsl preprocess', () => {
+  const src = ['a', '#if X', 'x', '#if Y', 'xy', '#else', 'x!y', '#endif', '#elif Z', 'z', '#else', 'none', '#endif', 'n={{N}}'].join('\n');
+  it.each([
+    [{ X: true, Y: true, N: 1 }, 'a x xy n=1'],
+    [{ X: true, N: 2 }, 'a x x!y n=2'],
+    [{ Z: 1, N: 3 }, 'a z n=3'],
+    [{ N: 4 }, 'a none n=4'],
+  ])('%j', (defines, want) => {
+    expect(preprocess(src, defines).split('\n').join(' ')).toBe(want);
+  });
+  it('refuses a placeholder without a define and an unbalanced #if', () => {
+    expect(() => preprocess('{{MISSING}}')).toThrow(/MISSING/);
+    expect(() => preprocess('#if A\nx')).toThrow(/unterminated/);
+    expect(() => preprocess('#endif')).toThrow(/without #if/);
+  });
+});
+
+describe('splitRows', () => {
+  it("splits Qwen2.5-0.5B's F16 embedding across 128 MiB bindings, every part within the limit", () => {
+    const rows = 151936;
+    const bpr = 896 * 2;
+    const max = 128 * 2 ** 20;
+    const parts = splitRows(rows, bpr, max);
+    expect(parts.length).toBe(Math.ceil((rows * bpr) / (Math.floor(max / bpr) * bpr)));
+    expect(parts[0].start).toBe(0);
+    expect(parts.at(-1)!.end).toBe(rows);
+    for (let i = 0; i < parts.length; i++) {
+      expect(parts[i].byteLength).toBeLessThanOrEqual(max);
+      if (i) expect(parts[i].start).toBe(parts[i - 1].end);
+    }
+  });
+  it('refuses a single row larger than a binding', () => {
+    expect(() => splitRows(2, 100, 99)).toThrow(/exceeds/);
+  });
+});
+
+describe('GpuContext', () => {
+  it('reports the adapter and the limits it asked for', async () => {
+    const ctx = await gpu();
+    expect(ctx.caps.adapterName.length).toBeGreaterThan(0);
+    // Requested the adapter's own limits, not the 128 MiB default (SwiftShader offers 1 GiB).
+    expect(ctx.device.limits.maxStorageBufferBindingSize).toBe(ctx.caps.maxStorageBufferBindingSize);
+  });
+
+  it('compiles each pipeline once', async () => {
+    const ctx = await gpu();
+    const [g, u, y] = [1, 2, 3].map((i) => ctx.upload(`b${i}`, new Float32Array(8).fill(i)));
+    const rec = ctx.recorder();
+    swigluForward(rec, y, g, u, 8);
+    const before = ctx.pipelineCount;
+    swigluForward(rec, y, g, u, 8);
+    swigluForward(rec, y, g, u, 5);
+    expect(ctx.pipelineCount).toBe(before);
+    await rec.submit();
+  });
+
+  it('turns a validation error into a GpuError naming the kernel and its shapes', async () => {
+    const ctx = await gpu();
+    const ok = ctx.upload('ok', new Float32Array(8));
+    const rec = ctx.recorder();
+    // A uniform buffer where a storage buffer belongs: createBindGroup fails validation.
+    const wrong = ctx.uniformBuffer('not-storage', 32);
+    swigluForward(rec, wrong, ok, ok, 8);
+    const err = await rec.submit().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(GpuError);
+    expect((err as GpuError).kind).toBe('validation');
+    expect((err as GpuError).kernel).toBe('swiglu_fwd');
+    expect((err as GpuError).message).toMatch(/swiglu_fwd \(N=8\)/);
+  });
+
+  it('reports a WGSL compile error with the kernel name', async () => {
+    const ctx = await gpu();
+    await expect(ctx.pipelineChecked('broken_kernel', () => '@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }')).rejects.toThrow(/broken_kernel/);
+  });
+
+  it('reports device loss instead of swallowing it', async () => {
+    const ctx = await GpuContext.create();
+    const lost = new Promise<DeviceLostError>((resolve) => ctx.onLost(resolve));
+    ctx.device.destroy(); // not through ctx.destroy(): an unexpected loss
+    const e = await lost;
+    expect(e).toBeInstanceOf(DeviceLostError);
+    expect(() => ctx.buffer('after', 16)).toThrow(DeviceLostError);
+  });
+});
