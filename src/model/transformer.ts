@@ -115,8 +115,7 @@ export class Transformer {
     const prob = this.lora?.cfg.dropout ?? 0;
     const seed = this.opts?.dropoutSeed;
     if (!prob || seed === null || seed === undefined) return undefined;
-    // A distinct, reproducible stream per (micro-batch, layer, projection): recompute sees the same mask.
-    return { p: prob, seed: (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + l * 7919 + PROJ_INDEX[p] * 104729) >>> 0 };
+    return { p: prob, seed: dropoutSeed(seed, l, p) };
   }
 
   /** y = x·Wᵀ (+bias) (+y) (+ LoRA), for projection p of layer l. */
@@ -206,3 +205,8 @@ export class Transformer {
 }
 
 const PROJ_INDEX: Record<Projection, number> = { q_proj: 0, k_proj: 1, v_proj: 2, o_proj: 3, gate_proj: 4, up_proj: 5, down_proj: 6 };
+
+/** A distinct, reproducible dropout stream per (micro-batch, layer, projection): recompute sees the same mask. */
+export function dropoutSeed(seed: number, layer: number, p: Projection): number {
+  return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + layer * 7919 + PROJ_INDEX[p] * 104729) >>> 0;
+}
