@@ -153,6 +153,13 @@ export class LocalEngine implements StudioEngine {
     const resume = resumeRunId ? await this.store.load(resumeRunId) : null;
     if (resumeRunId && !resume) throw new Error(`run ${resumeRunId} has no checkpoint`);
     const cfg = resume ? { ...resume.state.config, maxSteps: config.maxSteps || resume.state.config.maxSteps, epochs: config.epochs } : config;
+    // The pairs were cut to the limits given to loadDataset: training them under other limits would
+    // silently use the old ones (and a resumed run's dataset fingerprint would not match).
+    if (d.opts.maxLength !== cfg.maxLength || d.opts.maxPromptLength !== cfg.maxPromptLength) {
+      throw new Error(
+        `the dataset was read for max_length ${d.opts.maxLength} / max_prompt_length ${d.opts.maxPromptLength}, but the run uses ${cfg.maxLength} / ${cfg.maxPromptLength}: read the dataset again with the run's limits`,
+      );
+    }
     const batcher = new PairBatcher(d.pairs, { batchSize: cfg.batchSize, seed: cfg.seed, evalFraction: d.opts.evalFraction });
     const lora = createLora(ctx, m.opened.cfg, { r: cfg.r, alpha: cfg.alpha, dropout: cfg.dropout, targets: cfg.targets as Projection[] | 'all-linear', useRslora: cfg.useRslora }, cfg.seed);
     const tf = new Transformer(ctx, m.base, lora);

@@ -11,7 +11,7 @@ import { ropeInvFreq } from '../kernels/rope/rope.ts';
 import { ropeRef } from '../kernels/rope/rope.ref.ts';
 import { swigluForwardRef } from '../kernels/swiglu/swiglu.ref.ts';
 import type { SequenceBatch } from './batch.ts';
-import { PROJECTIONS, type ModelConfig, type Projection } from './config.ts';
+import type { ModelConfig, Projection } from './config.ts';
 import { dropoutSeed } from './transformer.ts';
 
 export interface RefWeights {

@@ -1,6 +1,7 @@
 // The studio shell: a step list on the left, one screen at a time on the right.
 import { useEffect, useRef } from 'react';
 import { flagEnabled } from './lib/flags.ts';
+import { presetLabel } from './lib/presets.ts';
 import { hasErrors, validateConfig } from './lib/validate.ts';
 import { useStudio, useStudioStore } from './store/context.tsx';
 import type { Screen } from './store/nav.ts';
@@ -41,7 +42,7 @@ function useSteps(compare: boolean): { id: Screen; label: string; state: StepSta
     { id: 'start', label: 'Start', state: !gpu ? 'todo' : gpu.available ? 'done' : 'problem', detail: !gpu ? 'checking WebGPU' : gpu.available ? 'WebGPU ready' : 'no WebGPU' },
     { id: 'model', label: 'Model', state: modelStatus === 'ready' ? 'done' : modelStatus === 'error' ? 'problem' : modelStatus === 'loading' ? 'active' : 'todo', detail: modelStatus === 'ready' ? modelName : modelStatus === 'loading' ? 'loading…' : modelStatus === 'error' ? 'failed to load' : 'not loaded' },
     { id: 'data', label: 'Data', state: dataStatus === 'ready' && pairs > 0 ? 'done' : dataStatus === 'error' || (dataStatus === 'ready' && pairs === 0) ? 'problem' : dataStatus === 'loading' ? 'active' : 'todo', detail: dataStatus === 'ready' ? `${pairs.toLocaleString('en-US')} train pairs` : dataStatus === 'loading' ? 'reading…' : dataStatus === 'error' ? 'needs attention' : 'no dataset' },
-    { id: 'training', label: 'Training', state: configOk ? 'done' : 'problem', detail: configOk ? (preset === 'custom' ? 'custom settings' : preset) : 'fix settings' },
+    { id: 'training', label: 'Training', state: configOk ? 'done' : 'problem', detail: configOk ? (preset === 'custom' ? 'custom settings' : presetLabel(preset)) : 'fix settings' },
     { id: 'run', label: 'Run', state: isActive(phase) ? 'active' : phase === 'failed' ? 'problem' : phase === 'finished' ? 'done' : 'todo', detail: phase === 'idle' ? 'not started' : `${phase} · ${step}/${total || '?'}` },
     { id: 'runs', label: 'Runs', state: nRuns ? 'done' : 'todo', detail: `${nRuns} stored` },
   ];

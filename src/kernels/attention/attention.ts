@@ -34,6 +34,9 @@ export const attentionOptions: { variant: AttnVariant | null; tiles: { BQ: numbe
 
 // Small workgroups: decode has only B*H rows, and SwiftShader spreads workgroups, not invocations, over cores.
 const LOOP_WG = 16;
+// Query rows per invocation in the loop forward: each key load serves this many rows (4 measured ~1.5x over 2 at
+// D = 64). Wider heads take 2: SwiftShader's compile time grows steeply with the live registers.
+const fwdRows = (D: number) => (D > 64 ? 2 : 4);
 // Threads per row in the tiled kernels; each holds D/TPR accumulator values.
 const TPR = 4;
 
@@ -100,18 +103,10 @@ function uniforms(s: AttnShape, kvStride: number, lengths: GPUBuffer | null): Ar
   return params([s.B, s.Tq, s.Tk, s.H, s.Hkv, kvStride, lengths ? 1 : 0, { f32: 1 / Math.sqrt(s.D) }]);
 }
 
-// Balanced sum: shorter dependency chains than a left fold.
-function tree(terms: string[]): string {
-  if (terms.length === 1) return terms[0];
-  const h = terms.length >> 1;
-  return `(${tree(terms.slice(0, h))} + ${tree(terms.slice(h))})`;
-}
-
 /** The unrolled per-slice statements of attention.wgsl ({{...}} there): one line per vec4 slice N of a row. */
-function loopSnippets(D4: number): Record<string, string> {
+function loopSnippets(D4: number, R: number): Record<string, string> {
   const ns = [...Array(D4).keys()];
   const each = (f: (n: number) => string) => ns.map(f).join('\n  ');
-  const sum = (f: (n: number) => string) => tree(ns.map(f));
   const snip: Record<string, string> = {
     KV_ZERO: each((n) => `var dkx${n} = vec4<f32>(0.0);\n  var dvx${n} = vec4<f32>(0.0);\n  var dky${n} = vec4<f32>(0.0);\n  var dvy${n} = vec4<f32>(0.0);`),
     KV_LOAD: each((n) =>
@@ -122,15 +117,11 @@ function loopSnippets(D4: number): Record<string, string> {
     KV_ACC: each((n) =>
       [`dvx${n} += pr.x * e${n};`, `dkx${n} += ds.x * x${n};`, `dvy${n} += pr.y * e${n};`, `dky${n} += ds.y * x${n};`].join('\n        ')),
     KV_OUT_A: each((n) => `dk[koa + ${n}u] = dkx${n} * p.scale;\n  dv[koa + ${n}u] = dvx${n};`),
-    KV_OUT_B: each((n) => `dk[koa + ${n + 0}u + p.Hkv * D4] = dky${n} * p.scale;\n    dv[koa + ${n}u + p.Hkv * D4] = dvy${n};`),
+    KV_OUT_B: each((n) => `dk[koa + ${n}u + p.Hkv * D4] = dky${n} * p.scale;\n    dv[koa + ${n}u + p.Hkv * D4] = dvy${n};`),
   };
   Object.assign(snip, {
     Q2_LOAD: each((n) => `let qa${n} = q[qa + ${n}u] * sc;\n  let qb${n} = q[qb + ${n}u] * sc;`),
     A2_ZERO: each((n) => `var aa${n} = vec4<f32>(0.0);\n  var ab${n} = vec4<f32>(0.0);`),
-    A2_PV: each((n) =>
-      [`{ let v0 = v[o0 + ${n}u]; let v1 = v[o1 + ${n}u]; let v2 = v[o2 + ${n}u]; let v3 = v[o3 + ${n}u];`,
-       `      aa${n} = aa${n} * ca + ((pa.x * v0 + pa.y * v1) + (pa.z * v2 + pa.w * v3));`,
-       `      ab${n} = ab${n} * cb + ((pb.x * v0 + pb.y * v1) + (pb.z * v2 + pb.w * v3)); }`].join('\n')),
     E2_LOAD: each((n) => `let ea${n} = dout[qa + ${n}u];\n  let eb${n} = dout[qb + ${n}u];`),
     A2_DSK: each((n) =>
       [`{ let k0 = k[o0 + ${n}u]; let k1 = k[o1 + ${n}u];`,
@@ -138,26 +129,55 @@ function loopSnippets(D4: number): Record<string, string> {
        `      ab${n} += dsb.x * k0 + dsb.y * k1; }`].join('\n')),
     A2_OUT_DQA: each((n) => `dq[qa + ${n}u] = aa${n} * sc;`),
     A2_OUT_DQB: each((n) => `dq[qb + ${n}u] = ab${n} * sc;`),
-    A2_OUT_A: each((n) => `out[qa + ${n}u] = aa${n} * ia;`),
-    A2_OUT_B: each((n) => `out[qb + ${n}u] = ab${n} * ib;`),
   });
   // Each key (and value) slice is loaded once and dotted with both rows' slices.
-  snip.QK2X4 = each((n) =>
-    [`{ let k0 = k[o0 + ${n}u]; let k1 = k[o1 + ${n}u]; let k2 = k[o2 + ${n}u]; let k3 = k[o3 + ${n}u];`,
-     `      xa += vec4<f32>(dot(qa${n}, k0), dot(qa${n}, k1), dot(qa${n}, k2), dot(qa${n}, k3));`,
-     `      xb += vec4<f32>(dot(qb${n}, k0), dot(qb${n}, k1), dot(qb${n}, k2), dot(qb${n}, k3)); }`].join('\n'));
   snip.QK2X2 = each((n) =>
     [`{ let k0 = k[o0 + ${n}u]; let k1 = k[o1 + ${n}u]; let v0 = v[o0 + ${n}u]; let v1 = v[o1 + ${n}u];`,
      `      sa += vec2<f32>(dot(qa${n}, k0), dot(qa${n}, k1));`,
      `      sb += vec2<f32>(dot(qb${n}, k0), dot(qb${n}, k1));`,
      `      pa += vec2<f32>(dot(ea${n}, v0), dot(ea${n}, v1));`,
      `      pb += vec2<f32>(dot(eb${n}, v0), dot(eb${n}, v1)); }`].join('\n'));
+  const rows = [...Array(R).keys()];
+  const perRow = (f: (r: number) => string, sep = '\n  ') => rows.map(f).join(sep);
+  Object.assign(snip, {
+    R: `${R}`,
+    RL: `${R - 1}`,
+    F_ROWS: perRow((r) =>
+      [`let t${r} = min(tf + ${r}u, p.Tq - 1u);`,
+       `let kend${r} = min(p.Tk - p.Tq + t${r} + 1u, lenb);`,
+       `let qo${r} = ((b * p.Tq + t${r}) * p.H + h) * D4;`,
+       `var m${r} = NEG;`,
+       `var l${r} = 0.0;`,
+       ...ns.map((n) => `let q${r}_${n} = q[qo${r} + ${n}u] * sc;\n  var a${r}_${n} = vec4<f32>(0.0);`)].join('\n  ')),
+    F_SZERO: perRow((r) => `var x${r} = vec4<f32>(0.0);`, '\n    '),
+    F_QK: each((n) =>
+      [`{ let k0 = k[o0 + ${n}u]; let k1 = k[o1 + ${n}u]; let k2 = k[o2 + ${n}u]; let k3 = k[o3 + ${n}u];`,
+       ...rows.map((r) => `  x${r} += vec4<f32>(dot(q${r}_${n}, k0), dot(q${r}_${n}, k1), dot(q${r}_${n}, k2), dot(q${r}_${n}, k3));`),
+       '}'].join('\n    ')).replaceAll('\n  ', '\n    '),
+    F_SOFTMAX: perRow((r) =>
+      [`let s${r} = select(vec4<f32>(NEG), x${r}, jj < vec4<u32>(kend${r}));`,
+       `let mx${r} = max(m${r}, max(max(s${r}.x, s${r}.y), max(s${r}.z, s${r}.w)));`,
+       `let c${r} = exp(m${r} - mx${r});`,
+       `let p${r} = exp(s${r} - vec4<f32>(mx${r}));`,
+       `l${r} = l${r} * c${r} + dot(p${r}, vec4<f32>(1.0));`,
+       `m${r} = mx${r};`].join('\n    '), '\n    '),
+    F_PV: each((n) =>
+      [`{ let v0 = v[o0 + ${n}u]; let v1 = v[o1 + ${n}u]; let v2 = v[o2 + ${n}u]; let v3 = v[o3 + ${n}u];`,
+       ...rows.map((r) => `  a${r}_${n} = a${r}_${n} * c${r} + ((p${r}.x * v0 + p${r}.y * v1) + (p${r}.z * v2 + p${r}.w * v3));`),
+       '}'].join('\n    ')).replaceAll('\n  ', '\n    '),
+    F_OUT: perRow((r) =>
+      [`if (tf + ${r}u < p.Tq) {`,
+       `  let inv = 1.0 / l${r};`,
+       ...ns.map((n) => `  out[qo${r} + ${n}u] = a${r}_${n} * inv;`),
+       `  lse[(b * p.H + h) * p.Tq + t${r}] = m${r} + log(l${r});`,
+       '}'].join('\n  ')),
+  });
   return snip;
 }
 
 function loopPipe(ctx: GpuContext, kernel: 'FORWARD' | 'PREP' | 'DKDV' | 'DQ', D: number) {
-  return ctx.pipeline(`attention_loop_${kernel}_D${D}_WG${LOOP_WG}`, () =>
-    preprocess(loopSrc, { [kernel]: true, D4: D / 4, WG: LOOP_WG, ...loopSnippets(D / 4) }),
+  return ctx.pipeline(`attention_loop_${kernel}_D${D}_WG${LOOP_WG}_R${fwdRows(D)}`, () =>
+    preprocess(loopSrc, { [kernel]: true, D4: D / 4, WG: LOOP_WG, ...loopSnippets(D / 4, fwdRows(D)) }),
   );
 }
 
@@ -189,7 +209,7 @@ export function attentionForward(
   if (attentionVariant(ctx, s.D) === 'loop') {
     rec.dispatch({
       kernel: 'attention_fwd', shapes, pipeline: loopPipe(ctx, 'FORWARD', s.D), params: uniforms(s, kvStride, lengths),
-      buffers: [out, lse, q, k, v, len], workgroups: grid1d(ctx, s.B * s.H * Math.ceil(s.Tq / 2), LOOP_WG),
+      buffers: [out, lse, q, k, v, len], workgroups: grid1d(ctx, s.B * s.H * Math.ceil(s.Tq / fwdRows(s.D)), LOOP_WG),
     });
     return;
   }

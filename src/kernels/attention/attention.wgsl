@@ -35,68 +35,39 @@ fn len_of(b: u32) -> u32 {
 @group(0) @binding(5) var<storage, read> v: array<vec4<f32>>;         // (B*kvStride, Hkv*D) f32
 @group(0) @binding(6) var<storage, read> lengths: array<u32>;         // (B) u32, unread unless useLen
 
-// Two neighbouring query rows per invocation (t and t + 1): every key and value load, a gather on SwiftShader,
-// serves both. Row b = t + 1 sees one key more than row a; past Tq it duplicates row a and is not written.
+// R = {{R}} neighbouring query rows per invocation (tf .. tf + R - 1, row r in registers named ..r..): every key
+// and value load, a gather on SwiftShader, serves all of them. Rows past Tq duplicate the last and are not written.
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  let pairs = (p.Tq + 1u) / 2u;
-  if (i >= p.B * p.H * pairs) { return; }
-  let ta = (i % pairs) * 2u;
-  let tb = min(ta + 1u, p.Tq - 1u);
-  let h = (i / pairs) % p.H;
-  let b = i / (pairs * p.H);
+  let groups = (p.Tq + {{R}}u - 1u) / {{R}}u;
+  if (i >= p.B * p.H * groups) { return; }
+  let tf = (i % groups) * {{R}}u;
+  let h = (i / groups) % p.H;
+  let b = i / (groups * p.H);
   let g = h / (p.H / p.Hkv);
   let lenb = len_of(b);
-  let kenda = min(p.Tk - p.Tq + ta + 1u, lenb);
-  let kend = min(p.Tk - p.Tq + tb + 1u, lenb);
-  let qa = ((b * p.Tq + ta) * p.H + h) * D4;
-  let qb = ((b * p.Tq + tb) * p.H + h) * D4;
   let kstep = p.Hkv * D4;
   let kbase = (b * p.kvStride * p.Hkv + g) * D4;
   let sc = p.scale;
-  {{Q2_LOAD}}
-  {{A2_ZERO}}
-  var ma = NEG;
-  var mb = NEG;
-  var la = 0.0;
-  var lb = 0.0;
-  // Four keys per step: one rescale of the accumulators per four keys, and independent dot products.
+  {{F_ROWS}}
+  // The last row sees the most keys. Four keys per step: one rescale of the accumulators per four keys.
   // Keys past kend re-read the last visible key (finite, unlike masked rows) with probability 0.
+  let kend = kend{{RL}};
   let last = kend - 1u;
   for (var j0 = 0u; j0 < kend; j0 += 4u) {
     let o0 = kbase + j0 * kstep;
     let o1 = kbase + min(j0 + 1u, last) * kstep;
     let o2 = kbase + min(j0 + 2u, last) * kstep;
     let o3 = kbase + min(j0 + 3u, last) * kstep;
-    // (x, y, z, w) = keys j0 .. j0 + 3
-    var xa = vec4<f32>(0.0);
-    var xb = vec4<f32>(0.0);
-    {{QK2X4}}
     let jj = vec4<u32>(j0) + vec4<u32>(0u, 1u, 2u, 3u);
-    let sa = select(vec4<f32>(NEG), xa, jj < vec4<u32>(kenda));
-    let sb = select(vec4<f32>(NEG), xb, jj < vec4<u32>(kend));
+    {{F_SZERO}}
+    {{F_QK}}
     // exp(NEG - mx) is 0 on the first step, which holds key 0 and so a finite max.
-    let mxa = max(ma, max(max(sa.x, sa.y), max(sa.z, sa.w)));
-    let mxb = max(mb, max(max(sb.x, sb.y), max(sb.z, sb.w)));
-    let ca = exp(ma - mxa);
-    let cb = exp(mb - mxb);
-    let pa = exp(sa - vec4<f32>(mxa));
-    let pb = exp(sb - vec4<f32>(mxb));
-    la = la * ca + dot(pa, vec4<f32>(1.0));
-    lb = lb * cb + dot(pb, vec4<f32>(1.0));
-    {{A2_PV}}
-    ma = mxa;
-    mb = mxb;
+    {{F_SOFTMAX}}
+    {{F_PV}}
   }
-  let ia = 1.0 / la;
-  let ib = 1.0 / lb;
-  {{A2_OUT_A}}
-  lse[(b * p.H + h) * p.Tq + ta] = ma + log(la);
-  if (ta + 1u < p.Tq) {
-    {{A2_OUT_B}}
-    lse[(b * p.H + h) * p.Tq + tb] = mb + log(lb);
-  }
+  {{F_OUT}}
 }
 #endif
 

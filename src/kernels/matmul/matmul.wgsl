@@ -92,15 +92,26 @@ fn w_load8(n: u32, k0: u32, K: u32) -> W8 {
 #endif
 }
 
-#if FORWARD
-#if W_QUANT
-// Y[xr rows, wr rows] for four weight rows, block by block: integer-valued partial sums per block, scaled once by
-// the block's d (exact: d·q is exact in f32).
-fn qtile(wr: vec4<u32>, xr: vec4<u32>, K: u32) -> array<vec4<f32>, 4> {
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * 64u;
+  let K = p.K;
+  let tm = t / p.tiles;
+  let m0 = tm * 4u;
+  if (m0 >= p.M) { return; }
+  // Rows past the edge are clamped onto the last one: their loads stay in bounds, their results are dropped.
+  let mr = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.M - 1u));
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
+
+#if FORWARD
+  // acc_i[j] = Y[m0 + i, nb0 + j]
+  let nb0 = (t % p.tiles) * 4u;
+  let wr = min(vec4<u32>(nb0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.Np - 1u));
+  let xr = mr * K;
+#if W_QUANT
   let nblk = K >> 5u;
   for (var b = 0u; b < nblk; b++) {
     let kb = b * 32u;
@@ -109,6 +120,7 @@ fn qtile(wr: vec4<u32>, xr: vec4<u32>, K: u32) -> array<vec4<f32>, 4> {
 #else
     let bl = blocks((wr * nblk + b) * 18u);
 #endif
+    // Integer-valued partial sums per block, scaled once by the block's d (exact: d·q is exact in f32).
     var s0 = vec4<f32>(0.0);
     var s1 = vec4<f32>(0.0);
     var s2 = vec4<f32>(0.0);
@@ -144,86 +156,32 @@ fn qtile(wr: vec4<u32>, xr: vec4<u32>, K: u32) -> array<vec4<f32>, 4> {
     acc2 += s2 * bl.d;
     acc3 += s3 * bl.d;
   }
-  return array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-}
-#endif
-#endif
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * 64u;
-  let K = p.K;
-  let tm = t / p.tiles;
-  let m0 = tm * 4u;
-  if (m0 >= p.M) { return; }
-  // Rows past the edge are clamped onto the last one: their loads stay in bounds, their results are dropped.
-  let mr = min(vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.M - 1u));
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-
-#if FORWARD
-  // acc_i[j] = Y[m0 + i, nb0 + j]
-  let nb0 = (t % p.tiles) * 8u;
-  let wr = min(vec4<u32>(nb0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.Np - 1u));
-  let wr2 = min(vec4<u32>(nb0) + vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(p.Np - 1u));
-  var bcc0 = vec4<f32>(0.0);
-  var bcc1 = vec4<f32>(0.0);
-  var bcc2 = vec4<f32>(0.0);
-  var bcc3 = vec4<f32>(0.0);
-  let xr = mr * K;
-#if W_QUANT
-  let qa = qtile(wr, xr, K);
-  let qb = qtile(wr2, xr, K);
-  acc0 = qa[0];
-  acc1 = qa[1];
-  acc2 = qa[2];
-  acc3 = qa[3];
-  bcc0 = qb[0];
-  bcc1 = qb[1];
-  bcc2 = qb[2];
-  bcc3 = qb[3];
 #else
   var k = 0u;
   for (; k + 4u <= K; k += 4u) {
-    let x0 = x4(xr.x + k);
-    let x1 = x4(xr.y + k);
-    let x2 = x4(xr.z + k);
-    let x3 = x4(xr.w + k);
     let wm = mat4x4<f32>(w_load4(wr.x, k, K), w_load4(wr.y, k, K), w_load4(wr.z, k, K), w_load4(wr.w, k, K));
-    acc0 += x0 * wm;
-    acc1 += x1 * wm;
-    acc2 += x2 * wm;
-    acc3 += x3 * wm;
-    let wn = mat4x4<f32>(w_load4(wr2.x, k, K), w_load4(wr2.y, k, K), w_load4(wr2.z, k, K), w_load4(wr2.w, k, K));
-    bcc0 += x0 * wn;
-    bcc1 += x1 * wn;
-    bcc2 += x2 * wn;
-    bcc3 += x3 * wn;
+    acc0 += x4(xr.x + k) * wm;
+    acc1 += x4(xr.y + k) * wm;
+    acc2 += x4(xr.z + k) * wm;
+    acc3 += x4(xr.w + k) * wm;
   }
   // K % 4 tail (f32 with any K, f16 with K = 2 mod 4).
   for (; k < K; k++) {
     let wv = vec4<f32>(w_get(wr.x, k, K), w_get(wr.y, k, K), w_get(wr.z, k, K), w_get(wr.w, k, K));
-    let wu = vec4<f32>(w_get(wr2.x, k, K), w_get(wr2.y, k, K), w_get(wr2.z, k, K), w_get(wr2.w, k, K));
     acc0 += x[xr.x + k] * wv;
     acc1 += x[xr.y + k] * wv;
     acc2 += x[xr.z + k] * wv;
     acc3 += x[xr.w + k] * wv;
-    bcc0 += x[xr.x + k] * wu;
-    bcc1 += x[xr.y + k] * wu;
-    bcc2 += x[xr.z + k] * wu;
-    bcc3 += x[xr.w + k] * wu;
   }
 #endif
   let nv = p.Np - nb0;  // valid columns in this tile (may exceed 4)
-  var accs = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, bcc0, bcc1, bcc2, bcc3);
+  var accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   for (var i = 0u; i < 4u; i++) {
     if (m0 + i >= p.M) { break; }
     let o = (m0 + i) * p.ldy + p.n0 + nb0;
-    for (var j = 0u; j < 8u; j++) {
+    for (var j = 0u; j < 4u; j++) {
       if (j >= nv) { break; }
-      var v = accs[i + (j / 4u) * 4u][j % 4u];
+      var v = accs[i][j];
 #if HAS_BIAS
       v += bias[p.n0 + nb0 + j];
 #endif

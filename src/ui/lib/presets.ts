@@ -1,70 +1,43 @@
-// Run presets. "ALMA-R (paper)" follows the CPO paper's ALMA-13B-R recipe (Xu et al. 2024, and its
-// run_cpo scripts); "Quick try" is sized to show a curve move within a minute on a laptop.
+// The studio's presets are the engine's (src/train/presets.ts, which the CLI offers too): this module only
+// names them for the UI. A preset is picked by its label ("Quick try"); the config carries its id ("quick"),
+// as a run started from the CLI would.
 import type { RunConfig } from '../../engine/types.ts';
+import { PRESETS as ENGINE_PRESETS, presetConfig as enginePresetConfig } from '../../train/presets.ts';
 
-const BASE: RunConfig = {
-  name: 'run',
-  preset: 'custom',
-  r: 16,
-  alpha: 32,
-  dropout: 0.05,
-  targets: ['down_proj'],
-  useRslora: false,
-  loss: 'sigmoid',
-  beta: 0.1,
-  cpoAlpha: 1,
-  labelSmoothing: 0,
-  simpoGamma: 0.5,
-  lr: 1e-4,
-  weightDecay: 0.01,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  schedule: 'inverse_sqrt',
-  warmupRatio: 0.01,
-  warmupSteps: 0,
-  maxGradNorm: 1,
-  batchSize: 1,
-  gradAccum: 16,
-  epochs: 1,
-  maxSteps: 0,
-  evalEvery: 0,
-  checkpointEvery: 100,
-  seed: 42,
-  maxLength: 512,
-  maxPromptLength: 256,
-  quant: 'q4_0',
-};
+/** A run name from a label: "Quick try" → "quick-try". */
+const slug = (label: string) => label.toLowerCase().replace(/\(.*?\)/g, '').trim().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 
-export const PRESETS: Record<string, RunConfig> = {
-  'ALMA-R (paper)': { ...BASE, name: 'alma-r', preset: 'ALMA-R (paper)' },
-  'Quick try': {
-    ...BASE,
-    name: 'quick-try',
-    preset: 'Quick try',
-    r: 8,
-    alpha: 16,
-    dropout: 0,
-    targets: 'all-linear',
-    lr: 5e-4,
-    weightDecay: 0,
-    schedule: 'constant',
-    warmupRatio: 0,
-    batchSize: 2,
-    gradAccum: 1,
-    maxSteps: 30,
-    evalEvery: 10,
-    checkpointEvery: 10,
-    maxLength: 128,
-    maxPromptLength: 64,
-  },
-};
+export interface PresetInfo {
+  id: string;
+  label: string;
+  description: string;
+}
 
-export const PRESET_NAMES = Object.keys(PRESETS);
+export const PRESET_INFO: PresetInfo[] = Object.entries(ENGINE_PRESETS).map(([id, p]) => ({ id, label: p.label, description: p.description }));
+
+/** The full config of each preset, keyed by its label. */
+export const PRESETS: Record<string, RunConfig> = Object.fromEntries(PRESET_INFO.map((p) => [p.label, enginePresetConfig(p.id, { name: slug(p.label) })]));
+
+export const PRESET_NAMES = PRESET_INFO.map((p) => p.label);
 export const DEFAULT_PRESET = 'Quick try';
 
-export function presetConfig(name: string): RunConfig {
-  const p = PRESETS[name];
-  if (!p) throw new Error(`unknown preset ${name}`);
-  return structuredClone(p);
+function infoOf(nameOrId: string): PresetInfo | undefined {
+  return PRESET_INFO.find((p) => p.label === nameOrId || p.id === nameOrId);
+}
+
+/** A fresh copy of a preset, by label or id. */
+export function presetConfig(nameOrId: string): RunConfig {
+  const p = infoOf(nameOrId);
+  if (!p) throw new Error(`unknown preset ${nameOrId}`);
+  return structuredClone(PRESETS[p.label]);
+}
+
+/** The label to show for a config's preset field ("quick" → "Quick try"); "custom" and unknown ids pass through. */
+export function presetLabel(preset: string): string {
+  return infoOf(preset)?.label ?? preset;
+}
+
+/** Whether `config.preset` names the preset with this label. */
+export function isPreset(config: RunConfig, label: string): boolean {
+  return infoOf(config.preset)?.label === label;
 }

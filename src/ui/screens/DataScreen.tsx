@@ -269,8 +269,9 @@ export function DataScreen() {
   const settings = useStudio((s) => s.dataSettings);
   const setSettings = useStudio((s) => s.setDataSettings);
   const load = useStudio((s) => s.loadDataset);
-  const maxPrompt = useStudio((s) => s.config.maxPromptLength);
-  const maxLength = useStudio((s) => s.config.maxLength);
+  // The limits the file was actually cut to (the run's, when it was read).
+  const maxPrompt = useStudio((s) => s.dataLengths?.maxPromptLength ?? s.config.maxPromptLength);
+  const maxLength = useStudio((s) => s.dataLengths?.maxLength ?? s.config.maxLength);
   const modelReady = useStudio((s) => s.modelStatus === 'ready');
   const go = useStudio((s) => s.go);
   const [fraction, setFraction] = useState(String(settings.evalFraction * 100));

@@ -4,7 +4,7 @@ import type { RunRecord } from '../../engine/types.ts';
 import { Select } from '../components/fields.tsx';
 import { formatCount, formatNumber } from '../lib/format.ts';
 import { useStudio } from '../store/context.tsx';
-import { PHASE_WORDS } from '../store/training.ts';
+import { PHASE_WORDS, resumeBlockers } from '../store/training.ts';
 
 const when = (t: number) => (t ? new Date(t).toLocaleString() : '—');
 
@@ -21,7 +21,11 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
   const [confirming, setConfirming] = useState(false);
   const status = active ? 'running' : r.status;
   const m = r.lastMetrics;
-  const canResume = !anyActive && (r.status === 'paused' || r.status === 'stopped' || r.status === 'failed') && r.step < r.totalSteps;
+  const resumable = (r.status === 'paused' || r.status === 'stopped' || r.status === 'failed') && r.step < r.totalSteps;
+  // What is missing before it can resume (after a reload: the model and the dataset), as one line.
+  const missing = useStudio((s) => (resumable && !anyActive ? resumeBlockers(s, r).join(' ') : ''));
+  const canResume = !anyActive && resumable && !missing;
+  const hintId = `resume-hint-${r.id}`;
   return (
     <tr>
       <th scope="row">
@@ -32,6 +36,7 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
       </th>
       <td>
         <span className={`badge phase-${status}`}>{PHASE_WORDS[status]}</span>
+        {r.step > 0 && !active && <span className="run-sub muted small">checkpoint at step {formatCount(r.step)}</span>}
       </td>
       <td className="nowrap">
         {formatCount(r.step)} / {formatCount(r.totalSteps)}
@@ -45,7 +50,7 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
           <button type="button" className="link" onClick={() => void viewRun(r.id)} aria-label={`View charts of ${r.name}`}>
             Charts
           </button>
-          <button type="button" className="secondary" disabled={!canResume} onClick={() => void resumeRun(r.id)} aria-label={`Resume ${r.name}`}>
+          <button type="button" className="secondary" disabled={!canResume} onClick={() => void resumeRun(r.id)} aria-label={`Resume ${r.name}`} aria-describedby={missing ? hintId : undefined}>
             Resume
           </button>
           <button type="button" disabled={anyBusy || r.step === 0} onClick={() => void downloadAdapter(r.id, dtype)} aria-label={`Download adapter of ${r.name}`}>
@@ -74,6 +79,11 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
             </button>
           )}
         </div>
+        {missing && (
+          <p className="note warn small resume-hint" id={hintId}>
+            To resume from its checkpoint: {missing}
+          </p>
+        )}
         {note && (
           <p className="small muted" role="status">
             {note}
@@ -97,7 +107,7 @@ export function RunsScreen() {
     <>
       <header className="screen-head">
         <h1>Runs</h1>
-        <p className="lede">Runs are kept in this browser's storage. Download an adapter to use it with PEFT: adapter_model.safetensors and adapter_config.json.</p>
+        <p className="lede">Runs and their checkpoints are kept in this browser's storage and survive a reload; the model and the dataset are not kept, so after a reload load them again to resume a run. Download an adapter to use it with PEFT: adapter_model.safetensors and adapter_config.json.</p>
       </header>
       <section className="card" aria-labelledby="runs-h">
         <div className="card-head">

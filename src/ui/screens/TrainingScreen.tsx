@@ -4,7 +4,7 @@ import type { Schedule } from '../../engine/types.ts';
 import { MemoryEstimate } from '../components/MemoryEstimate.tsx';
 import { Field, NumberInput, Select, TextInput } from '../components/fields.tsx';
 import { LINEAR_MODULES } from '../lib/memory.ts';
-import { PRESET_NAMES } from '../lib/presets.ts';
+import { PRESET_INFO, isPreset } from '../lib/presets.ts';
 import { NUMBER_FIELDS, validateConfig, type FieldGroup } from '../lib/validate.ts';
 import { useStudio, useStudioStore } from '../store/context.tsx';
 import { startBlockers } from '../store/training.ts';
@@ -110,10 +110,10 @@ export function TrainingScreen() {
       <section className="card" aria-labelledby="preset-h">
         <h2 id="preset-h">Preset</h2>
         <div className="preset-row" role="radiogroup" aria-labelledby="preset-h">
-          {PRESET_NAMES.map((name) => (
-            <button key={name} type="button" role="radio" aria-checked={config.preset === name} className={`preset${config.preset === name ? ' selected' : ''}`} onClick={() => applyPreset(name)}>
-              <strong>{name}</strong>
-              <span className="small muted">{name.startsWith('ALMA') ? 'r 16 on down_proj, lr 1e-4, β 0.1, effective batch 16, 512 tokens, 1 epoch' : 'r 8 on all linear layers, lr 5e-4, 128 tokens, 30 steps'}</span>
+          {PRESET_INFO.map((p) => (
+            <button key={p.id} type="button" role="radio" aria-checked={isPreset(config, p.label)} className={`preset${isPreset(config, p.label) ? ' selected' : ''}`} onClick={() => applyPreset(p.label)}>
+              <strong>{p.label}</strong>
+              <span className="small muted">{p.description}</span>
             </button>
           ))}
           {config.preset === 'custom' && <span className="muted small">Custom settings</span>}

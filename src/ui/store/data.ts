@@ -23,9 +23,21 @@ export interface DataSlice {
   /** The format could not be detected: the column mapping is needed. */
   needsMapping: boolean;
   columns: string[];
+  /** The token limits the loaded dataset was cut to; a run with other limits needs it read again. */
+  dataLengths: DataLengths | null;
   setDataFile(file: Blob & { name?: string }): Promise<void>;
   setDataSettings(patch: Partial<DataSettings>): void;
-  loadDataset(): Promise<void>;
+  /** Reads the file; cut to `lengths` if given, else to the run settings' max lengths. */
+  loadDataset(lengths?: DataLengths): Promise<void>;
+}
+
+export interface DataLengths {
+  maxLength: number;
+  maxPromptLength: number;
+}
+
+export function sameLengths(a: DataLengths | null, b: DataLengths): boolean {
+  return !!a && a.maxLength === b.maxLength && a.maxPromptLength === b.maxPromptLength;
 }
 
 /** Messages by which the data layer says it did not recognise the layout. */
@@ -45,15 +57,17 @@ export const createDataSlice: SliceCreator<DataSlice> = (deps) => (set, get) => 
   dataError: null,
   needsMapping: false,
   columns: [],
+  dataLengths: null,
   async setDataFile(file) {
     set((s) => ({ dataFile: file, dataInfo: null, needsMapping: false, columns: [], dataSettings: { ...s.dataSettings, format: '', mapping: null } }));
     await get().loadDataset();
   },
   setDataSettings: (patch) => set((s) => ({ dataSettings: { ...s.dataSettings, ...patch } })),
-  async loadDataset() {
+  async loadDataset(want) {
     const file = get().dataFile;
     if (!file) return;
     const { dataSettings: ds, config } = get();
+    const lengths: DataLengths = want ?? { maxLength: config.maxLength, maxPromptLength: config.maxPromptLength };
     set({ dataStatus: 'loading', dataError: null, dataProgress: null });
     const progress = throttle((p: Progress) => set({ dataProgress: p }), deps.progressIntervalMs ?? 250);
     let info: DatasetInfo | null = null;
@@ -64,8 +78,8 @@ export const createDataSlice: SliceCreator<DataSlice> = (deps) => (set, get) => 
         {
           ...(ds.format ? { format: ds.format } : {}),
           ...(ds.mapping ? { mapping: ds.mapping } : {}),
-          maxLength: config.maxLength,
-          maxPromptLength: config.maxPromptLength,
+          maxLength: lengths.maxLength,
+          maxPromptLength: lengths.maxPromptLength,
           evalFraction: ds.evalFraction,
           seed: ds.seed,
         },
@@ -78,7 +92,7 @@ export const createDataSlice: SliceCreator<DataSlice> = (deps) => (set, get) => 
     // A newer file may have been dropped while this one loaded.
     if (get().dataFile !== file) return;
     const needsMapping = needsMappingFor(info, error) || (get().needsMapping && !!error);
-    set({ dataStatus: error ? 'error' : 'ready', dataInfo: info, dataError: error, dataProgress: null, needsMapping });
+    set({ dataStatus: error ? 'error' : 'ready', dataInfo: info, dataError: error, dataProgress: null, needsMapping, dataLengths: error ? null : lengths });
     if (needsMapping && get().columns.length === 0) {
       const columns = await sniffColumns(file).catch(() => []);
       if (get().dataFile === file) set({ columns });

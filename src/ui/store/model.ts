@@ -69,7 +69,7 @@ export const createModelSlice: SliceCreator<ModelSlice> = (deps) => (set, get) =
       progress.cancel();
       set({ modelStatus: 'ready', modelInfo: info, modelProgress: null });
       // Token counts and truncation depend on the tokenizer: a dataset read before must be read again.
-      if (get().dataFile) void get().loadDataset();
+      if (get().dataFile) void get().loadDataset(get().dataLengths ?? undefined);
     } catch (e) {
       progress.cancel();
       set({ modelStatus: 'error', modelError: errorMessage(e), modelProgress: null });

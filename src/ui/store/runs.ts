@@ -1,6 +1,7 @@
 // Past and current runs as the engine stores them.
 import type { RunRecord } from '../../engine/types.ts';
 import { downloadAdapter, safeFileStem } from '../lib/download.ts';
+import { resumeBlockers } from './training.ts';
 import { errorMessage, type SliceCreator } from './types.ts';
 
 export interface RunsSlice {
@@ -89,6 +90,11 @@ export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => 
     async resumeRun(id) {
       const rec = get().runs.find((r) => r.id === id);
       if (!rec) return;
+      const why = resumeBlockers(get(), rec);
+      if (why.length) {
+        note(id, `To resume: ${why.join(' ')}`);
+        return;
+      }
       get().go('run');
       await get().startTraining({ resume: rec });
     },

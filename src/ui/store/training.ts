@@ -6,6 +6,7 @@ import { DEFAULT_PRESET, presetConfig } from '../lib/presets.ts';
 import { LOCK_HELD_MESSAGE, withRunLock } from '../lib/runlock.ts';
 import { throttle } from '../lib/throttle.ts';
 import { FIELD_BY_KEY, checkNumber, hasErrors, validateConfig, type Drafts, type NumericKey } from '../lib/validate.ts';
+import { sameLengths } from './data.ts';
 import { errorMessage, type SliceCreator, type StudioState } from './types.ts';
 
 export type RunPhase = 'idle' | 'starting' | RunStatus;
@@ -79,6 +80,24 @@ export function startBlockers(s: StudioState): string[] {
   return out;
 }
 
+/**
+ * Why a stored run cannot resume yet, in words; empty when it can. The browser keeps a run's checkpoint
+ * across reloads, but not the model or the dataset: after a reload both have to be loaded again.
+ */
+export function resumeBlockers(s: StudioState, rec: RunRecord): string[] {
+  const out: string[] = [];
+  if (s.gpu && !s.gpu.available) out.push('WebGPU is not available in this browser.');
+  if (s.modelStatus === 'loading') out.push('The model is still loading.');
+  else if (s.modelStatus !== 'ready' || !s.modelInfo) out.push(`Load the model it was trained on (${rec.modelName}, ${rec.config.quant}) on the Model screen.`);
+  else if (s.modelInfo.fingerprint !== rec.modelFingerprint) {
+    out.push(`The loaded model (${s.modelInfo.name}, ${s.modelInfo.quant}) is not the one it was trained on: load ${rec.modelName} as ${rec.config.quant}.`);
+  }
+  if (s.dataStatus === 'loading') out.push('The dataset is still being read.');
+  else if (!s.dataFile || s.dataStatus !== 'ready' || !s.dataInfo) out.push(`Load its dataset (${rec.datasetName}) on the Data screen.`);
+  if (isActive(s.run.phase)) out.push('A run is already in progress.');
+  return out;
+}
+
 export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, get) => {
   const meter = { current: new RunMeter() };
   // What changed since the last flush; applied at most every progressIntervalMs.
@@ -123,6 +142,26 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
     }
   };
 
+  /**
+   * The engine trains on the dataset as it was tokenized: cut to the run's max lengths. When those changed
+   * since the file was read (or a resumed run used others), the file is read again first.
+   */
+  const dataFor = async (config: RunConfig, resume?: RunRecord) => {
+    const lengths = { maxLength: config.maxLength, maxPromptLength: config.maxPromptLength };
+    if (!sameLengths(get().dataLengths, lengths)) {
+      patchRun({ message: `Reading the dataset again, cut to ${lengths.maxLength} tokens (prompt ${lengths.maxPromptLength})…` });
+      await get().loadDataset(lengths);
+      const { dataStatus, dataError, dataInfo } = get();
+      if (dataStatus !== 'ready' || !dataInfo) throw new Error(`the dataset could not be read again: ${dataError ?? 'unknown error'}`);
+      if (dataInfo.trainPairs === 0) throw new Error(`no usable training pairs at max length ${lengths.maxLength} (prompt ${lengths.maxPromptLength})`);
+      patchRun({ message: null });
+    }
+    const info = get().dataInfo;
+    if (resume && info && resume.datasetFingerprint && info.fingerprint !== resume.datasetFingerprint) {
+      throw new Error(`the loaded dataset (${info.name}) is not the one ${resume.name} was trained on (${resume.datasetName}, same split settings): load that file on the Data screen`);
+    }
+  };
+
   return {
     config: presetConfig(DEFAULT_PRESET),
     drafts: {},
@@ -148,6 +187,13 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
       if (isActive(s.run.phase)) return;
       if (!resume && startBlockers(s).length) return;
       const config: RunConfig = resume ? resume.config : { ...s.config, quant: s.quant };
+      if (resume) {
+        const why = resumeBlockers(s, resume);
+        if (why.length) {
+          set((st) => ({ run: { ...st.run, message: `Cannot resume ${resume.name} yet. ${why.join(' ')}` }, runNotes: { ...st.runNotes, [resume.id]: why.join(' ') } }));
+          return;
+        }
+      }
       set({ lockMessage: null });
       try {
         // The lock is taken before anything is reset, so a refused start leaves the last run's charts alone.
@@ -163,6 +209,7 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
             }
             set({ run: { ...get().run, runId: resume.id, phase: 'starting', config, step: resume.step, totalSteps: resume.totalSteps, message: null } });
           }
+          await dataFor(config, resume);
           return deps.engine.train(config, onEvent, resume?.id);
         }, deps.locks);
         if (!res.acquired) {
