@@ -2,6 +2,8 @@
 // the log-probs, loss and metrics as JSON, or d(loss)/d(LoRA parameter) as safetensors named as PEFT names them.
 import { writeFileSync } from 'node:fs';
 import { writeSafetensors } from '../io/safetensors.ts';
+import { layoutPairs } from '../model/batch.ts';
+import { planBytes } from '../model/workspace.ts';
 import { readLora, releaseLora } from '../model/lora.ts';
 import { releaseBaseModel } from '../model/model.ts';
 import { Transformer } from '../model/transformer.ts';
@@ -47,11 +49,14 @@ export async function logpsCommand(argv: string[], mode: 'logps' | 'grads'): Pro
   const ctx = await openGpu();
   try {
     const m = await loadModelFromPath(ctx, required<string>(a, 'model', mode), quant);
-    const pairs = await loadPairs(required<string>(a, 'data', mode), m.tokenizer, { maxLength: 1e9, maxPromptLength: 1e9 });
+    const { pairs } = await loadPairs(required<string>(a, 'data', mode), m.tokenizer, { maxLength: 1e9, maxPromptLength: 1e9 - 1 });
     const targets = a.targets === 'all-linear' ? 'all-linear' : (String(a.targets).split(',') as never);
     const lora = await loraFor(ctx, m, a.adapter as string | undefined, { r: a.r as number, alpha: a.alpha as number, dropout: 0, targets, useRslora: false }, a.seed as number);
     const tf = new Transformer(ctx, m.base, lora);
     const chosenTokens = pairs.reduce((s, p) => s + p.chosenIds.length, 0);
+    const layout = layoutPairs(pairs);
+    const planned = planBytes(m.opened.cfg, { M: layout.M, nSeq: layout.nSeq, T: layout.T, S: layout.S, R: lora.R }, mode === 'grads');
+    log(`memory: base ${m.base.bytes} bytes, LoRA ${lora.params * 4 * (mode === 'grads' ? 6 : 2)} bytes, planned step workspace ${planned} bytes`);
     ctx.resetPeak();
     const t0 = performance.now();
     const res = await runMicroBatch(tf, pairs, lossCfg, { pairs: pairs.length, chosenTokens }, { backward: mode === 'grads', accumulate: false, dropoutSeed: null });

@@ -1,7 +1,7 @@
 // What every model-using command does first: open the GPU, the model, its tokenizer, an adapter, the data.
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatReport, tokenizePairs, withTokenization, type TokenizedPair } from '../data/index.ts';
+import { formatReport, tokenizePairs, withTokenization, type PreferenceRow, type TokenizedPair } from '../data/index.ts';
 import { readPreferenceFilePath } from '../data/node-file.ts';
 import { describeCapabilities } from '../gpu/caps.ts';
 import { GpuContext } from '../gpu/context.ts';
@@ -62,7 +62,7 @@ export async function loadPairs(
   path: string,
   tokenizer: TextTokenizer | null,
   opts: { maxLength: number; maxPromptLength: number; truncationMode?: 'keep_end' | 'keep_start'; dropLongPrompts?: boolean },
-): Promise<TokenizedPair[]> {
+): Promise<{ pairs: TokenizedPair[]; rows: PreferenceRow[] }> {
   if (!tokenizer) throw new Error('the model has no tokenizer (tokenizer.json or GGUF vocabulary); text data cannot be tokenized');
   const read = await readPreferenceFilePath(path);
   const tok = tokenizePairs(read.rows, tokenizer, opts);
@@ -71,5 +71,5 @@ export async function loadPairs(
   const text = formatReport(report);
   if (report.issues.length || tok.pairs.length === 0) log(text);
   if (tok.pairs.length === 0) throw new Error(`${path}: no usable rows`);
-  return tok.pairs;
+  return { pairs: tok.pairs, rows: read.rows };
 }

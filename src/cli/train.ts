@@ -12,6 +12,7 @@ import type { Projection } from '../model/config.ts';
 import { batchSource, datasetFingerprint } from '../train/batches.ts';
 import { FolderRunStore } from '../train/node-store.ts';
 import { PRESETS, presetConfig, validateRunConfig } from '../train/presets.ts';
+import { buildRecipe } from '../train/recipe.ts';
 import { TrainingRun } from '../train/run.ts';
 import { Fingerprint } from '../util/hash.ts';
 import { parseArgs, required, usage, type ArgSpec } from './args.ts';
@@ -91,7 +92,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const modelPath = required<string>(a, 'model', 'train');
     const m = await loadModelFromPath(ctx, modelPath, quant);
     const dataPath = required<string>(a, 'data', 'train');
-    const pairs = await loadPairs(dataPath, m.tokenizer, { maxLength: cfg.maxLength, maxPromptLength: cfg.maxPromptLength });
+    const { pairs, rows } = await loadPairs(dataPath, m.tokenizer, { maxLength: cfg.maxLength, maxPromptLength: cfg.maxPromptLength });
     const evalFraction = a['eval-fraction'] as number;
     const batcher = new PairBatcher(pairs, { batchSize: cfg.batchSize, seed: cfg.seed, evalFraction });
     const lora = createLora(ctx, m.opened.cfg, { r: cfg.r, alpha: cfg.alpha, dropout: cfg.dropout, targets: cfg.targets as Projection[] | 'all-linear', useRslora: cfg.useRslora }, cfg.seed);
@@ -116,6 +117,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
     writeFileSync(join(outDir, 'adapter_config.json'), exported.config);
     writeFileSync(join(outDir, 'adapter_model.safetensors'), exported.weights);
     writeFileSync(join(outDir, 'training_history.json'), JSON.stringify({ config: cfg, history: run.state.history, evals: run.state.evals }, null, 1));
+    if (cfg.loss !== 'sft') {
+      const recipeDir = join(outDir, 'trl-recipe');
+      mkdirSync(recipeDir, { recursive: true });
+      const files = buildRecipe(cfg, modelPath, batcher.train.map((p) => rows[p.index]), batcher.eval.map((p) => rows[p.index]));
+      for (const f of files) writeFileSync(join(recipeDir, f.name), f.text);
+    }
     log(`\n${status} at step ${run.state.step}/${run.state.totalSteps}; adapter written to ${outDir}`);
     run.release();
     tf.release();

@@ -106,8 +106,8 @@ describe('attention reference', () => {
   });
 });
 
-// SwiftShader compiles these shaders slowly (the loop variant's unrolled D = 128 rows take ~10 s of CPU), so the
-// default run covers D = 128 only through the tiled variant with small tiles; ATTN_SLOW=1 runs everything.
+// SwiftShader compiles these shaders slowly (the loop variant's unrolled D = 128 rows take ~20 s of CPU), so the
+// default run stops at D = 64 and small tiles; ATTN_SLOW=1 adds D = 128 and the tiles ctx.caps picks.
 const slow = !!process.env.ATTN_SLOW;
 const D128 = (c: Case) => c.s.D === 128;
 
@@ -136,7 +136,7 @@ describe('attention tiled', () => {
   // Small tiles compile fast on SwiftShader, and with BQ != BK rows of one tile reach different key tiles.
   CASES.forEach((c, i) => {
     const tiles = D128(c) ? { BQ: 4, BK: 4 } : i % 2 ? { BQ: 4, BK: 8 } : { BQ: 8, BK: 4 };
-    it(`matches the reference, ${name(c)} BQ=${tiles.BQ} BK=${tiles.BK}`, async () => {
+    it.skipIf(D128(c) && !slow)(`matches the reference, ${name(c)} BQ=${tiles.BQ} BK=${tiles.BK}`, async () => {
       attentionOptions.variant = 'tiled';
       attentionOptions.tiles = tiles;
       await run(c, 200 + i);

@@ -66,7 +66,7 @@ describe('CPO loss family', () => {
       const r = cpoLoss(ps, c, norm);
       expect(r.loss).toBeCloseTo(trl(ps, c), 12);
       const h = 1e-6;
-      ps.forEach((p, i) => {
+      ps.forEach((_, i) => {
         for (const [key, d] of [['chosenSum', r.dChosen[i]], ['rejectedSum', r.dRejected[i]]] as const) {
           const up = ps.map((q, j) => (j === i ? { ...q, [key]: q[key] + h } : q));
           const dn = ps.map((q, j) => (j === i ? { ...q, [key]: q[key] - h } : q));

@@ -1,6 +1,6 @@
 // Causal grouped-query self-attention (flash-attention style): forward saves only the log-sum-exp per query row;
 // backward recomputes probabilities tile by tile. Two variants, chosen from ctx.caps:
-//   'loop'  (attention.wgsl): one invocation per row, private loops, no barriers: CPU rasterizers.
+//   'loop'  (attention.wgsl): a few rows per invocation in registers, no barriers: CPU rasterizers.
 //   'tiled' (attention_tiled.wgsl): workgroup-shared Q/K/V tiles: real GPUs.
 // Backward: PREP (D_i = dout_i . out_i, parked in dq), DKDV (per key row, summed over the group's query
 // heads in a fixed order, so deterministic without float atomics), DQ (per query row).

@@ -1,18 +1,18 @@
-// Causal grouped-query attention, one invocation per output row, no barriers and no workgroup memory:
-// the variant for CPU rasterizers (SwiftShader runs invocations as SIMD lanes; a private loop over keys beats
-// shared tiles and barriers there). Also holds the backward pre-pass shared with attention_tiled.wgsl.
+// Causal grouped-query attention with private loops, no barriers and no workgroup memory: the variant for CPU
+// rasterizers (SwiftShader runs invocations as SIMD lanes; barriers there cost coroutine switches).
+// Also holds the backward pre-pass shared with attention_tiled.wgsl.
 //
 // Legend: q, out, dq (B*Tq, H*D); k, v, dk, dv (B*kvStride, Hkv*D); lse (B, H, Tq); lengths (B) u32.
 // Query t of batch b sits at position Tk - Tq + t and sees keys j <= position with j < lengths[b].
 // Query head h reads kv head h / (H / Hkv).
 // Backward is split so no float atomics are needed: PREP writes D_i = dout_i . out_i into the first element
 // of dq's own (row, head) slot (dq is overwritten later anyway, and this saves a scratch buffer), DKDV runs
-// one invocation per key row and sums over the group's query heads, DQ one per query row.
+// over key rows and sums over the group's query heads, DQ over query rows.
 //
-// Rows live in named vec4 registers, unrolled by attention.ts ({{...}} snippets; `N` runs over D/4 slices):
-// SwiftShader turns an indexed private array into bounds-clamped stack traffic, which cost 10x here.
-// Neighbouring lanes handle neighbouring rows of one head and walk the same keys (or queries) in step, so
-// their loads hit one address, which SwiftShader serves as a single broadcast load.
+// On SwiftShader every lane's storage load is a scalar gather, so each invocation owns several rows that share
+// every load: 4 (2 for D > 64) query rows in FORWARD, 2 query rows in DQ, 2 key rows in DKDV. The rows live in
+// named vec4 registers unrolled by attention.ts ({{...}} snippets): an indexed private array becomes
+// bounds-clamped per-lane stack traffic there, several times slower (measured).
 
 struct Params { B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, useLen: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -120,7 +120,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     {{KV_LOAD}}
     let grp = p.H / p.Hkv;
     // Start at the first query that sees this workgroup's first key of (b, g), not this lane's own: lanes then
-    // walk the same queries in step (one address per load), masking the few they cannot see.
+    // walk the same queries in step instead of diverging at the start, masking the few they cannot see.
     let jlo = ja - min(ja, 2u * lid);
     let t0 = max(jlo + p.Tq, p.Tk) - p.Tk;
     let pos0 = p.Tk - p.Tq;
