@@ -1,5 +1,5 @@
 // Y = X·Wᵀ and dX = dY·W against a base weight (any WeightType, dequantized in registers, split into parts).
-// Two variants, chosen from ctx.caps: 'register' (barrier-free 4x4 / 4x8 register tiles, for CPU rasterizers) and
+// Two variants, chosen from ctx.caps: 'register' (barrier-free 8x4 / 4x8 register tiles, for CPU rasterizers) and
 // 'shared' (64x64 workgroup-memory tiles, for real GPUs). Both serve every weight type.
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
@@ -50,12 +50,12 @@ export function matmulForward(rec: Recorder, y: GPUBuffer, x: GPUBuffer, w: Weig
   const K = w.K;
   for (const part of w.parts) {
     const Np = part.end - part.start;
-    const tiles = Math.ceil(Np / 4); // register tiles are 4 rows x 4 columns of Y
+    const tiles = Math.ceil(Np / 4); // register tiles are 8 rows x 4 columns of Y
     const buffers = bias ? [y, x, part.buffer, bias] : [y, x, part.buffer];
     rec.dispatch({
       kernel: `matmul_fwd_${variant}`, shapes: shapes(M, w, ` part=${part.start}:${part.end}`), pipeline, buffers,
       params: params([M, Np, K, part.start, w.rows, tiles]),
-      workgroups: variant === 'register' ? grid1d(ctx, Math.ceil(M / 4) * tiles, 64) : [Math.ceil(Np / 64), Math.ceil(M / 64)],
+      workgroups: variant === 'register' ? grid1d(ctx, Math.ceil(M / 8) * tiles, 64) : [Math.ceil(Np / 64), Math.ceil(M / 64)],
     });
   }
 }
