@@ -247,7 +247,7 @@ function toRecord(s: RunState, status?: RunRecord['status']): RunRecord {
     status: status ?? (s.step >= s.totalSteps ? 'finished' : 'paused'),
     step: s.step,
     totalSteps: s.totalSteps,
-    createdAt: s.savedAt,
+    createdAt: s.createdAt ?? s.savedAt,
     updatedAt: s.savedAt,
     config: s.config,
     modelName: s.modelName,

@@ -61,7 +61,8 @@ export interface BaseModel {
   bytes: number;
 }
 
-function toF32(t: HostTensor, name: string, source: string): Float32Array {
+/** A host tensor's values as f32, whatever its stored dtype (quantized ones as the kernels dequantize them). */
+export function hostToF32(t: HostTensor, name: string): Float32Array {
   const n = t.shape.reduce((a, b) => a * b, 1);
   const dv = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   const out = new Float32Array(n);
@@ -81,7 +82,7 @@ function toF32(t: HostTensor, name: string, source: string): Float32Array {
       return Float32Array.from(decodeWeight(t.dtype === 'Q8_0' ? 'q8_0' : 'q4_0', t.data, rows, K));
     }
     default:
-      throw new Error(`${source}: ${name}: unsupported dtype ${String(t.dtype)}`);
+      throw new Error(`${name}: unsupported dtype ${String(t.dtype)}`);
   }
 }
 
@@ -97,7 +98,7 @@ async function loadMatrix(ctx: GpuContext, t: HostTensor, name: string, type: We
   if (same) return uploadWeight(ctx, name, type, t.data, rows, K);
   if (type === 'f32' || t.dtype === 'Q8_0' || t.dtype === 'Q4_0') {
     // Rare paths (f32 from a half file, or requantizing a quantized file): go through f32 on the host.
-    const f = toF32(t, name, 'weights');
+    const f = hostToF32(t, name);
     if (type === 'f32') return uploadWeight(ctx, name, type, new Uint8Array(f.buffer), rows, K);
     return quantizeToWeight(ctx, name, new Uint8Array(f.buffer), 'f32', type, rows, K);
   }
@@ -124,7 +125,7 @@ export async function loadBaseModel(
     return t;
   };
   const vector = async (name: string, n: number) => {
-    let v = toF32(await read(name, [n]), name, reader.source);
+    let v = hostToF32(await read(name, [n]), `${reader.source}: ${name}`);
     // A half-precision base is the model as PyTorch's .half() makes it: norms and biases are rounded to f16
     // too (kept in f32 storage), which is what shared/golden's f16 reference computes.
     if (quant === 'f16') v = v.map(roundF16);

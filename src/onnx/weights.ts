@@ -1,31 +1,8 @@
 // Base weights as f32 host arrays for the ONNX exporter, optionally passed through the storage format the
 // engine trains on (--quant), so the exported model computes what the engine computed, not the pristine base.
-import { bf16BitsToF32, decodeWeight, encodeWeight, f16BitsToF32, roundF16, type WeightType } from '../kernels/quant/formats.ts';
-import { weightTypes, type BaseQuant, type HostTensor, type TensorReader } from '../model/model.ts';
+import { decodeWeight, encodeWeight, roundF16, type WeightType } from '../kernels/quant/formats.ts';
+import { hostToF32, weightTypes, type BaseQuant, type HostTensor, type TensorReader } from '../model/model.ts';
 
-const QUANT_DTYPES: Record<string, WeightType> = { Q8_0: 'q8_0', Q4_0: 'q4_0' };
-
-/** The tensor's values as f32, whatever its stored dtype. */
-export function hostToF32(t: HostTensor, name: string): Float32Array {
-  const n = t.shape.reduce((a, b) => a * b, 1);
-  const dv = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  const q = QUANT_DTYPES[t.dtype];
-  if (q) return Float32Array.from(decodeWeight(q, t.data, t.shape[0], t.shape[1]));
-  const out = new Float32Array(n);
-  switch (t.dtype) {
-    case 'F32':
-      for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
-      return out;
-    case 'F16':
-      for (let i = 0; i < n; i++) out[i] = f16BitsToF32(dv.getUint16(i * 2, true));
-      return out;
-    case 'BF16':
-      for (let i = 0; i < n; i++) out[i] = bf16BitsToF32(dv.getUint16(i * 2, true));
-      return out;
-    default:
-      throw new Error(`${name}: dtype ${String(t.dtype)} cannot be exported to ONNX`);
-  }
-}
 
 export class BaseWeights {
   private readonly types: { linear: WeightType; embed: WeightType };
@@ -51,7 +28,7 @@ export class BaseWeights {
     const type = this.types[kind];
     const t = await this.read(name, [rows, K]);
     // Already in the target type (a GGUF file, or f32 for f32): its values are exactly what the engine uses.
-    if (QUANT_DTYPES[t.dtype] === type || (t.dtype === 'F32' && type === 'f32') || (t.dtype === 'F16' && type === 'f16')) return hostToF32(t, name);
+    if (t.dtype.toLowerCase() === type) return hostToF32(t, name);
     const f = hostToF32(t, name);
     if (type === 'f32') return f;
     return Float32Array.from(decodeWeight(type, encodeWeight(type, f, rows, K), rows, K));

@@ -21,6 +21,7 @@ export interface RunState {
   skippedSteps: number;
   history: StepMetrics[];
   evals: { step: number; metrics: Record<string, number> }[];
+  createdAt: number;
   savedAt: number;
 }
 

@@ -117,5 +117,8 @@ export function validateRunConfig(c: RunConfig): string[] {
   check(int(c.maxLength) && c.maxLength >= 8 && c.maxLength <= 32768, 'max_length', `must be an integer in 8..32768, got ${c.maxLength}`);
   check(int(c.maxPromptLength) && c.maxPromptLength >= 1 && c.maxPromptLength < c.maxLength, 'max_prompt_length', `must be an integer in 1..max_length-1, got ${c.maxPromptLength}`);
   check(int(c.seed), 'seed', `must be an integer, got ${c.seed}`);
+  check(int(c.evalEvery) && c.evalEvery >= 0, 'eval_steps', `must be a non-negative integer (0: at the end only), got ${c.evalEvery}`);
+  check(int(c.checkpointEvery) && c.checkpointEvery >= 0, 'save_steps', `must be a non-negative integer (0: only on pause, stop and finish), got ${c.checkpointEvery}`);
+  check(c.simpoGamma >= 0 && c.simpoGamma <= 10, 'simpo_gamma', `must be in [0, 10], got ${c.simpoGamma}`);
   return errors;
 }

@@ -89,6 +89,7 @@ export class TrainingRun {
         skippedSteps: 0,
         history: [],
         evals: [],
+        createdAt: Date.now(),
         savedAt: Date.now(),
       };
     }

@@ -121,6 +121,8 @@ export async function dropFile(page: Page, selector: string, name: string, bytes
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   const file = path.join(SCREENSHOTS, `${name}.png`);
+  // A full-page shot keeps the scroll offset, which draws the sticky step list halfway down the page.
+  await page.evaluate(() => scrollTo(0, 0));
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }

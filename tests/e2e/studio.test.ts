@@ -1,7 +1,7 @@
 // End-to-end: the built app in Debian's chromium (SwiftShader WebGPU), served by scripts/serve.mjs.
 // "app" runs the production build (real worker client); "UI flow" runs a build with the synthetic engine,
-// so every screen can be driven without the GPU worker. When the worker lands, the UI flow can move to
-// the real build: swap ensureBuild({ fake: true }) for ensureBuild() and raise the step timeouts.
+// so every screen can be driven fast and without the GPU worker. The same flow on the real engine (worker,
+// SwiftShader WebGPU, IndexedDB checkpoints, reload and resume) is studio-real.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuild, launchBrowser, dropFile, sampleJsonl, screenshot, startServer, watchErrors, type Browser, type Server } from './helpers.ts';
 

@@ -13,7 +13,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function state(step: number): RunState {
   return {
     version: 1, runId: 'r1', step, totalSteps: 10, cursor: { epoch: 0, position: step }, config: presetConfig('quick'),
-    modelName: 'm', modelFingerprint: 'mf', datasetName: 'd', datasetFingerprint: 'df', skippedSteps: 0, history: [], evals: [], savedAt: step,
+    modelName: 'm', modelFingerprint: 'mf', datasetName: 'd', datasetFingerprint: 'df', skippedSteps: 0, history: [], evals: [], createdAt: 0, savedAt: step,
   };
 }
 

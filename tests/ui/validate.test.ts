@@ -32,7 +32,7 @@ describe('hyperparameter validation', () => {
     expect(checkNumber(FIELD_BY_KEY.r, '').error).toBe('LoRA rank r is required');
     expect(checkNumber(FIELD_BY_KEY.r, '1e-').error).toBe('LoRA rank r must be a number');
     expect(checkNumber(FIELD_BY_KEY.r, '2.5').error).toBe('LoRA rank r must be a whole number');
-    expect(checkNumber(FIELD_BY_KEY.dropout, '0.95').error).toBe('LoRA dropout must be between 0 and 0.9');
+    expect(checkNumber(FIELD_BY_KEY.dropout, '1').error).toBe('LoRA dropout must be in [0, 1)');
   });
 
   it('checks drafts over config values, and cross-field rules', () => {

@@ -2,7 +2,7 @@
 // when the series changes, the canvas resizes or the cursor moves: React renders it once per mount.
 import { useEffect, useRef } from 'react';
 import { formatNumber } from '../lib/format.ts';
-import { decimate, nearestIndex, niceTicks, type SeriesStore } from '../lib/series.ts';
+import { decimate, nearestIndex, niceTicks, tickFormatter, type SeriesStore } from '../lib/series.ts';
 
 interface Props {
   series: SeriesStore;
@@ -17,11 +17,14 @@ interface Props {
 
 const PAD = { left: 48, right: 10, top: 8, bottom: 22 };
 
+const defaultFormat = (v: number) => formatNumber(v, 4);
+
 function cssVar(el: Element, name: string, fallback: string): string {
   return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
 }
 
-export function LineChart({ series, metric, title, hint, format = (v) => formatNumber(v, 4), yDomain }: Props) {
+export function LineChart({ series, metric, title, hint, format: custom, yDomain }: Props) {
+  const format = custom ?? defaultFormat;
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const readoutRef = useRef<HTMLSpanElement>(null);
   const descRef = useRef<HTMLParagraphElement>(null);
@@ -92,13 +95,16 @@ export function LineChart({ series, metric, title, hint, format = (v) => formatN
       ctx.lineWidth = 1;
       ctx.textAlign = 'right';
       ctx.textBaseline = 'middle';
-      for (const t of niceTicks(y0, y1, 4)) {
+      const yTicks = niceTicks(y0, y1, 4);
+      const tickLabel = custom ?? tickFormatter(yTicks);
+      for (const t of yTicks) {
         const y = Math.round(py(t)) + 0.5;
         ctx.beginPath();
         ctx.moveTo(PAD.left, y);
         ctx.lineTo(PAD.left + plotW, y);
         ctx.stroke();
-        ctx.fillText(format(t), PAD.left - 6, y);
+        // A label at the bottom edge is lifted half a line, clear of the "step" axis name below it.
+        ctx.fillText(tickLabel(t), PAD.left - 6, Math.min(y, PAD.top + plotH - 5));
       }
       ctx.textAlign = 'center';
       ctx.textBaseline = 'top';

@@ -1,6 +1,13 @@
 // Progress arithmetic for a run: tokens seen and time left, from step events as they arrive.
 import type { StepMetrics } from '../../engine/types.ts';
 
+/** Tokens behind a run's stored history (what the meter would have counted live). */
+export function tokensSeen(history: StepMetrics[]): number {
+  let n = 0;
+  for (const m of history) if (Number.isFinite(m.tokens_per_second) && Number.isFinite(m.step_time_ms)) n += (m.tokens_per_second * m.step_time_ms) / 1000;
+  return n;
+}
+
 export class RunMeter {
   tokens = 0;
   private times: number[] = [];

@@ -1,6 +1,7 @@
 // Per-step metric series, kept outside React: a step event appends here and only the canvases that draw a
 // series hear of it, so a run of thousands of steps never re-renders the component tree.
 import type { StepMetrics } from '../../engine/types.ts';
+import { formatNumber } from './format.ts';
 
 export interface Series {
   readonly x: number[];
@@ -136,6 +137,15 @@ export function nearestIndex(xs: readonly number[], x: number): number {
   return Math.abs(xs[lo] - x) <= Math.abs(xs[hi] - x) ? lo : hi;
 }
 
+/** Tick labels with as many decimals as the tick step needs, so neighbouring ticks never read the same. */
+export function tickFormatter(ticks: number[]): (v: number) => string {
+  const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : 0;
+  const big = Math.max(...ticks.map(Math.abs));
+  if (!step || !Number.isFinite(step) || big >= 1e4 || (big > 0 && big < 1e-3)) return (v) => formatNumber(v, 4);
+  const decimals = Math.max(0, Math.min(8, -Math.floor(Math.log10(step) + 1e-9)));
+  return (v) => (v === 0 ? '0' : v.toFixed(decimals));
+}
+
 /** "Nice" axis ticks (1, 2, 5 × 10^k) covering [min, max]. */
 export function niceTicks(min: number, max: number, count = 4): number[] {
   if (!Number.isFinite(min) || !Number.isFinite(max)) return [];
@@ -146,6 +156,7 @@ export function niceTicks(min: number, max: number, count = 4): number[] {
   // The nice step nearest the raw one (on a log scale), so the tick count stays close to `count`.
   const step = [1, 2, 5, 10].map((k) => k * mag).reduce((a, b) => (Math.abs(Math.log(b / raw)) < Math.abs(Math.log(a / raw)) ? b : a));
   const out: number[] = [];
-  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  // Integer multiples of the step, not a running sum: the sum drifts (a tick at -5.55e-17 instead of 0).
+  for (let i = Math.ceil(min / step - 1e-9); i * step <= max + step * 1e-9; i++) out.push(i === 0 ? 0 : Number((i * step).toPrecision(12)));
   return out;
 }

@@ -71,7 +71,12 @@ function PreviewRow({ row, maxPrompt, maxLength }: { row: DatasetPreviewRow; max
   );
 }
 
-function Histogram({ edges, counts }: { edges: number[]; counts: number[] }) {
+function Histogram({ edges: allEdges, counts: allCounts }: { edges: number[]; counts: number[] }) {
+  // Empty bins past the longest pair say nothing: keep one of them, to show where the data ends.
+  let last = allCounts.length - 1;
+  while (last > 0 && !allCounts[last] && !allCounts[last - 1]) last--;
+  const counts = allCounts.slice(0, last + 1);
+  const edges = allEdges.slice(0, Math.min(allEdges.length, last + 1));
   const max = Math.max(1, ...counts);
   return (
     <figure className="histogram">

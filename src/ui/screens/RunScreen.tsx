@@ -24,6 +24,15 @@ const CHARTS: { metric: string; title: string; hint?: string; format?: (v: numbe
 ];
 
 
+// The eval metrics worth a glance; all of them stay in the run's stored history.
+const EVAL_SHOWN: [string, string, ((v: number) => string)?][] = [
+  ['loss', 'loss'],
+  ['nll_loss', 'NLL'],
+  ['rewards/accuracies', 'reward accuracy', pct],
+  ['rewards/margins', 'margin'],
+];
+const evalValue = (m: Record<string, number>, k: string) => m[`eval_${k}`] ?? m[`eval/${k}`] ?? m[k];
+
 function Controls() {
   const phase = useStudio((s) => s.run.phase);
   const runId = useStudio((s) => s.run.runId);
@@ -102,10 +111,10 @@ function Progress() {
         </p>
       )}
       {run.lastEval && (
-        <p className="small">
-          Eval at step {run.lastEval.step}:{' '}
-          {Object.entries(run.lastEval.metrics)
-            .map(([k, v]) => `${k} ${formatNumber(v, 4)}`)
+        <p className="small" data-testid="last-eval">
+          <strong>Eval at step {run.lastEval.step}</strong> (held-out pairs):{' '}
+          {EVAL_SHOWN.filter(([k]) => Number.isFinite(evalValue(run.lastEval!.metrics, k)))
+            .map(([k, label, fmt]) => `${label} ${(fmt ?? ((v: number) => formatNumber(v, 4)))(evalValue(run.lastEval!.metrics, k))}`)
             .join(' · ')}
         </p>
       )}
@@ -118,6 +127,22 @@ function Progress() {
   );
 }
 
+/** After a reload the page has no run of its own, but stored ones may be waiting to resume. */
+function StoredRunsNote() {
+  const idle = useStudio((s) => s.run.phase === 'idle');
+  const paused = useStudio((s) => s.runs.filter((r) => r.status === 'paused' && r.step < r.totalSteps).length);
+  const go = useStudio((s) => s.go);
+  if (!idle || !paused) return null;
+  return (
+    <p className="note">
+      {paused === 1 ? 'A paused run is' : `${paused} paused runs are`} stored in this browser.{' '}
+      <button type="button" className="link" onClick={() => go('runs')}>
+        Resume from Runs
+      </button>
+    </p>
+  );
+}
+
 export function RunScreen() {
   const series = useSeries();
   return (
@@ -126,6 +151,7 @@ export function RunScreen() {
         <h1>Run</h1>
         <p className="lede">Live metrics, one point per optimizer step. Hover a chart, or focus it and use the arrow keys, to read values.</p>
       </header>
+      <StoredRunsNote />
       <Controls />
       <Progress />
       <section className="charts" aria-label="Training charts">

@@ -23,74 +23,106 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
   const m = r.lastMetrics;
   const resumable = (r.status === 'paused' || r.status === 'stopped' || r.status === 'failed') && r.step < r.totalSteps;
   // What is missing before it can resume (after a reload: the model and the dataset), as one line.
-  const missing = useStudio((s) => (resumable && !anyActive ? resumeBlockers(s, r).join(' ') : ''));
+  const missing = useStudio((s) => (resumable && !anyActive ? resumeBlockers(s, r).join('\n') : ''));
+  const go = useStudio((s) => s.go);
   const canResume = !anyActive && resumable && !missing;
   const hintId = `resume-hint-${r.id}`;
   return (
-    <tr>
-      <th scope="row">
-        <span className="run-name">{r.name}</span>
-        <span className="run-sub muted small">
-          {r.modelName} · {r.datasetName}
-        </span>
-      </th>
-      <td>
-        <span className={`badge phase-${status}`}>{PHASE_WORDS[status]}</span>
-        {r.step > 0 && !active && <span className="run-sub muted small">checkpoint at step {formatCount(r.step)}</span>}
-      </td>
-      <td className="nowrap">
-        {formatCount(r.step)} / {formatCount(r.totalSteps)}
-      </td>
-      <td>{m ? formatNumber(m.loss, 4) : '—'}</td>
-      <td>{m ? formatNumber(m['rewards/margins'], 3) : '—'}</td>
-      <td>{m ? `${Math.round(m['rewards/accuracies'] * 100)}%` : '—'}</td>
-      <td className="small">{when(r.updatedAt)}</td>
-      <td>
-        <div className="row-actions">
-          <button type="button" className="link" onClick={() => void viewRun(r.id)} aria-label={`View charts of ${r.name}`}>
-            Charts
-          </button>
-          <button type="button" className="secondary" disabled={!canResume} onClick={() => void resumeRun(r.id)} aria-label={`Resume ${r.name}`} aria-describedby={missing ? hintId : undefined}>
-            Resume
-          </button>
-          <button type="button" disabled={anyBusy || r.step === 0} onClick={() => void downloadAdapter(r.id, dtype)} aria-label={`Download adapter of ${r.name}`}>
-            {busy ? 'Working…' : 'Download adapter'}
-          </button>
-          {confirming ? (
-            <>
-              <button
-                type="button"
-                className="danger"
-                onClick={() => {
-                  setConfirming(false);
-                  void deleteRun(r.id);
-                }}
-                aria-label={`Confirm deleting ${r.name}`}
-              >
-                Confirm delete
-              </button>
-              <button type="button" className="link" onClick={() => setConfirming(false)}>
-                Cancel
-              </button>
-            </>
-          ) : (
-            <button type="button" className="link danger-text" disabled={active || anyBusy} onClick={() => setConfirming(true)} aria-label={`Delete ${r.name}`}>
-              Delete
+    <>
+      <tr className={missing ? 'has-hint' : undefined}>
+        <th scope="row">
+          <span className="run-name">{r.name}</span>
+          <span className="run-sub muted small">
+            {r.modelName} · {r.datasetName}
+          </span>
+        </th>
+        <td>
+          <span className={`badge phase-${status}`}>{PHASE_WORDS[status]}</span>
+          {r.step > 0 && !active && <span className="run-sub muted small">checkpoint at step {formatCount(r.step)}</span>}
+        </td>
+        <td className="nowrap">
+          {formatCount(r.step)} / {formatCount(r.totalSteps)}
+        </td>
+        <td>{m ? formatNumber(m.loss, 4) : '—'}</td>
+        <td>{m ? formatNumber(m['rewards/margins'], 3) : '—'}</td>
+        <td>{m ? `${Math.round(m['rewards/accuracies'] * 100)}%` : '—'}</td>
+        <td className="small">{when(r.updatedAt)}</td>
+        <td>
+          <div className="row-actions">
+            <button type="button" className="link" onClick={() => void viewRun(r.id)} aria-label={`View charts of ${r.name}`}>
+              Charts
             </button>
+            <button type="button" className="secondary" disabled={!canResume} onClick={() => void resumeRun(r.id)} aria-label={`Resume ${r.name}`} aria-describedby={missing ? hintId : undefined}>
+              Resume
+            </button>
+            <button type="button" disabled={anyBusy || r.step === 0} onClick={() => void downloadAdapter(r.id, dtype)} aria-label={`Download adapter of ${r.name}`}>
+              {busy ? 'Working…' : 'Download adapter'}
+            </button>
+            {confirming ? (
+              <>
+                <button
+                  type="button"
+                  className="danger"
+                  onClick={() => {
+                    setConfirming(false);
+                    void deleteRun(r.id);
+                  }}
+                  aria-label={`Confirm deleting ${r.name}`}
+                >
+                  Confirm delete
+                </button>
+                <button type="button" className="link" onClick={() => setConfirming(false)}>
+                  Cancel
+                </button>
+              </>
+            ) : (
+              <button type="button" className="link danger-text" disabled={active || anyBusy} onClick={() => setConfirming(true)} aria-label={`Delete ${r.name}`}>
+                Delete
+              </button>
+            )}
+          </div>
+          {note && (
+            <p className="small muted" role="status">
+              {note}
+            </p>
           )}
-        </div>
-        {missing && (
-          <p className="note warn small resume-hint" id={hintId}>
-            To resume from its checkpoint: {missing}
-          </p>
-        )}
-        {note && (
-          <p className="small muted" role="status">
-            {note}
-          </p>
-        )}
-      </td>
-    </tr>
+        </td>
+      </tr>
+      {missing && (
+        <tr className="hint-row">
+          <td colSpan={8}>
+            <div className="note warn small resume-hint" id={hintId}>
+              <p>
+                {/Model screen|Data screen/.test(missing) ? (
+                  <>
+                    <strong>To resume, load the model and the dataset again.</strong> The checkpoint at step {formatCount(r.step)} is kept in this browser; the model and the dataset are not kept across a reload.
+                  </>
+                ) : (
+                  <strong>This run cannot resume yet.</strong>
+                )}
+              </p>
+              <ul>
+                {missing.split('\n').map((m) => (
+                  <li key={m}>{m}</li>
+                ))}
+              </ul>
+              <div className="row-actions">
+                {/Model screen/.test(missing) && (
+                  <button type="button" className="secondary" onClick={() => go('model')}>
+                    Go to Model
+                  </button>
+                )}
+                {/Data screen/.test(missing) && (
+                  <button type="button" className="secondary" onClick={() => go('data')}>
+                    Go to Data
+                  </button>
+                )}
+              </div>
+            </div>
+          </td>
+        </tr>
+      )}
+    </>
   );
 }
 

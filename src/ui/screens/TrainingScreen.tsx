@@ -7,6 +7,7 @@ import { LINEAR_MODULES } from '../lib/memory.ts';
 import { PRESET_INFO, isPreset } from '../lib/presets.ts';
 import { NUMBER_FIELDS, validateConfig, type FieldGroup } from '../lib/validate.ts';
 import { useStudio, useStudioStore } from '../store/context.tsx';
+import { sameLengths } from '../store/data.ts';
 import { startBlockers } from '../store/training.ts';
 
 const LOSSES: { value: LossType; label: string }[] = [
@@ -98,6 +99,7 @@ export function TrainingScreen() {
   const setField = useStudio((s) => s.setField);
   const setConfig = useStudio((s) => s.setConfig);
   const applyPreset = useStudio((s) => s.applyPreset);
+  const dataLengths = useStudio((s) => (s.dataInfo ? s.dataLengths : null));
   const errors = validateConfig(config, drafts);
   const effBatch = config.batchSize * config.gradAccum;
 
@@ -145,6 +147,11 @@ export function TrainingScreen() {
             {g === 'Batch and length' && (
               <p className="muted small">
                 Effective batch: {Number.isFinite(effBatch) ? effBatch : '—'} pairs per optimizer step ({config.batchSize} × {config.gradAccum} accumulation).
+              </p>
+            )}
+            {g === 'Batch and length' && dataLengths && !sameLengths(dataLengths, config) && (
+              <p className="muted small" data-testid="data-reread">
+                The dataset was read for {dataLengths.maxLength} tokens (prompt {dataLengths.maxPromptLength}); it is read again with these limits when the run starts.
               </p>
             )}
           </fieldset>

@@ -1,6 +1,7 @@
 // Past and current runs as the engine stores them.
 import type { RunRecord } from '../../engine/types.ts';
 import { downloadAdapter, safeFileStem } from '../lib/download.ts';
+import { tokensSeen } from '../lib/meter.ts';
 import { resumeBlockers } from './training.ts';
 import { errorMessage, type SliceCreator } from './types.ts';
 
@@ -75,14 +76,17 @@ export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => 
         return;
       }
       if (!active) {
+        let tokens = 0;
         try {
-          deps.series.load(await deps.engine.runHistory(id));
+          const history = await deps.engine.runHistory(id);
+          deps.series.load(history);
+          tokens = tokensSeen(history);
         } catch (e) {
           note(id, `Could not read the history: ${errorMessage(e)}`);
           return;
         }
         set((s) => ({
-          run: { ...s.run, runId: id, phase: rec.status, step: rec.step, totalSteps: rec.totalSteps, lastMetrics: rec.lastMetrics ?? null, config: rec.config, etaMs: undefined, message: null, tokens: 0 },
+          run: { ...s.run, runId: id, phase: rec.status, step: rec.step, totalSteps: rec.totalSteps, lastMetrics: rec.lastMetrics ?? null, config: rec.config, etaMs: undefined, message: null, tokens },
         }));
       }
       get().go('run');

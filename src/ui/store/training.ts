@@ -1,7 +1,7 @@
 // The run configuration form and the live run. Per-step metrics go to the series store; only coarse
 // progress (step, tokens, ETA) reaches zustand, throttled, so React re-renders a few times a second at most.
 import type { RunConfig, RunEvent, RunRecord, RunStatus, StepMetrics } from '../../engine/types.ts';
-import { RunMeter } from '../lib/meter.ts';
+import { RunMeter, tokensSeen } from '../lib/meter.ts';
 import { DEFAULT_PRESET, presetConfig } from '../lib/presets.ts';
 import { LOCK_HELD_MESSAGE, withRunLock } from '../lib/runlock.ts';
 import { throttle } from '../lib/throttle.ts';
@@ -88,15 +88,18 @@ export function resumeBlockers(s: StudioState, rec: RunRecord): string[] {
   const out: string[] = [];
   if (s.gpu && !s.gpu.available) out.push('WebGPU is not available in this browser.');
   if (s.modelStatus === 'loading') out.push('The model is still loading.');
-  else if (s.modelStatus !== 'ready' || !s.modelInfo) out.push(`Load the model it was trained on (${rec.modelName}, ${rec.config.quant}) on the Model screen.`);
-  else if (s.modelInfo.fingerprint !== rec.modelFingerprint) {
-    out.push(`The loaded model (${s.modelInfo.name}, ${s.modelInfo.quant}) is not the one it was trained on: load ${rec.modelName} as ${rec.config.quant}.`);
+  else if (s.modelStatus !== 'ready' || !s.modelInfo) out.push(`Load the model it was trained on, ${rec.modelName} (${rec.config.quant}), on the Model screen.`);
+  else if (rec.modelFingerprint && s.modelInfo.fingerprint !== rec.modelFingerprint) {
+    out.push(`The loaded model, ${s.modelInfo.name} (${s.modelInfo.quant}), is not the one it was trained on: load ${rec.modelName} (${rec.config.quant}) on the Model screen.`);
   }
   if (s.dataStatus === 'loading') out.push('The dataset is still being read.');
-  else if (!s.dataFile || s.dataStatus !== 'ready' || !s.dataInfo) out.push(`Load its dataset (${rec.datasetName}) on the Data screen.`);
-  if (isActive(s.run.phase)) out.push('A run is already in progress.');
+  else if (!s.dataFile || s.dataStatus !== 'ready' || !s.dataInfo) out.push(`Load its dataset, ${rec.datasetName}, on the Data screen.`);
+  if (isActive(s.run.phase)) out.push('Another run is in progress.');
   return out;
 }
+
+/** A start refused before the engine began (the data could not be made ready): nothing failed. */
+class NotStarted extends Error {}
 
 export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, get) => {
   const meter = { current: new RunMeter() };
@@ -152,13 +155,13 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
       patchRun({ message: `Reading the dataset again, cut to ${lengths.maxLength} tokens (prompt ${lengths.maxPromptLength})…` });
       await get().loadDataset(lengths);
       const { dataStatus, dataError, dataInfo } = get();
-      if (dataStatus !== 'ready' || !dataInfo) throw new Error(`the dataset could not be read again: ${dataError ?? 'unknown error'}`);
-      if (dataInfo.trainPairs === 0) throw new Error(`no usable training pairs at max length ${lengths.maxLength} (prompt ${lengths.maxPromptLength})`);
+      if (dataStatus !== 'ready' || !dataInfo) throw new NotStarted(`The dataset could not be read again: ${dataError ?? 'unknown error'}`);
+      if (dataInfo.trainPairs === 0) throw new NotStarted(`The dataset has no usable training pairs at max length ${lengths.maxLength} (prompt ${lengths.maxPromptLength}).`);
       patchRun({ message: null });
     }
     const info = get().dataInfo;
     if (resume && info && resume.datasetFingerprint && info.fingerprint !== resume.datasetFingerprint) {
-      throw new Error(`the loaded dataset (${info.name}) is not the one ${resume.name} was trained on (${resume.datasetName}, same split settings): load that file on the Data screen`);
+      throw new NotStarted(`The loaded dataset (${info.name}) is not the one ${resume.name} was trained on (${resume.datasetName}, with the same split settings): load that file on the Data screen, then resume.`);
     }
   };
 
@@ -204,10 +207,12 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
             set({ run: { ...IDLE_RUN, phase: 'starting', config } });
           } else {
             if (get().run.runId !== resume.id) {
+              const history = await deps.engine.runHistory(resume.id).catch(() => []);
               meter.current = new RunMeter();
-              deps.series.load(await deps.engine.runHistory(resume.id).catch(() => []));
+              meter.current.tokens = tokensSeen(history);
+              deps.series.load(history);
             }
-            set({ run: { ...get().run, runId: resume.id, phase: 'starting', config, step: resume.step, totalSteps: resume.totalSteps, message: null } });
+            set({ run: { ...get().run, runId: resume.id, phase: 'starting', config, step: resume.step, totalSteps: resume.totalSteps, tokens: meter.current.tokens, lastMetrics: resume.lastMetrics ?? get().run.lastMetrics, message: null } });
           }
           await dataFor(config, resume);
           return deps.engine.train(config, onEvent, resume?.id);
@@ -221,7 +226,9 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
         patchRun({ runId: rec.id, phase: rec.status, step: rec.step, totalSteps: rec.totalSteps, etaMs: undefined, ...(rec.lastMetrics ? { lastMetrics: rec.lastMetrics } : {}) });
       } catch (e) {
         progress.flush();
-        patchRun({ phase: 'failed', message: errorMessage(e), etaMs: undefined });
+        // Refused before the engine started: the run is as it was (a resumed one stays paused).
+        if (e instanceof NotStarted) patchRun({ phase: resume ? resume.status : 'idle', message: e.message, etaMs: undefined });
+        else patchRun({ phase: 'failed', message: errorMessage(e), etaMs: undefined });
       } finally {
         void get().refreshRuns();
       }

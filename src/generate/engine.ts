@@ -1,0 +1,38 @@
+// One-call translation for StudioEngine.translate (engine/local.ts): an adapter from a run checkpoint (or none),
+// a decoder over the loaded base, ALMA translation, everything released afterwards.
+import type { GpuContext } from '../gpu/context.ts';
+import type { Projection } from '../model/config.ts';
+import { createLora, releaseLora } from '../model/lora.ts';
+import type { BaseModel } from '../model/model.ts';
+import type { TextTokenizer } from '../model/tokenizer.ts';
+import { Decoder } from './decoder.ts';
+import { translate, type TranslateOptions } from './translate.ts';
+
+/** A LoRA as a checkpoint holds it: PEFT-named lora_A/lora_B tensors (extra tensors, e.g. moments, ignored). */
+export interface StoredAdapter {
+  r: number;
+  alpha: number;
+  targets: string[] | 'all-linear';
+  useRslora: boolean;
+  tensors: Map<string, Float32Array>;
+}
+
+export async function translateWithAdapter(
+  ctx: GpuContext,
+  base: BaseModel,
+  tokenizer: TextTokenizer,
+  adapter: StoredAdapter | null,
+  sources: string[],
+  opts: TranslateOptions,
+): Promise<string[]> {
+  const lora = adapter
+    ? createLora(ctx, base.cfg, { r: adapter.r, alpha: adapter.alpha, dropout: 0, targets: adapter.targets as Projection[] | 'all-linear', useRslora: adapter.useRslora }, 0, adapter.tensors)
+    : null;
+  const dec = new Decoder(ctx, base, lora);
+  try {
+    return await translate(dec, tokenizer, sources, { ...opts, useLora: !!lora });
+  } finally {
+    dec.release();
+    if (lora) releaseLora(ctx, lora);
+  }
+}
