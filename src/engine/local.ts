@@ -4,6 +4,9 @@ import { formatReport, PairBatcher, readPreferenceFile, tokenizePairs, withToken
 import { GpuContext } from '../gpu/context.ts';
 import { GpuError } from '../gpu/errors.ts';
 import { exportPeftAdapter } from '../io/peft.ts';
+import { zipStore } from '../io/zip.ts';
+import { buildRecipe } from '../train/recipe.ts';
+import type { PreferenceRow } from '../data/types.ts';
 import { loadTokenizer } from '../io/tokenizer.ts';
 import { ggufTokenizerFiles } from '../io/gguf-tokenizer.ts';
 import type { Projection } from '../model/config.ts';
@@ -32,6 +35,7 @@ interface LoadedModelState {
 interface DatasetState {
   info: DatasetInfo;
   pairs: TokenizedPair[];
+  rows: PreferenceRow[];
   opts: DataOptions;
 }
 
@@ -136,7 +140,7 @@ export class LocalEngine implements StudioEngine {
       report,
       reportText: formatReport(report),
     };
-    this.data = { info, pairs: tok.pairs, opts };
+    this.data = { info, pairs: tok.pairs, rows: read.rows, opts };
     return info;
   }
 
@@ -223,6 +227,20 @@ export class LocalEngine implements StudioEngine {
       { dtype: dtype === 'f16' ? 'F16' : 'F32' },
     );
     return { files: [{ name: 'adapter_config.json', bytes: new TextEncoder().encode(exported.config) }, { name: 'adapter_model.safetensors', bytes: exported.weights }] };
+  }
+
+  async exportRecipe(runId: string): Promise<AdapterFiles> {
+    const c = await this.store.load(runId);
+    if (!c) throw new Error(`run ${runId} has no checkpoint`);
+    const s = c.state;
+    const d = this.data;
+    if (!d || d.info.fingerprint !== s.datasetFingerprint) {
+      throw new Error(`load the run's dataset (${s.datasetName}) first: the recipe carries the same train/eval split as text`);
+    }
+    // The same split the run trained on: the batcher's split depends only on the pairs, the seed and the fraction.
+    const split = new PairBatcher(d.pairs, { batchSize: 1, seed: s.config.seed, evalFraction: d.opts.evalFraction });
+    const files = buildRecipe(s.config, s.modelName, split.train.map((p) => d.rows[p.index]), split.eval.map((p) => d.rows[p.index]));
+    return { files: [{ name: `${s.config.name || runId}-trl-recipe.zip`, bytes: zipStore(files.map((f) => ({ name: `trl-recipe/${f.name}`, data: f.text }))) }] };
   }
 
   async translate(): Promise<string[]> {

@@ -173,5 +173,7 @@ export interface StudioEngine {
   runHistory(runId: string): Promise<StepMetrics[]>;
   deleteRun(runId: string): Promise<void>;
   exportAdapter(runId: string, dtype: 'f32' | 'f16'): Promise<AdapterFiles>;
+  /** The run as a Hugging Face TRL recipe (one zip); needs the run's dataset loaded. */
+  exportRecipe(runId: string): Promise<AdapterFiles>;
   translate(sources: string[], opts: { srcLang: string; tgtLang: string; adapterRunId: string | null; maxNewTokens: number }): Promise<string[]>;
 }

@@ -19,6 +19,7 @@ export interface EngineArgsMap {
   runHistory: [runId: string];
   deleteRun: [runId: string];
   exportAdapter: [runId: string, dtype: 'f32' | 'f16'];
+  exportRecipe: [runId: string];
   translate: Parameters<StudioEngine['translate']>;
 }
 export type EngineArgs<K extends keyof StudioEngine> = EngineArgsMap[K];
@@ -114,6 +115,7 @@ export class WorkerEngine implements StudioEngine {
   runHistory: StudioEngine['runHistory'] = (runId) => this.call('runHistory', [runId]);
   deleteRun: StudioEngine['deleteRun'] = (runId) => this.call('deleteRun', [runId]);
   exportAdapter: StudioEngine['exportAdapter'] = (runId, dtype) => this.call('exportAdapter', [runId, dtype]);
+  exportRecipe: StudioEngine['exportRecipe'] = (runId) => this.call('exportRecipe', [runId]);
   translate: StudioEngine['translate'] = (sources, opts) => this.call('translate', [sources, opts]);
 }
 

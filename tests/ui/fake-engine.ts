@@ -267,6 +267,11 @@ export class FakeEngine implements StudioEngine {
     };
   }
 
+  async exportRecipe(runId: string): Promise<AdapterFiles> {
+    if (!this.runs.get(runId)) throw new Error(`no run ${runId}`);
+    return { files: [{ name: `${runId}-trl-recipe.zip`, bytes: new Uint8Array(22) }] };
+  }
+
   async translate(sources: string[], opts: { srcLang: string; tgtLang: string; adapterRunId: string | null; maxNewTokens: number }): Promise<string[]> {
     if (!this.opts.translate) throw new Error('not implemented: translate');
     await sleep(100);

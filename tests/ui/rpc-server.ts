@@ -48,6 +48,9 @@ export function serveEngine(port: PortLike, engine: StudioEngine): void {
         case 'exportAdapter':
           value = await engine.exportAdapter(req.args[0], req.args[1]);
           break;
+        case 'exportRecipe':
+          value = await engine.exportRecipe(req.args[0]);
+          break;
         case 'translate':
           value = await engine.translate(req.args[0], req.args[1]);
           break;

@@ -18,6 +18,7 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
   const resumeRun = useStudio((s) => s.resumeRun);
   const deleteRun = useStudio((s) => s.deleteRun);
   const downloadAdapter = useStudio((s) => s.downloadAdapter);
+  const exportRecipe = useStudio((s) => s.exportRecipe);
   const [confirming, setConfirming] = useState(false);
   const status = active ? 'running' : r.status;
   const m = r.lastMetrics;
@@ -57,6 +58,9 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
             </button>
             <button type="button" disabled={anyBusy || r.step === 0} onClick={() => void downloadAdapter(r.id, dtype)} aria-label={`Download adapter of ${r.name}`}>
               {busy ? 'Working…' : 'Download adapter'}
+            </button>
+            <button type="button" className="secondary" disabled={anyBusy} onClick={() => void exportRecipe(r.id)} aria-label={`Export ${r.name} as a TRL recipe`} title="The same run for Hugging Face TRL: dataset, CPOConfig, LoraConfig, script and accelerate command">
+              TRL recipe
             </button>
             {confirming ? (
               <>

@@ -15,6 +15,8 @@ export interface RunsSlice {
   refreshRuns(): Promise<void>;
   deleteRun(id: string): Promise<void>;
   downloadAdapter(id: string, dtype: 'f32' | 'f16'): Promise<void>;
+  /** Saves the run as a TRL recipe zip (the run's dataset must be loaded). */
+  exportRecipe(id: string): Promise<void>;
   /** Shows a finished or paused run's curves on the Run screen. */
   viewRun(id: string): Promise<void>;
   resumeRun(id: string): Promise<void>;
@@ -63,6 +65,20 @@ export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => 
         note(id, `Saved ${names.join(', ')}`);
       } catch (e) {
         note(id, `Export failed: ${errorMessage(e)}`);
+      } finally {
+        set({ busyRunId: null });
+      }
+    },
+    async exportRecipe(id) {
+      const rec = get().runs.find((r) => r.id === id);
+      set({ busyRunId: id });
+      note(id, 'Preparing the TRL recipe…');
+      try {
+        const files = await deps.engine.exportRecipe(id);
+        const names = await (deps.save ?? downloadAdapter)(files, safeFileStem(rec?.name ?? id));
+        note(id, `Saved ${names.join(', ')}: unzip it and run \`accelerate launch train_cpo.py\` (see its README).`);
+      } catch (e) {
+        note(id, `Recipe export failed: ${errorMessage(e)}`);
       } finally {
         set({ busyRunId: null });
       }

@@ -1,0 +1,56 @@
+// The studio's engine without a worker (the worker only forwards to it): model, dataset, a short run,
+// the run list, and both exports.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LocalEngine } from '../../src/engine/local.ts';
+import type { RunEvent } from '../../src/engine/types.ts';
+import { openSafetensors } from '../../src/io/safetensors.ts';
+import { memorySource } from '../../src/io/source.ts';
+import { FolderRunStore } from '../../src/train/node-store.ts';
+import { presetConfig } from '../../src/train/presets.ts';
+import { REPO } from '../train/util.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'cpo-engine-'));
+const engine = new LocalEngine(new FolderRunStore(dir));
+afterAll(() => {
+  engine.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('LocalEngine', () => {
+  it('loads the tiny model and the demo data, trains, lists, exports the adapter and the TRL recipe', async () => {
+    const info = await engine.gpuInfo();
+    expect(info.available).toBe(true);
+    const model = await engine.loadModel({ kind: 'path', path: resolve(REPO, 'public/models/tiny') }, 'q8_0');
+    expect(model).toMatchObject({ architecture: 'LlamaForCausalLM', quant: 'q8_0', hasChatTemplate: true });
+    const demo = readFileSync(resolve(REPO, 'public/demo/wmt22-preference.jsonl'), 'utf8').split('\n').slice(0, 24).join('\n');
+    const opts = { maxLength: 64, maxPromptLength: 48, evalFraction: 0.25, seed: 42 };
+    const data = await engine.loadDataset(Object.assign(new Blob([demo]), { name: 'demo.jsonl' }), opts);
+    expect(data.format).toBe('translation');
+    expect(data.trainPairs + data.evalPairs).toBe(data.rowsUsable);
+    expect(data.preview[0].promptTokens).toBeGreaterThan(0);
+
+    const events: RunEvent[] = [];
+    const cfg = presetConfig('quick', { name: 'engine-test', quant: 'q8_0', maxSteps: 2, batchSize: 2, maxLength: 64, maxPromptLength: 48, checkpointEvery: 1 });
+    const rec = await engine.train(cfg, (e) => events.push(e));
+    expect(rec.status).toBe('finished');
+    expect(events.filter((e) => e.type === 'step')).toHaveLength(2);
+    expect(events.some((e) => e.type === 'eval')).toBe(true);
+    expect((await engine.listRuns()).map((r) => r.id)).toEqual([rec.id]);
+    expect(await engine.runHistory(rec.id)).toHaveLength(2);
+
+    const adapter = await engine.exportAdapter(rec.id, 'f16');
+    const st = await openSafetensors(memorySource(adapter.files.find((f) => f.name === 'adapter_model.safetensors')!.bytes, 'adapter'));
+    expect(st.tensors.size).toBe(2 * 2 * 7);
+    expect([...st.tensors.values()].every((t) => t.dtype === 'F16')).toBe(true);
+
+    const recipe = await engine.exportRecipe(rec.id);
+    const zip = new TextDecoder('latin1').decode(recipe.files[0].bytes);
+    for (const f of ['train.jsonl', 'eval.jsonl', 'trainer_config.json', 'lora_config.json', 'train_cpo.py', 'README.md']) expect(zip).toContain(`trl-recipe/${f}`);
+
+    await engine.deleteRun(rec.id);
+    expect(await engine.listRuns()).toEqual([]);
+  });
+});
