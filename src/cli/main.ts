@@ -1,12 +1,16 @@
 // `npm run cli -- <command> …`: the engine without a browser, on whatever WebGPU adapter Node finds.
+import { evalCommand } from './eval.ts';
 import { logpsCommand } from './logps.ts';
 import { scoreCommand } from './score.ts';
 import { trainCommand } from './train.ts';
+import { translateCommand } from './translate.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   logps: { run: (a) => logpsCommand(a, 'logps'), help: 'log-probs, loss and metrics of a preference file, as JSON' },
   grads: { run: (a) => logpsCommand(a, 'grads'), help: 'LoRA gradients of a preference file, as safetensors' },
   train: { run: trainCommand, help: 'train a LoRA adapter with CPO and write it as a PEFT folder' },
+  translate: { run: translateCommand, help: 'translate a file line by line with the ALMA prompt (KV-cache decoding)' },
+  eval: { run: evalCommand, help: 'base model vs adapter on held-out sources: chrF2, chrF++, BLEU side by side' },
   score: { run: scoreCommand, help: 'chrF2, chrF++ and BLEU of line-aligned hypothesis and reference files' },
 };
 

@@ -5,6 +5,7 @@ import { GpuContext } from '../gpu/context.ts';
 import { GpuError } from '../gpu/errors.ts';
 import { exportPeftAdapter } from '../io/peft.ts';
 import { zipStore } from '../io/zip.ts';
+import { translateWithAdapter, type StoredAdapter } from '../generate/engine.ts';
 import { buildRecipe } from '../train/recipe.ts';
 import type { PreferenceRow } from '../data/types.ts';
 import { loadTokenizer } from '../io/tokenizer.ts';
@@ -243,9 +244,23 @@ export class LocalEngine implements StudioEngine {
     return { files: [{ name: `${s.config.name || runId}-trl-recipe.zip`, bytes: zipStore(files.map((f) => ({ name: `trl-recipe/${f.name}`, data: f.text }))) }] };
   }
 
-  async translate(): Promise<string[]> {
-    throw new Error('not implemented: generation lands with the generation and evaluation issue');
+  async translate(sources: string[], opts: { srcLang: string; tgtLang: string; adapterRunId: string | null; maxNewTokens: number }): Promise<string[]> {
+    const m = this.model;
+    if (!m) throw new Error('no model loaded');
+    if (!m.tokenizer) throw new Error(`${m.info.name} has no tokenizer, so text cannot be translated`);
+    if (this.run) throw new Error('a run is in progress: pause or stop it before translating');
+    const ctx = await this.gpu();
+    let adapter: StoredAdapter | null = null;
+    if (opts.adapterRunId) {
+      const c = await this.store.load(opts.adapterRunId);
+      if (!c) throw new Error(`run ${opts.adapterRunId} has no checkpoint`);
+      if (c.state.modelName !== m.info.name) throw new Error(`run ${opts.adapterRunId} was trained on ${c.state.modelName}, but ${m.info.name} is loaded`);
+      const cfg = c.state.config;
+      adapter = { r: cfg.r, alpha: cfg.alpha, targets: cfg.targets, useRslora: cfg.useRslora, tensors: c.tensors };
+    }
+    return translateWithAdapter(ctx, m.base, m.tokenizer, adapter, sources, { srcLang: opts.srcLang, tgtLang: opts.tgtLang, maxNewTokens: opts.maxNewTokens });
   }
+
 
   dispose(): void {
     if (this.ctx && this.model) releaseBaseModel(this.ctx, this.model.base);

@@ -120,7 +120,7 @@ describe('KV-cache decoder (golden tiny Llama)', () => {
     if (stopAt.size === 2 && early[0].ids.length < 7 && early[1].ids.length < 7) expect(reorders).toBeGreaterThan(0);
   });
 
-  it('sampling repeats with the same seed and follows the model', async () => {
+  it('sampling repeats with the same seed, and turns greedy as the temperature goes to 0', async () => {
     const o = { maxNewTokens: 6, eosIds: [], doSample: true, temperature: 1.5, topP: 0.95, seed: 7 };
     const a = await generate(dec, [PROMPTS[0], PROMPTS[1]], o);
     const b = await generate(dec, [PROMPTS[0], PROMPTS[1]], o);
@@ -128,6 +128,9 @@ describe('KV-cache decoder (golden tiny Llama)', () => {
     const c = await generate(dec, [PROMPTS[0], PROMPTS[1]], { ...o, seed: 8 });
     expect(c.map((g) => g.ids)).not.toEqual(a.map((g) => g.ids));
     for (const g of a) for (const t of g.ids) expect(t).toBeLessThan(V);
+    const cold = await generate(dec, [PROMPTS[0], PROMPTS[1]], { ...o, temperature: 1e-4 });
+    const greedy = await generate(dec, [PROMPTS[0], PROMPTS[1]], { maxNewTokens: 6, eosIds: [] });
+    expect(cold.map((g) => g.ids)).toEqual(greedy.map((g) => g.ids));
   });
 
   it('beam search: one beam is greedy; more beams find a sequence at least as likely; batching holds', async () => {

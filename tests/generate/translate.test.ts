@@ -8,6 +8,7 @@ import { evalCommand } from '../../src/cli/eval.ts';
 import { translateCommand } from '../../src/cli/translate.ts';
 import { almaPrompt } from '../../src/data/rows/languages.ts';
 import { Decoder } from '../../src/generate/decoder.ts';
+import { translateWithAdapter } from '../../src/generate/engine.ts';
 import { generatedText, newlinePredicate, promptIds, translate } from '../../src/generate/translate.ts';
 import type { GpuContext } from '../../src/gpu/context.ts';
 import { loadTokenizer } from '../../src/io/tokenizer.ts';
@@ -118,9 +119,26 @@ describe('translate (tiny demo model)', () => {
       expect(baseTxt.slice(0, 2)).toEqual((await translate(dec, tok, SOURCES.slice(0, 2), { srcLang: 'de', tgtLang: 'en', maxNewTokens: 4 })));
       expect(adapterTxt).toHaveLength(3);
       expect(adapterTxt.slice(0, 2)).not.toEqual(baseTxt.slice(0, 2));
+      // The engine's entry point, with the adapter as a checkpoint holds it, agrees with the command.
+      const stored = { r: 2, alpha: 16, targets: ['q_proj', 'v_proj', 'down_proj'], useRslora: false, tensors: init };
+      const viaEngine = await translateWithAdapter(ctx, base, tok, stored, SOURCES.slice(0, 2), { srcLang: 'de', tgtLang: 'en', maxNewTokens: 4 });
+      expect(viaEngine).toEqual(adapterTxt.slice(0, 2));
       const scores = JSON.parse(readFileSync(join(res, 'scores.json'), 'utf8'));
       expect(scores.segments).toBe(2);
       for (const k of ['base', 'adapter']) for (const m of ['chrf2', 'chrfpp', 'bleu']) expect(typeof scores.scores[k][m]).toBe('number');
+
+      // --data: translation triplets; the ALMA prompt is built from each row, the chosen side is the reference.
+      const data = join(dir, 'triplets.jsonl');
+      const rows = [
+        { lp: 'de-en', source: SOURCES[0], chosen: 'Good morning.', rejected: 'Good day.' },
+        { lp: 'en-de', source: 'Hello', chosen: 'Hallo', rejected: 'Hi' },
+      ];
+      writeFileSync(data, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      out.length = 0;
+      const res2 = join(dir, 'eval2');
+      expect(await evalCommand([...common, '--adapter', adapter, '--data', data, '--out', res2, '--show', '1'])).toBe(0);
+      expect(out.join('\n')).toContain('source:  Guten Morgen.');
+      expect(readFileSync(join(res2, 'base.txt'), 'utf8')).toBe(`${baseTxt[0]}\n`);
     });
   });
 });

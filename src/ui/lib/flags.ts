@@ -1,16 +1,19 @@
-// Feature flags: off until the engine supports the feature. Turn one on with ?compare=1 in the URL
-// (remembered in localStorage) or localStorage['cpo-studio:flag:compare'] = '1'.
+// Feature flags, for features that may be switched off: ?compare=0 in the URL turns one off (remembered in
+// localStorage), ?compare=1 back on; localStorage['cpo-studio:flag:compare'] holds the choice.
 
 export type Flag = 'compare';
+
+/** On by default once the engine supports the feature. */
+const DEFAULTS: Record<Flag, boolean> = { compare: true };
 
 export function flagEnabled(flag: Flag, search = globalThis.location?.search ?? ''): boolean {
   const key = `cpo-studio:flag:${flag}`;
   const q = new URLSearchParams(search).get(flag);
   try {
-    if (q === '1') globalThis.localStorage?.setItem(key, '1');
-    if (q === '0') globalThis.localStorage?.removeItem(key);
-    return q === '1' || (q !== '0' && globalThis.localStorage?.getItem(key) === '1');
+    if (q === '1' || q === '0') globalThis.localStorage?.setItem(key, q);
+    const stored = globalThis.localStorage?.getItem(key);
+    return q === '1' || (q !== '0' && (stored === '1' || (stored !== '0' && DEFAULTS[flag])));
   } catch {
-    return q === '1'; // storage may be blocked
+    return q === '1' || (q !== '0' && DEFAULTS[flag]); // storage may be blocked
   }
 }
