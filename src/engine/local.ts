@@ -6,13 +6,16 @@ import { GpuError } from '../gpu/errors.ts';
 import { exportPeftAdapter } from '../io/peft.ts';
 import { zipStore } from '../io/zip.ts';
 import { translateWithAdapter, type StoredAdapter } from '../generate/engine.ts';
+import { Decoder } from '../generate/decoder.ts';
+import { completePrompts } from '../generate/translate.ts';
+import { scoreTranslations } from '../eval/index.ts';
 import { buildRecipe } from '../train/recipe.ts';
 import type { PreferenceRow } from '../data/types.ts';
 import { loadTokenizer } from '../io/tokenizer.ts';
 import { ggufTokenizerFiles } from '../io/gguf-tokenizer.ts';
 import type { Projection } from '../model/config.ts';
 import { openModel, type OpenedModel } from '../model/load.ts';
-import { createLora, releaseLora } from '../model/lora.ts';
+import { createLora, releaseLora, type Lora } from '../model/lora.ts';
 import { loadBaseModel, releaseBaseModel, type BaseModel } from '../model/model.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 import { Transformer } from '../model/transformer.ts';
@@ -179,12 +182,53 @@ export class LocalEngine implements StudioEngine {
     this.run = run;
     try {
       const status = await run.run();
+      if (status === 'finished') await this.generationEval(run, tf, lora, batcher.eval, onEvent);
       return toRecord({ ...run.state }, status);
     } finally {
       this.run = null;
       run.release();
       tf.release();
       releaseLora(ctx, lora);
+    }
+  }
+
+  /**
+   * The small fixed evaluation at the end of a run: up to 8 eval-split prompts decoded greedily with the base
+   * and with the adapter, scored against the chosen answers (chrF2, chrF++, BLEU), kept with the run.
+   */
+  private async generationEval(run: TrainingRun, tf: Transformer, lora: Lora, evalPairs: TokenizedPair[], onEvent: (e: RunEvent) => void): Promise<void> {
+    const m = this.model!;
+    const d = this.data!;
+    const rows = evalPairs.map((p) => d.rows[p.index]).filter((r): r is PreferenceRow & { kind: 'text' } => r.kind === 'text').slice(0, 8);
+    if (!rows.length || !m.tokenizer) return;
+    const ctx = await this.gpu();
+    tf.release(); // the training workspace is not needed any more; decoding allocates its own
+    const dec = new Decoder(ctx, m.base, lora);
+    try {
+      const prompts = rows.map((r) => r.prompt);
+      const refs = rows.map((r) => r.chosen.trim());
+      // Translation rows answer on one line (ALMA); other rows stop at EOS.
+      const opts = { maxNewTokens: 64, stopAtNewline: rows.every((r) => !!r.langPair) };
+      dec.useLora = false;
+      const base = scoreTranslations(await completePrompts(dec, m.tokenizer, prompts, opts), refs);
+      dec.useLora = true;
+      const tuned = scoreTranslations(await completePrompts(dec, m.tokenizer, prompts, opts), refs);
+      const metrics = {
+        'gen/chrf2_base': base.chrf2.score,
+        'gen/chrf2_adapter': tuned.chrf2.score,
+        'gen/chrfpp_base': base.chrfpp.score,
+        'gen/chrfpp_adapter': tuned.chrfpp.score,
+        'gen/bleu_base': base.bleu.score,
+        'gen/bleu_adapter': tuned.bleu.score,
+        'gen/examples': rows.length,
+      };
+      const last = run.state.evals.at(-1);
+      if (last && last.step === run.state.step) Object.assign(last.metrics, metrics);
+      else run.state.evals.push({ step: run.state.step, metrics });
+      onEvent({ type: 'eval', runId: run.state.runId, step: run.state.step, metrics });
+      await run.checkpoint();
+    } finally {
+      dec.release();
     }
   }
 

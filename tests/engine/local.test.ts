@@ -38,7 +38,13 @@ describe('LocalEngine', () => {
     expect(rec.status).toBe('finished');
     expect(events.filter((e) => e.type === 'step')).toHaveLength(2);
     expect(events.some((e) => e.type === 'eval')).toBe(true);
-    expect((await engine.listRuns()).map((r) => r.id)).toEqual([rec.id]);
+    const listed = await engine.listRuns();
+    expect(listed.map((r) => r.id)).toEqual([rec.id]);
+    // The end-of-run generation check is kept with the run.
+    for (const k of ['gen/chrf2_base', 'gen/chrf2_adapter', 'gen/bleu_base', 'gen/bleu_adapter']) expect(Number.isFinite(listed[0].evalScores?.[k]), k).toBe(true);
+    const [base, tuned] = await Promise.all([null, rec.id].map((id) => engine.translate(['Guten Morgen.'], { srcLang: 'de', tgtLang: 'en', adapterRunId: id, maxNewTokens: 6 })));
+    expect(base).toHaveLength(1);
+    expect(tuned).toHaveLength(1);
     expect(await engine.runHistory(rec.id)).toHaveLength(2);
 
     const adapter = await engine.exportAdapter(rec.id, 'f16');
