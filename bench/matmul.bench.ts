@@ -1,5 +1,7 @@
 // Matmul at Qwen2.5-0.5B's MLP shapes: gate/up (N = F, K = C) and down (N = C, K = F), M = o.tokens rows.
 // The roofline is the plain f32 forward; every weight type's forward and backward-input is reported against it.
+// Decoding's forward (M = 1 and 4 rows: one token per sequence, matmulForward's matvec variant on a CPU adapter)
+// is reported at the gate/up shape for every weight type.
 import type { GpuContext } from '../src/gpu/context.ts';
 import { matmulBackwardInput, matmulForward, matmulRoofline } from '../src/kernels/matmul/matmul.ts';
 import { encodeWeight, type WeightType } from '../src/kernels/quant/formats.ts';
@@ -39,6 +41,16 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
     const last = out[out.length - 1];
     const prev = last.dispose;
     last.dispose = () => { prev?.(); releaseWeight(ctx, wf()); };
+  }
+  for (const type of ['f32', 'f16', 'q8_0', 'q4_0'] as const) {
+    const [N, K] = [F, C];
+    const w = weight(type, N, K);
+    const ms = [1, 4].filter((m) => m <= M); // x and y hold M rows
+    ms.forEach((m, i) => out.push({
+      name: `matmul ${type} decode fwd ${m}x${N}x${K}`, flops: 2 * m * N * K, matmulShaped: true,
+      record: (rec) => matmulForward(rec, y, x, w(), m),
+      dispose: i === ms.length - 1 ? () => releaseWeight(ctx, w()) : undefined,
+    }));
   }
   const lastCase = out[out.length - 1];
   const prevDispose = lastCase.dispose;

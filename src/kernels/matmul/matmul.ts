@@ -1,6 +1,8 @@
 // Y = X·Wᵀ and dX = dY·W against a base weight (any WeightType, dequantized in registers, split into parts).
 // Two variants, chosen from ctx.caps: 'register' (barrier-free 8x4 / 4x8 register tiles, for CPU rasterizers) and
-// 'shared' (64x64 workgroup-memory tiles, for real GPUs). Both serve every weight type.
+// 'shared' (64x64 workgroup-memory tiles, for real GPUs). Both serve every weight type. The forward has a third,
+// 'matvec' (M x 4 register tiles, all M <= MATVEC_MAX_ROWS rows at once), which a CPU adapter uses for decoding's
+// few rows, where the 8-row register tiles would redo clamped rows' work.
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
 import { preprocess } from '../../gpu/wgsl.ts';
@@ -10,20 +12,38 @@ import { weightDefines, weightLoaderSource } from '../quant/weights.ts';
 import type { WeightType } from '../quant/formats.ts';
 import registerSrc from './matmul.wgsl?raw';
 import sharedSrc from './matmul_shared.wgsl?raw';
+import vecSrc from './matmul_vec.wgsl?raw';
 
 export type MatmulVariant = 'register' | 'shared';
+export type MatmulForwardVariant = MatmulVariant | 'matvec';
+
+/** The most rows of X the matvec forward takes (its accumulators are one register set per row). */
+export const MATVEC_MAX_ROWS = 8;
 
 export interface MatmulOptions {
   /** (N) f32, added to every row of Y. */
   bias?: GPUBuffer;
   /** Add into Y instead of overwriting it. */
   accumulate?: boolean;
-  /** Force a variant (tests); by default chosen from ctx.caps. */
-  variant?: MatmulVariant;
+  /** Force a variant (tests); by default chosen from ctx.caps and M. */
+  variant?: MatmulForwardVariant;
 }
 
 export function defaultVariant(ctx: GpuContext): MatmulVariant {
   return ctx.caps.isCpu ? 'register' : 'shared';
+}
+
+/** The forward's variant for M rows: matvec for decoding's few rows on a CPU adapter. */
+export function defaultForwardVariant(ctx: GpuContext, M: number): MatmulForwardVariant {
+  return ctx.caps.isCpu && M <= MATVEC_MAX_ROWS ? 'matvec' : defaultVariant(ctx);
+}
+
+function vecPipe(ctx: GpuContext, type: WeightType, rows: number, bias: boolean, accum: boolean) {
+  const key = `matmul_matvec_fwd_${type}_r${rows}${bias ? '_bias' : ''}${accum ? '_acc' : ''}`;
+  return ctx.pipeline(key, () => {
+    const defines = { ...weightDefines(type), ...Object.fromEntries([2, 3, 4, 5, 6, 7, 8].map((r) => [`R${r}`, rows >= r])), HAS_BIAS: bias, ACCUM: accum };
+    return preprocess(`${weightLoaderSource}\n${vecSrc}`, defines);
+  });
 }
 
 function pipe(ctx: GpuContext, variant: MatmulVariant, forward: boolean, type: WeightType, bias: boolean, accum: boolean) {
@@ -44,8 +64,21 @@ function shapes(M: number, w: WeightTensor, extra = ''): string {
 export function matmulForward(rec: Recorder, y: GPUBuffer, x: GPUBuffer, w: WeightTensor, M: number, opts: MatmulOptions = {}): void {
   const ctx = rec.ctx;
   if (M === 0) return;
-  const variant = opts.variant ?? defaultVariant(ctx);
+  const variant = opts.variant ?? defaultForwardVariant(ctx, M);
   const bias = opts.bias;
+  if (variant === 'matvec') {
+    if (M > MATVEC_MAX_ROWS) throw new Error(`matmulForward: matvec takes at most ${MATVEC_MAX_ROWS} rows, got ${shapes(M, w)}`);
+    const pipeline = vecPipe(ctx, w.type, M, !!bias, !!opts.accumulate);
+    for (const part of w.parts) {
+      const Np = part.end - part.start;
+      rec.dispatch({
+        kernel: 'matmul_fwd_matvec', shapes: shapes(M, w, ` part=${part.start}:${part.end}`), pipeline,
+        buffers: bias ? [y, x, part.buffer, bias] : [y, x, part.buffer],
+        params: params([M, Np, w.K, part.start, w.rows]), workgroups: grid1d(ctx, Math.ceil(Np / 4), 64), // 4 columns of Y per invocation
+      });
+    }
+    return;
+  }
   const pipeline = pipe(ctx, variant, true, w.type, !!bias, !!opts.accumulate);
   const K = w.K;
   for (const part of w.parts) {
