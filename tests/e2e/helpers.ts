@@ -35,8 +35,19 @@ function isFresh(outDir: string): boolean {
  */
 export async function ensureBuild(opts: { fake?: boolean } = {}): Promise<string> {
   if (!opts.fake && isFresh(path.join(ROOT, 'dist'))) return path.join(ROOT, 'dist');
-  const outDir = path.join(ROOT, '.artifacts/e2e-build', opts.fake ? 'fake' : 'real');
-  if (isFresh(outDir)) return outDir;
+  const builds = path.join(ROOT, '.artifacts/e2e-build');
+  const kind = opts.fake ? 'fake' : 'real';
+  fs.mkdirSync(builds, { recursive: true });
+  // Test files run in parallel processes: each builds into a folder of its own, so one never empties a
+  // folder another is serving. A fresh earlier build of the same kind is reused.
+  const mine = `${kind}-${process.pid}`;
+  for (const d of fs.readdirSync(builds).filter((d) => d.startsWith(`${kind}-`)).sort().reverse()) {
+    if (isFresh(path.join(builds, d))) return path.join(builds, d);
+    // Stale leftovers only: a folder another process may still be building or serving is left alone.
+    const age = Date.now() - fs.statSync(path.join(builds, d)).mtimeMs;
+    if (d !== mine && age > 30 * 60_000) fs.rmSync(path.join(builds, d), { recursive: true, force: true, maxRetries: 2 });
+  }
+  const outDir = path.join(builds, mine);
   const { build } = await import('vite');
   // Vitest sets NODE_ENV=test, which would make this a development build (React's dev bundle,
   // import.meta.env.DEV true): test what ships.
