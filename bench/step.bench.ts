@@ -18,13 +18,13 @@ import { Rng } from '../src/util/rng.ts';
 import { QWEN05, type BenchCase } from './harness.ts';
 import type { BenchOptions } from './main.ts';
 
-const QWEN_CFG: ModelConfig = {
+export const QWEN_CFG: ModelConfig = {
   architecture: 'Qwen2ForCausalLM', C: QWEN05.C, F: QWEN05.F, L: QWEN05.L, H: QWEN05.H, Hkv: QWEN05.Hkv, D: QWEN05.D, V: QWEN05.V,
   eps: 1e-6, ropeTheta: 1e6, ropeScaling: null, tieEmbeddings: true, qkvBias: true, maxPositions: 32768, bosId: null, eosId: 151645,
 };
 
 /** Random weights straight in ggml's block layout (random nibbles/bytes, one small scale): no host f32 copy. */
-function randomWeight(ctx: GpuContext, name: string, type: WeightType, rows: number, K: number, rng: Rng) {
+export function randomWeight(ctx: GpuContext, name: string, type: WeightType, rows: number, K: number, rng: Rng) {
   const block = type === 'q4_0' ? 18 : 34;
   const bytes = new Uint8Array((rows * K * block) / QK);
   for (let i = 0; i < bytes.length; i += 4) {
@@ -42,8 +42,8 @@ function randomWeight(ctx: GpuContext, name: string, type: WeightType, rows: num
   return uploadWeight(ctx, name, type, bytes, rows, K);
 }
 
-function randomQwen(ctx: GpuContext): BaseModel {
-  const c = QWEN_CFG;
+/** Qwen2.5-0.5B's shapes (or fewer layers: pass a config) with random Q4_0 projections and a Q8_0 tied embedding. */
+export function randomQwen(ctx: GpuContext, c: ModelConfig = QWEN_CFG): BaseModel {
   const rng = new Rng(0);
   const ones = (n: number, label: string) => ctx.upload(label, new Float32Array(n).fill(1));
   const zeros = (n: number, label: string) => ctx.upload(label, new Float32Array(n));
@@ -68,7 +68,7 @@ function randomQwen(ctx: GpuContext): BaseModel {
 }
 
 /** The model is built on the case's first run and released after its last, so peaks are per case. */
-function stepCase(ctx: GpuContext, name: string, c: ModelConfig, make: () => Promise<BaseModel>, promptLen: number, completionLen: number, pairs: number): BenchCase {
+export function stepCase(ctx: GpuContext, name: string, c: ModelConfig, make: () => Promise<BaseModel>, promptLen: number, completionLen: number, pairs: number): BenchCase {
   let state: { base: BaseModel; lora: Lora; tf: Transformer; opt: LoraOptimizer } | null = null;
   const rng = new Rng(7);
   const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(c.V - 3));

@@ -11,14 +11,7 @@
 // TF.js keeps every activation of the forward pass on its tape for backward (no recomputation).
 import { resolve } from 'node:path';
 import type { GpuContext } from '../src/gpu/context.ts';
-import { decodeWeight, encodeWeight, f16BitsToF32, f32ToF16Bits, QK, type WeightType } from '../src/kernels/quant/formats.ts';
-import { uploadWeight } from '../src/kernels/quant/tensor.ts';
-import { ropeInvFreq } from '../src/kernels/rope/rope.ts';
-import { createLora, releaseLora, type Lora } from '../src/model/lora.ts';
-import { releaseBaseModel, type BaseModel, type LayerWeights } from '../src/model/model.ts';
-import { Transformer } from '../src/model/transformer.ts';
-import { LoraOptimizer } from '../src/train/optimizer.ts';
-import { runMicroBatch } from '../src/train/step.ts';
+import { decodeWeight, encodeWeight, f16BitsToF32, f32ToF16Bits } from '../src/kernels/quant/formats.ts';
 import { layoutPairs } from '../src/model/batch.ts';
 import { PROJECTIONS, projectionModule, projectionShape, type ModelConfig, type Projection } from '../src/model/config.ts';
 import { openModel } from '../src/model/load.ts';
@@ -26,8 +19,9 @@ import { hostToF32, type TensorReader } from '../src/model/model.ts';
 import { nodeFiles } from '../src/model/node-files.ts';
 import { settings } from '../src/settings.ts';
 import { Rng } from '../src/util/rng.ts';
-import { QWEN05, type BenchCase } from './harness.ts';
+import type { BenchCase } from './harness.ts';
 import type { BenchOptions } from './main.ts';
+import { QWEN_CFG, randomQwen, stepCase } from './step.bench.ts';
 import { registerAllGradients } from './tfjs/gradients.ts';
 
 // TF.js's own typings are not imported: they pull in @webgpu/types 0.1.38 (tfjs-core's pinned dependency),
@@ -91,10 +85,6 @@ interface Tf {
   train: { adam(lr: number, beta1: number, beta2: number, eps: number): TF.AdamOptimizer };
 }
 
-const QWEN_CFG: ModelConfig = {
-  architecture: 'Qwen2ForCausalLM', C: QWEN05.C, F: QWEN05.F, L: QWEN05.L, H: QWEN05.H, Hkv: QWEN05.Hkv, D: QWEN05.D, V: QWEN05.V,
-  eps: 1e-6, ropeTheta: 1e6, ropeScaling: null, tieEmbeddings: true, qkvBias: true, maxPositions: 32768, bosId: null, eosId: 151645,
-};
 
 // dawn.node frees its instance when the GPU object is garbage-collected (see src/gpu/device.ts): keep it.
 const keepAlive: unknown[] = [];
@@ -388,84 +378,6 @@ function tfStepCase(c: ModelConfig, name: string, source: () => Promise<{ weight
 
 const g = (c: ModelConfig) => c.H / c.Hkv;
 
-// ---- our engine on the same reduced-depth Qwen shapes (bench/step.bench.ts's case with L layers) ----------
-
-/** Random weights straight in ggml's block layout, as bench/step.bench.ts makes them. */
-function randomWeight(ctx: GpuContext, name: string, type: WeightType, rows: number, K: number, rng: Rng) {
-  const block = type === 'q4_0' ? 18 : 34;
-  const bytes = new Uint8Array((rows * K * block) / QK);
-  for (let i = 0; i < bytes.length; i += 4) {
-    const r = rng.nextU32();
-    bytes[i] = r;
-    bytes[i + 1] = r >>> 8;
-    bytes[i + 2] = r >>> 16;
-    bytes[i + 3] = r >>> 24;
-  }
-  const d = f32ToF16Bits(type === 'q4_0' ? 0.01 : 0.0005);
-  for (let b = 0; b < bytes.length; b += block) {
-    bytes[b] = d & 0xff;
-    bytes[b + 1] = d >>> 8;
-  }
-  return uploadWeight(ctx, name, type, bytes, rows, K);
-}
-
-function randomQwen(ctx: GpuContext, c: ModelConfig): BaseModel {
-  const rng = new Rng(0);
-  const ones = (n: number, label: string) => ctx.upload(label, new Float32Array(n).fill(1));
-  const zeros = (n: number, label: string) => ctx.upload(label, new Float32Array(n));
-  const embed = randomWeight(ctx, 'embed', 'q8_0', c.V, c.C, rng);
-  const layers: LayerWeights[] = [];
-  for (let l = 0; l < c.L; l++) {
-    const proj = {} as Record<Projection, ReturnType<typeof randomWeight>>;
-    for (const p of PROJECTIONS) {
-      const [N, K] = projectionShape(c, p);
-      proj[p] = randomWeight(ctx, `L${l}.${p}`, 'q4_0', N, K, rng);
-    }
-    layers.push({
-      attnNorm: ones(c.C, 'n1'),
-      mlpNorm: ones(c.C, 'n2'),
-      proj,
-      bias: { q_proj: zeros(c.H * c.D, 'bq'), k_proj: zeros(c.Hkv * c.D, 'bk'), v_proj: zeros(c.Hkv * c.D, 'bv') },
-    });
-  }
-  let bytes = embed.byteLength;
-  for (const l of layers) for (const p of PROJECTIONS) bytes += l.proj[p].byteLength;
-  return { cfg: c, quant: 'q4_0', embed, layers, finalNorm: ones(c.C, 'nf'), lmHead: embed, invFreq: ctx.upload('inv_freq', ropeInvFreq(c.D, c.ropeTheta)), bytes };
-}
-
-function ourStepCase(ctx: GpuContext, name: string, c: ModelConfig, promptLen: number, completionLen: number, pairs: number): BenchCase {
-  let state: { base: BaseModel; lora: Lora; tf: Transformer; opt: LoraOptimizer } | null = null;
-  const rng = new Rng(7);
-  const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(c.V - 3));
-  const batch = Array.from({ length: pairs }, () => ({ promptIds: ids(promptLen), chosenIds: ids(completionLen), rejectedIds: ids(completionLen) }));
-  const tokens = pairs * 2 * (promptLen + completionLen);
-  const loss = { loss: 'sigmoid' as const, beta: 0.1, cpoAlpha: 1, labelSmoothing: 0, simpoGamma: 0 };
-  return {
-    name: `cpo step ours ${name} (${pairs} pair${pairs > 1 ? 's' : ''} x ${promptLen}+${completionLen} tok)`,
-    async run() {
-      if (!state) {
-        const base = randomQwen(ctx, c);
-        const lora = createLora(ctx, c, { r: 16, alpha: 32, dropout: 0, targets: 'all-linear', useRslora: false }, 1);
-        state = { base, lora, tf: new Transformer(ctx, base, lora), opt: new LoraOptimizer(ctx, lora) };
-      }
-      const { tf, opt } = state;
-      const t0 = performance.now();
-      await runMicroBatch(tf, batch, loss, { pairs, chosenTokens: pairs * completionLen }, { backward: true, accumulate: false, dropoutSeed: 1 });
-      await opt.gradNorm();
-      await opt.apply({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 }, 1e-4, 1);
-      return { ms: performance.now() - t0, tokens };
-    },
-    dispose() {
-      if (!state) return;
-      state.opt.release();
-      state.tf.release();
-      releaseLora(ctx, state.lora);
-      releaseBaseModel(ctx, state.base);
-      state = null;
-    },
-  };
-}
-
 function argNumber(name: string): number | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : undefined;
@@ -493,6 +405,6 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
   const L = Math.min(QWEN_CFG.L, Math.max(1, argNumber('tfjs-layers') ?? 2));
   const qwen: ModelConfig = { ...QWEN_CFG, L };
   out.push(tfStepCase(qwen, `Qwen2.5-0.5B shapes L=${L} f32 (random q4_0 dequantized) r16 all-linear`, qwenSource, half, half, 1));
-  out.push(ourStepCase(ctx, `Qwen2.5-0.5B shapes L=${L} q4_0 r16 all-linear`, qwen, half, half, 1));
+  out.push(stepCase(ctx, `ours Qwen2.5-0.5B shapes L=${L} q4_0 r16 all-linear`, qwen, async () => randomQwen(ctx, qwen), half, half, 1));
   return out;
 }
