@@ -1,23 +1,15 @@
 // The golden tiny Llama and its adapter for generation tests, and the training forward as a reference.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { GpuContext } from '../../src/gpu/context.ts';
-import { importPeftAdapter } from '../../src/io/peft.ts';
 import { adapterInit } from '../../src/model/adapter.ts';
 import type { ModelConfig } from '../../src/model/config.ts';
 import { layoutPairs } from '../../src/model/batch.ts';
 import { createLora, type Lora } from '../../src/model/lora.ts';
 import type { BaseModel } from '../../src/model/model.ts';
 import { Transformer } from '../../src/model/transformer.ts';
-import { GOLDEN_DIR } from '../util/golden.ts';
+import { goldenAdapter as goldenAdapterFile } from '../util/golden.ts';
 
 export async function goldenAdapter(ctx: GpuContext, cfg: ModelConfig, configJson: Record<string, unknown>): Promise<Lora> {
-  const dir = resolve(GOLDEN_DIR, 'adapter');
-  const a = await importPeftAdapter(
-    { config: readFileSync(resolve(dir, 'adapter_config.json'), 'utf8'), weights: new Uint8Array(readFileSync(resolve(dir, 'adapter_model.safetensors'))) },
-    configJson as never,
-  );
-  const { config, init } = adapterInit(a);
+  const { config, init } = adapterInit(await goldenAdapterFile(configJson));
   return createLora(ctx, cfg, { ...config, dropout: 0 }, 0, init);
 }
 

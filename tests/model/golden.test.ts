@@ -6,35 +6,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.ts';
 import { openSafetensors, toFloat32 } from '../../src/io/safetensors.ts';
 import { memorySource } from '../../src/io/source.ts';
-import { importPeftAdapter } from '../../src/io/peft.ts';
+import { adapterInit } from '../../src/model/adapter.ts';
 import { openModel } from '../../src/model/load.ts';
 import { createLora, readLora, releaseLora } from '../../src/model/lora.ts';
 import { loadBaseModel, releaseBaseModel, type BaseModel, type BaseQuant } from '../../src/model/model.ts';
 import { nodeFiles } from '../../src/model/node-files.ts';
 import { Transformer } from '../../src/model/transformer.ts';
-import type { Projection } from '../../src/model/config.ts';
 import { runMicroBatch } from '../../src/train/step.ts';
 import { expectClose } from '../util/check.ts';
-import { golden, GOLDEN_DIR } from '../util/golden.ts';
+import { golden, goldenAdapter, GOLDEN_DIR } from '../util/golden.ts';
 import { gpu } from '../util/gpu.ts';
 
 const g = golden();
 const pairs = g.examples.map((e) => ({ promptIds: e.prompt_ids, chosenIds: e.chosen_ids, rejectedIds: e.rejected_ids }));
-
-async function adapterWeights(cfgJson: Record<string, unknown>): Promise<{ init: Map<string, Float32Array>; r: number; alpha: number; targets: Projection[] }> {
-  const dir = resolve(GOLDEN_DIR, 'adapter');
-  const a = await importPeftAdapter(
-    { config: readFileSync(resolve(dir, 'adapter_config.json'), 'utf8'), weights: new Uint8Array(readFileSync(resolve(dir, 'adapter_model.safetensors'))) },
-    cfgJson as never,
-  );
-  const init = new Map<string, Float32Array>();
-  for (const p of a.pairs) {
-    const base = `base_model.model.model.layers.${p.layer}.${['q_proj', 'k_proj', 'v_proj', 'o_proj'].includes(p.module) ? 'self_attn' : 'mlp'}.${p.module}`;
-    init.set(`${base}.lora_A.weight`, p.A);
-    init.set(`${base}.lora_B.weight`, p.B);
-  }
-  return { init, r: a.settings.r, alpha: a.settings.alpha, targets: a.settings.targetModules as Projection[] };
-}
 
 async function goldenGrads(file: string): Promise<Map<string, Float32Array>> {
   const st = await openSafetensors(memorySource(new Uint8Array(readFileSync(resolve(GOLDEN_DIR, file))), file));
@@ -63,8 +47,8 @@ describe('whole model against PyTorch float64 (shared/golden)', () => {
   for (const c of g.cases) {
     it(`${c.quant} ${c.loss}: log-probs, loss and every LoRA gradient`, async () => {
       const { base, opened } = await model(c.quant);
-      const ad = await adapterWeights(opened.configJson);
-      const lora = createLora(ctx, opened.cfg, { r: ad.r, alpha: ad.alpha, dropout: 0, targets: ad.targets, useRslora: false }, 0, ad.init);
+      const ad = adapterInit(await goldenAdapter(opened.configJson));
+      const lora = createLora(ctx, opened.cfg, { ...ad.config, dropout: 0 }, 0, ad.init);
       const tf = new Transformer(ctx, base, lora);
       try {
         const chosenTokens = pairs.reduce((a, p) => a + p.chosenIds.length, 0);

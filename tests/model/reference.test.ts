@@ -1,12 +1,10 @@
 // Whole-model gradient check for every loss type: the GPU's LoRA gradients against central differences of
 // the float64 CPU reference model (src/model/reference.ts), which is itself checked against PyTorch's
 // float64 log-probs in shared/golden. Covers what the golden file does not: DPO, SFT, label smoothing, dropout.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.ts';
 import { toFloat32 } from '../../src/io/safetensors.ts';
-import { importPeftAdapter } from '../../src/io/peft.ts';
 import { adapterInit } from '../../src/model/adapter.ts';
 import { layoutPairs } from '../../src/model/batch.ts';
 import { PROJECTIONS, projectionModule, type ModelConfig } from '../../src/model/config.ts';
@@ -20,7 +18,7 @@ import { cpoLoss, type LossConfig, type PairLogps } from '../../src/train/losses
 import { runMicroBatch } from '../../src/train/step.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { expectClose } from '../util/check.ts';
-import { golden, GOLDEN_DIR } from '../util/golden.ts';
+import { golden, goldenAdapter, GOLDEN_DIR } from '../util/golden.ts';
 import { gpu } from '../util/gpu.ts';
 
 const g = golden();
@@ -51,8 +49,7 @@ describe('whole-model gradients against the float64 reference', () => {
       w.layers.push({ attnNorm: await f64(`${p}.input_layernorm.weight`), mlpNorm: await f64(`${p}.post_attention_layernorm.weight`), proj, bias: {} });
     }
     await opened.close();
-    const dir = resolve(GOLDEN_DIR, 'adapter');
-    const a = adapterInit(await importPeftAdapter({ config: readFileSync(resolve(dir, 'adapter_config.json'), 'utf8'), weights: new Uint8Array(readFileSync(resolve(dir, 'adapter_model.safetensors'))) }, opened.configJson as never));
+    const a = adapterInit(await goldenAdapter(opened.configJson));
     init = a.init;
     lc = a.config;
   });

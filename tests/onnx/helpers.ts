@@ -1,9 +1,8 @@
 // Shared by the ONNX tests: the golden model and adapter opened with the project's loaders, onnxruntime's
 // per-sequence completion log-prob sums, and the engine's for the same pairs.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { GpuContext } from '../../src/gpu/context.ts';
-import { importPeftAdapter, type LoraAdapter } from '../../src/io/peft.ts';
+import type { LoraAdapter } from '../../src/io/peft.ts';
 import { adapterInit } from '../../src/model/adapter.ts';
 import { layoutPairs, type PairIds } from '../../src/model/batch.ts';
 import { openModel, type OpenedModel } from '../../src/model/load.ts';
@@ -12,19 +11,15 @@ import { loadBaseModel, releaseBaseModel, type BaseQuant } from '../../src/model
 import { nodeFiles } from '../../src/model/node-files.ts';
 import { Transformer } from '../../src/model/transformer.ts';
 import { runMicroBatch } from '../../src/train/step.ts';
-import { GOLDEN_DIR } from '../util/golden.ts';
+import { GOLDEN_DIR, goldenAdapter as goldenAdapterFile } from '../util/golden.ts';
 import { nodeOrt } from './ort.ts';
 
 export async function goldenModel(): Promise<OpenedModel> {
   return openModel(nodeFiles(resolve(GOLDEN_DIR, 'model')));
 }
 
-export async function goldenAdapter(opened: OpenedModel): Promise<LoraAdapter> {
-  const dir = resolve(GOLDEN_DIR, 'adapter');
-  return importPeftAdapter(
-    { config: readFileSync(resolve(dir, 'adapter_config.json'), 'utf8'), weights: new Uint8Array(readFileSync(resolve(dir, 'adapter_model.safetensors'))) },
-    opened.configJson as never,
-  );
+export function goldenAdapter(opened: OpenedModel): Promise<LoraAdapter> {
+  return goldenAdapterFile(opened.configJson);
 }
 
 /**

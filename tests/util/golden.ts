@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { importPeftAdapter, type LoraAdapter } from '../../src/io/peft.ts';
 
 export const GOLDEN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/golden');
 
@@ -26,4 +27,13 @@ export interface Golden {
 export function golden(): Golden {
   if (!existsSync(GOLDEN_DIR)) throw new Error(`golden reference data not found at ${GOLDEN_DIR} (shared/golden beside the repository)`);
   return JSON.parse(readFileSync(resolve(GOLDEN_DIR, 'golden.json'), 'utf8')) as Golden;
+}
+
+/** The golden PEFT adapter, checked against the model's config. */
+export async function goldenAdapter(configJson: Record<string, unknown>): Promise<LoraAdapter> {
+  const dir = resolve(GOLDEN_DIR, 'adapter');
+  return importPeftAdapter(
+    { config: readFileSync(resolve(dir, 'adapter_config.json'), 'utf8'), weights: new Uint8Array(readFileSync(resolve(dir, 'adapter_model.safetensors'))) },
+    configJson as never,
+  );
 }
