@@ -1,5 +1,5 @@
 import type { GpuContext } from '../src/gpu/context.ts';
-import { attentionBackward, attentionForward, attentionVariant, type AttnShape } from '../src/kernels/attention/attention.ts';
+import { attentionBackward, attentionDsBytes, attentionForward, attentionUsesDs, attentionVariant, type AttnShape } from '../src/kernels/attention/attention.ts';
 import { Rng } from '../src/util/rng.ts';
 import { QWEN05, type BenchCase } from './harness.ts';
 import type { BenchOptions } from './main.ts';
@@ -20,11 +20,14 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
     const dq = ctx.buffer('dq', T * H * D * 4); // (T, H*D)
     const dk = ctx.buffer('dk', T * Hkv * D * 4); // (T, Hkv*D)
     const dv = ctx.buffer('dv', T * Hkv * D * 4); // (T, Hkv*D)
+    // The dS scratch the training step's workspace gives the backward where it uses one.
+    const ds = attentionUsesDs(ctx, s) ? ctx.buffer('ds', attentionDsBytes(s)) : null; // (H, T, T) f32
     // The backward case reads a real forward's out and lse.
     const rec = ctx.recorder();
     attentionForward(rec, o_, lse, q, k, v, null, s);
     await rec.submit();
-    // Causal: half of the T x T score matrix; forward is 2 matmuls (QK^T, PV), backward 5 (recomputed QK^T, dP, dV, dK, dQ).
+    // Causal: half of the T x T score matrix; forward is 2 matmuls (QK^T, PV), backward 5 (recomputed QK^T, dP, dV, dK,
+    // dQ), as FlashAttention-2 counts it (without a dS scratch the loop variant computes QK^T and dP twice: 7).
     const half = (H * T * T * D) / 2;
     out.push({
       name: `attention ${variant} fwd T=${T} H=${H}/${Hkv} D=${D}`, flops: 4 * half, matmulShaped: true,
@@ -32,8 +35,8 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
     });
     out.push({
       name: `attention ${variant} bwd T=${T} H=${H}/${Hkv} D=${D}`, flops: 10 * half, matmulShaped: true,
-      record: (r) => attentionBackward(r, dq, dk, dv, dout, q, k, v, o_, lse, null, s),
-      dispose: () => [q, k, v, dout, o_, lse, dq, dk, dv].forEach((b) => ctx.release(b)),
+      record: (r) => attentionBackward(r, dq, dk, dv, dout, q, k, v, o_, lse, null, s, ds),
+      dispose: () => [q, k, v, dout, o_, lse, dq, dk, dv, ds].forEach((b) => ctx.release(b)),
     });
   }
   return out;

@@ -45,7 +45,9 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
       record: (r) => outputHeadForward(r, logp, lse, lsum, h, rows, labels, w, S),
     },
     {
-      name: `head bwd q8_0 S=${S} V=${V} C=${C}`, flops, matmulShaped: true,
+      // Two products, as attention's backward counts its recomputed scores: the logits again (no (S, V) buffer
+      // is kept), then dh = (softmax − onehot)·W.
+      name: `head bwd q8_0 S=${S} V=${V} C=${C}`, flops: 2 * flops, matmulShaped: true,
       record: (r) => outputHeadBackward(r, dh, dlogp, h, rows, labels, lse, w, S),
       dispose,
     },

@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeCapabilities } from '../src/gpu/caps.ts';
 import { GpuContext } from '../src/gpu/context.ts';
-import { runCase, type BenchCase, type BenchResult } from './harness.ts';
+import { QWEN05, runCase, type BenchCase, type BenchResult } from './harness.ts';
+import { rooflineCase } from './roofline.ts';
 
 export interface BenchOptions {
   /** Tokens per step at Qwen2.5-0.5B shapes (rows of the activation matrices). */
@@ -23,11 +24,22 @@ const ctx = await GpuContext.create();
 const opts: BenchOptions = { tokens: Number(arg('tokens') ?? 16) };
 const full = process.argv.includes('--full');
 const only = arg('only');
-const budget = Number(arg('budget') ?? 3000);
+const budget = Number(arg('budget') ?? 2000);
 console.log(`adapter: ${describeCapabilities(ctx.caps)}`);
-console.log(`tokens per step: ${opts.tokens} (Qwen2.5-0.5B layer shapes)\n`);
-
+console.log(`tokens per step: ${opts.tokens} (Qwen2.5-0.5B layer shapes)`);
+console.log(`time: ${ctx.caps.timestampQuery ? 'GPU timestamps' : 'wall clock'}, best run\n`);
 if (!full) console.log('(whole-model cases at Qwen2.5-0.5B shapes are skipped: add --full, or --only to pick one)\n');
+
+// The standard roofline is Y = X·Wᵀ at the MLP's gate/up shape; a matmul case at another shape brings its own.
+const rooflines = new Map<string, BenchCase>();
+const roofFor = (shape = `${opts.tokens}x${QWEN05.F}x${QWEN05.C}`): BenchCase => {
+  let r = rooflines.get(shape);
+  if (!r) {
+    const [M, N, K] = shape.split('x').map(Number);
+    rooflines.set(shape, (r = rooflineCase(ctx, M, N, K)));
+  }
+  return r;
+};
 const results: BenchResult[] = [];
 const files = readdirSync(here).filter((f) => f.endsWith('.bench.ts')).sort();
 for (const f of files) {
@@ -38,26 +50,27 @@ for (const f of files) {
       continue;
     }
     ctx.resetPeak();
-    const r = await runCase(ctx, c, budget);
+    const r = await runCase(ctx, c, budget, c.matmulShaped ? roofFor(c.rooflineShape) : undefined);
     results.push(r);
-    process.stderr.write(`  ${r.name}: ${r.ms.toFixed(2)} ms\n`);
+    process.stderr.write(`  ${r.name}: ${r.ms.toFixed(2)} ms${r.ofRoofline ? ` (${(100 * r.ofRoofline).toFixed(0)}% of roofline)` : ''}\n`);
   }
 }
 
-// On a CPU adapter the fraction of the roofline is taken from CPU time (the best of the runs), which the
-// machine's other load cannot skew; on a real GPU from wall time.
-const rate = (r: BenchResult) => (ctx.caps.isCpu ? r.gflopsCpu : r.gflops) ?? 0;
-const roofs = results.filter((r) => r.roofline);
 const pad = (s: string, n: number) => s.padEnd(n);
 const num = (x: number | undefined, d = 2) => (x === undefined ? '' : x.toFixed(d));
+const row = (name: string, ms: number | undefined, gflops?: number, gbs?: number, frac = '', tok?: number, peak?: number) =>
+  console.log(`${pad(name, 64)}${pad(num(ms), 11)}${pad(num(gflops), 10)}${pad(num(gbs), 8)}${pad(frac, 10)}${pad(num(tok, 1), 9)}${peak ?? ''}`);
 console.log(`${pad('kernel', 64)}${pad('ms', 11)}${pad('GFLOP/s', 10)}${pad('GB/s', 8)}${pad('roofline', 10)}${pad('tok/s', 9)}peak GPU bytes`);
-for (const r of results) {
-  // Each kernel against the roofline measured at its own shape when there is one, else the best roofline.
-  const own = roofs.find((x) => x.name.split(' ').at(-1) === r.name.split(' ').at(-1));
-  const roof = own ? rate(own) : Math.max(0, ...roofs.map(rate));
-  const frac = r.matmulShaped && roof && rate(r) ? `${((100 * rate(r)) / roof).toFixed(0)}%` : '';
-  console.log(`${pad(r.name, 64)}${pad(num(r.ms), 11)}${pad(num(r.gflops), 10)}${pad(num(r.gbs), 8)}${pad(frac, 10)}${pad(num(r.tokensPerSecond, 1), 9)}${r.peakBytes ?? ''}`);
+// Each roofline's own row: its best run over all the stretches it was timed in.
+for (const r of rooflines.values()) {
+  const best = Math.max(0, ...results.filter((x) => x.roofline === r.name).map((x) => x.rooflineGflops ?? 0));
+  if (best) row(r.name, r.flops! / best / 1e6, best, undefined, '100%');
 }
-if (ctx.caps.isCpu) console.log('\n(CPU adapter: "roofline" compares GFLOP per CPU-second, best run; wall-clock columns include other load)');
-console.log(`\npeak GPU bytes allocated through the engine: ${ctx.peakBytes}`);
+for (const r of results) {
+  const frac = r.ofRoofline ? `${(100 * r.ofRoofline).toFixed(0)}%` : '';
+  row(r.name, r.ms, r.gflops, r.gbs, frac, r.tokensPerSecond, r.peakBytes);
+}
+console.log('\n"roofline": the rate as a fraction of the plain f32 matmul timed in alternation with it (see bench/harness.ts)');
+console.log(`peak GPU bytes allocated through the engine: ${ctx.peakBytes}`);
+for (const r of rooflines.values()) r.dispose?.();
 ctx.destroy();

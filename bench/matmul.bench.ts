@@ -1,9 +1,9 @@
 // Matmul at Qwen2.5-0.5B's MLP shapes: gate/up (N = F, K = C) and down (N = C, K = F), M = o.tokens rows.
-// The roofline is the plain f32 forward; every weight type's forward and backward-input is reported against it.
+// Every weight type's forward and backward-input is reported against the roofline (bench/roofline.ts) at its shape.
 // Decoding's forward (M = 1 and 4 rows: one token per sequence, matmulForward's matvec variant on a CPU adapter)
 // is reported at the gate/up shape for every weight type.
 import type { GpuContext } from '../src/gpu/context.ts';
-import { matmulBackwardInput, matmulForward, matmulRoofline } from '../src/kernels/matmul/matmul.ts';
+import { matmulBackwardInput, matmulForward } from '../src/kernels/matmul/matmul.ts';
 import { encodeWeight, type WeightType } from '../src/kernels/quant/formats.ts';
 import { releaseWeight, uploadWeight, type WeightTensor } from '../src/kernels/quant/tensor.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -25,15 +25,12 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
   const flops = (N: number, K: number) => 2 * M * N * K;
   for (const [N, K] of [[F, C], [C, F]]) {
     const wf = weight('f32', N, K);
-    out.push({
-      name: `matmul roofline f32 ${M}x${N}x${K}`, flops: flops(N, K), roofline: true, matmulShaped: true,
-      record: (rec) => matmulRoofline(rec, y, x, wf(), M),
-    });
+    const rooflineShape = `${M}x${N}x${K}`;
     for (const type of ['f32', 'f16', 'q8_0', 'q4_0'] as const) {
       const w = type === 'f32' ? wf : weight(type, N, K);
-      out.push({ name: `matmul ${type} fwd ${M}x${N}x${K}`, flops: flops(N, K), matmulShaped: true, record: (rec) => matmulForward(rec, y, x, w(), M) });
+      out.push({ name: `matmul ${type} fwd ${M}x${N}x${K}`, flops: flops(N, K), matmulShaped: true, rooflineShape, record: (rec) => matmulForward(rec, y, x, w(), M) });
       out.push({
-        name: `matmul ${type} bwd-input ${M}x${N}x${K}`, flops: flops(N, K), matmulShaped: true,
+        name: `matmul ${type} bwd-input ${M}x${N}x${K}`, flops: flops(N, K), matmulShaped: true, rooflineShape,
         record: (rec) => matmulBackwardInput(rec, y, x, w(), M),
         dispose: () => { if (type !== 'f32') releaseWeight(ctx, w()); },
       });
@@ -47,7 +44,7 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
     const w = weight(type, N, K);
     const ms = [1, 4].filter((m) => m <= M); // x and y hold M rows
     ms.forEach((m, i) => out.push({
-      name: `matmul ${type} decode fwd ${m}x${N}x${K}`, flops: 2 * m * N * K, matmulShaped: true,
+      name: `matmul ${type} decode fwd ${m}x${N}x${K}`, flops: 2 * m * N * K, matmulShaped: true, rooflineShape: `${m}x${N}x${K}`,
       record: (rec) => matmulForward(rec, y, x, w(), m),
       dispose: i === ms.length - 1 ? () => releaseWeight(ctx, w()) : undefined,
     }));

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { layoutPairs } from '../model/batch.ts';
-import { planBytes } from '../model/workspace.ts';
+import { planBytes, usesAttnDs } from '../model/workspace.ts';
 import { readLora, releaseLora } from '../model/lora.ts';
 import { releaseBaseModel } from '../model/model.ts';
 import { Transformer } from '../model/transformer.ts';
@@ -55,7 +55,8 @@ export async function logpsCommand(argv: string[], mode: 'logps' | 'grads'): Pro
     const tf = new Transformer(ctx, m.base, lora);
     const chosenTokens = pairs.reduce((s, p) => s + p.chosenIds.length, 0);
     const layout = layoutPairs(pairs);
-    const planned = planBytes(m.opened.cfg, { M: layout.M, nSeq: layout.nSeq, T: layout.T, S: layout.S, R: lora.R }, mode === 'grads');
+    const dims = { M: layout.M, nSeq: layout.nSeq, T: layout.T, S: layout.S, R: lora.R };
+    const planned = planBytes(m.opened.cfg, dims, mode === 'grads', usesAttnDs(ctx, m.opened.cfg, dims, mode === 'grads'));
     log(`memory: base ${m.base.bytes} bytes, LoRA ${lora.params * 4 * (mode === 'grads' ? 6 : 2)} bytes, planned step workspace ${planned} bytes`);
     ctx.resetPeak();
     const t0 = performance.now();

@@ -53,8 +53,12 @@ export class Recorder {
     this.ops.push({ kind: 'clear', buf, offset, size });
   }
 
-  /** Encodes and submits everything recorded; resolves once the GPU has finished it. */
-  async submit(): Promise<void> {
+  /**
+   * Encodes and submits everything recorded; resolves once the GPU has finished it. With `timed` (needs the
+   * timestamp-query feature) it resolves to the nanoseconds between the start of the first compute pass and the
+   * end of the last, as the device's clock measured them (the bench's figure: no submit or polling overhead).
+   */
+  async submit(opts: { timed?: boolean } = {}): Promise<number | undefined> {
     const { ctx } = this;
     ctx.throwIfLost();
     const device = ctx.device;
@@ -79,6 +83,25 @@ export class Recorder {
     }
     this.uniformBytes = 0;
     const enc = device.createCommandEncoder();
+    let timing: { set: GPUQuerySet; resolve: GPUBuffer; read: GPUBuffer } | null = null;
+    if (opts.timed) {
+      if (!ctx.caps.timestampQuery) throw new Error('Recorder.submit({ timed }): the device has no timestamp-query feature');
+      timing = {
+        set: device.createQuerySet({ type: 'timestamp', count: 2 }),
+        resolve: device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+        read: device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+      };
+    }
+    const nPasses = timing ? countPasses(ops) : 0;
+    let passIndex = 0;
+    const beginPass = (): GPUComputePassEncoder => {
+      const i = passIndex++;
+      if (!timing) return enc.beginComputePass();
+      const tw: GPUComputePassTimestampWrites = { querySet: timing.set };
+      if (i === 0) tw.beginningOfPassWriteIndex = 0;
+      if (i === nPasses - 1) tw.endOfPassWriteIndex = 1;
+      return enc.beginComputePass(i === 0 || i === nPasses - 1 ? { timestampWrites: tw } : {});
+    };
     let pass: GPUComputePassEncoder | null = null;
     const dispatched: { label: string }[] = [];
     for (const op of ops) {
@@ -92,7 +115,7 @@ export class Recorder {
         const label = `${d.kernel}|${d.shapes}`;
         dispatched.push({ label });
         const group = device.createBindGroup({ label, layout: d.pipeline.getBindGroupLayout(0), entries });
-        pass ??= enc.beginComputePass();
+        pass ??= beginPass();
         pass.setPipeline(d.pipeline);
         pass.setBindGroup(0, group);
         const [x, y = 1, z = 1] = d.workgroups;
@@ -105,6 +128,10 @@ export class Recorder {
       }
     }
     pass?.end();
+    if (timing && nPasses > 0) {
+      enc.resolveQuerySet(timing.set, 0, 2, timing.resolve, 0);
+      enc.copyBufferToBuffer(timing.resolve, 0, timing.read, 0, 16);
+    }
     device.queue.submit([enc.finish()]);
     const done = device.queue.onSubmittedWorkDone();
     if (check) {
@@ -122,5 +149,30 @@ export class Recorder {
     await done;
     uniforms?.destroy();
     ctx.throwIfLost();
+    if (!timing) return undefined;
+    let ns: number | undefined;
+    if (nPasses > 0) {
+      await timing.read.mapAsync(GPUMapMode.READ);
+      const [t0, t1] = new BigUint64Array(timing.read.getMappedRange());
+      ns = Number(t1 - t0);
+      timing.read.unmap();
+    }
+    timing.set.destroy();
+    timing.resolve.destroy();
+    timing.read.destroy();
+    return ns;
   }
+}
+
+/** Compute passes submit() will open: one per run of dispatches between copies and clears. */
+function countPasses(ops: Op[]): number {
+  let n = 0;
+  let open = false;
+  for (const op of ops) {
+    if (op.kind === 'dispatch') {
+      if (!open) n++;
+      open = true;
+    } else open = false;
+  }
+  return n;
 }

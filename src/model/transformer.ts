@@ -194,7 +194,7 @@ export class Transformer {
     rmsnormBackward(rec, b.dres, b.dxn, b.x2, lw.mlpNorm, b.rstd2, M, c.C, true); // dres = dL/dx2
     // attention block: x2 = x + o(attn(rope(q(xn)), rope(k(xn)), v(xn)))
     this.projectBackward(rec, l, 'o_proj', b.datt, b.dres, b.att, false, accumulate); // (M, H*D)
-    attentionBackward(rec, b.dq, b.dk, b.dv, b.datt, b.q, b.k, b.v, b.att, b.lse, b.lengths, this.attnShape());
+    attentionBackward(rec, b.dq, b.dk, b.dv, b.datt, b.q, b.k, b.v, b.att, b.lse, b.lengths, this.attnShape(), b.attnDs ?? null);
     ropeBackward(rec, b.dq, this.model.invFreq, M, T, c.H, c.D);
     ropeBackward(rec, b.dk, this.model.invFreq, M, T, c.Hkv, c.D);
     this.projectBackward(rec, l, 'q_proj', b.dxn, b.dq, b.xn, false, accumulate);

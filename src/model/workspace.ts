@@ -2,6 +2,7 @@
 // Only the residual stream entering each layer is kept for backward (L+1 buffers of (M, C));
 // everything else inside a layer is recomputed from it during backward ("per-layer activation recompute").
 import type { GpuContext } from '../gpu/context.ts';
+import { attentionDsBytes, attentionUsesDs, type AttnShape } from '../kernels/attention/attention.ts';
 import type { ModelConfig, Projection } from './config.ts';
 
 export interface Dims {
@@ -12,8 +13,20 @@ export interface Dims {
   R: number; // LoRA rank (0: no LoRA)
 }
 
-/** Buffer sizes in bytes, by name; planBytes sums them so the plan and the allocation cannot disagree. */
-export function workspaceLayout(c: ModelConfig, d: Dims, backward: boolean): Record<string, number> {
+function attnShape(c: ModelConfig, d: Dims): AttnShape {
+  return { B: d.nSeq, Tq: d.T, Tk: d.T, H: c.H, Hkv: c.Hkv, D: c.D };
+}
+
+/** Whether the backward gets attention's dS scratch on this device (see attentionBackward). */
+export function usesAttnDs(ctx: GpuContext, c: ModelConfig, d: Dims, backward: boolean): boolean {
+  return backward && attentionUsesDs(ctx, attnShape(c, d));
+}
+
+/**
+ * Buffer sizes in bytes, by name; planBytes sums them so the plan and the allocation cannot disagree.
+ * attnDs: hold attention's (nSeq, H, T, T) dS for the backward (usesAttnDs).
+ */
+export function workspaceLayout(c: ModelConfig, d: Dims, backward: boolean, attnDs = false): Record<string, number> {
   const { M, nSeq, T, S, R } = d;
   const f = 4;
   const QD = c.H * c.D;
@@ -64,12 +77,13 @@ export function workspaceLayout(c: ModelConfig, d: Dims, backward: boolean): Rec
       dhN: M * c.C * f,
       loraDu: M * Math.max(R, 1) * f,
     });
+    if (attnDs) sizes.attnDs = attentionDsBytes(attnShape(c, d));
   }
   return sizes;
 }
 
-export function planBytes(c: ModelConfig, d: Dims, backward: boolean): number {
-  return Object.values(workspaceLayout(c, d, backward)).reduce((a, b) => a + Math.max(4, Math.ceil(b / 4) * 4), 0);
+export function planBytes(c: ModelConfig, d: Dims, backward: boolean, attnDs = false): number {
+  return Object.values(workspaceLayout(c, d, backward, attnDs)).reduce((a, b) => a + Math.max(4, Math.ceil(b / 4) * 4), 0);
 }
 
 type Bufs = Record<string, GPUBuffer>;
@@ -78,6 +92,8 @@ export class Workspace {
   readonly b: Bufs = {};
   readonly acts: GPUBuffer[] = [];
   readonly loraU = new Map<Projection, GPUBuffer>();
+  /** Whether b.attnDs exists. */
+  readonly attnDs: boolean;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -85,7 +101,8 @@ export class Workspace {
     readonly dims: Dims,
     readonly backward: boolean,
   ) {
-    const layout = workspaceLayout(cfg, dims, backward);
+    this.attnDs = usesAttnDs(ctx, cfg, dims, backward);
+    const layout = workspaceLayout(cfg, dims, backward, this.attnDs);
     for (const [name, size] of Object.entries(layout)) {
       if (name === 'acts' || name === 'loraU') continue;
       this.b[name] = ctx.buffer(name, size);
@@ -101,7 +118,8 @@ export class Workspace {
 
   fits(d: Dims, backward: boolean): boolean {
     const m = this.dims;
-    return (!backward || this.backward) && d.M <= m.M && d.nSeq <= m.nSeq && d.S <= m.S && d.R === m.R;
+    const fitsDs = !this.attnDs || attentionDsBytes(attnShape(this.cfg, d)) <= attentionDsBytes(attnShape(this.cfg, m));
+    return (!backward || this.backward) && d.M <= m.M && d.nSeq <= m.nSeq && d.S <= m.S && d.R === m.R && fitsDs;
   }
 
   release(): void {

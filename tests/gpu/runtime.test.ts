@@ -63,6 +63,28 @@ describe('GpuContext', () => {
     await rec.submit();
   });
 
+  it('times a submit with timestamp queries across passes, and still runs it', async () => {
+    const ctx = await gpu();
+    const n = 1 << 16;
+    const [g, u] = [1, 2].map((i) => ctx.upload(`t${i}`, new Float32Array(n).fill(i)));
+    const y = ctx.buffer('ty', n * 4);
+    ctx.poison(y);
+    const rec = ctx.recorder();
+    swigluForward(rec, y, g, u, n);
+    rec.clear(g, 0, 16); // a clear between dispatches: two compute passes
+    swigluForward(rec, y, g, u, n);
+    if (!ctx.caps.timestampQuery) {
+      await expect(rec.submit({ timed: true })).rejects.toThrow(/timestamp-query/);
+      return;
+    }
+    const ns = await rec.submit({ timed: true });
+    expect(ns).toBeGreaterThan(0);
+    expect(ns).toBeLessThan(60e9);
+    // The work itself ran: silu(1) * 2 past the cleared head of g.
+    const out = await ctx.readF32(y, 8, 16);
+    expect(out[7]).toBeCloseTo(2 / (1 + Math.exp(-1)), 6);
+  });
+
   it('turns a validation error into a GpuError naming the kernel and its shapes', async () => {
     const ctx = await gpu();
     const ok = ctx.upload('ok', new Float32Array(8));

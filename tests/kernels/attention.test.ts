@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  attentionBackward, attentionForward, attentionOptions, attentionSharedFloats, attentionTiles, type AttnShape, type TiledKind,
+  attentionBackward, attentionDsBytes, attentionForward, attentionOptions, attentionSharedFloats, attentionTiles, type AttnShape, type TiledKind,
 } from '../../src/kernels/attention/attention.ts';
 import { attentionBackwardRef, attentionForwardRef } from '../../src/kernels/attention/attention.ref.ts';
 import { Rng } from '../../src/util/rng.ts';
@@ -34,7 +34,8 @@ const name = (c: Case) => {
   return `B${s.B} Tq${s.Tq} Tk${s.Tk} H${s.H}/${s.Hkv} D${s.D}${s.kvStride ? ` kv${s.kvStride}` : ''}${c.lengths ? ` len[${c.lengths}]` : ''}`;
 };
 
-async function run(c: Case, seed: number) {
+/** storeDs: give the backward a dS scratch (poisoned), which the loop variant uses to skip DQ's recompute. */
+async function run(c: Case, seed: number, storeDs = false) {
   const ctx = await gpu();
   const { s } = c;
   const kvs = s.kvStride ?? s.Tk;
@@ -58,10 +59,11 @@ async function run(c: Case, seed: number) {
   const dq = ctx.buffer('dq', nq * 4);
   const dk = ctx.buffer('dk', nk * 4);
   const dv = ctx.buffer('dv', nk * 4);
-  [out, lse, dq, dk, dv].forEach((b) => ctx.poison(b));
+  const ds = storeDs ? ctx.buffer('ds', attentionDsBytes(s)) : null;
+  [out, lse, dq, dk, dv, ds].forEach((b) => b && ctx.poison(b));
   const rec = ctx.recorder();
   attentionForward(rec, out, lse, bq, bk, bv, blen, s);
-  if (c.backward) attentionBackward(rec, dq, dk, dv, bdo, bq, bk, bv, out, lse, blen, s);
+  if (c.backward) attentionBackward(rec, dq, dk, dv, bdo, bq, bk, bv, out, lse, blen, s, ds);
   await rec.submit();
 
   const ref = attentionForwardRef(q, k, v, c.lengths, s);
@@ -73,7 +75,7 @@ async function run(c: Case, seed: number) {
     expectClose(await ctx.readF32(dk), g.dk, 1e-5, 1e-4, 'dk');
     expectClose(await ctx.readF32(dv), g.dv, 1e-5, 1e-4, 'dv');
   }
-  [bq, bk, bv, bdo, blen, out, lse, dq, dk, dv].forEach((b) => ctx.release(b));
+  [bq, bk, bv, bdo, blen, out, lse, dq, dk, dv, ds].forEach((b) => ctx.release(b));
 }
 
 describe('attention reference', () => {
@@ -128,6 +130,12 @@ describe('attention loop', () => {
     it.skipIf(D128(c) && !slow)(`matches the reference, ${name(c)}`, async () => {
       attentionOptions.variant = 'loop';
       await run(c, 100 + i);
+    });
+  });
+  CASES.forEach((c, i) => {
+    it.skipIf(D128(c) && !slow || !c.backward)(`matches the reference with a dS scratch, ${name(c)}`, async () => {
+      attentionOptions.variant = 'loop';
+      await run(c, 400 + i, true);
     });
   });
 });

@@ -9,6 +9,7 @@ import { gpu } from '../util/gpu.ts';
 afterEach(() => {
   loraTuning.split = 'auto';
   loraTuning.wg = 'auto';
+  loraTuning.tile = 'auto';
 });
 
 function maxAbs(a: ArrayLike<number>): number {
@@ -23,7 +24,8 @@ function close(got: ArrayLike<number>, ref: ArrayLike<number>, what: string) {
 }
 
 // split and wg force the kernel's variants: the barrier-free loop (split 1) and the workgroup-split reduction.
-interface Case { M: number; N: number; K: number; R: number; dropout?: LoraDropout; acc: boolean; split: 'auto' | number; wg?: number }
+// tile forces the register tile (TA x TB outputs per invocation), which 'auto' picks from the device and shape.
+interface Case { M: number; N: number; K: number; R: number; dropout?: LoraDropout; acc: boolean; split: 'auto' | number; wg?: number; tile?: [number, number] }
 
 async function runCase(ctx: GpuContext, c: Case) {
   const { M, N, K, R } = c;
@@ -48,6 +50,7 @@ async function runCase(ctx: GpuContext, c: Case) {
   }
   loraTuning.split = c.split;
   loraTuning.wg = c.wg ?? 'auto';
+  loraTuning.tile = c.tile ?? 'auto';
   const rec = ctx.recorder();
   loraForward(rec, by, bu, bx, ba, bb, M, N, K, R, scale, c.dropout);
   loraBackward(rec, bdA, bdB, bdx, bdy, bx, bu, ba, bb, bdu, M, N, K, R, scale, { accumulateGrads: c.acc, dropout: c.dropout });
@@ -107,10 +110,13 @@ describe('lora', () => {
     { M: 5, N: 11, K: 4867, R: 6, acc: true, split: 'auto', dropout: { p: 0.05, seed: 123456789 } },
     { M: 70, N: 96, K: 64, R: 8, acc: false, split: 4, wg: 16, dropout: { p: 0.2, seed: 3 } },
     { M: 9, N: 10, K: 300, R: 2, acc: false, split: 1, wg: 64 },
+    { M: 13, N: 67, K: 130, R: 16, acc: true, split: 'auto', tile: [4, 4], dropout: { p: 0.1, seed: 2 } },
+    { M: 11, N: 29, K: 37, R: 7, acc: false, split: 'auto', tile: [12, 8], dropout: { p: 0.3, seed: 4 } },
+    { M: 11, N: 29, K: 37, R: 7, acc: true, split: 4, wg: 16, tile: [8, 4] },
   ];
   for (const c of cases) {
     const d = c.dropout ? ` p=${c.dropout.p}` : '';
-    it(`forward and backward match the reference, M=${c.M} N=${c.N} K=${c.K} R=${c.R}${d} acc=${c.acc} split=${c.split} wg=${c.wg ?? 'auto'}`, async () => {
+    it(`forward and backward match the reference, M=${c.M} N=${c.N} K=${c.K} R=${c.R}${d} acc=${c.acc} split=${c.split} wg=${c.wg ?? 'auto'} tile=${c.tile ?? 'auto'}`, async () => {
       await runCase(await gpu(), c);
     });
   }

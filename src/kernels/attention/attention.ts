@@ -33,7 +33,9 @@ export const attentionOptions: { variant: AttnVariant | null; tiles: { BQ: numbe
 };
 
 // Small workgroups: decode has only B*H rows, and SwiftShader spreads workgroups, not invocations, over cores.
-const LOOP_WG = 16;
+// A dispatch of few invocations (short sequences: DKDV at T = 16 has 16) gets workgroups of one SIMD group (4
+// lanes), else it would run on one core: measured ~1.7x on DKDV at T = 16, H 14/2.
+const loopWg = (invocations: number) => (invocations <= 256 ? 4 : 16);
 // Query rows per invocation in the loop forward: each key load serves this many rows (4 measured ~1.5x over 2 at
 // D = 64). Wider heads take 2: SwiftShader's compile time grows steeply with the live registers.
 const fwdRows = (D: number) => (D > 64 ? 2 : 4);
@@ -138,6 +140,21 @@ function loopSnippets(D4: number, R: number): Record<string, string> {
      `      pa += vec2<f32>(dot(ea${n}, v0), dot(ea${n}, v1));`,
      `      pb += vec2<f32>(dot(eb${n}, v0), dot(eb${n}, v1)); }`].join('\n'));
   const rows = [...Array(R).keys()];
+  Object.assign(snip, {
+    DS_ROWS: rows.map((r) =>
+      [`let t${r} = min(tf + ${r}u, p.Tq - 1u);`,
+       `let kend${r} = min(p.Tk - p.Tq + t${r} + 1u, lenb);`,
+       `let dso${r} = ((b * p.H + h) * p.Tq + t${r}) * (p.Tk + (p.Tk & 1u));`,
+       ...ns.map((n) => `var a${r}_${n} = vec4<f32>(0.0);`)].join('\n  ')).join('\n  '),
+    // A row's entries past its own key count were never written: select drops them (no arithmetic on them).
+    DS_LOAD: rows.map((r) => `let d${r} = select(0.0, dsb[dso${r} + j], j < kend${r});`).join('\n    '),
+    DS_ACC: each((n) => [`{ let kv = k[o + ${n}u];`, ...rows.map((r) => `  a${r}_${n} += d${r} * kv;`), '}'].join('\n    ')).replaceAll('\n  ', '\n    '),
+    DS_OUT: rows.map((r) =>
+      [`if (tf + ${r}u < p.Tq) {`,
+       `  let qo${r} = ((b * p.Tq + t${r}) * p.H + h) * D4;`,
+       ...ns.map((n) => `  dq[qo${r} + ${n}u] = a${r}_${n} * p.scale;`),
+       '}'].join('\n  ')).join('\n  '),
+  });
   const perRow = (f: (r: number) => string, sep = '\n  ') => rows.map(f).join(sep);
   Object.assign(snip, {
     R: `${R}`,
@@ -175,10 +192,32 @@ function loopSnippets(D4: number, R: number): Record<string, string> {
   return snip;
 }
 
-function loopPipe(ctx: GpuContext, kernel: 'FORWARD' | 'PREP' | 'DKDV' | 'DQ', D: number) {
-  return ctx.pipeline(`attention_loop_${kernel}_D${D}_WG${LOOP_WG}_R${fwdRows(D)}`, () =>
-    preprocess(loopSrc, { [kernel]: true, D4: D / 4, WG: LOOP_WG, ...loopSnippets(D / 4, fwdRows(D)) }),
+type LoopKernel = 'FORWARD' | 'PREP' | 'DKDV' | 'DQ' | 'DQ_DS';
+
+function loopPipe(ctx: GpuContext, kernel: LoopKernel, D: number, wg: number, storeDs = false) {
+  return ctx.pipeline(`attention_loop_${kernel}_D${D}_WG${wg}_R${fwdRows(D)}${storeDs ? '_ds' : ''}`, () =>
+    preprocess(loopSrc, { [kernel]: true, STORE_DS: storeDs, D4: D / 4, WG: wg, ...loopSnippets(D / 4, fwdRows(D)) }),
   );
+}
+
+/** A loop kernel's pipeline and grid for `n` invocations. */
+function loopDispatch(ctx: GpuContext, kernel: LoopKernel, D: number, n: number, storeDs = false) {
+  const wg = loopWg(n);
+  return { pipeline: loopPipe(ctx, kernel, D, wg, storeDs), workgroups: grid1d(ctx, n, wg) };
+}
+
+/** Largest dS scratch worth holding: past it the backward recomputes instead (a long-context batch). */
+export const ATTN_DS_MAX_BYTES = 64 << 20;
+
+/** Whether attentionBackward at this shape would use a dS scratch (loop variant, and the scratch is small). */
+export function attentionUsesDs(ctx: GpuContext, s: AttnShape): boolean {
+  const bytes = attentionDsBytes(s);
+  return attentionVariant(ctx, s.D) === 'loop' && bytes <= Math.min(ATTN_DS_MAX_BYTES, ctx.caps.maxStorageBufferBindingSize);
+}
+
+/** Bytes of the dS scratch attentionBackward can use: (B, H, Tq, Tk2) f32, rows padded to an even Tk2. */
+export function attentionDsBytes(s: AttnShape): number {
+  return s.B * s.H * s.Tq * (s.Tk + (s.Tk & 1)) * 4;
 }
 
 function tiledPipe(ctx: GpuContext, kernel: 'FORWARD' | 'DKDV' | 'DQ', D: number, BQ: number, BK: number) {
@@ -208,8 +247,8 @@ export function attentionForward(
   const shapes = shapeStr(s);
   if (attentionVariant(ctx, s.D) === 'loop') {
     rec.dispatch({
-      kernel: 'attention_fwd', shapes, pipeline: loopPipe(ctx, 'FORWARD', s.D), params: uniforms(s, kvStride, lengths),
-      buffers: [out, lse, q, k, v, len], workgroups: grid1d(ctx, s.B * s.H * Math.ceil(s.Tq / fwdRows(s.D)), LOOP_WG),
+      kernel: 'attention_fwd', shapes, params: uniforms(s, kvStride, lengths), buffers: [out, lse, q, k, v, len],
+      ...loopDispatch(ctx, 'FORWARD', s.D, s.B * s.H * Math.ceil(s.Tq / fwdRows(s.D))),
     });
     return;
   }
@@ -237,6 +276,7 @@ export function attentionBackward(
   lse: GPUBuffer, // (B, H, T) f32 saved by forward
   lengths: GPUBuffer | null, // (B) u32
   s: AttnShape,
+  dsScratch: GPUBuffer | null = null, // (B, H, Tq, Tk2) f32, attentionDsBytes(s): lets the loop variant skip DQ's recompute
 ): void {
   const ctx = rec.ctx;
   const kvStride = check(s, true);
@@ -244,17 +284,27 @@ export function attentionBackward(
   const shapes = shapeStr(s);
   const u = uniforms(s, kvStride, lengths);
   rec.dispatch({
-    kernel: 'attention_bwd_prep', shapes, pipeline: loopPipe(ctx, 'PREP', s.D), params: u,
-    buffers: [dq, dout, out], workgroups: grid1d(ctx, s.B * s.Tq * s.H, LOOP_WG),
+    kernel: 'attention_bwd_prep', shapes, params: u, buffers: [dq, dout, out],
+    ...loopDispatch(ctx, 'PREP', s.D, s.B * s.Tq * s.H),
   });
   if (attentionVariant(ctx, s.D) === 'loop') {
+    // With room for dS, DKDV (which computes it anyway) stores it and dq is one product: 5 products in all
+    // instead of 7 (measured ~1.3x on the whole backward at T = 256).
+    const ds = dsScratch && dsScratch.size >= attentionDsBytes(s) ? dsScratch : null;
     rec.dispatch({
-      kernel: 'attention_bwd_dkdv', shapes, pipeline: loopPipe(ctx, 'DKDV', s.D), params: u,
-      buffers: [dk, dv, dq, dout, q, k, v, lse, len], workgroups: grid1d(ctx, s.B * s.Hkv * Math.ceil(kvStride / 2), LOOP_WG),
+      kernel: 'attention_bwd_dkdv', shapes, params: u, buffers: ds ? [dk, dv, dq, dout, q, k, v, lse, len, ds] : [dk, dv, dq, dout, q, k, v, lse, len],
+      ...loopDispatch(ctx, 'DKDV', s.D, s.B * s.Hkv * Math.ceil(kvStride / 2), !!ds),
     });
+    if (ds) {
+      rec.dispatch({
+        kernel: 'attention_bwd_dq_ds', shapes, params: u, buffers: [dq, k, ds, len],
+        ...loopDispatch(ctx, 'DQ_DS', s.D, s.B * s.H * Math.ceil(s.Tq / fwdRows(s.D))),
+      });
+      return;
+    }
     rec.dispatch({
-      kernel: 'attention_bwd_dq', shapes, pipeline: loopPipe(ctx, 'DQ', s.D), params: u,
-      buffers: [dq, dout, q, k, v, lse, len], workgroups: grid1d(ctx, s.B * s.H * Math.ceil(s.Tq / 2), LOOP_WG),
+      kernel: 'attention_bwd_dq', shapes, params: u, buffers: [dq, dout, q, k, v, lse, len],
+      ...loopDispatch(ctx, 'DQ', s.D, s.B * s.H * Math.ceil(s.Tq / 2)),
     });
     return;
   }

@@ -42,8 +42,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nwg.x * WG;
   let groups = (p.Tq + {{R}}u - 1u) / {{R}}u;
   if (i >= p.B * p.H * groups) { return; }
-  let tf = (i % groups) * {{R}}u;
-  let h = (i / groups) % p.H;
+  // Heads vary fastest, so the lanes of a SIMD group share their rows' key counts (a CPU rasterizer runs the
+  // group for as long as its longest lane), and the rows that see the most keys go first (better balance).
+  let h = i % p.H;
+  let tf = (groups - 1u - (i / p.H) % groups) * {{R}}u;
   let b = i / (groups * p.H);
   let g = h / (p.H / p.Hkv);
   let lenb = len_of(b);
@@ -98,6 +100,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 @group(0) @binding(7) var<storage, read> v: array<vec4<f32>>;         // (B*kvStride, Hkv*D) f32
 @group(0) @binding(8) var<storage, read> lse: array<f32>;             // (B, H, Tq) f32
 @group(0) @binding(9) var<storage, read> lengths: array<u32>;         // (B) u32, unread unless useLen
+#if STORE_DS
+@group(0) @binding(10) var<storage, read_write> dsb: array<vec2<f32>>; // (B, H, Tq, Tk2) f32 dS, visible entries
+#endif
 
 // Two neighbouring keys per invocation (j and j + 1): each query and dout load, a gather on SwiftShader, serves
 // both. Key j + 1 past jend (or kvStride) re-reads key j, gets probability 0 (and is not written past kvStride).
@@ -138,6 +143,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let vis = vec2<bool>(ja <= pos0 + t, bok && jb <= pos0 + t);
         let pr = select(vec2<f32>(0.0), exp(s2 - vec2<f32>(lse[lo + t])), vis);
         let ds = pr * (dp2 - vec2<f32>(dq[qo].x));
+#if STORE_DS
+        // Every visible (t, key) pair passes here (t0 is the first query that sees this lane's keys), so DQ_DS
+        // reads only entries written in this pass.
+        // Rows are padded to an even length Tk2, so the pair (ja, jb) is one aligned vec2 store.
+        dsb[(((b * p.H + h) * p.Tq + t) * ((p.Tk + 1u) / 2u)) + ja / 2u] = ds;
+#endif
         {{KV_ACC}}
       }
     }
@@ -164,9 +175,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nwg.x * WG;
   let pairs = (p.Tq + 1u) / 2u;
   if (i >= p.B * p.H * pairs) { return; }
-  let ta = (i % pairs) * 2u;
+  // Heads fastest and the longest rows first, as in FORWARD.
+  let h = i % p.H;
+  let ta = (pairs - 1u - (i / p.H) % pairs) * 2u;
   let tb = min(ta + 1u, p.Tq - 1u);
-  let h = (i / pairs) % p.H;
   let b = i / (pairs * p.H);
   let g = h / (p.H / p.Hkv);
   let lenb = len_of(b);
@@ -204,5 +216,36 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (ta + 1u < p.Tq) {
     {{A2_OUT_DQB}}
   }
+}
+#endif
+
+#if DQ_DS
+@group(0) @binding(1) var<storage, read_write> dq: array<vec4<f32>>;  // (B*Tq, H*D) f32
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;         // (B*kvStride, Hkv*D) f32
+@group(0) @binding(3) var<storage, read> dsb: array<f32>;             // (B, H, Tq, Tk2) f32 from DKDV (STORE_DS)
+@group(0) @binding(4) var<storage, read> lengths: array<u32>;         // (B) u32, unread unless useLen
+
+// dq = scale · dS·K from the dS that DKDV stored: one product instead of DQ's three (QKᵀ and dO·Vᵀ again, then
+// dS·K). {{R}} query rows per invocation share each key load, heads fastest and longest rows first as in FORWARD.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  let groups = (p.Tq + {{R}}u - 1u) / {{R}}u;
+  if (i >= p.B * p.H * groups) { return; }
+  let h = i % p.H;
+  let tf = (groups - 1u - (i / p.H) % groups) * {{R}}u;
+  let b = i / (groups * p.H);
+  let g = h / (p.H / p.Hkv);
+  let lenb = len_of(b);
+  let kstep = p.Hkv * D4;
+  let kbase = (b * p.kvStride * p.Hkv + g) * D4;
+  {{DS_ROWS}}
+  let kend = kend{{RL}};
+  for (var j = 0u; j < kend; j++) {
+    let o = kbase + j * kstep;
+    {{DS_LOAD}}
+    {{DS_ACC}}
+  }
+  {{DS_OUT}}
 }
 #endif

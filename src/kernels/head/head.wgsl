@@ -4,7 +4,8 @@
 //               workgroup holding labels[s] writes that logit into logp[s].
 //   FWD_COMBINE one thread per s folds all chunks of all parts in a fixed order: lse, logp -= lse, logit sum.
 //   BWD_PART    grid (splits of this part, ceil(S/SB)): Σ_v (softmax_v − [v = label]) · W_v over the split's chunks,
-//               a (C) vector per (split, s); the logits are recomputed rather than stored.
+//               a (C) vector per (split, s); the logits are recomputed rather than stored. A thread accumulates
+//               groups of 8 consecutive columns (one scale and three words per 8 quantized weights).
 //   BWD_COMBINE one thread per (s, 4 columns): dh[rows[s]] = −dlogp[s] · Σ_splits partial, in a fixed order.
 // Partials are combined in a fixed order by a second pass (no float atomics), so results are deterministic.
 // Weight parts never straddle a chunk: chunks restart at each part's first row, and the chunk/split indices written
@@ -25,6 +26,8 @@ struct Params { S: u32, C: u32, vStart: u32, vEnd: u32, base: u32, nTotal: u32, 
 // chunk (rows past vEnd are clamped; the caller masks them): component j of result i. Register tile, no barriers.
 // The SB accumulators are unrolled by the host ({{...}} blocks, see head.ts): SwiftShader's Subzero JIT keeps
 // loops and private arrays as written, and indexed private arrays there are memory traffic.
+// Quantized weights are walked a block at a time, as in matmul.wgsl's forward: the scale is read once per block
+// and the quants as whole words (w_load4 reads the scale and two words per four weights: ~1.5x slower, measured).
 fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, SB> {
   let C4 = p.C / 4u;
 {{HB_DECL}}
@@ -33,14 +36,61 @@ fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, SB> {
   let r2 = min(v0 + t + 2u * WG, p.vEnd - 1u) - p.vStart;
   let r3 = min(v0 + t + 3u * WG, p.vEnd - 1u) - p.vStart;
 {{ACC_DECL}}
+#if W_QUANT
+  let nblk = p.C >> 5u;
+  let bo = vec4<u32>(r0, r1, r2, r3) * nblk;
+  for (var b = 0u; b < nblk; b++) {
+#if W_Q8_0
+    let bl = blocks((bo + vec4<u32>(b)) * 34u);
+#else
+    let bl = blocks((bo + vec4<u32>(b)) * 18u);
+#endif
+    let kb = b * 8u;  // the block's first vec4 of h
+{{SACC_DECL}}
+    var prev = bl.first;
+#if W_Q8_0
+    for (var j = 0u; j < 8u; j++) {
+#else
+    for (var j = 0u; j < 4u; j++) {
+#endif
+      let i = bl.i0 + vec4<u32>(j + 1u);
+      let nw = vec4<u32>(w[i.x], w[i.y], w[i.z], w[i.w]);
+      let q = select((prev >> vec4<u32>(16u)) | (nw << vec4<u32>(16u)), nw, bl.a);
+      prev = nw;
+      let k4 = kb + j;
+#if W_Q8_0
+      let wm = mat4x4<f32>(i8x4(q.x), i8x4(q.y), i8x4(q.z), i8x4(q.w));
+{{SACC_Q8}}
+#else
+      let lo = mat4x4<f32>(nib_lo(q.x), nib_lo(q.y), nib_lo(q.z), nib_lo(q.w));
+      let hi = mat4x4<f32>(nib_hi(q.x), nib_hi(q.y), nib_hi(q.z), nib_hi(q.w));
+{{SACC_Q4}}
+#endif
+    }
+{{SACC_FOLD}}
+  }
+#else
   for (var k4 = 0u; k4 < C4; k4++) {
     let k = k4 * 4u;
     // h · wm is the row vector of the four dot products.
     let wm = mat4x4<f32>(w_load4(r0, k, p.C), w_load4(r1, k, p.C), w_load4(r2, k, p.C), w_load4(r3, k, p.C));
 {{ACC_STEP}}
   }
+#endif
   return array<vec4<f32>, SB>({{ACC_LIST}});
 }
+
+#if BWD_PART
+// Eight weights of a row from column k0 (k0 % 8 == 0), zeros past C (f32/f16 rows with C % 8 == 4).
+fn w_load8c(row: u32, k0: u32, C: u32) -> W8 {
+#if W_QUANT
+  return w_load8(row, k0, C);
+#else
+  let b = select(vec4<f32>(0.0), w_load4(row, min(k0 + 4u, C - 4u), C), k0 + 4u < C);
+  return W8(w_load4(row, k0, C), b);
+#endif
+}
+#endif
 #endif
 
 #if FWD_PART
@@ -146,6 +196,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
   let cA = sp * p.nChunkPart / p.nSplitPart;
   let cB = (sp + 1u) * p.nChunkPart / p.nSplitPart;
   let C4 = p.C / 4u;
+  let C8 = (p.C + 7u) / 8u;
   var zs: array<f32, SB>;
   var lab: array<u32, SB>;
   for (var i = 0u; i < SB; i++) {

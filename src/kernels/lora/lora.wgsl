@@ -3,7 +3,7 @@
 // with the operands' strides passed at run time, so one kernel serves all six products (see lora.ts):
 //   forward  u = drop(x)·Aᵀ (reduce over K), y += scale·u·Bᵀ (over R)
 //   backward du = scale·dy·B (over N), dB = scale·dyᵀ·u, dA = duᵀ·drop(x) (over M), dx += drop'(du·A) (over R).
-// Each invocation owns a 4x4 output tile held in four vec4 registers (register tiling, no shared memory).
+// Each invocation owns a TA x TB output tile held in vec4 registers (register tiling, no shared memory).
 // With SPLIT, the reduction is also split over `split` invocations of one workgroup, each taking every
 // split-th t, and their partials are summed in a fixed order by one of them: deterministic, no float atomics.
 //
@@ -46,9 +46,11 @@ fn keep(i: u32) -> f32 {
 }
 
 #if SPLIT
-var<workgroup> part: array<vec4<f32>, {{WG}} * 4>; // (WG, 4) partial tiles, one row of 4 per a
+var<workgroup> part: array<vec4<f32>, {{WG}} * {{NACC}}>; // (WG, NACC) partial tiles
 #endif
 
+// Each invocation owns a TA x TB tile ({{TA}} x {{TB}}): rows a0 + 4g + i of L, columns b0 + 4h .. b0 + 4h + 3 of
+// Rr, in registers acc{g}_{h}_{i} unrolled by lora.ts (indexed private arrays spill on SwiftShader).
 @compute @workgroup_size({{WG}})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
 #if SPLIT
@@ -58,68 +60,46 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 #endif
   let tile = (wid.x + wid.y * nwg.x) * (WG / S) + lid / S;
   let slice = lid % S;
-  let ntb = (p.n_b + 3u) / 4u;
-  let a0 = (tile / ntb) * 4u;
-  let b0 = (tile % ntb) * 4u;
+  let ntb = (p.n_b + {{TB}}u - 1u) / {{TB}}u;
+  let a0 = (tile / ntb) * {{TA}}u;
+  let b0 = (tile % ntb) * {{TB}}u;
   // Rows and columns past the edge read the last valid one, so the hot loop has no bounds checks;
   // their results are never written.
   let last_a = p.n_a - 1u;
   let last_b = p.n_b - 1u;
-  let ia = vec4<u32>(min(a0, last_a), min(a0 + 1u, last_a), min(a0 + 2u, last_a), min(a0 + 3u, last_a)) * p.la;
-  let ib = vec4<u32>(min(b0, last_b), min(b0 + 1u, last_b), min(b0 + 2u, last_b), min(b0 + 3u, last_b)) * p.rb;
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+{{IDX_DECL}}
+{{ACC_DECL}}
   if (a0 < p.n_a) {
     for (var t = slice; t < p.n_t; t += S) {
-      let jl = ia + vec4<u32>(t * p.lt);
-      let jr = ib + vec4<u32>(t * p.rt);
-      var lv = vec4<f32>(l[jl.x], l[jl.y], l[jl.z], l[jl.w]);
-      var rv = vec4<f32>(r[jr.x], r[jr.y], r[jr.z], r[jr.w]);
-#if DROP_L
-      lv *= vec4<f32>(keep(jl.x), keep(jl.y), keep(jl.z), keep(jl.w));
-#endif
-#if DROP_R
-      rv *= vec4<f32>(keep(jr.x), keep(jr.y), keep(jr.z), keep(jr.w));
-#endif
-      acc0 += lv.x * rv;
-      acc1 += lv.y * rv;
-      acc2 += lv.z * rv;
-      acc3 += lv.w * rv;
+{{LOOP_BODY}}
     }
   }
 #if SPLIT
-  part[lid * 4u] = acc0;
-  part[lid * 4u + 1u] = acc1;
-  part[lid * 4u + 2u] = acc2;
-  part[lid * 4u + 3u] = acc3;
+{{PART_STORE}}
   workgroupBarrier();
   if (slice != 0u) { return; }
   for (var s = 1u; s < S; s++) {
-    let q = (lid + s) * 4u;
-    acc0 += part[q];
-    acc1 += part[q + 1u];
-    acc2 += part[q + 2u];
-    acc3 += part[q + 3u];
+    let q = (lid + s) * {{NACC}}u;
+{{PART_SUM}}
   }
 #endif
   if (a0 >= p.n_a) { return; }
-  // Unrolled by hand: indexing registers dynamically would spill them to memory on some compilers.
-  store_row(a0, b0, acc0);
-  store_row(a0 + 1u, b0, acc1);
-  store_row(a0 + 2u, b0, acc2);
-  store_row(a0 + 3u, b0, acc3);
+{{STORE}}
 }
 
 fn store_row(a: u32, b0: u32, acc: vec4<f32>) {
-  if (a >= p.n_a) { return; }
+  if (a >= p.n_a || b0 >= p.n_b) { return; }
   let v = acc * p.scale;
   let o = a * p.n_b + b0;
   store(o, v.x);
+  if (b0 + 3u < p.n_b) {
+    store(o + 1u, v.y);
+    store(o + 2u, v.z);
+    store(o + 3u, v.w);
+    return;
+  }
   if (b0 + 1u < p.n_b) { store(o + 1u, v.y); }
   if (b0 + 2u < p.n_b) { store(o + 2u, v.z); }
-  if (b0 + 3u < p.n_b) { store(o + 3u, v.w); }
 }
 
 fn store(o: u32, v: f32) {

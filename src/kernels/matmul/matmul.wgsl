@@ -36,64 +36,6 @@ fn x4(o: u32) -> vec4<f32> {
 }
 #endif
 
-// int8 lanes of a word, sign-extended.
-fn i8x4(q: u32) -> vec4<f32> {
-  let v = vec4<i32>(bitcast<i32>(q)) << vec4<u32>(24u, 16u, 8u, 0u);
-  return vec4<f32>(v >> vec4<u32>(24u));
-}
-
-// The low and the high nibbles of a word's four bytes, recentred on 8.
-fn nib_lo(q: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<u32>(q) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(15u)) - 8.0;
-}
-fn nib_hi(q: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<u32>(q) >> vec4<u32>(4u, 12u, 20u, 28u)) & vec4<u32>(15u)) - 8.0;
-}
-
-// Loads the first word of four rows' blocks, and the f16 scales they start with. A block's quants start at
-// byte 2: word-aligned when the block itself starts at a half-word (a = true), else straddling two words.
-struct Blocks { i0: vec4<u32>, a: vec4<bool>, first: vec4<u32>, d: vec4<f32> }
-fn blocks(o: vec4<u32>) -> Blocks {
-  let i0 = o >> vec4<u32>(2u);
-  let a = (o & vec4<u32>(2u)) != vec4<u32>(0u);
-  let first = vec4<u32>(w[i0.x], w[i0.y], w[i0.z], w[i0.w]);
-  let hv = first >> select(vec4<u32>(0u), vec4<u32>(16u), a);
-  let d = vec4<f32>(unpack2x16float(hv.x).x, unpack2x16float(hv.y).x, unpack2x16float(hv.z).x, unpack2x16float(hv.w).x);
-  return Blocks(i0, a, first, d);
-}
-
-// Eight consecutive weights of row n from column k0 (k0 % 8 == 0, k0 + 8 <= K), for the backward tile. Quantized
-// types read the block's scale once and the quants as 2-3 whole words, instead of two w_load4 calls.
-struct W8 { a: vec4<f32>, b: vec4<f32> }
-fn w_load8(n: u32, k0: u32, K: u32) -> W8 {
-#if W_QUANT
-#if W_Q8_0
-  let o = (n * (K >> 5u) + (k0 >> 5u)) * 34u;
-  let s = o + 2u + (k0 & 31u);
-  let sh = 0u;
-#else
-  let o = (n * (K >> 5u) + (k0 >> 5u)) * 18u;
-  let s = o + 2u + (k0 & 15u);
-  let sh = select(0u, 4u, (k0 & 16u) != 0u);  // elements 16..31 are the high nibbles
-#endif
-  let d = unpack2x16float(w[o >> 2u] >> ((o & 2u) * 8u)).x;
-  let i = s >> 2u;
-  let w0 = w[i];
-  let w1 = w[i + 1u];
-  let w2 = w[min(i + 2u, arrayLength(&w) - 1u)];
-  let al = (s & 2u) == 0u;
-  let qa = select((w0 >> 16u) | (w1 << 16u), w0, al) >> sh;
-  let qb = select((w1 >> 16u) | (w2 << 16u), w1, al) >> sh;
-#if W_Q8_0
-  return W8(d * i8x4(qa), d * i8x4(qb));
-#else
-  return W8(d * nib_lo(qa), d * nib_lo(qb));
-#endif
-#else
-  return W8(w_load4(n, k0, K), w_load4(n, k0 + 4u, K));
-#endif
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = gid.x + gid.y * nwg.x * 64u;

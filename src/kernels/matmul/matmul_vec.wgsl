@@ -31,32 +31,6 @@ fn x4(o: u32) -> vec4<f32> {
   return vec4<f32>(x[o], x[o + 1u], x[o + 2u], x[o + 3u]);
 }
 
-// int8 lanes of a word, sign-extended.
-fn i8x4(q: u32) -> vec4<f32> {
-  let v = vec4<i32>(bitcast<i32>(q)) << vec4<u32>(24u, 16u, 8u, 0u);
-  return vec4<f32>(v >> vec4<u32>(24u));
-}
-
-// The low and the high nibbles of a word's four bytes, recentred on 8.
-fn nib_lo(q: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<u32>(q) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(15u)) - 8.0;
-}
-fn nib_hi(q: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<u32>(q) >> vec4<u32>(4u, 12u, 20u, 28u)) & vec4<u32>(15u)) - 8.0;
-}
-
-
-// Loads the first word of four rows' blocks, and the f16 scales they start with. A block's quants start at
-// byte 2: word-aligned when the block itself starts at a half-word (a = true), else straddling two words.
-struct Blocks { i0: vec4<u32>, a: vec4<bool>, first: vec4<u32>, d: vec4<f32> }
-fn blocks(o: vec4<u32>) -> Blocks {
-  let i0 = o >> vec4<u32>(2u);
-  let a = (o & vec4<u32>(2u)) != vec4<u32>(0u);
-  let first = vec4<u32>(w[i0.x], w[i0.y], w[i0.z], w[i0.w]);
-  let hv = first >> select(vec4<u32>(0u), vec4<u32>(16u), a);
-  let d = vec4<f32>(unpack2x16float(hv.x).x, unpack2x16float(hv.y).x, unpack2x16float(hv.z).x, unpack2x16float(hv.w).x);
-  return Blocks(i0, a, first, d);
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -48,9 +48,7 @@ fn w_get(row: u32, k: u32, K: u32) -> f32 {
 }
 fn w_load4(row: u32, k: u32, K: u32) -> vec4<f32> {
   let o = (row * (K >> 5u) + (k >> 5u)) * 34u;
-  let q = bitcast<i32>(w_word2(o + 2u + (k & 31u)));
-  let v = vec4<i32>(extractBits(q, 0u, 8u), extractBits(q, 8u, 8u), extractBits(q, 16u, 8u), extractBits(q, 24u, 8u));
-  return w_half(o) * vec4<f32>(v);
+  return w_half(o) * i8x4(w_word2(o + 2u + (k & 31u)));
 }
 #elif W_Q4_0
 fn w_get(row: u32, k: u32, K: u32) -> f32 {
@@ -63,8 +61,67 @@ fn w_get(row: u32, k: u32, K: u32) -> f32 {
 fn w_load4(row: u32, k: u32, K: u32) -> vec4<f32> {
   let o = (row * (K >> 5u) + (k >> 5u)) * 18u;
   let j = k & 31u;
-  let word = w_word2(o + 2u + (j & 15u)) >> select(0u, 4u, j >= 16u);
-  let q = vec4<u32>(word & 15u, (word >> 8u) & 15u, (word >> 16u) & 15u, (word >> 24u) & 15u);
-  return w_half(o) * (vec4<f32>(q) - 8.0);
+  return w_half(o) * nib_lo(w_word2(o + 2u + (j & 15u)) >> select(0u, 4u, j >= 16u));
 }
 #endif
+
+// Block-walking helpers for kernels that read whole 32-element blocks (matmul, output head): the scale is read
+// once per block and the quants as whole words.
+
+// int8 lanes of a word, sign-extended.
+fn i8x4(q: u32) -> vec4<f32> {
+  let v = vec4<i32>(bitcast<i32>(q)) << vec4<u32>(24u, 16u, 8u, 0u);
+  return vec4<f32>(v >> vec4<u32>(24u));
+}
+
+// The low and the high nibbles of a word's four bytes, recentred on 8.
+fn nib_lo(q: u32) -> vec4<f32> {
+  return vec4<f32>((vec4<u32>(q) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(15u)) - 8.0;
+}
+fn nib_hi(q: u32) -> vec4<f32> {
+  return vec4<f32>((vec4<u32>(q) >> vec4<u32>(4u, 12u, 20u, 28u)) & vec4<u32>(15u)) - 8.0;
+}
+
+// Loads the first word of four rows' blocks, and the f16 scales they start with. A block's quants start at
+// byte 2: word-aligned when the block itself starts at a half-word (a = true), else straddling two words.
+struct Blocks { i0: vec4<u32>, a: vec4<bool>, first: vec4<u32>, d: vec4<f32> }
+fn blocks(o: vec4<u32>) -> Blocks {
+  let i0 = o >> vec4<u32>(2u);
+  let a = (o & vec4<u32>(2u)) != vec4<u32>(0u);
+  let first = vec4<u32>(w[i0.x], w[i0.y], w[i0.z], w[i0.w]);
+  let hv = first >> select(vec4<u32>(0u), vec4<u32>(16u), a);
+  let d = vec4<f32>(unpack2x16float(hv.x).x, unpack2x16float(hv.y).x, unpack2x16float(hv.z).x, unpack2x16float(hv.w).x);
+  return Blocks(i0, a, first, d);
+}
+
+// Eight consecutive weights of row n from column k0 (k0 % 8 == 0, k0 + 8 <= K), for the backward tile. Quantized
+// types read the block's scale once and the quants as 2-3 whole words, instead of two w_load4 calls.
+struct W8 { a: vec4<f32>, b: vec4<f32> }
+fn w_load8(n: u32, k0: u32, K: u32) -> W8 {
+#if W_QUANT
+#if W_Q8_0
+  let o = (n * (K >> 5u) + (k0 >> 5u)) * 34u;
+  let s = o + 2u + (k0 & 31u);
+  let sh = 0u;
+#else
+  let o = (n * (K >> 5u) + (k0 >> 5u)) * 18u;
+  let s = o + 2u + (k0 & 15u);
+  let sh = select(0u, 4u, (k0 & 16u) != 0u);  // elements 16..31 are the high nibbles
+#endif
+  let d = unpack2x16float(w[o >> 2u] >> ((o & 2u) * 8u)).x;
+  let i = s >> 2u;
+  let w0 = w[i];
+  let w1 = w[i + 1u];
+  let w2 = w[min(i + 2u, arrayLength(&w) - 1u)];
+  let al = (s & 2u) == 0u;
+  let qa = select((w0 >> 16u) | (w1 << 16u), w0, al) >> sh;
+  let qb = select((w1 >> 16u) | (w2 << 16u), w1, al) >> sh;
+#if W_Q8_0
+  return W8(d * i8x4(qa), d * i8x4(qb));
+#else
+  return W8(d * nib_lo(qa), d * nib_lo(qb));
+#endif
+#else
+  return W8(w_load4(n, k0, K), w_load4(n, k0 + 4u, K));
+#endif
+}
