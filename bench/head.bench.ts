@@ -1,4 +1,5 @@
-// Output head at Qwen2.5-0.5B's vocabulary: S = o.tokens unmasked positions against a (151936, 896) q8_0 lm_head.
+// Output head at Qwen2.5-0.5B's vocabulary against a (151936, 896) q8_0 lm_head, for the S unmasked positions of
+// o.tokens: half of them, the prompt's half being masked (a translation pair's source and its translation).
 import type { GpuContext } from '../src/gpu/context.ts';
 import { f32ToF16Bits } from '../src/kernels/quant/formats.ts';
 import { outputHeadBackward, outputHeadForward, releaseHeadScratch } from '../src/kernels/head/head.ts';
@@ -21,12 +22,12 @@ function randomQ8(rng: Rng, rows: number, K: number): Uint8Array {
 
 export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase[]> {
   const { C, V } = QWEN05;
-  const S = o.tokens;
-  const M = S;
+  const S = Math.max(1, Math.round(o.tokens / 2));
+  const M = o.tokens;
   const rng = new Rng(0);
   const w = uploadWeight(ctx, 'lm_head', 'q8_0', randomQ8(rng, V, C), V, C);
   const h = ctx.upload('h', rng.randn(M * C)); // (M, C) f32
-  const rows = ctx.upload('rows', Uint32Array.from({ length: S }, (_, i) => i)); // (S) u32
+  const rows = ctx.upload('rows', Uint32Array.from({ length: S }, (_, i) => M - S + i)); // (S) u32: the second half
   const labels = ctx.upload('labels', Uint32Array.from({ length: S }, () => rng.int(V))); // (S) u32
   const dlogp = ctx.upload('dlogp', rng.randn(S)); // (S) f32
   const [logp, lsum] = ['logp', 'logitSum'].map((l) => ctx.buffer(l, S * 4)); // (S) f32 each
