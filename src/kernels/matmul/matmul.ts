@@ -1,5 +1,5 @@
 // Y = X·Wᵀ and dX = dY·W against a base weight (any WeightType, dequantized in registers, split into parts).
-// Two variants, chosen from ctx.caps: 'register' (barrier-free 8x4 / 4x8 register tiles, for CPU rasterizers) and
+// Two variants, chosen from ctx.caps: 'register' (barrier-free 8x4 / 8x8 register tiles, for CPU rasterizers) and
 // 'shared' (64x64 workgroup-memory tiles, for real GPUs). Both serve every weight type. The forward has a third,
 // 'matvec' (M x 4 register tiles, all M <= MATVEC_MAX_ROWS rows at once), which a CPU adapter uses for decoding's
 // few rows, where the 8-row register tiles would redo clamped rows' work.
@@ -99,7 +99,7 @@ export function matmulBackwardInput(rec: Recorder, dx: GPUBuffer, dy: GPUBuffer,
   if (M === 0) return;
   const variant = opts.variant ?? defaultVariant(ctx);
   const K = w.K;
-  const tiles = Math.ceil(K / 8); // register tiles are 4 rows x 8 columns of dX
+  const tiles = Math.ceil(K / 8); // register tiles are 8 rows x 8 columns of dX
   w.parts.forEach((part, i) => {
     const Np = part.end - part.start;
     // Parts after the first add their rows' share of the sum into what the earlier ones wrote.
@@ -108,7 +108,7 @@ export function matmulBackwardInput(rec: Recorder, dx: GPUBuffer, dy: GPUBuffer,
       kernel: `matmul_bwd_${variant}`, shapes: shapes(M, w, ` part=${part.start}:${part.end}`),
       pipeline: pipe(ctx, variant, false, w.type, false, accum), buffers: [dx, dy, part.buffer],
       params: params([M, Np, K, part.start, w.rows, tiles]),
-      workgroups: variant === 'register' ? grid1d(ctx, Math.ceil(M / 4) * tiles, 64) : [Math.ceil(K / 64), Math.ceil(M / 64)],
+      workgroups: variant === 'register' ? grid1d(ctx, Math.ceil(M / 8) * tiles, 64) : [Math.ceil(K / 64), Math.ceil(M / 64)],
     });
   });
 }
