@@ -32,13 +32,13 @@ console.log(`tokens per step: ${opts.tokens} (Qwen2.5-0.5B layer shapes)`);
 console.log(`time: ${ctx.caps.timestampQuery ? 'GPU timestamps' : 'wall clock'}, best run\n`);
 if (!full) console.log('(whole-model cases at Qwen2.5-0.5B shapes are skipped: add --full, or --only to pick one)\n');
 
-// The standard roofline is Y = X·Wᵀ at the MLP's gate/up shape; a matmul case at another shape brings its own.
+// The standard roofline is at the MLP's gate/up shape; a matmul case at another shape brings its own.
 const rooflines = new Map<string, BenchCase>();
-const roofFor = (shape = `${opts.tokens}x${QWEN05.F}x${QWEN05.C}`): BenchCase => {
+const roofFor = async (shape = `${opts.tokens}x${QWEN05.F}x${QWEN05.C}`): Promise<BenchCase> => {
   let r = rooflines.get(shape);
   if (!r) {
     const [M, N, K] = shape.split('x').map(Number);
-    rooflines.set(shape, (r = rooflineCase(ctx, M, N, K)));
+    rooflines.set(shape, (r = await rooflineCase(ctx, M, N, K)));
   }
   return r;
 };
@@ -53,7 +53,7 @@ for (const f of files) {
     }
     ctx.resetPeak();
     // A matmul-shaped case's fraction of the roofline needs a few alternations: at least 3 rounds.
-    const r = c.matmulShaped ? await runCase(ctx, c, budget, roofFor(c.rooflineShape), 3) : await runCase(ctx, c, budget);
+    const r = c.matmulShaped ? await runCase(ctx, c, budget, await roofFor(c.rooflineShape), 3) : await runCase(ctx, c, budget);
     results.push(r);
     process.stderr.write(`  ${r.name}: ${r.ms.toFixed(2)} ms${r.ofRoofline ? ` (${(100 * r.ofRoofline).toFixed(0)}% of roofline)` : ''}\n`);
   }

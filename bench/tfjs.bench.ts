@@ -11,6 +11,7 @@
 // TF.js keeps every activation of the forward pass on its tape for backward (no recomputation).
 import { resolve } from 'node:path';
 import type { GpuContext } from '../src/gpu/context.ts';
+import { gpuWait } from '../src/gpu/wait.ts';
 import { decodeWeight, encodeWeight, f16BitsToF32, f32ToF16Bits } from '../src/kernels/quant/formats.ts';
 import { layoutPairs } from '../src/model/batch.ts';
 import { PROJECTIONS, projectionModule, projectionShape, type ModelConfig, type Projection } from '../src/model/config.ts';
@@ -357,10 +358,11 @@ function tfStepCase(c: ModelConfig, name: string, source: () => Promise<{ weight
       const s = state;
       const t0 = performance.now();
       const loss = step(s.tf, s);
-      const lossValue = (await loss.data())[0];
+      // gpuWait: the same throttled wait as our own submits (see src/gpu/wait.ts), or the comparison is unfair.
+      const lossValue = (await gpuWait(loss.data()))[0];
       loss.dispose();
       // Wait for the Adam update itself: a read queued after it (the last variable it wrote).
-      await s.m.vars[s.m.vars.length - 1].data();
+      await gpuWait(s.m.vars[s.m.vars.length - 1].data());
       const ms = performance.now() - t0;
       if (!Number.isFinite(lossValue)) throw new Error(`TF.js step: loss ${lossValue}`);
       return { ms, tokens };

@@ -1,6 +1,7 @@
 // The engine's handle on one GPU device: buffers, the pipeline cache, readback, device loss.
 // Kernels never call device.* directly for dispatch; they go through a Recorder (recorder.ts).
 import { settings } from '../settings.ts';
+import { gpuWait } from './wait.ts';
 import type { Capabilities } from './caps.ts';
 import { openDevice, type DeviceHandle } from './device.ts';
 import { DeviceLostError, GpuError } from './errors.ts';
@@ -117,7 +118,7 @@ export class GpuContext {
     enc.copyBufferToBuffer(buf, byteOffset, staging, 0, size);
     this.device.queue.submit([enc.finish()]);
     try {
-      await staging.mapAsync(MAP_READ);
+      await gpuWait(staging.mapAsync(MAP_READ));
     } catch (e) {
       this.throwIfLost();
       throw new GpuError('internal', `readback of ${buf.label} failed: ${(e as Error).message}`);
@@ -152,7 +153,7 @@ export class GpuContext {
   async pipelineChecked(key: string, code: () => string, entryPoint = 'main'): Promise<GPUComputePipeline> {
     this.device.pushErrorScope('validation');
     const p = this.pipeline(key, code, entryPoint);
-    const err = await this.device.popErrorScope();
+    const err = await gpuWait(this.device.popErrorScope());
     if (err) {
       this.pipelines.delete(`${key}#${entryPoint}`);
       throw new GpuError('validation', err.message, key);

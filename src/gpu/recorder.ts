@@ -4,6 +4,7 @@
 // Uniform data for all dispatches is packed into one buffer at 256-byte slots and uploaded once per submit.
 import type { GpuContext } from './context.ts';
 import { fromScopeError } from './errors.ts';
+import { gpuWait } from './wait.ts';
 
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
 
@@ -135,8 +136,8 @@ export class Recorder {
     device.queue.submit([enc.finish()]);
     const done = device.queue.onSubmittedWorkDone();
     if (check) {
-      const validation = await device.popErrorScope();
-      const oom = await device.popErrorScope();
+      const validation = await gpuWait(device.popErrorScope());
+      const oom = await gpuWait(device.popErrorScope());
       if (validation) {
         uniforms?.destroy();
         throw fromScopeError('validation', validation, dispatched);
@@ -146,13 +147,13 @@ export class Recorder {
         throw fromScopeError('out-of-memory', oom, dispatched);
       }
     }
-    await done;
+    await gpuWait(done);
     uniforms?.destroy();
     ctx.throwIfLost();
     if (!timing) return undefined;
     let ns: number | undefined;
     if (nPasses > 0) {
-      await timing.read.mapAsync(GPUMapMode.READ);
+      await gpuWait(timing.read.mapAsync(GPUMapMode.READ));
       const [t0, t1] = new BigUint64Array(timing.read.getMappedRange());
       ns = Number(t1 - t0);
       timing.read.unmap();

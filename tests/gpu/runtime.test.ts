@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../src/gpu/context.ts';
 import { DeviceLostError, GpuError } from '../../src/gpu/errors.ts';
 import { splitRows } from '../../src/gpu/split.ts';
+import { gpuWait } from '../../src/gpu/wait.ts';
 import { preprocess } from '../../src/gpu/wgsl.ts';
 import { swigluForward } from '../../src/kernels/swiglu/swiglu.ts';
 import { gpu } from '../util/gpu.ts';
@@ -83,6 +84,21 @@ describe('GpuContext', () => {
     // The work itself ran: silu(1) * 2 past the cleared head of g.
     const out = await ctx.readF32(y, 8, 16);
     expect(out[7]).toBeCloseTo(2 / (1 + Math.exp(-1)), 6);
+  });
+
+  it('waits on the GPU with a throttled setImmediate, restored afterwards, also when waits overlap', async () => {
+    const before = globalThis.setImmediate;
+    let inside: typeof setImmediate | null = null;
+    const slow = new Promise<number>((r) => setTimeout(() => { inside = globalThis.setImmediate; r(1); }, 20));
+    const [a, b] = await Promise.all([gpuWait(slow), gpuWait(Promise.resolve(2))]);
+    expect([a, b]).toEqual([1, 2]);
+    expect(inside).not.toBe(before);
+    expect(globalThis.setImmediate).toBe(before);
+    await expect(gpuWait(Promise.reject(new Error('lost')))).rejects.toThrow('lost');
+    expect(globalThis.setImmediate).toBe(before);
+    // Immediates scheduled during a long wait still run.
+    const ran = await gpuWait(new Promise<boolean>((r) => setTimeout(() => setImmediate(() => r(true)), 5)));
+    expect(ran).toBe(true);
   });
 
   it('turns a validation error into a GpuError naming the kernel and its shapes', async () => {

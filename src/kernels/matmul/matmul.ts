@@ -83,7 +83,7 @@ export function matmulForward(rec: Recorder, y: GPUBuffer, x: GPUBuffer, w: Weig
   const K = w.K;
   for (const part of w.parts) {
     const Np = part.end - part.start;
-    const tiles = Math.ceil(Np / 4); // register tiles are 8 rows x 4 columns of Y
+    const tiles = Math.ceil(Np / 8); // register tiles are 8 rows x 8 columns of Y
     const buffers = bias ? [y, x, part.buffer, bias] : [y, x, part.buffer];
     rec.dispatch({
       kernel: `matmul_fwd_${variant}`, shapes: shapes(M, w, ` part=${part.start}:${part.end}`), pipeline, buffers,
@@ -114,10 +114,12 @@ export function matmulBackwardInput(rec: Recorder, dx: GPUBuffer, dy: GPUBuffer,
 }
 
 /**
- * The plain f32 Y = X·Wᵀ the bench measures every matmul-shaped kernel against: the fastest f32 kernel on this
- * adapter, which is matmulForward's own variant for an f32 weight.
+ * A plain f32 matmul for the bench's roofline, in either layout: 'nt' is Y = X·Wᵀ with W (N, K), through
+ * matmulForward; 'nn' is Y = X·B with B (K, N) row-major (B as a WeightTensor of K rows of N), through
+ * matmulBackwardInput's kernel. The bench times both and takes the faster as the roofline.
  */
-export function matmulRoofline(rec: Recorder, y: GPUBuffer, x: GPUBuffer, w: WeightTensor, M: number): void {
+export function matmulRoofline(rec: Recorder, y: GPUBuffer, x: GPUBuffer, w: WeightTensor, M: number, layout: 'nt' | 'nn' = 'nt'): void {
   if (w.type !== 'f32') throw new Error(`matmulRoofline: needs an f32 weight, got ${w.type}`);
-  matmulForward(rec, y, x, w, M);
+  if (layout === 'nt') matmulForward(rec, y, x, w, M);
+  else matmulBackwardInput(rec, y, x, w, M);
 }

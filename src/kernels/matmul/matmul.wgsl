@@ -1,9 +1,9 @@
 // Register-tiled matmul for CPU rasterizers (SwiftShader): no workgroup memory, no barriers. Each invocation owns
-// an 8x4 (forward: 8 rows of X, 4 weight rows) or 8x8 (backward: 8 rows of dY, 8 columns of dX) output tile and
-// reads its operands straight from storage; there every lane's load is a scalar gather, so tiles are sized for
-// the FMA-per-load ratio without spilling too much (measured: forward 8x4 ~ 4x4 for f32/f16 and ~20% faster for
-// q8_0/q4_0, whose per-weight dequantization is shared by 8 rows; 4x8 and 8x8 forward were slower). The backward's
-// tile is 8 rows x 8 columns.
+// an 8x8 output tile (forward: 8 rows of X, 8 weight rows; backward: 8 rows of dY, 8 columns of dX) and reads its
+// operands straight from storage; there every lane's load is a scalar gather, so the tile is sized for loads per
+// FMA: 8x8 needs 0.25 scalar loads per FMA where 8x4 needed 0.375 (measured at 64 rows with the Node wait loop
+// throttled, src/gpu/wait.ts: the 8x8 forward ~1.5x the 8x4 for f32; at 16 rows under a busy-polling main thread
+// the 8x8 forward had measured slower, which is why it was 8x4 before).
 // Weights are dequantized in registers by the loaders of quant/weights.wgsl (joined in front).
 //   forward:        Y (M, N) = X (M, K) · Wᵀ  (+ bias) (+ Y)
 //   backward-input: dX (M, K) = dY (M, N) · W  (+ dX)
@@ -52,9 +52,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var acc3 = vec4<f32>(0.0);
 
 #if FORWARD
-  // acc_i[j] = Y[m0 + i, nb0 + j], i < 8
-  let nb0 = (t % p.tiles) * 4u;
+  // acc_i[j] = Y[m0 + i, nb0 + j], bcc_i[j] = Y[m0 + i, nb0 + 4 + j], i < 8: each x load feeds 8 weight rows
+  // and each dequantized weight 8 rows of X.
+  let nb0 = (t % p.tiles) * 8u;
   let wr = min(vec4<u32>(nb0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.Np - 1u));
+  let wr2 = min(vec4<u32>(nb0) + vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(p.Np - 1u));
   let xr = mr * K;
   let ms = min(vec4<u32>(m0) + vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(p.M - 1u));
   let xs = ms * K;
@@ -62,14 +64,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var acc5 = vec4<f32>(0.0);
   var acc6 = vec4<f32>(0.0);
   var acc7 = vec4<f32>(0.0);
+  var bcc0 = vec4<f32>(0.0);
+  var bcc1 = vec4<f32>(0.0);
+  var bcc2 = vec4<f32>(0.0);
+  var bcc3 = vec4<f32>(0.0);
+  var bcc4 = vec4<f32>(0.0);
+  var bcc5 = vec4<f32>(0.0);
+  var bcc6 = vec4<f32>(0.0);
+  var bcc7 = vec4<f32>(0.0);
 #if W_QUANT
   let nblk = K >> 5u;
   for (var b = 0u; b < nblk; b++) {
     let kb = b * 32u;
 #if W_Q8_0
     let bl = blocks((wr * nblk + b) * 34u);
+    let bl2 = blocks((wr2 * nblk + b) * 34u);
 #else
     let bl = blocks((wr * nblk + b) * 18u);
+    let bl2 = blocks((wr2 * nblk + b) * 18u);
 #endif
     var s0 = vec4<f32>(0.0);
     var s1 = vec4<f32>(0.0);
@@ -79,7 +91,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var s5 = vec4<f32>(0.0);
     var s6 = vec4<f32>(0.0);
     var s7 = vec4<f32>(0.0);
+    var u0 = vec4<f32>(0.0);
+    var u1 = vec4<f32>(0.0);
+    var u2 = vec4<f32>(0.0);
+    var u3 = vec4<f32>(0.0);
+    var u4 = vec4<f32>(0.0);
+    var u5 = vec4<f32>(0.0);
+    var u6 = vec4<f32>(0.0);
+    var u7 = vec4<f32>(0.0);
     var prev = bl.first;
+    var prev2 = bl2.first;
 #if W_Q8_0
     for (var j = 0u; j < 8u; j++) {
 #else
@@ -89,28 +110,35 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let nw = vec4<u32>(w[i.x], w[i.y], w[i.z], w[i.w]);
       let q = select((prev >> vec4<u32>(16u)) | (nw << vec4<u32>(16u)), nw, bl.a);
       prev = nw;
+      let i2 = bl2.i0 + vec4<u32>(j + 1u);
+      let nw2 = vec4<u32>(w[i2.x], w[i2.y], w[i2.z], w[i2.w]);
+      let q2 = select((prev2 >> vec4<u32>(16u)) | (nw2 << vec4<u32>(16u)), nw2, bl2.a);
+      prev2 = nw2;
       let k = kb + j * 4u;
 #if W_Q8_0
       let wm = mat4x4<f32>(i8x4(q.x), i8x4(q.y), i8x4(q.z), i8x4(q.w));
-      s0 += x4(xr.x + k) * wm;
-      s1 += x4(xr.y + k) * wm;
-      s2 += x4(xr.z + k) * wm;
-      s3 += x4(xr.w + k) * wm;
-      s4 += x4(xs.x + k) * wm;
-      s5 += x4(xs.y + k) * wm;
-      s6 += x4(xs.z + k) * wm;
-      s7 += x4(xs.w + k) * wm;
+      let wm2 = mat4x4<f32>(i8x4(q2.x), i8x4(q2.y), i8x4(q2.z), i8x4(q2.w));
+      { let xa = x4(xr.x + k); s0 += xa * wm; u0 += xa * wm2; }
+      { let xa = x4(xr.y + k); s1 += xa * wm; u1 += xa * wm2; }
+      { let xa = x4(xr.z + k); s2 += xa * wm; u2 += xa * wm2; }
+      { let xa = x4(xr.w + k); s3 += xa * wm; u3 += xa * wm2; }
+      { let xa = x4(xs.x + k); s4 += xa * wm; u4 += xa * wm2; }
+      { let xa = x4(xs.y + k); s5 += xa * wm; u5 += xa * wm2; }
+      { let xa = x4(xs.z + k); s6 += xa * wm; u6 += xa * wm2; }
+      { let xa = x4(xs.w + k); s7 += xa * wm; u7 += xa * wm2; }
 #else
       let lo = mat4x4<f32>(nib_lo(q.x), nib_lo(q.y), nib_lo(q.z), nib_lo(q.w));
       let hi = mat4x4<f32>(nib_hi(q.x), nib_hi(q.y), nib_hi(q.z), nib_hi(q.w));
-      s0 += x4(xr.x + k) * lo + x4(xr.x + k + 16u) * hi;
-      s1 += x4(xr.y + k) * lo + x4(xr.y + k + 16u) * hi;
-      s2 += x4(xr.z + k) * lo + x4(xr.z + k + 16u) * hi;
-      s3 += x4(xr.w + k) * lo + x4(xr.w + k + 16u) * hi;
-      s4 += x4(xs.x + k) * lo + x4(xs.x + k + 16u) * hi;
-      s5 += x4(xs.y + k) * lo + x4(xs.y + k + 16u) * hi;
-      s6 += x4(xs.z + k) * lo + x4(xs.z + k + 16u) * hi;
-      s7 += x4(xs.w + k) * lo + x4(xs.w + k + 16u) * hi;
+      let lo2 = mat4x4<f32>(nib_lo(q2.x), nib_lo(q2.y), nib_lo(q2.z), nib_lo(q2.w));
+      let hi2 = mat4x4<f32>(nib_hi(q2.x), nib_hi(q2.y), nib_hi(q2.z), nib_hi(q2.w));
+      { let xa = x4(xr.x + k); let xb = x4(xr.x + k + 16u); s0 += xa * lo + xb * hi; u0 += xa * lo2 + xb * hi2; }
+      { let xa = x4(xr.y + k); let xb = x4(xr.y + k + 16u); s1 += xa * lo + xb * hi; u1 += xa * lo2 + xb * hi2; }
+      { let xa = x4(xr.z + k); let xb = x4(xr.z + k + 16u); s2 += xa * lo + xb * hi; u2 += xa * lo2 + xb * hi2; }
+      { let xa = x4(xr.w + k); let xb = x4(xr.w + k + 16u); s3 += xa * lo + xb * hi; u3 += xa * lo2 + xb * hi2; }
+      { let xa = x4(xs.x + k); let xb = x4(xs.x + k + 16u); s4 += xa * lo + xb * hi; u4 += xa * lo2 + xb * hi2; }
+      { let xa = x4(xs.y + k); let xb = x4(xs.y + k + 16u); s5 += xa * lo + xb * hi; u5 += xa * lo2 + xb * hi2; }
+      { let xa = x4(xs.z + k); let xb = x4(xs.z + k + 16u); s6 += xa * lo + xb * hi; u6 += xa * lo2 + xb * hi2; }
+      { let xa = x4(xs.w + k); let xb = x4(xs.w + k + 16u); s7 += xa * lo + xb * hi; u7 += xa * lo2 + xb * hi2; }
 #endif
     }
     acc0 += s0 * bl.d;
@@ -121,41 +149,51 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     acc5 += s5 * bl.d;
     acc6 += s6 * bl.d;
     acc7 += s7 * bl.d;
+    bcc0 += u0 * bl2.d;
+    bcc1 += u1 * bl2.d;
+    bcc2 += u2 * bl2.d;
+    bcc3 += u3 * bl2.d;
+    bcc4 += u4 * bl2.d;
+    bcc5 += u5 * bl2.d;
+    bcc6 += u6 * bl2.d;
+    bcc7 += u7 * bl2.d;
   }
 #else
   var k = 0u;
   for (; k + 4u <= K; k += 4u) {
     let wm = mat4x4<f32>(w_load4(wr.x, k, K), w_load4(wr.y, k, K), w_load4(wr.z, k, K), w_load4(wr.w, k, K));
-    acc0 += x4(xr.x + k) * wm;
-    acc1 += x4(xr.y + k) * wm;
-    acc2 += x4(xr.z + k) * wm;
-    acc3 += x4(xr.w + k) * wm;
-    acc4 += x4(xs.x + k) * wm;
-    acc5 += x4(xs.y + k) * wm;
-    acc6 += x4(xs.z + k) * wm;
-    acc7 += x4(xs.w + k) * wm;
+    let wm2 = mat4x4<f32>(w_load4(wr2.x, k, K), w_load4(wr2.y, k, K), w_load4(wr2.z, k, K), w_load4(wr2.w, k, K));
+    { let xa = x4(xr.x + k); acc0 += xa * wm; bcc0 += xa * wm2; }
+    { let xa = x4(xr.y + k); acc1 += xa * wm; bcc1 += xa * wm2; }
+    { let xa = x4(xr.z + k); acc2 += xa * wm; bcc2 += xa * wm2; }
+    { let xa = x4(xr.w + k); acc3 += xa * wm; bcc3 += xa * wm2; }
+    { let xa = x4(xs.x + k); acc4 += xa * wm; bcc4 += xa * wm2; }
+    { let xa = x4(xs.y + k); acc5 += xa * wm; bcc5 += xa * wm2; }
+    { let xa = x4(xs.z + k); acc6 += xa * wm; bcc6 += xa * wm2; }
+    { let xa = x4(xs.w + k); acc7 += xa * wm; bcc7 += xa * wm2; }
   }
   // K % 4 tail (f32 with any K, f16 with K = 2 mod 4).
   for (; k < K; k++) {
     let wv = vec4<f32>(w_get(wr.x, k, K), w_get(wr.y, k, K), w_get(wr.z, k, K), w_get(wr.w, k, K));
-    acc0 += x[xr.x + k] * wv;
-    acc1 += x[xr.y + k] * wv;
-    acc2 += x[xr.z + k] * wv;
-    acc3 += x[xr.w + k] * wv;
-    acc4 += x[xs.x + k] * wv;
-    acc5 += x[xs.y + k] * wv;
-    acc6 += x[xs.z + k] * wv;
-    acc7 += x[xs.w + k] * wv;
+    let wv2 = vec4<f32>(w_get(wr2.x, k, K), w_get(wr2.y, k, K), w_get(wr2.z, k, K), w_get(wr2.w, k, K));
+    { let xv = x[xr.x + k]; acc0 += xv * wv; bcc0 += xv * wv2; }
+    { let xv = x[xr.y + k]; acc1 += xv * wv; bcc1 += xv * wv2; }
+    { let xv = x[xr.z + k]; acc2 += xv * wv; bcc2 += xv * wv2; }
+    { let xv = x[xr.w + k]; acc3 += xv * wv; bcc3 += xv * wv2; }
+    { let xv = x[xs.x + k]; acc4 += xv * wv; bcc4 += xv * wv2; }
+    { let xv = x[xs.y + k]; acc5 += xv * wv; bcc5 += xv * wv2; }
+    { let xv = x[xs.z + k]; acc6 += xv * wv; bcc6 += xv * wv2; }
+    { let xv = x[xs.w + k]; acc7 += xv * wv; bcc7 += xv * wv2; }
   }
 #endif
-  let nv = p.Np - nb0;  // valid columns in this tile (may exceed 4)
-  var accs = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
+  let nv = p.Np - nb0;  // valid columns in this tile (may exceed 8)
+  var accs = array<vec4<f32>, 16>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, bcc0, bcc1, bcc2, bcc3, bcc4, bcc5, bcc6, bcc7);
   for (var i = 0u; i < 8u; i++) {
     if (m0 + i >= p.M) { break; }
     let o = (m0 + i) * p.ldy + p.n0 + nb0;
-    for (var j = 0u; j < 4u; j++) {
+    for (var j = 0u; j < 8u; j++) {
       if (j >= nv) { break; }
-      var v = accs[i][j];
+      var v = accs[i + (j / 4u) * 8u][j % 4u];
 #if HAS_BIAS
       v += bias[p.n0 + nb0 + j];
 #endif
