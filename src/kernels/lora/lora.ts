@@ -78,13 +78,13 @@ function pipe(ctx: GpuContext, wg: number, split: boolean, accum: boolean, drop:
   );
 }
 
-// Measured on SwiftShader at Qwen2.5-0.5B shapes (M 16, R 16): products with a long reduction (over K or N) and
-// a 16 x 16 output run best as 4 x 8 tiles (~1.5 GFLOP/s vs ~0.9 for 4 x 4); those over R or M (16 terms) as
-// 8 x 16 (~1.0 vs ~0.6), where each output's load-accumulate-store and the loop set-up weigh as much as its 16
-// FMAs. A GPU keeps 4 x 4 tiles: it wants the many threads, not the reuse.
+// Measured on SwiftShader at Qwen2.5-0.5B shapes (M 16-64, R 16): products with a long reduction (over K or N)
+// run best as 8 x 8 tiles (4 x 8 at M 16: ~1.5 GFLOP/s vs ~0.9 for 4 x 4; 8 x 8 ~1.2x over 4 x 8 at M 64);
+// those over R or M (16 terms) as 8 x 16 (~1.0 vs ~0.6), where each output's load-accumulate-store and the loop
+// set-up weigh as much as its 16 FMAs. A GPU keeps 4 x 4 tiles: it wants the many threads, not the reuse.
 function autoTile(ctx: GpuContext, q: Product): [number, number] {
   if (!ctx.caps.isCpu) return [4, 4];
-  return q.reduce && q.nT >= 128 ? [4, 8] : [8, 16];
+  return q.reduce && q.nT >= 128 ? [8, 8] : [8, 16];
 }
 
 function chooseSplit(ctx: GpuContext, wg: number, tiles: number, nT: number): number {
