@@ -46,15 +46,18 @@ describe('output head', () => {
   const odd: Record<string, HeadTuningOverride> = {
     odd: { wg: 32, sbFwd: 5, bwdTile: 3, bwdTarget: 2 },
     odd2: { wg: 8, sbFwd: 3, bwdTile: 4, bwdTarget: 3 },
+    // The forward's 4-row logits tile (the GPU tuning's) on the f32 and f16 paths, which 'gpu' does not run.
+    vpt4: { vptFwd: 4 },
   };
-  for (const variant of ['cpu', 'gpu', 'odd', 'odd2'] as const) {
+  for (const variant of ['cpu', 'gpu', 'odd', 'odd2', 'vpt4'] as const) {
     for (const [S, V, C, type, partRows] of cases) {
       // The other tunings only change tile and split counts: a few shapes are enough to cover them.
       if (variant === 'gpu' && !(type === 'q4_0' && S !== 1)) continue;
       if (variant === 'odd' && !(type === 'q8_0' && S >= 20)) continue;
       if (variant === 'odd2' && !(type === 'q4_0' && C === 96)) continue;
+      if (variant === 'vpt4' && !((type === 'f32' || type === 'f16') && S === 7)) continue;
       it(`${variant}: S=${S} V=${V} C=${C} ${type}${partRows ? ` parts of ${partRows} rows` : ''}`, async () => {
-        if (variant === 'odd' || variant === 'odd2') setHeadVariant('cpu', odd[variant]);
+        if (variant === 'odd' || variant === 'odd2' || variant === 'vpt4') setHeadVariant('cpu', odd[variant]);
         else setHeadVariant(variant);
         const ctx = await gpu();
         const rng = new Rng(S * 1000 + V + C);

@@ -14,6 +14,8 @@ export interface HeadTuning {
   wg: number;
   /** Positions per workgroup in the forward. */
   sbFwd: number;
+  /** Vocab rows per thread in the forward's logits tile: 4 or 8 (the backward always takes 4). */
+  vptFwd: 4 | 8;
   /** Upper bound on (positions per workgroup) x (vec4 columns per thread) in the backward accumulator. */
   bwdTile: number;
   /** Backward workgroups to aim for: vocab splits are added until rowBlocks * splits reaches it. */
@@ -26,9 +28,10 @@ export interface HeadTuning {
 // in flight even when S = 1, which only splitting the vocabulary provides.
 // CPU: 128 threads give each one group of 8 columns at C <= 1024, so the backward's accumulators are 8 positions x
 // 8 columns (16 vec4): measured at C = 896, q8_0, ~1.35x faster than 64 threads with 32 vec4 (register spills).
+// The forward's logits tile is 8 positions x 8 vocab rows: each h load feeds 8 rows, as in matmul.wgsl.
 const TUNING: Record<'cpu' | 'gpu', HeadTuning> = {
-  cpu: { wg: 128, sbFwd: 8, bwdTile: 16, bwdTarget: 64, bwdScratchBytes: 32 << 20 },
-  gpu: { wg: 64, sbFwd: 8, bwdTile: 16, bwdTarget: 1024, bwdScratchBytes: 64 << 20 },
+  cpu: { wg: 128, sbFwd: 8, vptFwd: 8, bwdTile: 16, bwdTarget: 64, bwdScratchBytes: 32 << 20 },
+  gpu: { wg: 64, sbFwd: 8, vptFwd: 4, bwdTile: 16, bwdTarget: 1024, bwdScratchBytes: 64 << 20 },
 };
 
 let forced: 'cpu' | 'gpu' | null = null;
@@ -75,24 +78,31 @@ function checkShapes(w: WeightTensor, S: number): void {
   if (!Number.isInteger(S) || S < 0) throw new Error(`output head: bad S=${S}`);
 }
 
-const VPT = 4; // vocab rows per thread per chunk, fixed by the mat4x4 tile in head.wgsl
+const VPT_BWD = 4; // vocab rows per thread per chunk in the backward (its (SB, VCH) workgroup array grows with it)
 
-/** The unrolled register tiles of head.wgsl: SB positions x (one vec4 of logits | CG groups of 8 columns of C). */
-function unrolled(sb: number, cg: number): Record<string, string> {
+/**
+ * The unrolled register tiles of head.wgsl: SB positions x (vpt/4 vec4s of logits | CG groups of 8 columns of C).
+ * With vpt 8 the second vec4 of position i is b{i}, from the second weight matrix (wm2, lo2/hi2, bl2).
+ */
+function unrolled(sb: number, cg: number, vpt: number): Record<string, string> {
   const I = [...Array(sb).keys()];
+  const two = vpt === 8;
   const Q = [...Array(cg).keys()];
   const lines = (f: (i: number) => string, pad = '  ') => I.map((i) => pad + f(i)).join('\n');
   const both = (f: (i: number, q: number) => string, pad: string) => I.flatMap((i) => Q.map((q) => pad + f(i, q))).join('\n');
   const g = (q: number) => `(t + ${q}u * WG)`;
   return {
     HB_DECL: lines((i) => `let hb${i} = rows[min(s0 + ${i}u, p.S - 1u)] * C4;`),
-    ACC_DECL: lines((i) => `var a${i} = vec4<f32>(0.0);`),
-    ACC_STEP: lines((i) => `a${i} += h[hb${i} + k4] * wm;`, '    '),
-    SACC_DECL: lines((i) => `var s${i} = vec4<f32>(0.0);`, '    '),
-    SACC_Q8: lines((i) => `s${i} += h[hb${i} + k4] * wm;`, '      '),
-    SACC_Q4: lines((i) => `s${i} += h[hb${i} + k4] * lo + h[hb${i} + k4 + 4u] * hi;`, '      '),
-    SACC_FOLD: lines((i) => `a${i} += s${i} * bl.d;`, '    '),
-    ACC_LIST: I.map((i) => `a${i}`).join(', '),
+    ACC_DECL: lines((i) => `var a${i} = vec4<f32>(0.0);${two ? ` var b${i} = vec4<f32>(0.0);` : ''}`),
+    ACC_STEP: lines((i) => (two ? `{ let hv = h[hb${i} + k4]; a${i} += hv * wm; b${i} += hv * wm2; }` : `a${i} += h[hb${i} + k4] * wm;`), '    '),
+    SACC_DECL: lines((i) => `var s${i} = vec4<f32>(0.0);${two ? ` var u${i} = vec4<f32>(0.0);` : ''}`, '    '),
+    SACC_Q8: lines((i) => (two ? `{ let hv = h[hb${i} + k4]; s${i} += hv * wm; u${i} += hv * wm2; }` : `s${i} += h[hb${i} + k4] * wm;`), '      '),
+    SACC_Q4: lines((i) =>
+      two
+        ? `{ let ha = h[hb${i} + k4]; let hb = h[hb${i} + k4 + 4u]; s${i} += ha * lo + hb * hi; u${i} += ha * lo2 + hb * hi2; }`
+        : `s${i} += h[hb${i} + k4] * lo + h[hb${i} + k4 + 4u] * hi;`, '      '),
+    SACC_FOLD: lines((i) => `a${i} += s${i} * bl.d;${two ? ` b${i} += u${i} * bl2.d;` : ''}`, '    '),
+    ACC_LIST: [...I.map((i) => `a${i}`), ...(two ? I.map((i) => `b${i}`) : [])].join(', '),
     BACC_DECL: both((i, q) => `var b${i}_${q} = vec4<f32>(0.0);\n  var c${i}_${q} = vec4<f32>(0.0);`, '  '),
     BACC_STEP: [
       lines((i) => `let pv${i} = pw[${i}u * VCH + r];`, '      '),
@@ -121,7 +131,8 @@ function unrolled(sb: number, cg: number): Record<string, string> {
 
 function partPipeline(ctx: GpuContext, forward: boolean, w: WeightTensor, sb: number, cg: number, t: HeadTuning) {
   const name = forward ? 'FWD_PART' : 'BWD_PART';
-  const key = `head_${forward ? 'fwd' : 'bwd'}_part_${w.type}_wg${t.wg}_sb${sb}_cg${cg}`;
+  const vpt = forward ? t.vptFwd : VPT_BWD;
+  const key = `head_${forward ? 'fwd' : 'bwd'}_part_${w.type}_wg${t.wg}_sb${sb}_cg${cg}_vpt${vpt}`;
   return ctx.pipeline(key, () =>
     preprocess(`${weightLoaderSource}\n${src}`, {
       ...weightDefines(w.type),
@@ -129,7 +140,9 @@ function partPipeline(ctx: GpuContext, forward: boolean, w: WeightTensor, sb: nu
       PART: true,
       WG: t.wg,
       SB: sb,
-      ...unrolled(sb, forward ? 0 : cg),
+      VPT: vpt,
+      ROWS8: vpt === 8,
+      ...unrolled(sb, forward ? 0 : cg, vpt),
     }),
   );
 }
@@ -137,7 +150,7 @@ function partPipeline(ctx: GpuContext, forward: boolean, w: WeightTensor, sb: nu
 function combinePipeline(ctx: GpuContext, forward: boolean) {
   const name = forward ? 'FWD_COMBINE' : 'BWD_COMBINE';
   // The tile constants are unused by the combine passes but must be defined for the shared header.
-  return ctx.pipeline(`head_${forward ? 'fwd' : 'bwd'}_combine`, () => preprocess(src, { [name]: true, WG: 64, SB: 1 }));
+  return ctx.pipeline(`head_${forward ? 'fwd' : 'bwd'}_combine`, () => preprocess(src, { [name]: true, WG: 64, SB: 1, VPT: 4 }));
 }
 
 function chunksOf(w: WeightTensor, vch: number): number[] {
@@ -163,7 +176,7 @@ export function outputHeadForward(
   if (S === 0) return;
   const ctx = rec.ctx;
   const t = tuning(ctx);
-  const vch = t.wg * VPT;
+  const vch = t.wg * t.vptFwd;
   const chunks = chunksOf(w, vch);
   const nTotal = chunks.reduce((a, b) => a + b, 0);
   const C = w.K;
@@ -207,7 +220,7 @@ export function outputHeadBackward(
   if (S === 0) return;
   const ctx = rec.ctx;
   const t = tuning(ctx);
-  const vch = t.wg * VPT;
+  const vch = t.wg * VPT_BWD;
   const C = w.K;
   const C4 = C / 4;
   const cg = Math.ceil(Math.ceil(C / 8) / t.wg); // groups of 8 columns per thread

@@ -13,8 +13,9 @@
 
 const WG = {{WG}}u;
 const SB = {{SB}}u;    // sequence positions per workgroup: each dequantized weight value is reused SB times
-const VPT = 4u;        // vocab rows per thread in a chunk: one mat4x4 of weights per k step
+const VPT = {{VPT}}u;  // vocab rows per thread in a chunk: 4 (one mat4x4 of weights per k step) or 8 (ROWS8: two)
 const VCH = WG * VPT;  // vocab rows per chunk
+const NT = SB * (VPT / 4u);  // vec4 tiles logits_tile returns: rows 4..7 of position i are tile SB + i
 // Finite stand-in for -inf: exp(NEG - NEG) is 1, never NaN, and a (NEG, 0) partial is an exact identity.
 const NEG = -3.0e38;
 
@@ -28,13 +29,20 @@ struct Params { S: u32, C: u32, vStart: u32, vEnd: u32, base: u32, nTotal: u32, 
 // loops and private arrays as written, and indexed private arrays there are memory traffic.
 // Quantized weights are walked a block at a time, as in matmul.wgsl's forward: the scale is read once per block
 // and the quants as whole words (w_load4 reads the scale and two words per four weights: ~1.5x slower, measured).
-fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, SB> {
+fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, NT> {
   let C4 = p.C / 4u;
 {{HB_DECL}}
   let r0 = min(v0 + t, p.vEnd - 1u) - p.vStart;
   let r1 = min(v0 + t + WG, p.vEnd - 1u) - p.vStart;
   let r2 = min(v0 + t + 2u * WG, p.vEnd - 1u) - p.vStart;
   let r3 = min(v0 + t + 3u * WG, p.vEnd - 1u) - p.vStart;
+#if ROWS8
+  let r4 = min(v0 + t + 4u * WG, p.vEnd - 1u) - p.vStart;
+  let r5 = min(v0 + t + 5u * WG, p.vEnd - 1u) - p.vStart;
+  let r6 = min(v0 + t + 6u * WG, p.vEnd - 1u) - p.vStart;
+  let r7 = min(v0 + t + 7u * WG, p.vEnd - 1u) - p.vStart;
+  let bo2 = vec4<u32>(r4, r5, r6, r7) * (p.C >> 5u);
+#endif
 {{ACC_DECL}}
 #if W_QUANT
   let nblk = p.C >> 5u;
@@ -42,12 +50,21 @@ fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, SB> {
   for (var b = 0u; b < nblk; b++) {
 #if W_Q8_0
     let bl = blocks((bo + vec4<u32>(b)) * 34u);
+#if ROWS8
+    let bl2 = blocks((bo2 + vec4<u32>(b)) * 34u);
+#endif
 #else
     let bl = blocks((bo + vec4<u32>(b)) * 18u);
+#if ROWS8
+    let bl2 = blocks((bo2 + vec4<u32>(b)) * 18u);
+#endif
 #endif
     let kb = b * 8u;  // the block's first vec4 of h
 {{SACC_DECL}}
     var prev = bl.first;
+#if ROWS8
+    var prev2 = bl2.first;
+#endif
 #if W_Q8_0
     for (var j = 0u; j < 8u; j++) {
 #else
@@ -57,13 +74,26 @@ fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, SB> {
       let nw = vec4<u32>(w[i.x], w[i.y], w[i.z], w[i.w]);
       let q = select((prev >> vec4<u32>(16u)) | (nw << vec4<u32>(16u)), nw, bl.a);
       prev = nw;
+#if ROWS8
+      let i2 = bl2.i0 + vec4<u32>(j + 1u);
+      let nw2 = vec4<u32>(w[i2.x], w[i2.y], w[i2.z], w[i2.w]);
+      let q2 = select((prev2 >> vec4<u32>(16u)) | (nw2 << vec4<u32>(16u)), nw2, bl2.a);
+      prev2 = nw2;
+#endif
       let k4 = kb + j;
 #if W_Q8_0
       let wm = mat4x4<f32>(i8x4(q.x), i8x4(q.y), i8x4(q.z), i8x4(q.w));
+#if ROWS8
+      let wm2 = mat4x4<f32>(i8x4(q2.x), i8x4(q2.y), i8x4(q2.z), i8x4(q2.w));
+#endif
 {{SACC_Q8}}
 #else
       let lo = mat4x4<f32>(nib_lo(q.x), nib_lo(q.y), nib_lo(q.z), nib_lo(q.w));
       let hi = mat4x4<f32>(nib_hi(q.x), nib_hi(q.y), nib_hi(q.z), nib_hi(q.w));
+#if ROWS8
+      let lo2 = mat4x4<f32>(nib_lo(q2.x), nib_lo(q2.y), nib_lo(q2.z), nib_lo(q2.w));
+      let hi2 = mat4x4<f32>(nib_hi(q2.x), nib_hi(q2.y), nib_hi(q2.z), nib_hi(q2.w));
+#endif
 {{SACC_Q4}}
 #endif
     }
@@ -74,10 +104,13 @@ fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, SB> {
     let k = k4 * 4u;
     // h · wm is the row vector of the four dot products.
     let wm = mat4x4<f32>(w_load4(r0, k, p.C), w_load4(r1, k, p.C), w_load4(r2, k, p.C), w_load4(r3, k, p.C));
+#if ROWS8
+    let wm2 = mat4x4<f32>(w_load4(r4, k, p.C), w_load4(r5, k, p.C), w_load4(r6, k, p.C), w_load4(r7, k, p.C));
+#endif
 {{ACC_STEP}}
   }
 #endif
-  return array<vec4<f32>, SB>({{ACC_LIST}});
+  return array<vec4<f32>, NT>({{ACC_LIST}});
 }
 
 #if BWD_PART
@@ -114,7 +147,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     var m = NEG;
     for (var j = 0u; j < VPT; j++) {
       if (v0 + t + j * WG < p.vEnd) {
-        m = max(m, acc[i][j]);
+        m = max(m, acc[i + (j / 4u) * SB][j % 4u]);
       }
     }
     var l = 0.0;
@@ -122,7 +155,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     for (var j = 0u; j < VPT; j++) {
       let v = v0 + t + j * WG;
       if (v < p.vEnd) {
-        let x = acc[i][j];
+        let x = acc[i + (j / 4u) * SB][j % 4u];
         l += exp(x - m);
         sum += x;
         if (s < p.S && v == lab) {
@@ -214,7 +247,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         var pv = 0.0;
         if (v < p.vEnd) {
           // Folding the one-hot in here leaves the combine pass without a weight binding.
-          pv = exp(lg[i][j] - zs[i]) - select(0.0, 1.0, v == lab[i]);
+          pv = exp(lg[i + (j / 4u) * SB][j % 4u] - zs[i]) - select(0.0, 1.0, v == lab[i]);
         }
         pw[i * VCH + t + j * WG] = pv;
       }
