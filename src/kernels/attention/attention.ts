@@ -3,7 +3,9 @@
 //   'loop'  (attention.wgsl): a few rows per invocation in registers, no barriers: CPU rasterizers.
 //   'tiled' (attention_tiled.wgsl): workgroup-shared Q/K/V tiles: real GPUs.
 // Backward: PREP (D_i = dout_i . out_i, parked in dq), DKDV (per key row, summed over the group's query
-// heads in a fixed order, so deterministic without float atomics), DQ (per query row).
+// heads in a fixed order, so deterministic without float atomics), DQ (per query row). Given a dS scratch
+// (the training workspace holds one when it is small), the loop variant's DKDV also stores dS and DQ_DS makes dq
+// the single product dS·K, instead of DQ recomputing QKᵀ and dO·Vᵀ.
 import type { Capabilities } from '../../gpu/caps.ts';
 import type { GpuContext } from '../../gpu/context.ts';
 import { GpuError } from '../../gpu/errors.ts';

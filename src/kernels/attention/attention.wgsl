@@ -7,10 +7,11 @@
 // Query head h reads kv head h / (H / Hkv).
 // Backward is split so no float atomics are needed: PREP writes D_i = dout_i . out_i into the first element
 // of dq's own (row, head) slot (dq is overwritten later anyway, and this saves a scratch buffer), DKDV runs
-// over key rows and sums over the group's query heads, DQ over query rows.
+// over key rows and sums over the group's query heads, DQ over query rows. With STORE_DS, DKDV also writes dS
+// (B, H, Tq, Tk2) and DQ_DS replaces DQ: dq = scale · dS·K, one product instead of three.
 //
 // On SwiftShader every lane's storage load is a scalar gather, so each invocation owns several rows that share
-// every load: 4 (2 for D > 64) query rows in FORWARD, 2 query rows in DQ, 2 key rows in DKDV. The rows live in
+// every load: 4 (2 for D > 64) query rows in FORWARD and DQ_DS, 2 query rows in DQ, 2 key rows in DKDV. The rows live in
 // named vec4 registers unrolled by attention.ts ({{...}} snippets): an indexed private array becomes
 // bounds-clamped per-lane stack traffic there, several times slower (measured).
 
