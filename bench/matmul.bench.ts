@@ -30,8 +30,9 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
       const w = type === 'f32' ? wf : weight(type, N, K);
       // The f32 forward is the roofline itself (bench/roofline.ts), which has its own row.
       if (type !== 'f32') out.push({ name: `matmul ${type} fwd ${M}x${N}x${K}`, flops: flops(N, K), matmulShaped: true, rooflineShape, record: (rec) => matmulForward(rec, y, x, w(), M) });
+      // dX (M, K) = dY (M, N)·W: against the roofline with the same output width (K) and reduction (N).
       out.push({
-        name: `matmul ${type} bwd-input ${M}x${N}x${K}`, flops: flops(N, K), matmulShaped: true, rooflineShape,
+        name: `matmul ${type} bwd-input ${M}x${N}x${K}`, flops: flops(N, K), matmulShaped: true, rooflineShape: `${M}x${K}x${N}`,
         record: (rec) => matmulBackwardInput(rec, y, x, w(), M),
         dispose: () => { if (type !== 'f32') releaseWeight(ctx, w()); },
       });

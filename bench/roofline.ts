@@ -23,11 +23,11 @@ export async function rooflineCase(ctx: GpuContext, M: number, N: number, K: num
   const y = ctx.buffer('roofline_y', M * N * 4); // (M, N) f32
   const nt = (rec: Parameters<NonNullable<BenchCase['record']>>[0]) => matmulRoofline(rec, y, x, wt, M, 'nt');
   const nn = (rec: Parameters<NonNullable<BenchCase['record']>>[0]) => matmulRoofline(rec, y, x, b, M, 'nn');
-  // Pick the faster: best of three alternating runs each, after a warm-up.
+  // Pick the faster: best of five alternating runs each, after a warm-up.
   await timeOnce(ctx, nt);
   await timeOnce(ctx, nn);
   let [tNt, tNn] = [Infinity, Infinity];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     tNt = Math.min(tNt, await timeOnce(ctx, nt));
     tNn = Math.min(tNn, await timeOnce(ctx, nn));
   }
