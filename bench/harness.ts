@@ -44,7 +44,7 @@ export interface BenchResult {
 }
 
 /** Times one submit of `reps` recorded iterations: ms per iteration. */
-async function timeOnce(ctx: GpuContext, record: (rec: Recorder) => void, reps: number): Promise<number> {
+export async function timeOnce(ctx: GpuContext, record: (rec: Recorder) => void, reps = 1): Promise<number> {
   const rec = ctx.recorder();
   for (let i = 0; i < reps; i++) record(rec);
   if (ctx.caps.timestampQuery) {

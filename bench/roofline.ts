@@ -2,18 +2,11 @@
 // a given M x N x K. Two candidates: Y = X·Wᵀ (W (N, K), the layout of a base weight: matmulForward) and Y = X·B
 // (B (K, N) row-major: the backward-input kernel); whichever is faster on this adapter is the roofline.
 import type { GpuContext } from '../src/gpu/context.ts';
+import type { Recorder } from '../src/gpu/recorder.ts';
 import { matmulRoofline } from '../src/kernels/matmul/matmul.ts';
 import { releaseWeight, uploadWeight } from '../src/kernels/quant/tensor.ts';
 import { Rng } from '../src/util/rng.ts';
-import type { BenchCase } from './harness.ts';
-
-async function timeOnce(ctx: GpuContext, record: NonNullable<BenchCase['record']>): Promise<number> {
-  const rec = ctx.recorder();
-  record(rec);
-  const t0 = performance.now();
-  const ns = await rec.submit({ timed: ctx.caps.timestampQuery });
-  return ns !== undefined ? ns / 1e6 : performance.now() - t0;
-}
+import { timeOnce, type BenchCase } from './harness.ts';
 
 export async function rooflineCase(ctx: GpuContext, M: number, N: number, K: number): Promise<BenchCase> {
   const rng = new Rng(M * 7 + N + K);
@@ -21,8 +14,8 @@ export async function rooflineCase(ctx: GpuContext, M: number, N: number, K: num
   const b = uploadWeight(ctx, `roofline_b_${K}x${N}`, 'f32', new Uint8Array(rng.randn(N * K, 0.05).buffer), K, N); // (K, N) f32
   const x = ctx.upload('roofline_x', rng.randn(M * K)); // (M, K) f32
   const y = ctx.buffer('roofline_y', M * N * 4); // (M, N) f32
-  const nt = (rec: Parameters<NonNullable<BenchCase['record']>>[0]) => matmulRoofline(rec, y, x, wt, M, 'nt');
-  const nn = (rec: Parameters<NonNullable<BenchCase['record']>>[0]) => matmulRoofline(rec, y, x, b, M, 'nn');
+  const nt = (rec: Recorder) => matmulRoofline(rec, y, x, wt, M, 'nt');
+  const nn = (rec: Recorder) => matmulRoofline(rec, y, x, b, M, 'nn');
   // Pick the faster: best of five alternating runs each, after a warm-up.
   await timeOnce(ctx, nt);
   await timeOnce(ctx, nn);

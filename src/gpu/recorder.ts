@@ -62,6 +62,7 @@ export class Recorder {
   async submit(opts: { timed?: boolean } = {}): Promise<number | undefined> {
     const { ctx } = this;
     ctx.throwIfLost();
+    if (opts.timed && !ctx.caps.timestampQuery) throw new Error('Recorder.submit({ timed }): the device has no timestamp-query feature');
     const device = ctx.device;
     const ops = this.ops;
     this.ops = [];
@@ -86,7 +87,6 @@ export class Recorder {
     const enc = device.createCommandEncoder();
     let timing: { set: GPUQuerySet; resolve: GPUBuffer; read: GPUBuffer } | null = null;
     if (opts.timed) {
-      if (!ctx.caps.timestampQuery) throw new Error('Recorder.submit({ timed }): the device has no timestamp-query feature');
       timing = {
         set: device.createQuerySet({ type: 'timestamp', count: 2 }),
         resolve: device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),

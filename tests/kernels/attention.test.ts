@@ -74,6 +74,22 @@ async function run(c: Case, seed: number, storeDs = false) {
     expectClose(await ctx.readF32(dq), g.dq, 1e-5, 1e-4, 'dq');
     expectClose(await ctx.readF32(dk), g.dk, 1e-5, 1e-4, 'dk');
     expectClose(await ctx.readF32(dv), g.dv, 1e-5, 1e-4, 'dv');
+    if (ds) {
+      // The scratch path was taken, not the recompute: every visible (t, key) entry of the poisoned dS was written.
+      const got = await ctx.readF32(ds);
+      const tk2 = s.Tk + (s.Tk & 1);
+      let written = 0;
+      for (let b = 0; b < s.B; b++)
+        for (let h = 0; h < s.H; h++)
+          for (let t = 0; t < s.Tq; t++) {
+            const kend = Math.min(s.Tk - s.Tq + t + 1, c.lengths ? c.lengths[b] : s.Tk);
+            for (let j = 0; j < kend; j++) {
+              expect(Number.isFinite(got[((b * s.H + h) * s.Tq + t) * tk2 + j]), `dS b${b} h${h} t${t} key ${j}`).toBe(true);
+              written++;
+            }
+          }
+      expect(written).toBeGreaterThan(0);
+    }
   }
   [bq, bk, bv, bdo, blen, out, lse, dq, dk, dv, ds].forEach((b) => ctx.release(b));
 }

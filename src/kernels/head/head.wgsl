@@ -70,15 +70,13 @@ fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, NT> {
 #else
     for (var j = 0u; j < 4u; j++) {
 #endif
-      let i = bl.i0 + vec4<u32>(j + 1u);
-      let nw = vec4<u32>(w[i.x], w[i.y], w[i.z], w[i.w]);
-      let q = select((prev >> vec4<u32>(16u)) | (nw << vec4<u32>(16u)), nw, bl.a);
-      prev = nw;
+      let bw = block_words(bl, prev, j);
+      let q = bw.q;
+      prev = bw.raw;
 #if ROWS8
-      let i2 = bl2.i0 + vec4<u32>(j + 1u);
-      let nw2 = vec4<u32>(w[i2.x], w[i2.y], w[i2.z], w[i2.w]);
-      let q2 = select((prev2 >> vec4<u32>(16u)) | (nw2 << vec4<u32>(16u)), nw2, bl2.a);
-      prev2 = nw2;
+      let bw2 = block_words(bl2, prev2, j);
+      let q2 = bw2.q;
+      prev2 = bw2.raw;
 #endif
       let k4 = kb + j;
 #if W_Q8_0

@@ -1,5 +1,5 @@
 // Y = X·Wᵀ and dX = dY·W against a base weight (any WeightType, dequantized in registers, split into parts).
-// Two variants, chosen from ctx.caps: 'register' (barrier-free 8x4 / 8x8 register tiles, for CPU rasterizers) and
+// Two variants, chosen from ctx.caps: 'register' (barrier-free 8x8 register tiles, for CPU rasterizers) and
 // 'shared' (64x64 workgroup-memory tiles, for real GPUs). Both serve every weight type. The forward has a third,
 // 'matvec' (M x 4 register tiles, all M <= MATVEC_MAX_ROWS rows at once), which a CPU adapter uses for decoding's
 // few rows, where the 8-row register tiles would redo clamped rows' work.

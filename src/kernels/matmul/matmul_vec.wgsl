@@ -79,10 +79,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #else
     for (var j = 0u; j < 4u; j++) {
 #endif
-      let i = bl.i0 + vec4<u32>(j + 1u);
-      let nw = vec4<u32>(w[i.x], w[i.y], w[i.z], w[i.w]);
-      let q = select((prev >> vec4<u32>(16u)) | (nw << vec4<u32>(16u)), nw, bl.a);
-      prev = nw;
+      let bw = block_words(bl, prev, j);
+      let q = bw.q;
+      prev = bw.raw;
       let k = kb + j * 4u;
 #if W_Q8_0
       let wm = mat4x4<f32>(i8x4(q.x), i8x4(q.y), i8x4(q.z), i8x4(q.w));

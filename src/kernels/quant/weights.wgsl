@@ -94,6 +94,15 @@ fn blocks(o: vec4<u32>) -> Blocks {
   return Blocks(i0, a, first, d);
 }
 
+// Word j + 1 of four rows' blocks (j = 0, 1, ...): the raw words (the next call's `prev`) and the quants they
+// hold, realigned with the previous words where a block starts mid-word.
+struct BlockWords { raw: vec4<u32>, q: vec4<u32> }
+fn block_words(bl: Blocks, prev: vec4<u32>, j: u32) -> BlockWords {
+  let i = bl.i0 + vec4<u32>(j + 1u);
+  let nw = vec4<u32>(w[i.x], w[i.y], w[i.z], w[i.w]);
+  return BlockWords(nw, select((prev >> vec4<u32>(16u)) | (nw << vec4<u32>(16u)), nw, bl.a));
+}
+
 // Eight consecutive weights of row n from column k0 (k0 % 8 == 0, k0 + 8 <= K), for the backward tile. Quantized
 // types read the block's scale once and the quants as 2-3 whole words, instead of two w_load4 calls.
 struct W8 { a: vec4<f32>, b: vec4<f32> }
