@@ -5,7 +5,8 @@
 // time around submit: either way one submit's host overhead is not charged to the kernel. A CPU adapter shares
 // its cores with everything else on the machine, and the same matmul's time there swings by up to 2x from one
 // second to the next; so every matmul-shaped case is timed in alternation with the roofline (the fastest plain
-// f32 matmul), and its fraction of the roofline compares runs of each from the same stretch of time.
+// f32 matmul), and its fraction of the roofline compares runs of each of about the same length, taken one right
+// after the other.
 import type { GpuContext } from '../src/gpu/context.ts';
 import type { Recorder } from '../src/gpu/recorder.ts';
 
@@ -74,28 +75,37 @@ export async function runCase(ctx: GpuContext, c: BenchCase, budgetMs = 3000, ro
     return { name: c.name, ms: best.ms, tokensPerSecond: best.tokens ? best.tokens / (best.ms / 1000) : undefined, peakBytes: ctx.peakBytes };
   }
   const reps = c.reps ?? 1;
-  const roof = () => timeOnce(ctx, roofline!.record!, roofline!.reps ?? 1);
+  const roofReps = roofline?.reps ?? 1;
+  const roof = () => timeOnce(ctx, roofline!.record!, roofReps);
   // Warm-up: pipeline compilation, first-touch allocation. A device timestamp does not include the compilation,
   // so a case that takes seconds (the output head) keeps its first run instead of repeating it.
   const first = await timeOnce(ctx, c.record!, reps);
-  // Per round: the case's best run and the roofline's run next to it. The fraction of the roofline is the median
-  // over rounds of their ratio: a slow stretch of the machine slows both runs of a round alike.
+  // Each ratio compares runs of equal length taken one right after the other. The machine's speed swings from one
+  // 150 ms stretch to the next: a run of a few ms can land in a fast stretch, one of seconds averages over many.
+  // So a short case is batched (more iterations per submit) until a run lasts about as long as a roofline run, and
+  // a case that runs for seconds is compared with the mean of roofline runs that together last as long.
   const rounds: { ms: number; roofMs: number }[] = [];
   const timed = ctx.caps.timestampQuery;
-  if (timed && first > budgetMs / 2) {
-    rounds.push({ ms: first, roofMs: roofline ? Math.min(await roof(), await roof()) : NaN });
+  if (timed && first * reps > budgetMs / 2) {
+    let roofMs = NaN;
+    if (roofline) {
+      const span = Math.min(first * reps, 4 * budgetMs);
+      let total = 0;
+      let n = 0;
+      do {
+        total += await roof();
+        n++;
+      } while (total * roofReps < span);
+      roofMs = total / n;
+    }
+    rounds.push({ ms: first, roofMs });
   } else {
     const start = performance.now();
-    // With device timestamps the warm-up run counts: the roofline run right after it makes the first round.
     const roof0 = roofline ? await roof() : NaN;
-    if (timed) rounds.push({ ms: first, roofMs: roof0 });
-    // A round is one roofline run and as many runs of the case as take about as long (a LoRA product is
-    // milliseconds, the roofline at 64 rows a third of a second), at most 10.
-    const perRound = roofline ? Math.max(1, Math.min(10, Math.round(roof0 / Math.max(first, 1e-3)))) : 1;
+    const batch = roofline ? Math.max(1, Math.min(256, Math.round((roof0 * roofReps) / Math.max(first * reps, 1e-3)))) : 1;
     do {
       const roofMs = roofline ? await roof() : NaN;
-      let ms = Infinity;
-      for (let i = 0; i < perRound; i++) ms = Math.min(ms, await timeOnce(ctx, c.record!, reps));
+      const ms = await timeOnce(ctx, c.record!, reps * batch);
       rounds.push({ ms, roofMs });
     } while ((performance.now() - start < budgetMs || rounds.length < minRounds) && rounds.length < 20);
   }

@@ -22,6 +22,7 @@ struct Params {
   drop_thr: u32,    // keep when (hash >> 8) >= drop_thr
   drop_seed: u32,   // hash of the dropout seed
   drop_mul: f32,    // 1 / (1 - p)
+  rows: u32,        // SHORT: rows of out per invocation
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>; // (n_a, n_b) f32
@@ -49,6 +50,38 @@ fn keep(i: u32) -> f32 {
 var<workgroup> part: array<vec4<f32>, {{WG}} * {{NACC}}>; // (WG, NACC) partial tiles
 #endif
 
+#if SHORT
+// Products over R (y += scale·u·Bᵀ, dx += drop'(du·A)), on a CPU adapter. R is short, so an invocation keeps the
+// R x 4 values of Rr for its 4 columns in registers and streams `rows` rows of L past them: per row, R loads of L
+// that every lane shares (the same row) feed 4R FMAs. The tile kernel below reloads Rr for every row tile, with
+// lanes 16 columns apart: a gather per value. Here lane i of a group of 4 owns columns c + 4j with c = 16q + i,
+// so the four lanes' loads of A (whose columns are contiguous) and every store of a row are contiguous.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * WG;
+  let ncol = ((p.n_b + 15u) / 16u) * 4u;  // invocations across the columns
+  let a0 = (idx / ncol) * p.rows;
+  if (a0 >= p.n_a) { return; }
+  let ci = idx % ncol;
+  let c = (ci / 4u) * 16u + ci % 4u;
+  let last_b = p.n_b - 1u;
+  let rc = vec4<u32>(min(c, last_b), min(c + 4u, last_b), min(c + 8u, last_b), min(c + 12u, last_b)) * p.rb;
+{{RV_DECL}}
+  let a1 = min(a0 + p.rows, p.n_a);
+  for (var a = a0; a < a1; a++) {
+    let lo = a * p.la;
+    var e = vec4<f32>(0.0);
+    var f = vec4<f32>(0.0);
+{{ROW_BODY}}
+    let v = (e + f) * p.scale;
+    let o = a * p.n_b + c;
+    if (c < p.n_b) { store(o, v.x); }
+    if (c + 4u < p.n_b) { store(o + 4u, v.y); }
+    if (c + 8u < p.n_b) { store(o + 8u, v.z); }
+    if (c + 12u < p.n_b) { store(o + 12u, v.w); }
+  }
+}
+#else
 // Each invocation owns a TA x TB tile ({{TA}} x {{TB}}): rows a0 + 4g + i of L, columns b0 + 4h .. b0 + 4h + 3 of
 // Rr, in registers acc{g}_{h}_{i} unrolled by lora.ts (indexed private arrays spill on SwiftShader).
 @compute @workgroup_size({{WG}})
@@ -86,6 +119,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   if (a0 >= p.n_a) { return; }
 {{STORE}}
 }
+#endif
 
 fn store_row(a: u32, b0: u32, acc: vec4<f32>) {
   if (a >= p.n_a || b0 >= p.n_b) { return; }
