@@ -48,7 +48,7 @@ fn w_get(row: u32, k: u32, K: u32) -> f32 {
 }
 fn w_load4(row: u32, k: u32, K: u32) -> vec4<f32> {
   let o = (row * (K >> 5u) + (k >> 5u)) * 34u;
-  return w_half(o) * i8x4(w_word2(o + 2u + (k & 31u)));
+  return (w_half(o) * Q8_UNIT) * i8x4(w_word2(o + 2u + (k & 31u)));
 }
 #elif W_Q4_0
 fn w_get(row: u32, k: u32, K: u32) -> f32 {
@@ -61,36 +61,58 @@ fn w_get(row: u32, k: u32, K: u32) -> f32 {
 fn w_load4(row: u32, k: u32, K: u32) -> vec4<f32> {
   let o = (row * (K >> 5u) + (k >> 5u)) * 18u;
   let j = k & 31u;
-  return w_half(o) * nib_lo(w_word2(o + 2u + (j & 15u)) >> select(0u, 4u, j >= 16u));
+  return (w_half(o) * Q4_UNIT) * nib_lo(w_word2(o + 2u + (j & 15u)) >> select(0u, 4u, j >= 16u));
 }
 #endif
 
 // Block-walking helpers for kernels that read whole 32-element blocks (matmul, output head): the scale is read
 // once per block and the quants as whole words.
 
-// int8 lanes of a word, sign-extended.
+// Dequantization without shifts in the hot loops. SwiftShader turns every WGSL shift into one shift per lane
+// (it receives even a constant amount as a per-lane vector, and SSE has no per-lane shifts): measured ~2x the
+// whole q8_0 matvec. A multiply (pmulld) and a mask do it instead: the byte or nibble is moved to the top of the
+// word and converted as a signed int, which gives its value times 2^24 (bytes) or 2^28 (nibbles), exactly.
+// Callers fold Q8_UNIT / Q4_UNIT into the block's scale: a power of two, so every product and sum rounds as it
+// would with the unscaled values (bit-identical results), as long as |x| stays below ~1e29 (f32 overflow).
+const Q8_UNIT = 5.9604644775390625e-8;   // 2^-24
+const Q4_UNIT = 3.7252902984619140625e-9;  // 2^-28
+const TOP8 = 0xff000000u;
+const TOP4 = 0xf0000000u;
+
+// int8 lanes of a word, times 2^24.
 fn i8x4(q: u32) -> vec4<f32> {
-  let v = vec4<i32>(bitcast<i32>(q)) << vec4<u32>(24u, 16u, 8u, 0u);
-  return vec4<f32>(v >> vec4<u32>(24u));
+  return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(q * 0x1000000u, (q * 0x10000u) & TOP8, (q * 0x100u) & TOP8, q & TOP8)));
 }
 
-// The low and the high nibbles of a word's four bytes, recentred on 8.
+// The low and the high nibbles of a word's four bytes, recentred on 8, times 2^28. Flipping each nibble's top
+// bit makes it the 4-bit two's complement of (nibble - 8).
 fn nib_lo(q: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<u32>(q) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(15u)) - 8.0;
+  let u = q ^ 0x88888888u;
+  return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(u * 0x10000000u, (u * 0x100000u) & TOP4, (u * 0x1000u) & TOP4, (u * 0x10u) & TOP4)));
 }
 fn nib_hi(q: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<u32>(q) >> vec4<u32>(4u, 12u, 20u, 28u)) & vec4<u32>(15u)) - 8.0;
+  let u = q ^ 0x88888888u;
+  return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>((u * 0x1000000u) & TOP4, (u * 0x10000u) & TOP4, (u * 0x100u) & TOP4, u & TOP4)));
 }
 
 // Loads the first word of four rows' blocks, and the f16 scales they start with. A block's quants start at
 // byte 2: word-aligned when the block itself starts at a half-word (a = true), else straddling two words.
+// d: the scales times Q8_UNIT or Q4_UNIT, for i8x4 / nib_lo / nib_hi.
 struct Blocks { i0: vec4<u32>, a: vec4<bool>, first: vec4<u32>, d: vec4<f32> }
 fn blocks(o: vec4<u32>) -> Blocks {
   let i0 = o >> vec4<u32>(2u);
   let a = (o & vec4<u32>(2u)) != vec4<u32>(0u);
   let first = vec4<u32>(w[i0.x], w[i0.y], w[i0.z], w[i0.w]);
-  let hv = first >> select(vec4<u32>(0u), vec4<u32>(16u), a);
-  let d = vec4<f32>(unpack2x16float(hv.x).x, unpack2x16float(hv.y).x, unpack2x16float(hv.z).x, unpack2x16float(hv.w).x);
+  let h0 = unpack2x16float(first.x);
+  let h1 = unpack2x16float(first.y);
+  let h2 = unpack2x16float(first.z);
+  let h3 = unpack2x16float(first.w);
+#if W_Q8_0
+  let unit = Q8_UNIT;
+#else
+  let unit = Q4_UNIT;
+#endif
+  let d = select(vec4<f32>(h0.x, h1.x, h2.x, h3.x), vec4<f32>(h0.y, h1.y, h2.y, h3.y), a) * unit;
   return Blocks(i0, a, first, d);
 }
 
@@ -100,7 +122,7 @@ struct BlockWords { raw: vec4<u32>, q: vec4<u32> }
 fn block_words(bl: Blocks, prev: vec4<u32>, j: u32) -> BlockWords {
   let i = bl.i0 + vec4<u32>(j + 1u);
   let nw = vec4<u32>(w[i.x], w[i.y], w[i.z], w[i.w]);
-  return BlockWords(nw, select((prev >> vec4<u32>(16u)) | (nw << vec4<u32>(16u)), nw, bl.a));
+  return BlockWords(nw, select((prev >> vec4<u32>(16u)) | (nw * vec4<u32>(0x10000u)), nw, bl.a));
 }
 
 // Eight consecutive weights of row n from column k0 (k0 % 8 == 0, k0 + 8 <= K), for the backward tile. Quantized
@@ -111,24 +133,31 @@ fn w_load8(n: u32, k0: u32, K: u32) -> W8 {
 #if W_Q8_0
   let o = (n * (K >> 5u) + (k0 >> 5u)) * 34u;
   let s = o + 2u + (k0 & 31u);
-  let sh = 0u;
 #else
   let o = (n * (K >> 5u) + (k0 >> 5u)) * 18u;
   let s = o + 2u + (k0 & 15u);
-  let sh = select(0u, 4u, (k0 & 16u) != 0u);  // elements 16..31 are the high nibbles
+  // Elements 16..31 are the high nibbles: nib_lo's or nib_hi's multipliers.
+  let m = select(vec4<u32>(0x10000000u, 0x100000u, 0x1000u, 0x10u), vec4<u32>(0x1000000u, 0x10000u, 0x100u, 1u), (k0 & 16u) != 0u);
 #endif
-  let d = unpack2x16float(w[o >> 2u] >> ((o & 2u) * 8u)).x;
+  let h = unpack2x16float(w[o >> 2u]);
+#if W_Q8_0
+  let d = select(h.x, h.y, (o & 2u) != 0u) * Q8_UNIT;
+#else
+  let d = select(h.x, h.y, (o & 2u) != 0u) * Q4_UNIT;
+#endif
   let i = s >> 2u;
   let w0 = w[i];
   let w1 = w[i + 1u];
   let w2 = w[min(i + 2u, arrayLength(&w) - 1u)];
   let al = (s & 2u) == 0u;
-  let qa = select((w0 >> 16u) | (w1 << 16u), w0, al) >> sh;
-  let qb = select((w1 >> 16u) | (w2 << 16u), w1, al) >> sh;
+  let qa = select((w0 >> 16u) | (w1 * 0x10000u), w0, al);
+  let qb = select((w1 >> 16u) | (w2 * 0x10000u), w1, al);
 #if W_Q8_0
   return W8(d * i8x4(qa), d * i8x4(qb));
 #else
-  return W8(d * nib_lo(qa), d * nib_lo(qb));
+  let ua = vec4<u32>(qa ^ 0x88888888u) * m;
+  let ub = vec4<u32>(qb ^ 0x88888888u) * m;
+  return W8(d * vec4<f32>(bitcast<vec4<i32>>(ua & vec4<u32>(TOP4))), d * vec4<f32>(bitcast<vec4<i32>>(ub & vec4<u32>(TOP4))));
 #endif
 #else
   return W8(w_load4(n, k0, K), w_load4(n, k0 + 4u, K));
