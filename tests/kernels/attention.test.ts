@@ -19,7 +19,8 @@ interface Case {
 }
 
 // T not a multiple of any tile or workgroup size; H/Hkv = 1, 2, 7; padding in some batches; D = 16, 64, 128;
-// decode (Tq = 1) from a KV cache with spare capacity; a chunk (Tq < Tk) after a cached prefix.
+// decode (Tq = 1) from a KV cache with spare capacity; a chunk (Tq < Tk) after a cached prefix. The loop forward
+// takes 8, 4, 2 or 1 query rows per invocation by Tq (Tq 37, 7, 3, 1 here).
 const CASES: Case[] = [
   { s: { B: 2, Tq: 37, Tk: 37, H: 4, Hkv: 4, D: 16 }, lengths: [37, 20], backward: true },
   { s: { B: 1, Tq: 45, Tk: 45, H: 14, Hkv: 2, D: 16 }, lengths: null, backward: true },
@@ -27,6 +28,7 @@ const CASES: Case[] = [
   { s: { B: 1, Tq: 19, Tk: 19, H: 2, Hkv: 1, D: 128 }, lengths: [12], backward: true },
   { s: { B: 2, Tq: 1, Tk: 29, H: 14, Hkv: 2, D: 64, kvStride: 40 }, lengths: [29, 13], backward: false },
   { s: { B: 1, Tq: 7, Tk: 20, H: 4, Hkv: 1, D: 16, kvStride: 24 }, lengths: null, backward: true },
+  { s: { B: 2, Tq: 3, Tk: 9, H: 4, Hkv: 2, D: 16 }, lengths: [9, 5], backward: true },
 ];
 
 const name = (c: Case) => {

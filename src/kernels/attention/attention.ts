@@ -38,9 +38,13 @@ export const attentionOptions: { variant: AttnVariant | null; tiles: { BQ: numbe
 // A dispatch of few invocations (short sequences: DKDV at T = 16 has 16) gets workgroups of one SIMD group (4
 // lanes), else it would run on one core: measured ~1.7x on DKDV at T = 16, H 14/2.
 const loopWg = (invocations: number) => (invocations <= 256 ? 4 : 16);
-// Query rows per invocation in the loop forward: each key load serves this many rows (4 measured ~1.5x over 2 at
-// D = 64). Wider heads take 2: SwiftShader's compile time grows steeply with the live registers.
-const fwdRows = (D: number) => (D > 64 ? 2 : 4);
+// Query rows per invocation in the loop forward: each key load serves this many rows. At D = 64, 4 measured ~1.5x
+// over 2, and 8 ~1.3x over 4 at T = 64 (~1.45x at T = 256), for a compile of ~10 s instead of ~4. Wider heads
+// take 2: SwiftShader's compile time grows steeply with the live registers. Fewer rows than Tq would only repeat
+// the last one (decoding has Tq = 1), so R is the largest power of two <= Tq.
+const fwdRows = (D: number, Tq: number) => Math.min(D > 64 ? 2 : 8, 2 ** Math.floor(Math.log2(Math.max(1, Tq))));
+// DQ_DS's rows per invocation: 8 measured only ~1.05x over 4, not worth the compile.
+const dqRows = (D: number) => (D > 64 ? 2 : 4);
 // Threads per row in the tiled kernels; each holds D/TPR accumulator values.
 const TPR = 4;
 
@@ -196,16 +200,17 @@ function loopSnippets(D4: number, R: number): Record<string, string> {
 
 type LoopKernel = 'FORWARD' | 'PREP' | 'DKDV' | 'DQ' | 'DQ_DS';
 
-function loopPipe(ctx: GpuContext, kernel: LoopKernel, D: number, wg: number, storeDs = false) {
-  return ctx.pipeline(`attention_loop_${kernel}_D${D}_WG${wg}_R${fwdRows(D)}${storeDs ? '_ds' : ''}`, () =>
-    preprocess(loopSrc, { [kernel]: true, STORE_DS: storeDs, D4: D / 4, WG: wg, ...loopSnippets(D / 4, fwdRows(D)) }),
+// R: rows per invocation of FORWARD and DQ_DS (1 for the others, which do not read it).
+function loopPipe(ctx: GpuContext, kernel: LoopKernel, D: number, wg: number, R: number, storeDs: boolean) {
+  return ctx.pipeline(`attention_loop_${kernel}_D${D}_WG${wg}_R${R}${storeDs ? '_ds' : ''}`, () =>
+    preprocess(loopSrc, { [kernel]: true, STORE_DS: storeDs, D4: D / 4, WG: wg, ...loopSnippets(D / 4, R) }),
   );
 }
 
 /** A loop kernel's pipeline and grid for `n` invocations. */
-function loopDispatch(ctx: GpuContext, kernel: LoopKernel, D: number, n: number, storeDs = false) {
+function loopDispatch(ctx: GpuContext, kernel: LoopKernel, D: number, n: number, R = 1, storeDs = false) {
   const wg = loopWg(n);
-  return { pipeline: loopPipe(ctx, kernel, D, wg, storeDs), workgroups: grid1d(ctx, n, wg) };
+  return { pipeline: loopPipe(ctx, kernel, D, wg, R, storeDs), workgroups: grid1d(ctx, n, wg) };
 }
 
 /** Largest dS scratch worth holding: past it the backward recomputes instead (a long-context batch). */
@@ -250,7 +255,7 @@ export function attentionForward(
   if (attentionVariant(ctx, s.D) === 'loop') {
     rec.dispatch({
       kernel: 'attention_fwd', shapes, params: uniforms(s, kvStride, lengths), buffers: [out, lse, q, k, v, len],
-      ...loopDispatch(ctx, 'FORWARD', s.D, s.B * s.H * Math.ceil(s.Tq / fwdRows(s.D))),
+      ...loopDispatch(ctx, 'FORWARD', s.D, s.B * s.H * Math.ceil(s.Tq / fwdRows(s.D, s.Tq)), fwdRows(s.D, s.Tq)),
     });
     return;
   }
@@ -295,12 +300,12 @@ export function attentionBackward(
     const ds = dsScratch && dsScratch.size >= attentionDsBytes(s) ? dsScratch : null;
     rec.dispatch({
       kernel: 'attention_bwd_dkdv', shapes, params: u, buffers: ds ? [dk, dv, dq, dout, q, k, v, lse, len, ds] : [dk, dv, dq, dout, q, k, v, lse, len],
-      ...loopDispatch(ctx, 'DKDV', s.D, s.B * s.Hkv * Math.ceil(kvStride / 2), !!ds),
+      ...loopDispatch(ctx, 'DKDV', s.D, s.B * s.Hkv * Math.ceil(kvStride / 2), 1, !!ds),
     });
     if (ds) {
       rec.dispatch({
         kernel: 'attention_bwd_dq_ds', shapes, params: u, buffers: [dq, k, ds, len],
-        ...loopDispatch(ctx, 'DQ_DS', s.D, s.B * s.H * Math.ceil(s.Tq / fwdRows(s.D))),
+        ...loopDispatch(ctx, 'DQ_DS', s.D, s.B * s.H * Math.ceil(s.Tq / dqRows(s.D)), dqRows(s.D)),
       });
       return;
     }

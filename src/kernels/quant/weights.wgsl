@@ -68,9 +68,8 @@ fn w_load4(row: u32, k: u32, K: u32) -> vec4<f32> {
 // Block-walking helpers for kernels that read whole 32-element blocks (matmul, output head): the scale is read
 // once per block and the quants as whole words.
 
-// Dequantization without shifts in the hot loops. SwiftShader turns every WGSL shift into one shift per lane
-// (it receives even a constant amount as a per-lane vector, and SSE has no per-lane shifts): measured ~2x the
-// whole q8_0 matvec. A multiply (pmulld) and a mask do it instead: the byte or nibble is moved to the top of the
+// Dequantization without shifts in the hot loops. WGSL shifts are slow on SwiftShader (SSE has no per-lane
+// shift, and it seems to emit one per lane): the shifting version took ~2x as long for the whole q8_0 matvec. A multiply (pmulld) and a mask do it instead: the byte or nibble is moved to the top of the
 // word and converted as a signed int, which gives its value times 2^24 (bytes) or 2^28 (nibbles), exactly.
 // Callers fold Q8_UNIT / Q4_UNIT into the block's scale: a power of two, so every product and sum rounds as it
 // would with the unscaled values (bit-identical results), as long as |x| stays below ~1e29 (f32 overflow).
