@@ -5,6 +5,7 @@ import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
 import { preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
+import { releaseScratch, scratchBuffer } from '../scratch.ts';
 import type { WeightTensor } from '../quant/tensor.ts';
 import { weightDefines, weightLoaderSource } from '../quant/weights.ts';
 import src from './head.wgsl?raw';
@@ -51,27 +52,9 @@ function tuning(ctx: GpuContext): HeadTuning {
   return t;
 }
 
-// Partial buffers live per context and only grow. A smaller one that is replaced is not destroyed: a recorder
-// that has not been submitted yet may still reference it.
-const scratchCache = new WeakMap<GpuContext, Map<string, GPUBuffer>>();
-
-function scratch(ctx: GpuContext, key: string, bytes: number): GPUBuffer {
-  let m = scratchCache.get(ctx);
-  if (!m) scratchCache.set(ctx, (m = new Map()));
-  let b = m.get(key);
-  if (!b || b.size < bytes) {
-    b = ctx.buffer(`head.${key}`, Math.max(bytes, Math.min((b?.size ?? 0) * 2, ctx.caps.maxBufferSize)));
-    m.set(key, b);
-  }
-  return b;
-}
-
 /** Frees the head's cached partial buffers (call only with no recorder pending). */
 export function releaseHeadScratch(ctx: GpuContext): void {
-  const m = scratchCache.get(ctx);
-  if (!m) return;
-  for (const b of m.values()) ctx.release(b);
-  scratchCache.delete(ctx);
+  releaseScratch(ctx, 'head.');
 }
 
 function checkShapes(w: WeightTensor, S: number): void {
@@ -182,7 +165,7 @@ export function outputHeadForward(
   const nTotal = chunks.reduce((a, b) => a + b, 0);
   const C = w.K;
   const partBytes = S * nTotal * 16;
-  const part = { buffer: scratch(ctx, 'fwd', partBytes), offset: 0, size: partBytes }; // (S, nTotal) vec4 f32
+  const part = { buffer: scratchBuffer(ctx, 'head.fwd', partBytes), offset: 0, size: partBytes }; // (S, nTotal) vec4 f32
   const rowBlocks = Math.ceil(S / t.sbFwd);
   const shapes = `S=${S} V=${w.rows} C=${C} ${w.type} parts=${w.parts.length}`;
   const pipe = partPipeline(ctx, true, w, t.sbFwd, 1, t);
@@ -237,7 +220,7 @@ export function outputHeadBackward(
   // Splits per part in proportion to its chunks, at least one each, at most one per chunk.
   const splits = chunks.map((c) => Math.max(1, Math.min(c, Math.round((want * c) / nChunk))));
   const nTotal = splits.reduce((a, b) => a + b, 0);
-  const part = { buffer: scratch(ctx, 'bwd', nTotal * rowBytes), offset: 0, size: nTotal * rowBytes }; // (nTotal, S, C) f32
+  const part = { buffer: scratchBuffer(ctx, 'head.bwd', nTotal * rowBytes), offset: 0, size: nTotal * rowBytes }; // (nTotal, S, C) f32
   const shapes = `S=${S} V=${w.rows} C=${C} ${w.type} parts=${w.parts.length} splits=${nTotal}`;
   const pipe = partPipeline(ctx, false, w, sb, cg, t);
   let base = 0;

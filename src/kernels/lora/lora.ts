@@ -1,11 +1,16 @@
 // LoRA adapter on one linear layer: y += scale · drop(x)·Aᵀ·Bᵀ, kept apart from the base matmul.
 // M rows (B*T), K in features, N out features, R rank. All six products go through one strided kernel
 // (lora.wgsl); on a CPU adapter the two over R (y += u·Bᵀ, dx += du·A) take its SHORT form, measured ~1.5x
-// faster at 64x896->4864 (the tile form there: ~1.0 GFLOP/s). The dropout mask is a hash of (seed, index into x), so backward re-derives it instead of storing it.
+// faster at 64x896->4864 (the tile form there: ~1.0 GFLOP/s). The dropout mask is a hash of (seed, index into x),
+// so backward re-derives it instead of storing it: a DROP_X pass writes drop(x) into a scratch buffer that the
+// products then read, one hash per element (hashing inside the register tiles took one per element per tile, and
+// the hash's shifts are slow on SwiftShader). At 64x896->4864, p 0.05, dropout's cost over the plain forward
+// went from ~28% to ~13% (bench, SwiftShader).
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
 import { preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
+import { scratchBuffer } from '../scratch.ts';
 import src from './lora.wgsl?raw';
 
 export interface LoraDropout {
@@ -36,11 +41,13 @@ export function dropoutKeys(d: LoraDropout): { threshold: number; seedHash: numb
 // small workgroups let a skinny product (64 tiles for u at M=64, R=16) use every core.
 const CPU_WG = 8;
 
-type DropSite = 'none' | 'l' | 'r' | 'out';
+// Where a product applies the dropout mask itself: only dx's output (its input x comes in already dropped).
+type DropSite = 'none' | 'out';
 
 /**
- * Split of the reduction across a workgroup. `auto` picks from the device and the shape; tests force 1 (the
- * barrier-free path) and 64 (the widest split) so both are covered whatever the device.
+ * Test hooks. split: of the reduction across a workgroup; `auto` picks from the device and the shape, tests force
+ * 1 (the barrier-free path) and 64 (the widest split) so both are covered whatever the device. tile: the register
+ * tile. short: the SHORT form for products over R (`auto`: on a CPU adapter, unless a tile is forced).
  */
 export const loraTuning: { split: 'auto' | number; wg: 'auto' | number; tile: 'auto' | [number, number]; short: 'auto' | boolean } = {
   split: 'auto',
@@ -62,7 +69,7 @@ function shortSource(R: number): Record<string, string> {
 }
 
 /** The unrolled register tile of lora.wgsl: TA x TB outputs, both multiples of 4. */
-function tileSource(ta: number, tb: number, drop: DropSite): Record<string, string> {
+function tileSource(ta: number, tb: number): Record<string, string> {
   const G = [...Array(ta / 4).keys()];
   const H = [...Array(tb / 4).keys()];
   const I = [0, 1, 2, 3];
@@ -70,7 +77,6 @@ function tileSource(ta: number, tb: number, drop: DropSite): Record<string, stri
   const vec = (base: string, last: string, stride: string, k: number) =>
     `vec4<u32>(${I.map((i) => `min(${base} + ${4 * k + i}u, ${last})`).join(', ')}) * ${stride}`;
   const comps = ['x', 'y', 'z', 'w'];
-  const keep = (j: string) => `vec4<f32>(${comps.map((c) => `keep(${j}.${c})`).join(', ')})`;
   const load = (arr: string, j: string) => `vec4<f32>(${comps.map((c) => `${arr}[${j}.${c}]`).join(', ')})`;
   return {
     TA: `${ta}`,
@@ -79,8 +85,8 @@ function tileSource(ta: number, tb: number, drop: DropSite): Record<string, stri
     IDX_DECL: [...G.map((g) => `  let ia${g} = ${vec('a0', 'last_a', 'p.la', g)};`), ...H.map((h) => `  let ib${h} = ${vec('b0', 'last_b', 'p.rb', h)};`)].join('\n'),
     ACC_DECL: accs.map((a) => `  var ${a} = vec4<f32>(0.0);`).join('\n'),
     LOOP_BODY: [
-      ...G.map((g) => `      let jl${g} = ia${g} + vec4<u32>(t * p.lt);\n      let lv${g} = ${load('l', `jl${g}`)}${drop === 'l' ? ` * ${keep(`jl${g}`)}` : ''};`),
-      ...H.map((h) => `      let jr${h} = ib${h} + vec4<u32>(t * p.rt);\n      let rv${h} = ${load('r', `jr${h}`)}${drop === 'r' ? ` * ${keep(`jr${h}`)}` : ''};`),
+      ...G.map((g) => `      let jl${g} = ia${g} + vec4<u32>(t * p.lt);\n      let lv${g} = ${load('l', `jl${g}`)};`),
+      ...H.map((h) => `      let jr${h} = ib${h} + vec4<u32>(t * p.rt);\n      let rv${h} = ${load('r', `jr${h}`)};`),
       ...G.flatMap((g) => H.flatMap((h) => I.map((i) => `      acc${g}_${h}_${i} += lv${g}.${comps[i]} * rv${h};`))),
     ].join('\n'),
     PART_STORE: accs.map((a, j) => `  part[lid * ${accs.length}u + ${j}u] = ${a};`).join('\n'),
@@ -92,14 +98,14 @@ function tileSource(ta: number, tb: number, drop: DropSite): Record<string, stri
 function pipe(ctx: GpuContext, wg: number, split: boolean, accum: boolean, drop: DropSite, ta: number, tb: number) {
   const key = `lora wg=${wg} split=${+split} accum=${+accum} drop=${drop} tile=${ta}x${tb}`;
   return ctx.pipeline(key, () =>
-    preprocess(src, { WG: wg, SPLIT: split, ACCUM: accum, DROP_OUT: drop === 'out', ...tileSource(ta, tb, drop) }),
+    preprocess(src, { WG: wg, SPLIT: split, ACCUM: accum, DROP_OUT: drop === 'out', ...tileSource(ta, tb) }),
   );
 }
 
 function shortPipe(ctx: GpuContext, wg: number, accum: boolean, drop: DropSite, R: number) {
   const key = `lora short wg=${wg} accum=${+accum} drop=${drop} r=${R}`;
   return ctx.pipeline(key, () =>
-    preprocess(src, { WG: wg, SHORT: true, ACCUM: accum, DROP_OUT: drop === 'out', ...tileSource(4, 4, drop), ...shortSource(R) }),
+    preprocess(src, { WG: wg, SHORT: true, ACCUM: accum, DROP_OUT: drop === 'out', ...tileSource(4, 4), ...shortSource(R) }),
   );
 }
 
@@ -191,6 +197,21 @@ function product(rec: Recorder, q: Product): void {
   });
 }
 
+/** drop(x) (n elements) in the 'lora.xd' scratch, or x itself without dropout. */
+function dropped(rec: Recorder, x: GPUBuffer, n: number, dropout: LoraDropout | undefined): GPUBuffer {
+  if (!dropout || !(dropout.p > 0) || n === 0) return x;
+  const ctx = rec.ctx;
+  const xd = scratchBuffer(ctx, 'lora.xd', n * 4); // (M, K) f32
+  const keys = dropoutKeys(dropout);
+  rec.dispatch({
+    kernel: 'lora_drop_x', shapes: `n=${n} p=${dropout.p}`,
+    pipeline: ctx.pipeline('lora drop_x', () => preprocess(src, { WG: 64, DROP_X: true, ...tileSource(4, 4) })),
+    params: params([n, 0, 0, 0, 0, 0, 0, 1, { f32: 1 }, keys.threshold, keys.seedHash, { f32: keys.mul }, 0]),
+    buffers: [xd, x], workgroups: grid1d(ctx, n, 64),
+  });
+  return xd;
+}
+
 function checkDropout(d: LoraDropout | undefined): void {
   if (d && !(d.p >= 0 && d.p < 1)) throw new Error(`lora: dropout p=${d.p} must be in [0, 1)`);
 }
@@ -207,7 +228,7 @@ export function loraForward(
   checkDropout(dropout);
   const shapes = `M=${M} N=${N} K=${K} R=${R}${dropout?.p ? ` p=${dropout.p}` : ''}`;
   if (K === 0) rec.clear(u, 0, M * R * 4);
-  else product(rec, { kernel: 'lora_fwd_xa', shapes, out: u, l: x, r: a, nA: M, nB: R, nT: K, la: K, lt: 1, rb: K, rt: 1, scale: 1, accum: false, drop: 'l', dropout, reduce: true });
+  else product(rec, { kernel: 'lora_fwd_xa', shapes, out: u, l: dropped(rec, x, M * K, dropout), r: a, nA: M, nB: R, nT: K, la: K, lt: 1, rb: K, rt: 1, scale: 1, accum: false, drop: 'none', reduce: true });
   product(rec, { kernel: 'lora_fwd_ub', shapes, out: y, l: u, r: b, nA: M, nB: N, nT: R, la: R, lt: 1, rb: R, rt: 1, scale, accum: true, drop: 'none', reduce: false });
 }
 
@@ -236,6 +257,6 @@ export function loraBackward(
   if (N === 0) rec.clear(du, 0, M * R * 4);
   else product(rec, { kernel: 'lora_bwd_du', shapes, out: du, l: dy, r: b, nA: M, nB: R, nT: N, la: N, lt: 1, rb: 1, rt: R, scale, accum: false, drop: 'none', reduce: true });
   product(rec, { kernel: 'lora_bwd_dB', shapes, out: dB, l: dy, r: u, nA: N, nB: R, nT: M, la: 1, lt: N, rb: 1, rt: R, scale, accum: acc, drop: 'none', reduce: true });
-  product(rec, { kernel: 'lora_bwd_dA', shapes, out: dA, l: du, r: x, nA: R, nB: K, nT: M, la: 1, lt: R, rb: 1, rt: K, scale: 1, accum: acc, drop: 'r', dropout, reduce: true });
+  product(rec, { kernel: 'lora_bwd_dA', shapes, out: dA, l: du, r: dropped(rec, x, M * K, dropout), nA: R, nB: K, nT: M, la: 1, lt: R, rb: 1, rt: K, scale: 1, accum: acc, drop: 'none', reduce: true });
   if (dx) product(rec, { kernel: 'lora_bwd_dx', shapes, out: dx, l: du, r: a, nA: M, nB: K, nT: R, la: R, lt: 1, rb: 1, rt: K, scale: 1, accum: true, drop: 'out', dropout, reduce: false });
 }

@@ -7,8 +7,9 @@
 // With SPLIT, the reduction is also split over `split` invocations of one workgroup, each taking every
 // split-th t, and their partials are summed in a fixed order by one of them: deterministic, no float atomics.
 //
-// Dropout (PEFT: inverted dropout on the LoRA input) is never stored: the mask of x's element at flat index i
-// is a pure function of (seed, i), recomputed here in forward, backward and activation recompute alike.
+// Dropout (PEFT: inverted dropout on the LoRA input): the mask of x's element at flat index i is a pure function
+// of (seed, i), never stored. DROP_X writes drop(x) to a scratch buffer for the products that read x, in forward,
+// backward and activation recompute alike; dx's product applies the mask to its output (DROP_OUT).
 // keep(i) = hash(hash(i) ^ seed_hash) >> 8 >= threshold, with threshold = ceil(p·2^24) (lora.ref.ts mirrors it).
 
 struct Params {
@@ -50,7 +51,15 @@ fn keep(i: u32) -> f32 {
 var<workgroup> part: array<vec4<f32>, {{WG}} * {{NACC}}>; // (WG, NACC) partial tiles
 #endif
 
-#if SHORT
+#if DROP_X
+// xd = drop(x), elementwise over n_a elements: the products read xd instead of hashing inside their tiles.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n_a) { return; }
+  out[i] = l[i] * keep(i);
+}
+#elif SHORT
 // Products over R (y += scale·u·Bᵀ, dx += drop'(du·A)), on a CPU adapter. R is short, so an invocation keeps the
 // R x 4 values of Rr for its 4 columns in registers and streams `rows` rows of L past them: per row, R loads of L
 // that every lane shares (the same row) feed 4R FMAs. The tile kernel below reloads Rr for every row tile, with
