@@ -45,6 +45,8 @@ const loopWg = (invocations: number) => (invocations <= 256 ? 4 : 16);
 const fwdRows = (D: number, Tq: number) => Math.min(D > 64 ? 2 : 8, 2 ** Math.floor(Math.log2(Math.max(1, Tq))));
 // DQ_DS's rows per invocation: 8 measured only ~1.05x over 4, not worth the compile.
 const dqRows = (D: number) => (D > 64 ? 2 : 4);
+// DKDV's keys per invocation (see attention.wgsl). Wider heads keep 2, for the compile time.
+const dkdvKeys = (D: number) => (D > 64 ? 2 : 4);
 // Threads per row in the tiled kernels; each holds D/TPR accumulator values.
 const TPR = 4;
 
@@ -112,20 +114,28 @@ function uniforms(s: AttnShape, kvStride: number, lengths: GPUBuffer | null): Ar
 }
 
 /** The unrolled per-slice statements of attention.wgsl ({{...}} there): one line per vec4 slice N of a row. */
-function loopSnippets(D4: number, R: number): Record<string, string> {
+function loopSnippets(D4: number, R: number, KPI: number): Record<string, string> {
   const ns = [...Array(D4).keys()];
   const each = (f: (n: number) => string) => ns.map(f).join('\n  ');
+  // DKDV: KPI keys per invocation, key c's slices in registers k{c}_{n}, v{c}_{n}, dk{c}_{n}, dv{c}_{n}.
+  const C = [...Array(KPI).keys()];
+  const comp = ['x', 'y', 'z', 'w'];
+  const perKey = (f: (c: number) => string, sep: string) => C.map(f).join(sep);
   const snip: Record<string, string> = {
-    KV_ZERO: each((n) => `var dkx${n} = vec4<f32>(0.0);\n  var dvx${n} = vec4<f32>(0.0);\n  var dky${n} = vec4<f32>(0.0);\n  var dvy${n} = vec4<f32>(0.0);`),
-    KV_LOAD: each((n) =>
-      `let kx${n} = k[koa + ${n}u] * sc;\n    let vx${n} = v[koa + ${n}u];\n    let ky${n} = k[kob + ${n}u] * sc;\n    let vy${n} = v[kob + ${n}u];`),
+    KPI: `${KPI}`,
+    VK: `vec${KPI}`,
+    KV_JJ: perKey((c) => `ja + ${c}u`, ', '),
+    KV_KO: perKey((c) => `let ko${c} = ((b * p.kvStride + min(ja + ${c}u, jend - 1u)) * p.Hkv + g) * D4;`, '\n    '),
+    KV_ZERO: each((n) => perKey((c) => `var dk${c}_${n} = vec4<f32>(0.0);\n  var dv${c}_${n} = vec4<f32>(0.0);`, '\n  ')),
+    KV_LOAD: each((n) => perKey((c) => `let k${c}_${n} = k[ko${c} + ${n}u] * sc;\n    let v${c}_${n} = v[ko${c} + ${n}u];`, '\n    ')),
     KV_QLOAD: each((n) => `let x${n} = q[qo + ${n}u];\n        let e${n} = dout[qo + ${n}u];`),
     KV_QKDO: each((n) =>
-      `s2 += vec2<f32>(dot(x${n}, kx${n}), dot(x${n}, ky${n}));\n        dp2 += vec2<f32>(dot(e${n}, vx${n}), dot(e${n}, vy${n}));`),
-    KV_ACC: each((n) =>
-      [`dvx${n} += pr.x * e${n};`, `dkx${n} += ds.x * x${n};`, `dvy${n} += pr.y * e${n};`, `dky${n} += ds.y * x${n};`].join('\n        ')),
-    KV_OUT_A: each((n) => `dk[koa + ${n}u] = dkx${n} * p.scale;\n  dv[koa + ${n}u] = dvx${n};`),
-    KV_OUT_B: each((n) => `dk[koa + ${n}u + p.Hkv * D4] = dky${n} * p.scale;\n    dv[koa + ${n}u + p.Hkv * D4] = dvy${n};`),
+      `sk += vec${KPI}<f32>(${perKey((c) => `dot(x${n}, k${c}_${n})`, ', ')});\n        dpk += vec${KPI}<f32>(${perKey((c) => `dot(e${n}, v${c}_${n})`, ', ')});`),
+    KV_ACC: each((n) => perKey((c) => `dv${c}_${n} += pr.${comp[c]} * e${n};\n        dk${c}_${n} += ds.${comp[c]} * x${n};`, '\n        ')),
+    KV_OUT: perKey((c) =>
+      [`if (ja + ${c}u < p.kvStride) {`,
+       ...ns.map((n) => `  dk[koa + ${c}u * kstep + ${n}u] = dk${c}_${n} * p.scale;\n    dv[koa + ${c}u * kstep + ${n}u] = dv${c}_${n};`),
+       '}'].join('\n    '), '\n  '),
   };
   Object.assign(snip, {
     Q2_LOAD: each((n) => `let qa${n} = q[qa + ${n}u] * sc;\n  let qb${n} = q[qb + ${n}u] * sc;`),
@@ -150,7 +160,7 @@ function loopSnippets(D4: number, R: number): Record<string, string> {
     DS_ROWS: rows.map((r) =>
       [`let t${r} = min(tf + ${r}u, p.Tq - 1u);`,
        `let kend${r} = min(p.Tk - p.Tq + t${r} + 1u, lenb);`,
-       `let dso${r} = ((b * p.H + h) * p.Tq + t${r}) * (p.Tk + (p.Tk & 1u));`,
+       `let dso${r} = ((b * p.H + h) * p.Tq + t${r}) * ((p.Tk + 3u) / 4u * 4u);`,
        ...ns.map((n) => `var a${r}_${n} = vec4<f32>(0.0);`)].join('\n  ')).join('\n  '),
     // A row's entries past its own key count were never written: select drops them (no arithmetic on them).
     DS_LOAD: rows.map((r) => `let d${r} = select(0.0, dsb[dso${r} + j], j < kend${r});`).join('\n    '),
@@ -202,8 +212,8 @@ type LoopKernel = 'FORWARD' | 'PREP' | 'DKDV' | 'DQ' | 'DQ_DS';
 
 // R: rows per invocation of FORWARD and DQ_DS (1 for the others, which do not read it).
 function loopPipe(ctx: GpuContext, kernel: LoopKernel, D: number, wg: number, R: number, storeDs: boolean) {
-  return ctx.pipeline(`attention_loop_${kernel}_D${D}_WG${wg}_R${R}${storeDs ? '_ds' : ''}`, () =>
-    preprocess(loopSrc, { [kernel]: true, STORE_DS: storeDs, D4: D / 4, WG: wg, ...loopSnippets(D / 4, R) }),
+  return ctx.pipeline(`attention_loop_${kernel}_D${D}_WG${wg}_R${R}_K${dkdvKeys(D)}${storeDs ? '_ds' : ''}`, () =>
+    preprocess(loopSrc, { [kernel]: true, STORE_DS: storeDs, D4: D / 4, WG: wg, ...loopSnippets(D / 4, R, dkdvKeys(D)) }),
   );
 }
 
@@ -222,9 +232,9 @@ export function attentionUsesDs(ctx: GpuContext, s: AttnShape): boolean {
   return attentionVariant(ctx, s.D) === 'loop' && bytes <= Math.min(ATTN_DS_MAX_BYTES, ctx.caps.maxStorageBufferBindingSize);
 }
 
-/** Bytes of the dS scratch attentionBackward can use: (B, H, Tq, Tk2) f32, rows padded to an even Tk2. */
+/** Bytes of the dS scratch attentionBackward can use: (B, H, Tq, Tk4) f32, rows padded to a multiple of 4. */
 export function attentionDsBytes(s: AttnShape): number {
-  return s.B * s.H * s.Tq * (s.Tk + (s.Tk & 1)) * 4;
+  return s.B * s.H * s.Tq * Math.ceil(s.Tk / 4) * 4 * 4;
 }
 
 function tiledPipe(ctx: GpuContext, kernel: 'FORWARD' | 'DKDV' | 'DQ', D: number, BQ: number, BK: number) {
@@ -283,7 +293,7 @@ export function attentionBackward(
   lse: GPUBuffer, // (B, H, T) f32 saved by forward
   lengths: GPUBuffer | null, // (B) u32
   s: AttnShape,
-  dsScratch: GPUBuffer | null = null, // (B, H, Tq, Tk2) f32, attentionDsBytes(s): lets the loop variant skip DQ's recompute
+  dsScratch: GPUBuffer | null = null, // (B, H, Tq, Tk4) f32, attentionDsBytes(s): lets the loop variant skip DQ's recompute
 ): void {
   const ctx = rec.ctx;
   const kvStride = check(s, true);
@@ -300,7 +310,7 @@ export function attentionBackward(
     const ds = dsScratch && dsScratch.size >= attentionDsBytes(s) ? dsScratch : null;
     rec.dispatch({
       kernel: 'attention_bwd_dkdv', shapes, params: u, buffers: ds ? [dk, dv, dq, dout, q, k, v, lse, len, ds] : [dk, dv, dq, dout, q, k, v, lse, len],
-      ...loopDispatch(ctx, 'DKDV', s.D, s.B * s.Hkv * Math.ceil(kvStride / 2), 1, !!ds),
+      ...loopDispatch(ctx, 'DKDV', s.D, s.B * s.Hkv * Math.ceil(kvStride / dkdvKeys(s.D)), 1, !!ds),
     });
     if (ds) {
       rec.dispatch({

@@ -8,10 +8,11 @@
 // Backward is split so no float atomics are needed: PREP writes D_i = dout_i . out_i into the first element
 // of dq's own (row, head) slot (dq is overwritten later anyway, and this saves a scratch buffer), DKDV runs
 // over key rows and sums over the group's query heads, DQ over query rows. With STORE_DS, DKDV also writes dS
-// (B, H, Tq, Tk2) and DQ_DS replaces DQ: dq = scale · dS·K, one product instead of three.
+// (B, H, Tq, Tk4: rows padded to a multiple of 4) and DQ_DS replaces DQ: dq = scale · dS·K, one product instead
+// of three.
 //
 // On SwiftShader every lane's storage load is a scalar gather, so each invocation owns several rows that share
-// every load: 4 (2 for D > 64) query rows in FORWARD and DQ_DS, 2 query rows in DQ, 2 key rows in DKDV. The rows live in
+// every load: 8 (2 for D > 64) query rows in FORWARD, 4 (2) in DQ_DS, 2 in DQ, 4 (2) key rows in DKDV. The rows live in
 // named vec4 registers unrolled by attention.ts ({{...}} snippets): an indexed private array becomes
 // bounds-clamped per-lane stack traffic there, several times slower (measured).
 
@@ -102,35 +103,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 @group(0) @binding(8) var<storage, read> lse: array<f32>;             // (B, H, Tq) f32
 @group(0) @binding(9) var<storage, read> lengths: array<u32>;         // (B) u32, unread unless useLen
 #if STORE_DS
-@group(0) @binding(10) var<storage, read_write> dsb: array<vec2<f32>>; // (B, H, Tq, Tk2) f32 dS, visible entries
+@group(0) @binding(10) var<storage, read_write> dsb: array<{{VK}}<f32>>; // (B, H, Tq, Tk4) f32 dS, visible entries
 #endif
 
-// Two neighbouring keys per invocation (j and j + 1): each query and dout load, a gather on SwiftShader, serves
-// both. Key j + 1 past jend (or kvStride) re-reads key j, gets probability 0 (and is not written past kvStride).
+// KPI = {{KPI}} neighbouring keys per invocation (ja .. ja + KPI - 1, key c in registers named ..c_..): each query
+// and dout load, a gather on SwiftShader, serves all of them (4 keys measured ~1.3x over 2 at D = 64, where those
+// loads were half the loop's time). A key past jend (or kvStride) re-reads the last visible one, gets probability
+// 0, and is not written past kvStride.
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let i = gid.x + gid.y * nwg.x * WG;
-  let pairs = (p.kvStride + 1u) / 2u;
-  if (i >= p.B * p.Hkv * pairs) { return; }
-  let ja = (i % pairs) * 2u;
-  let jb = ja + 1u;
-  let g = (i / pairs) % p.Hkv;
-  let b = i / (pairs * p.Hkv);
+  let groups = (p.kvStride + {{KPI}}u - 1u) / {{KPI}}u;
+  if (i >= p.B * p.Hkv * groups) { return; }
+  let ja = (i % groups) * {{KPI}}u;
+  let g = (i / groups) % p.Hkv;
+  let b = i / (groups * p.Hkv);
   let jend = len_of(b);
+  let kstep = p.Hkv * D4;
   let koa = ((b * p.kvStride + ja) * p.Hkv + g) * D4;
-  let kob = ((b * p.kvStride + min(jb, jend - 1u)) * p.Hkv + g) * D4;
   {{KV_ZERO}}
   if (ja < jend) {
     let sc = p.scale;
+    {{KV_KO}}
     {{KV_LOAD}}
     let grp = p.H / p.Hkv;
     // Start at the first query that sees this workgroup's first key of (b, g), not this lane's own: lanes then
     // walk the same queries in step instead of diverging at the start, masking the few they cannot see.
-    let jlo = ja - min(ja, 2u * lid);
+    let jlo = ja - min(ja, {{KPI}}u * lid);
     let t0 = max(jlo + p.Tq, p.Tk) - p.Tk;
     let pos0 = p.Tk - p.Tq;
-    let bok = jb < jend;
+    let jj = {{VK}}<u32>({{KV_JJ}});
+    let kok = jj < {{VK}}<u32>(jend);
     for (var hh = 0u; hh < grp; hh++) {
       let h = g * grp + hh;
       let lo = (b * p.H + h) * p.Tq;
@@ -138,26 +142,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let qo = ((b * p.Tq + t) * p.H + h) * D4;
         // Loaded once, used twice: before and after the probabilities are known.
         {{KV_QLOAD}}
-        var s2 = vec2<f32>(0.0);   // (key a, key b)
-        var dp2 = vec2<f32>(0.0);
+        var sk = {{VK}}<f32>(0.0);   // scores of the KPI keys
+        var dpk = {{VK}}<f32>(0.0);
         {{KV_QKDO}}
-        let vis = vec2<bool>(ja <= pos0 + t, bok && jb <= pos0 + t);
-        let pr = select(vec2<f32>(0.0), exp(s2 - vec2<f32>(lse[lo + t])), vis);
-        let ds = pr * (dp2 - vec2<f32>(dq[qo].x));
+        let vis = kok & (jj <= {{VK}}<u32>(pos0 + t));
+        let pr = select({{VK}}<f32>(0.0), exp(sk - {{VK}}<f32>(lse[lo + t])), vis);
+        let ds = pr * (dpk - {{VK}}<f32>(dq[qo].x));
 #if STORE_DS
         // Every visible (t, key) pair passes here (t0 is the first query that sees this lane's keys), so DQ_DS
-        // reads only entries written in this pass.
-        // Rows are padded to an even length Tk2, so the pair (ja, jb) is one aligned vec2 store.
-        dsb[(((b * p.H + h) * p.Tq + t) * ((p.Tk + 1u) / 2u)) + ja / 2u] = ds;
+        // reads only entries written in this pass. Rows are padded to Tk4 (a multiple of 4), so the KPI keys are
+        // one aligned vector store.
+        dsb[((lo + t) * ((p.Tk + 3u) / 4u) * 4u + ja) / {{KPI}}u] = ds;
 #endif
         {{KV_ACC}}
       }
     }
   }
-  {{KV_OUT_A}}
-  if (jb < p.kvStride) {
-    {{KV_OUT_B}}
-  }
+  {{KV_OUT}}
 }
 #endif
 
@@ -223,7 +224,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #if DQ_DS
 @group(0) @binding(1) var<storage, read_write> dq: array<vec4<f32>>;  // (B*Tq, H*D) f32
 @group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;         // (B*kvStride, Hkv*D) f32
-@group(0) @binding(3) var<storage, read> dsb: array<f32>;             // (B, H, Tq, Tk2) f32 from DKDV (STORE_DS)
+@group(0) @binding(3) var<storage, read> dsb: array<f32>;             // (B, H, Tq, Tk4) f32 from DKDV (STORE_DS)
 @group(0) @binding(4) var<storage, read> lengths: array<u32>;         // (B) u32, unread unless useLen
 
 // dq = scale · dS·K from the dS that DKDV stored: one product instead of DQ's three (QKᵀ and dO·Vᵀ again, then
