@@ -1,9 +1,10 @@
 // Output head at Qwen2.5-0.5B's vocabulary against a (151936, 896) q8_0 lm_head, for the S unmasked positions of
 // o.tokens: half of them, the prompt's half being masked (a translation pair's source and its translation).
 import type { GpuContext } from '../src/gpu/context.ts';
+import type { Recorder } from '../src/gpu/recorder.ts';
 import { f32ToF16Bits } from '../src/kernels/quant/formats.ts';
 import { outputHeadBackward, outputHeadForward, releaseHeadScratch } from '../src/kernels/head/head.ts';
-import { releaseWeight, uploadWeight } from '../src/kernels/quant/tensor.ts';
+import { releaseWeight, uploadWeight, type WeightTensor } from '../src/kernels/quant/tensor.ts';
 import { Rng } from '../src/util/rng.ts';
 import { QWEN05, type BenchCase } from './harness.ts';
 import type { BenchOptions } from './main.ts';
@@ -20,15 +21,23 @@ function randomQ8(rng: Rng, rows: number, K: number): Uint8Array {
   return bytes;
 }
 
+// The head takes seconds, so it is timed in SLICES vocabulary slices of V/SLICES rows, each a head of its own over
+// those rows (one weight part each), alternated with roofline runs (bench/harness.ts runSliced). Its cost is linear
+// in V; each slice adds only its combine pass over the partials.
+const SLICES = 8;
+
 export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase[]> {
   const { C, V } = QWEN05;
   const S = Math.max(1, Math.round(o.tokens / 2));
   const M = o.tokens;
   const rng = new Rng(0);
-  const w = uploadWeight(ctx, 'lm_head', 'q8_0', randomQ8(rng, V, C), V, C);
+  const sliceRows = Math.ceil(V / SLICES);
+  const w = uploadWeight(ctx, 'lm_head', 'q8_0', randomQ8(rng, V, C), V, C, sliceRows * 34 * (C / 32));
+  // Each slice as a head over its own rows: vocabulary ids 0 .. rows - 1 of that slice.
+  const views: WeightTensor[] = w.parts.map((p) => ({ ...w, rows: p.end - p.start, parts: [{ ...p, start: 0, end: p.end - p.start }] }));
   const h = ctx.upload('h', rng.randn(M * C)); // (M, C) f32
   const rows = ctx.upload('rows', Uint32Array.from({ length: S }, (_, i) => M - S + i)); // (S) u32: the second half
-  const labels = ctx.upload('labels', Uint32Array.from({ length: S }, () => rng.int(V))); // (S) u32
+  const labels = ctx.upload('labels', Uint32Array.from({ length: S }, () => rng.int(Math.min(...views.map((v) => v.rows))))); // (S) u32
   const dlogp = ctx.upload('dlogp', rng.randn(S)); // (S) f32
   const [logp, lsum] = ['logp', 'logitSum'].map((l) => ctx.buffer(l, S * 4)); // (S) f32 each
   // The backward's cost does not depend on lse's value, and a forward here would cost seconds even when filtered out.
@@ -39,17 +48,17 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
     releaseWeight(ctx, w);
     releaseHeadScratch(ctx);
   };
-  const flops = 2 * S * V * C;
+  const flops = (v: number) => 2 * S * v * C;
   return [
     {
-      name: `head fwd q8_0 S=${S} V=${V} C=${C}`, flops, matmulShaped: true,
-      record: (r) => outputHeadForward(r, logp, lse, lsum, h, rows, labels, w, S),
+      name: `head fwd q8_0 S=${S} V=${V} C=${C}`, flops: flops(V), matmulShaped: true,
+      slices: views.map((wv) => ({ flops: flops(wv.rows), record: (r: Recorder) => outputHeadForward(r, logp, lse, lsum, h, rows, labels, wv, S) })),
     },
     {
       // Two products, as attention's backward counts its recomputed scores: the logits again (no (S, V) buffer
       // is kept), then dh = (softmax − onehot)·W.
-      name: `head bwd q8_0 S=${S} V=${V} C=${C}`, flops: 2 * flops, matmulShaped: true,
-      record: (r) => outputHeadBackward(r, dh, dlogp, h, rows, labels, lse, w, S),
+      name: `head bwd q8_0 S=${S} V=${V} C=${C}`, flops: 2 * flops(V), matmulShaped: true,
+      slices: views.map((wv) => ({ flops: 2 * flops(wv.rows), record: (r: Recorder) => outputHeadBackward(r, dh, dlogp, h, rows, labels, lse, wv, S) })),
       dispose,
     },
   ];
