@@ -6,7 +6,10 @@ export function dropoutMask(d: LoraDropout | undefined, n: number): Float64Array
   const m = new Float64Array(n).fill(1);
   if (!d || !(d.p > 0)) return m;
   const k = dropoutKeys(d);
-  for (let i = 0; i < n; i++) m[i] = hash32(hash32(i) ^ k.seedHash) >>> 8 >= k.threshold ? k.mul : 0;
+  for (let i = 0; i < n; i++) {
+    const h = hash32((i >>> 1) ^ k.seedHash);
+    m[i] = (i & 1 ? h >>> 16 : h & 0xffff) >= k.threshold ? k.mul : 0;
+  }
   return m;
 }
 

@@ -31,10 +31,14 @@ export function hash32(v: number): number {
   return x >>> 0;
 }
 
-/** The integers the kernel compares against; an integer threshold keeps GPU and host masks identical. */
-export function dropoutKeys(d: LoraDropout): { threshold: number; seedHash: number; mul: number } {
-  if (!(d.p > 0)) return { threshold: 0, seedHash: 0, mul: 1 };
-  return { threshold: Math.ceil(d.p * 2 ** 24), seedHash: hash32((d.seed >>> 0) ^ 0x5bd1e995), mul: 1 / (1 - d.p) };
+/**
+ * The integers the kernel compares against; integer thresholds keep GPU and host masks identical. Each 32-bit
+ * hash decides two elements, 16 bits each, so p is rounded up to a multiple of 2^-16 (at most 1 - 2^-16).
+ */
+export function dropoutKeys(d: LoraDropout): { threshold: number; thresholdHi: number; seedHash: number; mul: number } {
+  if (!(d.p > 0)) return { threshold: 0, thresholdHi: 0, seedHash: 0, mul: 1 };
+  const threshold = Math.min(Math.ceil(d.p * 2 ** 16), 2 ** 16 - 1);
+  return { threshold, thresholdHi: threshold * 2 ** 16, seedHash: hash32((d.seed >>> 0) ^ 0x5bd1e995), mul: 1 / (1 - d.p) };
 }
 
 // SwiftShader spreads workgroups over its threads and runs one workgroup's invocations 4 at a time on one:
@@ -165,7 +169,7 @@ function product(rec: Recorder, q: Product): void {
   const drop = q.dropout && q.dropout.p > 0 ? q.drop : 'none';
   const keys = dropoutKeys(drop === 'none' ? { p: 0, seed: 0 } : q.dropout!);
   const uniforms = (split: number, rows: number) =>
-    params([q.nA, q.nB, q.nT, q.la, q.lt, q.rb, q.rt, split, { f32: q.scale }, keys.threshold, keys.seedHash, { f32: keys.mul }, rows]);
+    params([q.nA, q.nB, q.nT, q.la, q.lt, q.rb, q.rt, split, { f32: q.scale }, keys.threshold, keys.seedHash, { f32: keys.mul }, rows, keys.thresholdHi]);
   if (useShort(ctx, q)) {
     // Enough row blocks for ~256 invocations (a few per SwiftShader lane), each at least 8 rows long.
     const ncol = Math.ceil(q.nB / 16) * 4;
@@ -206,8 +210,8 @@ function dropped(rec: Recorder, x: GPUBuffer, n: number, dropout: LoraDropout | 
   rec.dispatch({
     kernel: 'lora_drop_x', shapes: `n=${n} p=${dropout.p}`,
     pipeline: ctx.pipeline('lora drop_x', () => preprocess(src, { WG: 64, DROP_X: true, ...tileSource(4, 4) })),
-    params: params([n, 0, 0, 0, 0, 0, 0, 1, { f32: 1 }, keys.threshold, keys.seedHash, { f32: keys.mul }, 0]),
-    buffers: [xd, x], workgroups: grid1d(ctx, n, 64),
+    params: params([n, 0, 0, 0, 0, 0, 0, 1, { f32: 1 }, keys.threshold, keys.seedHash, { f32: keys.mul }, 0, keys.thresholdHi]),
+    buffers: [xd, x], workgroups: grid1d(ctx, Math.ceil(n / 2), 64), // a pair of elements per invocation
   });
   return xd;
 }
