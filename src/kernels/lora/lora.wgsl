@@ -75,33 +75,28 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 #elif SHORT
 // Products over R (y += scale·u·Bᵀ, dx += drop'(du·A)), on a CPU adapter. R is short, so an invocation keeps the
-// R x 4 values of Rr for its 4 columns in registers and streams `rows` rows of L past them: per row, R loads of L
-// that every lane shares (the same row) feed 4R FMAs. The tile kernel below reloads Rr for every row tile, with
-// lanes 16 columns apart: a gather per value. Here lane i of a group of 4 owns columns c + 4j with c = 16q + i,
-// so the four lanes' loads of A (whose columns are contiguous) and every store of a row are contiguous.
+// R x SC values of Rr for its SC = {{SC}} columns in registers and streams `rows` rows of L past them: per row, R
+// loads of L that every lane shares (the same row) feed SC·R FMAs. The tile kernel below reloads Rr for every row
+// tile, with lanes 16 columns apart: a gather per value. Here lane i of a group of 4 owns columns c + 4j with
+// c = 4·SC·q + i, so the four lanes' loads of A (whose columns are contiguous) and every store of a row are
+// contiguous. Columns are kept in vec4 groups g: columns c + 16g + 4k, k = 0..3.
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
-  let ncol = ((p.n_b + 15u) / 16u) * 4u;  // invocations across the columns
+  let ncol = ((p.n_b + {{SC4}}u - 1u) / {{SC4}}u) * 4u;  // invocations across the columns
   let a0 = (idx / ncol) * p.rows;
   if (a0 >= p.n_a) { return; }
   let ci = idx % ncol;
-  let c = (ci / 4u) * 16u + ci % 4u;
+  let c = (ci / 4u) * {{SC4}}u + ci % 4u;
   let last_b = p.n_b - 1u;
-  let rc = vec4<u32>(min(c, last_b), min(c + 4u, last_b), min(c + 8u, last_b), min(c + 12u, last_b)) * p.rb;
+{{RC_DECL}}
 {{RV_DECL}}
   let a1 = min(a0 + p.rows, p.n_a);
   for (var a = a0; a < a1; a++) {
     let lo = a * p.la;
-    var e = vec4<f32>(0.0);
-    var f = vec4<f32>(0.0);
 {{ROW_BODY}}
-    let v = (e + f) * p.scale;
     let o = a * p.n_b + c;
-    if (c < p.n_b) { store(o, v.x); }
-    if (c + 4u < p.n_b) { store(o + 4u, v.y); }
-    if (c + 8u < p.n_b) { store(o + 8u, v.z); }
-    if (c + 12u < p.n_b) { store(o + 12u, v.w); }
+{{ROW_STORE}}
   }
 }
 #else
