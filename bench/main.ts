@@ -22,7 +22,8 @@ function arg(name: string): string | undefined {
 const here = dirname(fileURLToPath(import.meta.url));
 const ctx = await GpuContext.create();
 // 64 tokens: one short training sequence. Attention over 16 rows spends as long setting up each row as on its
-// few keys; at 64 the kernels run as they do in training. The whole table takes about two minutes on SwiftShader.
+// few keys; at 64 the kernels run as they do in training. The whole table takes 3.5-4 minutes on SwiftShader
+// (2 vCPUs), most of it the five alternations of each matmul-shaped case with its roofline.
 const opts: BenchOptions = { tokens: Number(arg('tokens') ?? 64) };
 const full = process.argv.includes('--full');
 const only = arg('only');
