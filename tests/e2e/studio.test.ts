@@ -19,7 +19,7 @@ describe('app (production build)', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-  }, 15_000);
+  }, 40_000);
 
   it('loads and reports the WebGPU adapter', async () => {
     const { page } = browser;
@@ -45,7 +45,7 @@ describe('app (production build)', () => {
     await page.getByRole('region', { name: 'Dataset', exact: true }).waitFor();
     expect(await page.locator('input[type=file][aria-label="Dataset"]').count()).toBe(1);
     expect(errors.filter((e) => !/engine worker|not implemented/i.test(e))).toEqual([]);
-  }, 20_000);
+  }, 40_000);
 });
 
 describe('UI flow (synthetic engine)', () => {
@@ -64,14 +64,14 @@ describe('UI flow (synthetic engine)', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-  }, 15_000);
+  }, 40_000);
 
   it('loads the demo model', async () => {
     const { page } = browser;
     await nav(/^Model/).click();
     await page.getByRole('button', { name: 'Load model' }).click();
     await page.getByRole('heading', { name: /Loaded: tiny-demo/ }).waitFor();
-  }, 15_000);
+  }, 40_000);
 
   it('reads a dropped dataset and shows preview and report', async () => {
     const { page } = browser;
@@ -82,7 +82,7 @@ describe('UI flow (synthetic engine)', () => {
     await expect.poll(() => page.locator('.preview-row').count()).toBe(3);
     expect(await page.getByRole('cell', { name: 'Malformed JSON' }).count()).toBe(1);
     await screenshot(page, 'flow-data');
-  }, 15_000);
+  }, 40_000);
 
   it('validates hyperparameters inline', async () => {
     const { page } = browser;
@@ -95,7 +95,7 @@ describe('UI flow (synthetic engine)', () => {
     await screenshot(page, 'flow-training-error');
     await lr.fill('5e-4');
     await expect.poll(() => page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(false);
-  }, 15_000);
+  }, 40_000);
 
   it('trains with pause and resume, drawing the charts', async () => {
     const { page } = browser;
@@ -121,7 +121,7 @@ describe('UI flow (synthetic engine)', () => {
     await page.getByRole('button', { name: 'Download adapter of quick-try' }).click();
     await expect.poll(() => names.sort(), { timeout: 10_000 }).toEqual(['quick-try-adapter_config.json', 'quick-try-adapter_model.safetensors']);
     await screenshot(page, 'flow-runs');
-  }, 20_000);
+  }, 40_000);
 
   it('refuses a second run while another tab holds the run lock', async () => {
     const { page, context } = browser;
@@ -140,7 +140,7 @@ describe('UI flow (synthetic engine)', () => {
     await other.close();
     // The refused start left the finished run and its curves in place.
     expect(await page.locator('.badge.phase-finished').count()).toBe(1);
-  }, 20_000);
+  }, 40_000);
 
   it('asks for a column mapping when the layout is unknown', async () => {
     const { page } = browser;
@@ -157,7 +157,7 @@ describe('UI flow (synthetic engine)', () => {
     await page.getByRole('button', { name: 'Read with this mapping' }).click();
     await page.getByRole('heading', { name: 'Validation report' }).waitFor();
     expect(await page.getByTestId('data-format').textContent()).toMatch(/mapping/i);
-  }, 15_000);
+  }, 40_000);
 
   it('shows the compare screen behind its flag, with a note while translate is missing', async () => {
     const { page } = browser;
@@ -175,5 +175,5 @@ describe('UI flow (synthetic engine)', () => {
     await page.getByText(/The engine cannot translate yet/).waitFor();
     await screenshot(page, 'flow-compare');
     expect(errors).toEqual([]);
-  }, 15_000);
+  }, 40_000);
 });
