@@ -29,6 +29,20 @@ fn len_of(b: u32) -> u32 {
   return max(lenb, 1u);   // key 0 is always visible
 }
 
+// FORWARD's and DQ_DS's invocation i: query rows tf .. tf + R - 1 (R = {{R}}) of head h in batch b, whose kv head
+// starts at kbase. Heads vary fastest, so the lanes of a SIMD group share their rows' key counts (a CPU
+// rasterizer runs the group for as long as its longest lane), and the rows that see the most keys go first
+// (better balance). ok is false past the last group.
+struct RowGroup { ok: bool, h: u32, tf: u32, b: u32, lenb: u32, kbase: u32 }
+fn row_group(i: u32) -> RowGroup {
+  let groups = (p.Tq + {{R}}u - 1u) / {{R}}u;
+  let h = i % p.H;
+  let b = min(i / (groups * p.H), p.B - 1u);
+  let g = h / (p.H / p.Hkv);
+  let tf = (groups - 1u - (i / p.H) % groups) * {{R}}u;
+  return RowGroup(i < p.B * p.H * groups, h, tf, b, len_of(b), (b * p.kvStride * p.Hkv + g) * D4);
+}
+
 #if FORWARD
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>; // (B*Tq, H*D) f32
 @group(0) @binding(2) var<storage, read_write> lse: array<f32>;       // (B, H, Tq) f32
@@ -41,18 +55,14 @@ fn len_of(b: u32) -> u32 {
 // and value load, a gather on SwiftShader, serves all of them. Rows past Tq duplicate the last and are not written.
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  let groups = (p.Tq + {{R}}u - 1u) / {{R}}u;
-  if (i >= p.B * p.H * groups) { return; }
-  // Heads vary fastest, so the lanes of a SIMD group share their rows' key counts (a CPU rasterizer runs the
-  // group for as long as its longest lane), and the rows that see the most keys go first (better balance).
-  let h = i % p.H;
-  let tf = (groups - 1u - (i / p.H) % groups) * {{R}}u;
-  let b = i / (groups * p.H);
-  let g = h / (p.H / p.Hkv);
-  let lenb = len_of(b);
+  let rg = row_group(gid.x + gid.y * nwg.x * WG);
+  if (!rg.ok) { return; }
+  let h = rg.h;
+  let tf = rg.tf;
+  let b = rg.b;
+  let lenb = rg.lenb;
   let kstep = p.Hkv * D4;
-  let kbase = (b * p.kvStride * p.Hkv + g) * D4;
+  let kbase = rg.kbase;
   let sc = p.scale;
   {{F_ROWS}}
   // The last row sees the most keys. Four keys per step: one rescale of the accumulators per four keys.
@@ -228,19 +238,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 @group(0) @binding(4) var<storage, read> lengths: array<u32>;         // (B) u32, unread unless useLen
 
 // dq = scale · dS·K from the dS that DKDV stored: one product instead of DQ's three (QKᵀ and dO·Vᵀ again, then
-// dS·K). {{R}} query rows per invocation share each key load, heads fastest and longest rows first as in FORWARD.
+// dS·K). {{R}} query rows per invocation (row_group) share each key load.
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  let groups = (p.Tq + {{R}}u - 1u) / {{R}}u;
-  if (i >= p.B * p.H * groups) { return; }
-  let h = i % p.H;
-  let tf = (groups - 1u - (i / p.H) % groups) * {{R}}u;
-  let b = i / (groups * p.H);
-  let g = h / (p.H / p.Hkv);
-  let lenb = len_of(b);
+  let rg = row_group(gid.x + gid.y * nwg.x * WG);
+  if (!rg.ok) { return; }
+  let h = rg.h;
+  let tf = rg.tf;
+  let b = rg.b;
+  let lenb = rg.lenb;
   let kstep = p.Hkv * D4;
-  let kbase = (b * p.kvStride * p.Hkv + g) * D4;
+  let kbase = rg.kbase;
   {{DS_ROWS}}
   let kend = kend{{RL}};
   for (var j = 0u; j < kend; j++) {

@@ -126,7 +126,7 @@ function pipe(ctx: GpuContext, wg: number, split: boolean, accum: boolean, drop:
 function shortPipe(ctx: GpuContext, wg: number, accum: boolean, drop: DropSite, R: number) {
   const key = `lora short wg=${wg} accum=${+accum} drop=${drop} r=${R}`;
   return ctx.pipeline(key, () =>
-    preprocess(src, { WG: wg, SHORT: true, ACCUM: accum, DROP_OUT: drop === 'out', ...tileSource(4, 4), ...shortSource(R) }),
+    preprocess(src, { WG: wg, SHORT: true, ACCUM: accum, DROP_OUT: drop === 'out', ...shortSource(R) }),
   );
 }
 
@@ -226,7 +226,7 @@ function dropped(rec: Recorder, x: GPUBuffer, n: number, dropout: LoraDropout | 
   const keys = dropoutKeys(dropout);
   rec.dispatch({
     kernel: 'lora_drop_x', shapes: `n=${n} p=${dropout.p}`,
-    pipeline: ctx.pipeline('lora drop_x', () => preprocess(src, { WG: 64, DROP_X: true, ...tileSource(4, 4) })),
+    pipeline: ctx.pipeline('lora drop_x', () => preprocess(src, { WG: 64, DROP_X: true })),
     params: params([n, 0, 0, 0, 0, 0, 0, 1, { f32: 1 }, keys.threshold, keys.seedHash, { f32: keys.mul }, 0, keys.thresholdHi]),
     buffers: [xd, x], workgroups: grid1d(ctx, Math.ceil(n / 2), 64), // a pair of elements per invocation
   });

@@ -24,7 +24,7 @@ struct Params {
   rb: u32, rt: u32, // strides of Rr
   split: u32,       // invocations per output tile (1 without SPLIT)
   scale: f32,
-  drop_thr: u32,    // keep when (hash >> 8) >= drop_thr
+  drop_thr: u32,    // keep the even element of a pair when (hash & 0xffff) >= drop_thr
   drop_seed: u32,   // hash of the dropout seed
   drop_mul: f32,    // 1 / (1 - p)
   rows: u32,        // SHORT: rows of out per invocation

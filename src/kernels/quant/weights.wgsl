@@ -69,8 +69,9 @@ fn w_load4(row: u32, k: u32, K: u32) -> vec4<f32> {
 // once per block and the quants as whole words.
 
 // Dequantization without shifts in the hot loops. WGSL shifts are slow on SwiftShader (SSE has no per-lane
-// shift, and it seems to emit one per lane): the shifting version took ~2x as long for the whole q8_0 matvec. A multiply (pmulld) and a mask do it instead: the byte or nibble is moved to the top of the
-// word and converted as a signed int, which gives its value times 2^24 (bytes) or 2^28 (nibbles), exactly.
+// shift, and it seems to emit one per lane): the shifting version took ~2x as long for the whole q8_0 matvec.
+// A multiply (pmulld) and a mask do it instead: the byte or nibble is moved to the top of the word and converted
+// as a signed int, which gives its value times 2^24 (bytes) or 2^28 (nibbles), exactly.
 // Callers fold Q8_UNIT / Q4_UNIT into the block's scale: a power of two, so every product and sum rounds as it
 // would with the unscaled values (bit-identical results), as long as |x| stays below ~1e29 (f32 overflow).
 const Q8_UNIT = 5.9604644775390625e-8;   // 2^-24
@@ -83,15 +84,19 @@ fn i8x4(q: u32) -> vec4<f32> {
   return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(q * 0x1000000u, (q * 0x10000u) & TOP8, (q * 0x100u) & TOP8, q & TOP8)));
 }
 
-// The low and the high nibbles of a word's four bytes, recentred on 8, times 2^28. Flipping each nibble's top
-// bit makes it the 4-bit two's complement of (nibble - 8).
+// The low or the high nibbles of a word's four bytes, recentred on 8, times 2^28: m is NIB_LO_M or NIB_HI_M, which
+// move each byte's nibble to the top. Flipping each nibble's top bit makes it the 4-bit two's complement of
+// (nibble - 8).
+const NIB_LO_M = vec4<u32>(0x10000000u, 0x100000u, 0x1000u, 0x10u);
+const NIB_HI_M = vec4<u32>(0x1000000u, 0x10000u, 0x100u, 1u);
+fn nib_m(q: u32, m: vec4<u32>) -> vec4<f32> {
+  return vec4<f32>(bitcast<vec4<i32>>((vec4<u32>(q ^ 0x88888888u) * m) & vec4<u32>(TOP4)));
+}
 fn nib_lo(q: u32) -> vec4<f32> {
-  let u = q ^ 0x88888888u;
-  return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(u * 0x10000000u, (u * 0x100000u) & TOP4, (u * 0x1000u) & TOP4, (u * 0x10u) & TOP4)));
+  return nib_m(q, NIB_LO_M);
 }
 fn nib_hi(q: u32) -> vec4<f32> {
-  let u = q ^ 0x88888888u;
-  return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>((u * 0x1000000u) & TOP4, (u * 0x10000u) & TOP4, (u * 0x100u) & TOP4, u & TOP4)));
+  return nib_m(q, NIB_HI_M);
 }
 
 // Loads the first word of four rows' blocks, and the f16 scales they start with. A block's quants start at
@@ -135,8 +140,7 @@ fn w_load8(n: u32, k0: u32, K: u32) -> W8 {
 #else
   let o = (n * (K >> 5u) + (k0 >> 5u)) * 18u;
   let s = o + 2u + (k0 & 15u);
-  // Elements 16..31 are the high nibbles: nib_lo's or nib_hi's multipliers.
-  let m = select(vec4<u32>(0x10000000u, 0x100000u, 0x1000u, 0x10u), vec4<u32>(0x1000000u, 0x10000u, 0x100u, 1u), (k0 & 16u) != 0u);
+  let m = select(NIB_LO_M, NIB_HI_M, (k0 & 16u) != 0u);  // elements 16..31 are the high nibbles
 #endif
   let h = unpack2x16float(w[o >> 2u]);
 #if W_Q8_0
@@ -154,9 +158,7 @@ fn w_load8(n: u32, k0: u32, K: u32) -> W8 {
 #if W_Q8_0
   return W8(d * i8x4(qa), d * i8x4(qb));
 #else
-  let ua = vec4<u32>(qa ^ 0x88888888u) * m;
-  let ub = vec4<u32>(qb ^ 0x88888888u) * m;
-  return W8(d * vec4<f32>(bitcast<vec4<i32>>(ua & vec4<u32>(TOP4))), d * vec4<f32>(bitcast<vec4<i32>>(ub & vec4<u32>(TOP4))));
+  return W8(d * nib_m(qa, m), d * nib_m(qb, m));
 #endif
 #else
   return W8(w_load4(n, k0, K), w_load4(n, k0 + 4u, K));
