@@ -91,9 +91,7 @@ export async function launchBrowser(): Promise<Browser> {
     timeout: 20_000,
     args: ['--headless', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--enable-unsafe-webgpu'],
   });
-  // Two test files run at once on two vCPUs (one may be compiling WGSL on SwiftShader): a page can stall for
-  // seconds, and a 10 s wait for the run-lock message once timed out that way in a full run.
-  context.setDefaultTimeout(20_000);
+  context.setDefaultTimeout(10_000);
   const page = context.pages()[0] ?? (await context.newPage());
   return {
     context,

@@ -19,7 +19,7 @@ describe('app (production build)', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-  }, 40_000);
+  }, 15_000);
 
   it('loads and reports the WebGPU adapter', async () => {
     const { page } = browser;
@@ -45,7 +45,7 @@ describe('app (production build)', () => {
     await page.getByRole('region', { name: 'Dataset', exact: true }).waitFor();
     expect(await page.locator('input[type=file][aria-label="Dataset"]').count()).toBe(1);
     expect(errors.filter((e) => !/engine worker|not implemented/i.test(e))).toEqual([]);
-  }, 40_000);
+  }, 20_000);
 });
 
 describe('UI flow (synthetic engine)', () => {
@@ -64,14 +64,14 @@ describe('UI flow (synthetic engine)', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-  }, 40_000);
+  }, 15_000);
 
   it('loads the demo model', async () => {
     const { page } = browser;
     await nav(/^Model/).click();
     await page.getByRole('button', { name: 'Load model' }).click();
     await page.getByRole('heading', { name: /Loaded: tiny-demo/ }).waitFor();
-  }, 40_000);
+  }, 15_000);
 
   it('reads a dropped dataset and shows preview and report', async () => {
     const { page } = browser;
@@ -82,7 +82,7 @@ describe('UI flow (synthetic engine)', () => {
     await expect.poll(() => page.locator('.preview-row').count()).toBe(3);
     expect(await page.getByRole('cell', { name: 'Malformed JSON' }).count()).toBe(1);
     await screenshot(page, 'flow-data');
-  }, 40_000);
+  }, 15_000);
 
   it('validates hyperparameters inline', async () => {
     const { page } = browser;
@@ -95,7 +95,7 @@ describe('UI flow (synthetic engine)', () => {
     await screenshot(page, 'flow-training-error');
     await lr.fill('5e-4');
     await expect.poll(() => page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(false);
-  }, 40_000);
+  }, 15_000);
 
   it('trains with pause and resume, drawing the charts', async () => {
     const { page } = browser;
@@ -121,16 +121,22 @@ describe('UI flow (synthetic engine)', () => {
     await page.getByRole('button', { name: 'Download adapter of quick-try' }).click();
     await expect.poll(() => names.sort(), { timeout: 10_000 }).toEqual(['quick-try-adapter_config.json', 'quick-try-adapter_model.safetensors']);
     await screenshot(page, 'flow-runs');
-  }, 40_000);
+  }, 20_000);
 
   it('refuses a second run while another tab holds the run lock', async () => {
     const { page, context } = browser;
     const other = await context.newPage();
     await other.goto(`${server.url}?stepMs=40`);
-    // The other tab takes the lock as a training run would, and keeps it.
-    await other.evaluate(() => {
-      void navigator.locks.request('cpo-studio-run', () => new Promise(() => {}));
-    });
+    // The other tab takes the lock as a training run would, and keeps it. The evaluate returns once the lock is
+    // granted: returning at the request raced the click below, which then took the free lock itself (seen twice in
+    // full runs with another test file loading the machine).
+    await other.evaluate(() => new Promise<void>((held) => {
+      void navigator.locks.request('cpo-studio-run', () => {
+        held();
+        return new Promise(() => {});
+      });
+    }));
+    expect(await page.evaluate(async () => (await navigator.locks.query()).held?.map((l) => l.name))).toContain('cpo-studio-run');
     // A new tab hides the first one, and Chromium throttles timers in hidden tabs.
     await page.bringToFront();
     await nav(/^Run\b/).click();
@@ -140,7 +146,7 @@ describe('UI flow (synthetic engine)', () => {
     await other.close();
     // The refused start left the finished run and its curves in place.
     expect(await page.locator('.badge.phase-finished').count()).toBe(1);
-  }, 40_000);
+  }, 20_000);
 
   it('asks for a column mapping when the layout is unknown', async () => {
     const { page } = browser;
@@ -157,7 +163,7 @@ describe('UI flow (synthetic engine)', () => {
     await page.getByRole('button', { name: 'Read with this mapping' }).click();
     await page.getByRole('heading', { name: 'Validation report' }).waitFor();
     expect(await page.getByTestId('data-format').textContent()).toMatch(/mapping/i);
-  }, 40_000);
+  }, 15_000);
 
   it('shows the compare screen behind its flag, with a note while translate is missing', async () => {
     const { page } = browser;
@@ -175,5 +181,5 @@ describe('UI flow (synthetic engine)', () => {
     await page.getByText(/The engine cannot translate yet/).waitFor();
     await screenshot(page, 'flow-compare');
     expect(errors).toEqual([]);
-  }, 40_000);
+  }, 15_000);
 });
