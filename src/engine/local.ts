@@ -210,9 +210,12 @@ export class LocalEngine implements StudioEngine {
       // Translation rows answer on one line (ALMA); other rows stop at EOS.
       const opts = { maxNewTokens: 64, stopAtNewline: rows.every((r) => !!r.langPair) };
       dec.useLora = false;
-      const base = scoreTranslations(await completePrompts(dec, m.tokenizer, prompts, opts), refs);
+      const baseOut = await completePrompts(dec, m.tokenizer, prompts, opts);
       dec.useLora = true;
-      const tuned = scoreTranslations(await completePrompts(dec, m.tokenizer, prompts, opts), refs);
+      const tunedOut = await completePrompts(dec, m.tokenizer, prompts, opts);
+      const base = scoreTranslations(baseOut, refs);
+      const tuned = scoreTranslations(tunedOut, refs);
+      const samples = prompts.map((prompt, i) => ({ prompt, reference: refs[i], base: baseOut[i], adapter: tunedOut[i] }));
       const metrics = {
         'gen/chrf2_base': base.chrf2.score,
         'gen/chrf2_adapter': tuned.chrf2.score,
@@ -225,7 +228,7 @@ export class LocalEngine implements StudioEngine {
       const last = run.state.evals.at(-1);
       if (last && last.step === run.state.step) Object.assign(last.metrics, metrics);
       else run.state.evals.push({ step: run.state.step, metrics });
-      onEvent({ type: 'eval', runId: run.state.runId, step: run.state.step, metrics });
+      onEvent({ type: 'eval', runId: run.state.runId, step: run.state.step, metrics, samples });
       await run.checkpoint();
     } finally {
       dec.release();
@@ -321,7 +324,7 @@ function toRecord(s: RunState, status?: RunRecord['status']): RunRecord {
   return {
     id: s.runId,
     name: s.config.name,
-    status: status ?? (s.step >= s.totalSteps ? 'finished' : 'paused'),
+    status: status ?? s.status ?? (s.step >= s.totalSteps ? 'finished' : 'paused'),
     step: s.step,
     totalSteps: s.totalSteps,
     createdAt: s.createdAt ?? s.savedAt,

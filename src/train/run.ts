@@ -124,6 +124,10 @@ export class TrainingRun {
     const warm = warmupSteps(s.totalSteps, cfg.warmupRatio, cfg.warmupSteps);
     this.emit({ type: 'started', runId: s.runId, totalSteps: s.totalSteps, step: s.step });
     this.status('running');
+    // Saved as running at once, so the run is listed from its first second and a reload before its first
+    // periodic checkpoint shows it as interrupted instead of losing it.
+    s.status = 'running';
+    if (s.step === 0) await this.checkpoint();
     let consecutiveSkips = 0;
     const unlisten = this.ctx.onLost(() => this.stop());
     try {
@@ -160,6 +164,7 @@ export class TrainingRun {
         s.history.push(m);
         this.emit({ type: 'step', runId: s.runId, metrics: m, totalSteps: s.totalSteps });
         if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
+          s.status = 'failed';
           await this.checkpoint();
           return this.status(
             'failed',
@@ -170,12 +175,14 @@ export class TrainingRun {
         if (cfg.checkpointEvery > 0 && s.step % cfg.checkpointEvery === 0 && s.step < s.totalSteps) await this.checkpoint();
       }
       if (this.ctx.lost) return this.status('failed', `${this.ctx.lost.message}. The run can resume from its last checkpoint.`);
+      // The final status goes into the checkpoint, so a stopped run is not listed as paused.
+      s.status = s.step >= s.totalSteps ? 'finished' : this.stopRequested ? 'stopped' : 'paused';
       await this.checkpoint();
-      if (s.step >= s.totalSteps) {
+      if (s.status === 'finished') {
         if (this.evalPairs.length) await this.evaluate();
         return this.status('finished');
       }
-      return this.status(this.stopRequested ? 'stopped' : 'paused');
+      return this.status(s.status);
     } finally {
       unlisten();
     }
@@ -196,6 +203,7 @@ export class TrainingRun {
     for (const k of ['loss', 'nll_loss', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'] as const) {
       out[`eval_${k}`] = m[k];
     }
+    out.eval_pairs = pairs.length; // how many held-out pairs these numbers are over
     this.state.evals.push({ step: this.state.step, metrics: out });
     this.emit({ type: 'eval', runId: this.state.runId, step: this.state.step, metrics: out });
     return out;
