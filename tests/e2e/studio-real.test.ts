@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readZip } from '../ui/zip-reader.ts';
 import { ROOT, dropFile, ensureBuild, launchBrowser, screenshot, startServer, watchErrors, type Browser, type Server } from './helpers.ts';
 
 const DEMO_DATA = path.join(ROOT, 'public/demo/wmt22-preference.jsonl');
@@ -243,25 +244,20 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
     await nav(/^Runs/).click();
     const row = page.getByRole('row', { name: /quick-try/ });
     await row.locator('.badge.phase-finished').waitFor({ timeout: 15_000 });
-    const files = new Map<string, Buffer>();
-    const saving: Promise<void>[] = [];
-    page.on('download', (d) => {
-      saving.push(
-        (async () => {
-          const to = path.join(DOWNLOADS, d.suggestedFilename());
-          await d.saveAs(to);
-          files.set(d.suggestedFilename(), fs.readFileSync(to));
-        })(),
-      );
-    });
-    await page.getByRole('button', { name: 'Download adapter of quick-try' }).click();
-    await expect.poll(() => saving.length, { timeout: 20_000 }).toBe(2);
-    await Promise.all(saving);
-    expect([...files.keys()].sort()).toEqual(['quick-try-adapter_config.json', 'quick-try-adapter_model.safetensors']);
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.getByRole('button', { name: 'Download adapter of quick-try' }).click()]);
+    expect(download.suggestedFilename()).toBe('quick-try-adapter.zip');
+    const zipPath = path.join(DOWNLOADS, download.suggestedFilename());
+    await download.saveAs(zipPath);
+    const entries = readZip(new Uint8Array(fs.readFileSync(zipPath)));
+    const files = new Map([...entries].map(([k, v]) => [k.replace(/^quick-try-adapter\//, ''), Buffer.from(v)]));
+    expect([...entries.keys()].sort()).toEqual(['quick-try-adapter/README.md', 'quick-try-adapter/adapter_config.json', 'quick-try-adapter/adapter_model.safetensors']);
+    expect(files.get('README.md')!.toString('utf8')).toContain('model = AutoPeftModelForCausalLM.from_pretrained("quick-try-adapter")');
     await row.getByText(/^Saved /).waitFor();
     await screenshot(page, 'real-runs-final');
 
-    const cfg = JSON.parse(files.get('quick-try-adapter_config.json')!.toString('utf8'));
+    const cfg = JSON.parse(files.get('adapter_config.json')!.toString('utf8'));
+    // The demo model is not on the Hub, and nothing was typed: its name stays, and the README says to set it.
+    expect(cfg.base_model_name_or_path).toBe('Tiny demo model');
     const r = 8; // Quick try
     expect(cfg.peft_type).toBe('LORA');
     expect(cfg.r).toBe(r);
@@ -281,7 +277,7 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
       up_proj: [C, F],
       down_proj: [F, C],
     };
-    const bytes = files.get('quick-try-adapter_model.safetensors')!;
+    const bytes = files.get('adapter_model.safetensors')!;
     const { header, dataStart } = parseSafetensors(bytes);
     const expected = new Map<string, number[]>();
     for (let i = 0; i < TINY_CONFIG.num_hidden_layers; i++) {

@@ -2,7 +2,9 @@
 // "app" runs the production build (real worker client); "UI flow" runs a build with the synthetic engine,
 // so every screen can be driven fast and without the GPU worker. The same flow on the real engine (worker,
 // SwiftShader WebGPU, IndexedDB checkpoints, reload and resume) is studio-real.test.ts.
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readZip } from '../ui/zip-reader.ts';
 import { ensureBuild, launchBrowser, dropFile, sampleJsonl, screenshot, startServer, watchErrors, type Browser, type Server } from './helpers.ts';
 
 describe('app (production build)', () => {
@@ -112,14 +114,19 @@ describe('UI flow (synthetic engine)', () => {
     await screenshot(page, 'flow-run');
   }, 30_000);
 
-  it('lists the run and downloads its adapter', async () => {
+  it('lists the run and downloads its adapter as one zip of a PEFT folder', async () => {
     const { page } = browser;
     await nav(/^Runs/).click();
     await page.getByRole('row', { name: /quick-try/ }).waitFor();
-    const names: string[] = [];
-    page.on('download', (d) => names.push(d.suggestedFilename()));
-    await page.getByRole('button', { name: 'Download adapter of quick-try' }).click();
-    await expect.poll(() => names.sort(), { timeout: 10_000 }).toEqual(['quick-try-adapter_config.json', 'quick-try-adapter_model.safetensors']);
+    // The demo model is not on the Hub: the base model for adapter_config.json is asked for.
+    await page.getByRole('textbox', { name: 'Base model of quick-try for adapter_config.json' }).fill('my-org/tiny-base');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download adapter of quick-try' }).click()]);
+    expect(download.suggestedFilename()).toBe('quick-try-adapter.zip');
+    const entries = readZip(new Uint8Array(fs.readFileSync(await download.path())));
+    expect([...entries.keys()].sort()).toEqual(['quick-try-adapter/README.md', 'quick-try-adapter/adapter_config.json', 'quick-try-adapter/adapter_model.safetensors']);
+    const config = JSON.parse(new TextDecoder().decode(entries.get('quick-try-adapter/adapter_config.json')));
+    expect(config.base_model_name_or_path).toBe('my-org/tiny-base');
+    expect(new TextDecoder().decode(entries.get('quick-try-adapter/README.md'))).toContain('from peft import AutoPeftModelForCausalLM\nmodel = AutoPeftModelForCausalLM.from_pretrained("quick-try-adapter")\n');
     await screenshot(page, 'flow-runs');
   }, 20_000);
 

@@ -77,7 +77,7 @@ describe('studio store', () => {
     expect(series.get('loss').x).toHaveLength(40);
     const id = store.getState().runs[0].id;
     await store.getState().downloadAdapter(id, 'f16');
-    expect(saved[0].files.map((f) => f.name)).toEqual(['adapter_model.safetensors', 'adapter_config.json']);
+    expect(saved[0].files.map((f) => f.name)).toEqual(['quick-try-adapter.zip']);
     expect(store.getState().runNotes[id]).toMatch(/^Saved/);
   });
 

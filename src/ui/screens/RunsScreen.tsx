@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'react';
 import type { RunRecord } from '../../engine/types.ts';
 import { Select } from '../components/fields.tsx';
+import { isHubId } from '../lib/peft-zip.ts';
 import { formatCount, formatNumber } from '../lib/format.ts';
 import { useStudio } from '../store/context.tsx';
 import { isActive, resumeBlockers } from '../store/selectors.ts';
@@ -20,6 +21,8 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
   const deleteRun = useStudio((s) => s.deleteRun);
   const downloadAdapter = useStudio((s) => s.downloadAdapter);
   const exportRecipe = useStudio((s) => s.exportRecipe);
+  const peftBase = useStudio((s) => s.peftBase[r.id]);
+  const setPeftBase = useStudio((s) => s.setPeftBase);
   const [confirming, setConfirming] = useState(false);
   const status = active ? 'running' : r.status;
   const m = r.lastMetrics;
@@ -60,6 +63,17 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
             <button type="button" disabled={anyBusy || r.step === 0} onClick={() => void downloadAdapter(r.id, dtype)} aria-label={`Download adapter of ${r.name}`}>
               {busy ? 'Working…' : 'Download adapter'}
             </button>
+            {!isHubId(r.modelName) && (
+              <input
+                type="text"
+                className="base-input"
+                aria-label={`Base model of ${r.name} for adapter_config.json`}
+                title="base_model_name_or_path in the adapter's config: the base model's Hub id or local folder"
+                placeholder="base model Hub id or folder"
+                value={peftBase ?? r.modelName}
+                onChange={(e) => setPeftBase(r.id, e.target.value)}
+              />
+            )}
             <button type="button" className="secondary" disabled={anyBusy} onClick={() => void exportRecipe(r.id)} aria-label={`Export ${r.name} as a TRL recipe`} title="The same run for Hugging Face TRL: dataset, CPOConfig, LoraConfig, script and accelerate command">
               TRL recipe
             </button>
