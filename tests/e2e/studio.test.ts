@@ -99,17 +99,45 @@ describe('UI flow (synthetic engine)', () => {
     await expect.poll(() => page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(false);
   }, 15_000);
 
-  it('trains with pause and resume, drawing the charts', async () => {
+  it('trains with pause and resume, drawing the charts, and ends on a results card', async () => {
     const { page } = browser;
     await page.getByRole('button', { name: 'Start training' }).click();
     await page.getByRole('heading', { name: 'Run', level: 1 }).waitFor();
     await expect.poll(() => page.locator('.badge.phase-running').count()).toBe(1);
+    // Said at once, before the step ends (a 40 ms step here: a recorder catches the note however short it lives).
+    await page.evaluate(() => {
+      const seen: string[] = ((globalThis as unknown as { __seen: string[] }).__seen = []);
+      new MutationObserver(() => seen.push(document.querySelector('main')!.textContent ?? '')).observe(document.querySelector('main')!, { subtree: true, childList: true, characterData: true });
+    });
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.locator('.badge.phase-paused').first().waitFor();
+    const seen = await page.evaluate(() => (globalThis as unknown as { __seen: string[] }).__seen);
+    expect(seen.some((t) => t.includes('Pausing after the current step') && t.includes('Pausing…'))).toBe(true);
+    // Paused: Resume is the primary button, Start training is not, and Stop can end the run.
+    expect(await page.getByRole('button', { name: 'Resume' }).getAttribute('class')).toMatch(/\bprimary\b/);
+    expect(await page.getByRole('button', { name: 'Start training' }).getAttribute('class')).not.toMatch(/\bprimary\b/);
+    expect(await page.getByRole('button', { name: 'Stop' }).isEnabled()).toBe(true);
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.locator('.badge.phase-finished').first().waitFor({ timeout: 15_000 });
     expect(await page.getByRole('progressbar', { name: 'Training progress' }).getAttribute('aria-valuenow')).toBe('30');
     await expect.poll(() => page.locator('#chart-loss-desc').textContent()).toMatch(/30 points up to step 30/);
+    // The results card shows the engine's own numbers.
+    const card = page.getByRole('region', { name: /^Results of quick-try/ });
+    await card.waitFor();
+    const scores = await page.evaluate(async () => {
+      const { engine } = (globalThis as unknown as { __studio: { engine: { listRuns(): Promise<{ evalScores?: Record<string, number> }[]> } } }).__studio;
+      return (await engine.listRuns())[0].evalScores!;
+    });
+    for (const id of ['chrf2', 'chrfpp', 'bleu']) {
+      expect(await card.getByTestId(`${id}-base`).textContent()).toBe(scores[`gen/${id}_base`].toFixed(2));
+      expect(await card.getByTestId(`${id}-adapter`).textContent()).toBe(scores[`gen/${id}_adapter`].toFixed(2));
+    }
+    expect(await card.getByTestId('eval-accuracy').textContent()).toBe(`${Math.round(scores['eval_rewards/accuracies'] * 100)}%`);
+    expect(Number(await card.getByTestId('eval-loss').textContent())).toBeCloseTo(scores.eval_loss, 3);
+    expect(await card.getByTestId('eval-split').textContent()).toBe('Eval over the one held-out pair the Data screen shows.');
+    expect(await card.getByRole('row', { name: /Danke schön/ }).count()).toBe(1);
+    expect(await card.getByRole('button', { name: 'Download adapter' }).isEnabled()).toBe(true);
+    expect(await card.getByRole('button', { name: 'Compare' }).isEnabled()).toBe(true);
     await page.locator('canvas[aria-labelledby="chart-loss-title"]').hover({ position: { x: 200, y: 80 } });
     await screenshot(page, 'flow-run');
   }, 30_000);
@@ -126,6 +154,10 @@ describe('UI flow (synthetic engine)', () => {
     expect([...entries.keys()].sort()).toEqual(['quick-try-adapter/README.md', 'quick-try-adapter/adapter_config.json', 'quick-try-adapter/adapter_model.safetensors']);
     const config = JSON.parse(new TextDecoder().decode(entries.get('quick-try-adapter/adapter_config.json')));
     expect(config.base_model_name_or_path).toBe('my-org/tiny-base');
+    // The same numbers as the results card, as columns.
+    const row = page.getByRole('row', { name: /quick-try/ });
+    expect(await row.getByTestId('runs-chrf2').textContent()).toBe('31.25 → 38.50');
+    expect(await row.getByTestId('runs-bleu').textContent()).toBe('8.50 → 12.75');
     expect(new TextDecoder().decode(entries.get('quick-try-adapter/README.md'))).toContain('from peft import AutoPeftModelForCausalLM\nmodel = AutoPeftModelForCausalLM.from_pretrained("quick-try-adapter")\n');
     await screenshot(page, 'flow-runs');
   }, 20_000);
@@ -153,6 +185,22 @@ describe('UI flow (synthetic engine)', () => {
     await other.close();
     // The refused start left the finished run and its curves in place.
     expect(await page.locator('.badge.phase-finished').count()).toBe(1);
+  }, 20_000);
+
+  it('names a second run apart, and lists a paused run stopped from the Run screen as Stopped', async () => {
+    const { page } = browser;
+    // The closed tab's lock goes with it, but not at once.
+    await expect.poll(() => page.evaluate(async () => (await navigator.locks.query()).held?.length ?? 0)).toBe(0);
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await expect.poll(() => page.locator('#progress-h').textContent()).toMatch(/^quick-try-2/);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.locator('.badge.phase-paused').first().waitFor();
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('.badge.phase-stopped').first().waitFor({ timeout: 2_000 });
+    await nav(/^Runs/).click();
+    const row = page.getByRole('row', { name: /quick-try-2/ });
+    expect(await row.locator('.badge').textContent()).toBe('Stopped');
+    expect(await page.getByRole('row', { name: /quick-try\b(?!-)/ }).locator('.badge').textContent()).toBe('Finished');
   }, 20_000);
 
   it('asks for a column mapping when the layout is unknown', async () => {

@@ -3,7 +3,8 @@ import type { AdapterFiles } from '../../src/engine/types.ts';
 import { SeriesStore } from '../../src/ui/lib/series.ts';
 import { LOCK_HELD_MESSAGE } from '../../src/ui/lib/runlock.ts';
 import { createStudioStore } from '../../src/ui/store/index.ts';
-import { startBlockers } from '../../src/ui/store/selectors.ts';
+import { listedStatus, startBlockers, unfinishedRuns } from '../../src/ui/store/selectors.ts';
+import { uniqueRunName } from '../../src/ui/store/training.ts';
 import { FakeEngine } from './fake-engine.ts';
 
 const jsonl = (n: number) =>
@@ -111,5 +112,41 @@ describe('studio store', () => {
     store.getState().setCompare({ compareSource: 'Hallo Welt', compareRunId: 'run-001' });
     await store.getState().translate();
     expect(store.getState().compareStatus).toBe('unsupported');
+  });
+
+  it('says at once that a pause or stop is coming, and stops a paused run', async () => {
+    const { store } = setup({ stepMs: 20 });
+    await store.getState().loadModel();
+    await store.getState().setDataFile(jsonl(20));
+    store.getState().setField('maxSteps', '400');
+    const training = store.getState().startTraining();
+    await new Promise((r) => setTimeout(r, 60));
+    const pausing = store.getState().pause();
+    expect(store.getState().run).toMatchObject({ pending: 'pause', message: expect.stringMatching(/^Pausing after the current step/) });
+    await pausing;
+    await training;
+    expect(store.getState().run).toMatchObject({ phase: 'paused', pending: null });
+    await store.getState().stop();
+    expect(store.getState().run.phase).toBe('stopped');
+    const rec = store.getState().runs[0];
+    expect(listedStatus(store.getState(), rec)).toBe('stopped');
+    expect(unfinishedRuns(store.getState())).toEqual([]);
+  });
+
+  it('names a new run apart from stored ones, and keeps the end-of-run results and samples', async () => {
+    expect(uniqueRunName('quick-try', ['quick-try', 'quick-try-2'])).toBe('quick-try-3');
+    expect(uniqueRunName('mine', ['quick-try'])).toBe('mine');
+    const { store } = setup({ stepMs: 1 });
+    await store.getState().loadModel();
+    await store.getState().setDataFile(jsonl(20));
+    store.getState().setField('maxSteps', '3');
+    await store.getState().startTraining();
+    await store.getState().startTraining();
+    expect(store.getState().runs.map((r) => r.name).sort()).toEqual(['quick-try', 'quick-try-2']);
+    const { lastEval, samples } = store.getState().run;
+    // The eval loss and the generation scores of the same step are one record, as the engine stores them.
+    expect(lastEval?.metrics).toEqual(store.getState().runs.find((r) => r.name === 'quick-try-2')!.evalScores);
+    expect(lastEval?.metrics).toMatchObject({ eval_loss: expect.any(Number), 'gen/chrf2_adapter': expect.any(Number) });
+    expect(samples).toHaveLength(2);
   });
 });

@@ -5,7 +5,8 @@ import { Select } from '../components/fields.tsx';
 import { isHubId } from '../lib/peft-zip.ts';
 import { formatCount, formatNumber } from '../lib/format.ts';
 import { useStudio } from '../store/context.tsx';
-import { isActive, resumeBlockers } from '../store/selectors.ts';
+import { isActive, listedStatus, resumeBlockers } from '../store/selectors.ts';
+import { resultsOf, scoreChange, type GenScore } from '../lib/results.ts';
 import { PHASE_WORDS } from '../store/training.ts';
 
 const when = (t: number) => (t ? new Date(t).toLocaleString() : '—');
@@ -24,9 +25,11 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
   const peftBase = useStudio((s) => s.peftBase[r.id]);
   const setPeftBase = useStudio((s) => s.setPeftBase);
   const [confirming, setConfirming] = useState(false);
-  const status = active ? 'running' : r.status;
+  const status = useStudio((s) => listedStatus(s, r));
   const m = r.lastMetrics;
-  const resumable = (r.status === 'paused' || r.status === 'stopped' || r.status === 'failed') && r.step < r.totalSteps;
+  const results = resultsOf(r.evalScores);
+  const score = (id: GenScore['id']) => results?.scores.find((x) => x.id === id);
+  const resumable = !active && status !== 'finished' && r.step < r.totalSteps;
   // What is missing before it can resume (after a reload: the model and the dataset), as one line.
   const missing = useStudio((s) => (resumable && !anyActive ? resumeBlockers(s, r).join('\n') : ''));
   const go = useStudio((s) => s.go);
@@ -51,6 +54,15 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
         <td>{m ? formatNumber(m.loss, 4) : '—'}</td>
         <td>{m ? formatNumber(m['rewards/margins'], 3) : '—'}</td>
         <td>{m ? `${Math.round(m['rewards/accuracies'] * 100)}%` : '—'}</td>
+        <td className="nowrap" data-testid="runs-eval-loss">{results?.evalLoss !== undefined ? formatNumber(results.evalLoss, 4) : '—'}</td>
+        {(['chrf2', 'chrfpp', 'bleu'] as const).map((id) => {
+          const sc = score(id);
+          return (
+            <td key={id} className="nowrap" data-testid={`runs-${id}`} title={sc ? 'base model → with adapter' : undefined}>
+              {sc ? scoreChange(sc) : '—'}
+            </td>
+          );
+        })}
         <td className="small">{when(r.updatedAt)}</td>
         <td>
           <div className="row-actions">
@@ -109,7 +121,7 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
       </tr>
       {missing && (
         <tr className="hint-row">
-          <td colSpan={8}>
+          <td colSpan={12}>
             <div className="note warn small resume-hint" id={hintId}>
               <p>
                 {/Model screen|Data screen/.test(missing) ? (
@@ -196,6 +208,10 @@ export function RunsScreen() {
                   <th scope="col">Loss</th>
                   <th scope="col">Margin</th>
                   <th scope="col">Accuracy</th>
+                  <th scope="col">Eval loss</th>
+                  <th scope="col" title="base model → with adapter">chrF2</th>
+                  <th scope="col" title="base model → with adapter">chrF++</th>
+                  <th scope="col" title="base model → with adapter">BLEU</th>
                   <th scope="col">Updated</th>
                   <th scope="col">
                     <span className="visually-hidden">Actions</span>

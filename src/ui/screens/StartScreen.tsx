@@ -1,6 +1,7 @@
 // Start: what WebGPU this browser offers, and whether the planned run fits before anything downloads.
 import type { Quant } from '../../engine/types.ts';
 import { MemoryEstimate } from '../components/MemoryEstimate.tsx';
+import { UnfinishedRunsNote } from '../components/UnfinishedRunsNote.tsx';
 import { NumberInput, Select } from '../components/fields.tsx';
 import { formatBytes } from '../lib/format.ts';
 import { MODEL_CATALOG } from '../lib/models.ts';
@@ -103,6 +104,7 @@ export function StartScreen() {
         <h1>Start</h1>
         <p className="lede">Train a LoRA adapter with Contrastive Preference Optimization on your own GPU. Nothing leaves this browser: the model, your data and the adapter stay on this machine.</p>
       </header>
+      <UnfinishedRunsNote />
       <GpuCheck />
       <Plan />
       <div className="actions">

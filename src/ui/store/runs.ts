@@ -15,6 +15,8 @@ export interface RunsSlice {
   busyRunId: string | null;
   /** base_model_name_or_path per run, where the user typed one (a model not from the Hub). */
   peftBase: Record<string, string>;
+  /** Paused runs stopped from this page (the engine has no loop to stop for them; kept for the session). */
+  stoppedRuns: Record<string, true>;
   setPeftBase(id: string, base: string): void;
   refreshRuns(): Promise<void>;
   deleteRun(id: string): Promise<void>;
@@ -36,6 +38,7 @@ export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => 
     runNotes: {},
     busyRunId: null,
     peftBase: {},
+    stoppedRuns: {},
     setPeftBase: (id, base) => set((s) => ({ peftBase: { ...s.peftBase, [id]: base } })),
     async refreshRuns() {
       set({ runsStatus: 'loading' });
@@ -112,7 +115,22 @@ export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => 
           return;
         }
         set((s) => ({
-          run: { ...s.run, runId: id, phase: rec.status, step: rec.step, totalSteps: rec.totalSteps, lastMetrics: rec.lastMetrics ?? null, config: rec.config, etaMs: undefined, message: null, tokens },
+          run: {
+            ...s.run,
+            runId: id,
+            // A run stored as running that this page is not training was interrupted: it waits to resume, as a paused one does.
+            phase: rec.status === 'running' ? 'paused' : rec.status,
+            step: rec.step,
+            totalSteps: rec.totalSteps,
+            lastMetrics: rec.lastMetrics ?? null,
+            lastEval: rec.evalScores ? { step: rec.step, metrics: rec.evalScores } : null,
+            samples: null,
+            pending: null,
+            config: rec.config,
+            etaMs: undefined,
+            message: null,
+            tokens,
+          },
         }));
       }
       get().go('run');

@@ -3,7 +3,7 @@
 import type { RunRecord } from '../../engine/types.ts';
 import { hasErrors, validateConfig } from '../lib/validate.ts';
 import type { DataLengths } from './data.ts';
-import type { RunPhase } from './training.ts';
+import type { ListedStatus, RunPhase } from './training.ts';
 import type { StudioState } from './types.ts';
 
 export function sameLengths(a: DataLengths | null, b: DataLengths): boolean {
@@ -44,3 +44,19 @@ export function resumeBlockers(s: StudioState, rec: RunRecord): string[] {
   return out;
 }
 
+
+/**
+ * How a stored run reads in the list: this page's live run as its phase; a run stored as running that no
+ * page trains (the page was reloaded or closed mid-run) as interrupted; a paused run stopped here as stopped.
+ */
+export function listedStatus(s: StudioState, rec: RunRecord): ListedStatus {
+  if (s.run.runId === rec.id && isActive(s.run.phase)) return 'running';
+  if (s.stoppedRuns[rec.id] && rec.status === 'paused') return 'stopped';
+  if (rec.status === 'running') return 'interrupted';
+  return rec.status;
+}
+
+/** Stored runs a reload left half-done: interrupted mid-run, or paused and not stopped. */
+export function unfinishedRuns(s: StudioState): RunRecord[] {
+  return s.runs.filter((r) => r.step < r.totalSteps && ['interrupted', 'paused'].includes(listedStatus(s, r)));
+}
