@@ -209,10 +209,11 @@ describe('UI flow (synthetic engine)', () => {
     const rows = Array.from({ length: 12 }, (_, i) => JSON.stringify({ src: `Satz ${i}.`, good: `Sentence ${i}.`, bad: `Sentences ${i}.` })).join('\n');
     await dropFile(page, 'section[aria-label="Dataset"]', 'odd.jsonl', rows);
     await page.getByRole('heading', { name: 'Column mapping' }).waitFor();
-    await page.getByRole('combobox', { name: 'Prompt column holds' }).selectOption('source');
-    await page.getByRole('combobox', { name: 'Source column' }).selectOption('src');
-    await page.getByRole('combobox', { name: 'Chosen column' }).selectOption('good');
-    await page.getByRole('combobox', { name: 'Rejected column' }).selectOption('bad');
+    // good / bad and src are guessed; the user confirms.
+    await expect.poll(() => page.getByRole('combobox', { name: 'Chosen column' }).inputValue()).toBe('good');
+    expect(await page.getByRole('combobox', { name: 'Rejected column' }).inputValue()).toBe('bad');
+    expect(await page.getByRole('combobox', { name: 'Prompt column holds' }).inputValue()).toBe('source');
+    expect(await page.getByRole('combobox', { name: 'Source column' }).inputValue()).toBe('src');
     await page.getByRole('textbox', { name: 'Language pair' }).fill('de-en');
     await screenshot(page, 'flow-mapping');
     await page.getByRole('button', { name: 'Read with this mapping' }).click();

@@ -101,6 +101,8 @@ describe('studio store', () => {
     await store.getState().setDataFile(odd);
     expect(store.getState().needsMapping).toBe(true);
     expect(store.getState().columns).toEqual(['src', 'good', 'bad']);
+    // Guessed, and shown for the user to confirm.
+    expect(store.getState().dataSettings.mapping).toEqual({ source: 'src', chosen: 'good', rejected: 'bad' });
     store.getState().setDataSettings({ mapping: { source: 'src', chosen: 'good', rejected: 'bad', langPair: 'de-en' }, format: 'mapping' });
     await store.getState().loadDataset();
     expect(store.getState().dataInfo?.rowsUsable).toBe(3);
