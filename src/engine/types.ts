@@ -17,7 +17,7 @@ export type Quant = 'none' | 'q8_0' | 'q4_0' | 'f16';
 
 export type ModelSource =
   | { kind: 'demo' }
-  | { kind: 'hub'; id: string; revision?: string }
+  | { kind: 'hub'; id: string; revision?: string; /** for gated or private repositories */ token?: string }
   | { kind: 'files'; files: File[] } // a dropped Hugging Face folder
   | { kind: 'gguf'; file: File }
   | { kind: 'path'; path: string }; // Node only
@@ -30,6 +30,10 @@ export interface ModelInfo {
   heads: number;
   kvHeads: number;
   vocab: number;
+  /** FFN size and head dim, so the UI's memory plan uses the model's own shape rather than a guess. */
+  intermediate?: number;
+  headDim?: number;
+  tiedEmbeddings?: boolean;
   quant: Quant;
   baseBytes: number;
   fingerprint: string;

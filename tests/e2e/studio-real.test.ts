@@ -119,12 +119,17 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
     expect(await row('Chosen equals rejected').getByRole('cell').last().textContent()).toBe(String(bad.lines.identical));
     // The eight good rows survive.
     expect(await page.locator('.stats div', { hasText: 'Usable' }).locator('dd').textContent()).toBe('8');
+    // The parse error names the column within its row: no "line 1" beside the file's line 3, no doubled escapes.
+    await page.getByText(/^All listed issues/).click();
+    const parse = await page.locator('.issues li', { hasText: `line ${bad.lines.malformed}:` }).textContent();
+    expect(parse).toMatch(/at column \d+: \{"prompt": "Translate: kaputt", "chosen": $/);
+    expect(parse).not.toMatch(/line 1 column|\\"/);
     await screenshot(page, 'real-data-bad');
     mark('bad dataset reported');
   }, 60_000);
 
-  it('reads the demo dataset dropped on the drop zone', async () => {
-    await dropFile(page, 'section[aria-label="Dataset"]', 'wmt22-preference.jsonl', fs.readFileSync(DEMO_DATA));
+  it('reads the demo dataset from its button', async () => {
+    await page.getByRole('button', { name: 'Use the demo dataset' }).click();
     await waitForReport('wmt22-preference.jsonl');
     expect(await page.getByTestId('data-format').textContent()).toMatch(/Translation pairs/);
     expect(await page.locator('.preview-row').count()).toBeGreaterThan(0);
@@ -184,10 +189,13 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
   it('after a reload lists the paused run with its checkpoint, and resumes once model and data are loaded again', async () => {
     const pausedStep = await progressNow();
     await page.reload();
-    await page.getByTestId('gpu-facts').waitFor({ timeout: 30_000 });
-    // The Run screen has no run of its own now, and points to the stored one.
-    await nav(/^Run\b/).click();
+    // The hash kept the screen. The Run screen has no run of its own now, and points to the stored one.
+    await page.getByRole('heading', { name: 'Run', level: 1 }).waitFor({ timeout: 30_000 });
     await page.getByText('A paused run is stored in this browser.').waitFor({ timeout: 15_000 });
+    // So does the Start screen.
+    await nav(/^Start/).click();
+    await page.getByTestId('gpu-facts').waitFor({ timeout: 30_000 });
+    await page.getByTestId('unfinished-runs').waitFor();
     await page.getByRole('button', { name: 'Resume from Runs' }).click();
     await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
     const row = page.getByRole('row', { name: /quick-try/ });
@@ -235,6 +243,19 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
     expect(await page.locator('.badge.phase-finished').count(), message.join(' | ')).toBe(1);
     expect(await progressNow()).toBe(RUN.maxSteps);
     await expect.poll(() => page.locator('#chart-loss-desc').textContent()).toMatch(new RegExp(`${RUN.maxSteps} points up to step ${RUN.maxSteps}`));
+    // The results card shows what the engine stored for the run.
+    const card = page.getByRole('region', { name: /^Results of quick-try/ });
+    await card.waitFor({ timeout: 60_000 });
+    const scores = await page.evaluate(async () => {
+      const { engine } = (globalThis as unknown as { __studio: { engine: { listRuns(): Promise<{ name: string; evalScores?: Record<string, number> }[]> } } }).__studio;
+      return (await engine.listRuns()).find((r) => r.name === 'quick-try')!.evalScores!;
+    });
+    for (const id of ['chrf2', 'chrfpp', 'bleu']) {
+      expect(await card.getByTestId(`${id}-base`).textContent()).toBe(scores[`gen/${id}_base`].toFixed(2));
+      expect(await card.getByTestId(`${id}-adapter`).textContent()).toBe(scores[`gen/${id}_adapter`].toFixed(2));
+    }
+    expect(await card.getByTestId('eval-accuracy').textContent()).toBe(`${Math.round(scores['eval_rewards/accuracies'] * 100)}%`);
+    expect(await card.getByTestId('eval-split').textContent()).toMatch(/held-out pairs? the Data screen shows/);
     await lossChart().hover({ position: { x: 200, y: 80 } });
     await screenshot(page, 'real-run-finished');
     mark('finished');

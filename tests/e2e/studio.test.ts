@@ -68,11 +68,42 @@ describe('UI flow (synthetic engine)', () => {
     await server?.close();
   }, 15_000);
 
-  it('loads the demo model', async () => {
+  it('plans on Start without touching the training settings, and ticks Training only when a run could start', async () => {
+    const { page } = browser;
+    await page.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
+    expect(await nav(/^Training/).getAttribute('class')).toMatch(/step-todo/);
+    const params = async () => /\(([\d,]+) trainable parameters\)/.exec((await page.locator('.memory').first().textContent()) ?? '')?.[1];
+    await expect.poll(params).toBe('8,192');
+    await page.getByRole('textbox', { name: 'Batch size (pairs)' }).fill('6');
+    await page.getByRole('button', { name: 'Use these for training' }).waitFor();
+    const config = () => page.evaluate(() => (globalThis as unknown as { __studio: { store: { getState(): { config: { batchSize: number; preset: string } } } } }).__studio.store.getState().config);
+    expect(await config()).toMatchObject({ batchSize: 2, preset: 'quick' });
+    await page.getByRole('textbox', { name: 'Batch size (pairs)' }).fill('2');
+    // The hash names the screen, and Back goes to the one before.
+    await nav(/^Model/).click();
+    expect(new URL(page.url()).hash).toBe('#/model');
+    await nav(/^Data/).click();
+    await page.goBack();
+    await page.getByRole('heading', { name: 'Model', level: 1 }).waitFor();
+    // The Hub token stays in this tab's session unless remembering is asked for.
+    await page.getByRole('combobox', { name: 'Model', exact: true }).selectOption('hub');
+    await page.getByLabel('Access token (optional)').fill('hf_test123');
+    expect(await page.evaluate(() => [sessionStorage.getItem('cpo-studio:hub-token'), localStorage.getItem('cpo-studio:hub-token')])).toEqual(['hf_test123', null]);
+    await page.getByLabel('Access token (optional)').fill('');
+    await page.getByRole('combobox', { name: 'Model', exact: true }).selectOption('demo');
+  }, 20_000);
+
+  it('loads the demo model, then offers Next as the primary button and the same trainable-parameter count', async () => {
     const { page } = browser;
     await nav(/^Model/).click();
     await page.getByRole('button', { name: 'Load model' }).click();
     await page.getByRole('heading', { name: /Loaded: tiny-demo/ }).waitFor();
+    expect(await page.getByRole('button', { name: 'Next: dataset' }).getAttribute('class')).toMatch(/\bprimary\b/);
+    expect(await page.getByRole('button', { name: 'Load again' }).getAttribute('class')).toMatch(/\bsecondary\b/);
+    await nav(/^Training/).click();
+    expect(await page.locator('.memory').first().textContent()).toContain('(8,192 trainable parameters)');
+    // Still no dataset: not ticked.
+    expect(await nav(/^Training/).getAttribute('class')).toMatch(/step-todo/);
   }, 15_000);
 
   it('reads a dropped dataset and shows preview and report', async () => {

@@ -151,4 +151,16 @@ describe('studio store', () => {
     expect(lastEval?.metrics).toMatchObject({ eval_loss: expect.any(Number), 'gen/chrf2_adapter': expect.any(Number) });
     expect(samples).toHaveLength(2);
   });
+
+  it('calls a run stored as running that no page trains interrupted, and lets it resume', async () => {
+    const engine = new FakeEngine({ stepMs: 1, loadMs: 1 });
+    const store = createStudioStore({ engine, series: new SeriesStore() });
+    const rec = { id: 'run-9', name: 'cut-short', status: 'running' as const, step: 4, totalSteps: 30, createdAt: 1, updatedAt: 2, config: store.getState().config, modelName: 'tiny-demo', modelFingerprint: '', datasetName: 'd.jsonl', datasetFingerprint: '' };
+    (engine as unknown as { runs: Map<string, typeof rec> }).runs.set(rec.id, rec);
+    await store.getState().refreshRuns();
+    expect(listedStatus(store.getState(), store.getState().runs[0])).toBe('interrupted');
+    expect(unfinishedRuns(store.getState()).map((r) => r.id)).toEqual(['run-9']);
+    await store.getState().viewRun('run-9');
+    expect(store.getState().run).toMatchObject({ runId: 'run-9', phase: 'paused', step: 4 });
+  });
 });

@@ -14,7 +14,7 @@ const LOSSES: { value: LossType; label: string }[] = [
   { value: 'hinge', label: 'hinge' },
   { value: 'ipo', label: 'ipo' },
   { value: 'simpo', label: 'simpo (CPO-SimPO)' },
-  { value: 'dpo', label: 'dpo (ref-free)' },
+  { value: 'dpo', label: 'dpo (reference: the base model, adapter off)' },
   { value: 'sft', label: 'sft (NLL only)' },
 ];
 
