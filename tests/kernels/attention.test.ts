@@ -1,16 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  attentionBackward, attentionDsBytes, attentionForward, attentionOptions, attentionSharedFloats, attentionTiles, type AttnShape, type TiledKind,
+  attentionBackward, attentionDsBytes, attentionForward, attentionSharedFloats, attentionTiles, type AttnShape, type TiledKind,
 } from '../../src/kernels/attention/attention.ts';
+import { kernelEnv, resetKernelEnv } from '../../src/kernels/env.ts';
 import { attentionBackwardRef, attentionForwardRef } from '../../src/kernels/attention/attention.ref.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { dot, expectClose, numericGrad, toF64 } from '../util/check.ts';
 import { gpu } from '../util/gpu.ts';
 
-afterEach(() => {
-  attentionOptions.variant = null;
-  attentionOptions.tiles = null;
-});
+afterEach(resetKernelEnv);
 
 interface Case {
   s: AttnShape;
@@ -146,13 +144,13 @@ describe('attention tile choice', () => {
 describe('attention loop', () => {
   CASES.forEach((c, i) => {
     it.skipIf(D128(c) && !slow)(`matches the reference, ${name(c)}`, async () => {
-      attentionOptions.variant = 'loop';
+      kernelEnv.attention.variant = 'loop';
       await run(c, 100 + i);
     });
   });
   CASES.forEach((c, i) => {
     it.skipIf(D128(c) && !slow || !c.backward)(`matches the reference with a dS scratch, ${name(c)}`, async () => {
-      attentionOptions.variant = 'loop';
+      kernelEnv.attention.variant = 'loop';
       await run(c, 400 + i, true);
     });
   });
@@ -163,15 +161,15 @@ describe('attention tiled', () => {
   CASES.forEach((c, i) => {
     const tiles = D128(c) ? { BQ: 4, BK: 4 } : i % 2 ? { BQ: 4, BK: 8 } : { BQ: 8, BK: 4 };
     it.skipIf(D128(c) && !slow)(`matches the reference, ${name(c)} BQ=${tiles.BQ} BK=${tiles.BK}`, async () => {
-      attentionOptions.variant = 'tiled';
-      attentionOptions.tiles = tiles;
+      kernelEnv.attention.variant = 'tiled';
+      kernelEnv.attention.tiles = tiles;
       await run(c, 200 + i);
     });
   });
   // The tiles ctx.caps picks (on SwiftShader the same as on a 32 KiB GPU): same code as above, slow to compile here.
   CASES.forEach((c, i) => {
     it.skipIf(!slow)(`matches the reference with default tiles, ${name(c)}`, async () => {
-      attentionOptions.variant = 'tiled';
+      kernelEnv.attention.variant = 'tiled';
       await run(c, 300 + i);
     });
   });
