@@ -11,7 +11,7 @@ import { memorySource } from '../../src/io/source.ts';
 import { adapterInit } from '../../src/model/adapter.ts';
 import { openModel, type OpenedModel } from '../../src/model/load.ts';
 import { createLora, readLora, releaseLora } from '../../src/model/lora.ts';
-import { loadBaseModel, releaseBaseModel, type BaseModel, type BaseQuant } from '../../src/model/model.ts';
+import { loadBaseModel, releaseBaseModel, type BaseModel, type Quant } from '../../src/model/model.ts';
 import { nodeFiles } from '../../src/model/node-files.ts';
 import { Transformer } from '../../src/model/transformer.ts';
 import { runMicroBatch } from '../../src/train/step.ts';
@@ -41,7 +41,7 @@ for (const arch of ['qwen3']) {
     const pairs = g.examples.map((e) => ({ promptIds: e.prompt_ids, chosenIds: e.chosen_ids, rejectedIds: e.rejected_ids }));
     let ctx: GpuContext;
     let opened: OpenedModel;
-    const models = new Map<BaseQuant, BaseModel>();
+    const models = new Map<Quant, BaseModel>();
     beforeAll(async () => {
       ctx = await gpu();
       opened = await openModel(nodeFiles(resolve(dir, 'model')));
