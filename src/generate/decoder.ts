@@ -23,7 +23,7 @@ import { attentionForward } from '../kernels/attention/attention.ts';
 import { matmulForward } from '../kernels/matmul/matmul.ts';
 import { rmsnormForward } from '../kernels/rmsnorm/rmsnorm.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { embedTokens, extraLayerBuffers, layerForward, type Attend, type LayerBuffers, type LayerPass } from '../model/layer.ts';
+import { embedTokens, extraLayerBuffers, layerAttnShape, layerForward, type Attend, type LayerBuffers, type LayerPass } from '../model/layer.ts';
 import type { Lora } from '../model/lora.ts';
 import type { BaseModel } from '../model/model.ts';
 
@@ -200,7 +200,7 @@ export class Decoder {
           if (ragged) r.copy(lb.q, from * qRow, b.qR, i * P * qRow, n[i] * qRow);
         }
         const attOut = ragged ? b.attR : lb.att;
-        attentionForward(r, attOut, b.lse, ragged ? b.qR : lb.q, this.kCache[l], this.vCache[l], b.lengths, { B, Tq: P, Tk: P, H, Hkv, D, kvStride: cap.maxLen });
+        attentionForward(r, attOut, b.lse, ragged ? b.qR : lb.q, this.kCache[l], this.vCache[l], b.lengths, layerAttnShape(cfg, l, { B, Tq: P, Tk: P, H, Hkv, D, kvStride: cap.maxLen }));
         if (ragged) for (let i = 0; i < B; i++) r.copy(b.attR, i * P * qRow, lb.att, (i * P + P - n[i]) * qRow, n[i] * qRow);
       },
     });
@@ -282,7 +282,7 @@ export class Decoder {
           r.copy(lb.v, i * kvRow, this.vCache[l], to, kvRow);
         }
         // Tq = 1: the query sits at position Tk − 1, past every slot's keys; lengths hide each slot's unused rows.
-        attentionForward(r, lb.att, b.lse, lb.q, this.kCache[l], this.vCache[l], b.lengths, { B: Sn, Tq: 1, Tk, H, Hkv, D, kvStride: cap.maxLen });
+        attentionForward(r, lb.att, b.lse, lb.q, this.kCache[l], this.vCache[l], b.lengths, layerAttnShape(cfg, l, { B: Sn, Tq: 1, Tk, H, Hkv, D, kvStride: cap.maxLen }));
       },
     });
     for (let l = 0; l < cfg.L; l++) layerForward(rec, pass, l, b.x, b.x);

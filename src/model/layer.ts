@@ -7,6 +7,7 @@
 //
 // Dimensions: M rows (tokens), C hidden, H/Hkv heads of D, F intermediate, R LoRA rank.
 import type { Recorder } from '../gpu/recorder.ts';
+import type { AttnShape } from '../kernels/attention/attention.ts';
 import { loraBackward, loraForward, type LoraDropout } from '../kernels/lora/lora.ts';
 import { matmulBackwardInput, matmulForward } from '../kernels/matmul/matmul.ts';
 import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm/rmsnorm.ts';
@@ -226,6 +227,11 @@ export function layerBackward(rec: Recorder, pass: LayerPass, g: LayerGrads, l: 
   }
   projectBackward(rec, pass, g, l, 'v_proj', g.dxn, g.dv, b.xn, true, accumulate);
   rmsnormBackward(rec, g.dres, g.dxn, x, lw.attnNorm, b.rstd1, M, c.C, true); // dres = dL/dx
+}
+
+/** Attention's shape for layer l: Gemma 3's sliding layers add their window. */
+export function layerAttnShape(c: ModelConfig, l: number, s: AttnShape): AttnShape {
+  return c.layerTypes?.[l] === 'sliding_attention' ? { ...s, window: c.slidingWindow } : s;
 }
 
 /** x = embed(ids) (× Gemma's √C) for M tokens; scratch (M, C) f32 holds the lookup when it is scaled. */

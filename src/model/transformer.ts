@@ -12,7 +12,7 @@ import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm/rmsnorm.ts';
 import type { Projection } from './config.ts';
 import type { SequenceBatch } from './batch.ts';
 import type { Lora } from './lora.ts';
-import { embedTokens, extraLayerBuffers, layerBackward, layerForward, type LayerBuffers, type LayerGrads, type LayerPass } from './layer.ts';
+import { embedTokens, extraLayerBuffers, layerAttnShape, layerBackward, layerForward, type LayerBuffers, type LayerGrads, type LayerPass } from './layer.ts';
 import type { BaseModel } from './model.ts';
 import { Workspace, type Dims } from './workspace.ts';
 
@@ -126,8 +126,8 @@ export class Transformer {
       attend: {
         T,
         pos0: 0,
-        forward: (rec, _l, lb) => attentionForward(rec, lb.att, b.lse, lb.q, lb.k, lb.v, b.lengths, shape),
-        backward: (rec, _l, lb, g) => attentionBackward(rec, g.dq, g.dk, g.dv, g.datt, lb.q, lb.k, lb.v, lb.att, b.lse, b.lengths, shape, b.attnDs ?? null),
+        forward: (rec, l, lb) => attentionForward(rec, lb.att, b.lse, lb.q, lb.k, lb.v, b.lengths, layerAttnShape(c, l, shape)),
+        backward: (rec, l, lb, g) => attentionBackward(rec, g.dq, g.dk, g.dv, g.datt, lb.q, lb.k, lb.v, lb.att, b.lse, b.lengths, layerAttnShape(c, l, shape), b.attnDs ?? null),
       },
       loraU: (p) => ws.loraU.get(p)!,
       dropout: prob && seed !== null ? (l, p) => ({ p: prob, seed: dropoutSeed(seed, l, p) }) : undefined,

@@ -34,7 +34,7 @@ const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return e;
 };
 
-for (const arch of ['qwen3']) {
+for (const arch of ['qwen3', 'gemma3']) {
   describe(`${arch} against transformers + PEFT + TRL in float64 (shared/golden-hf)`, () => {
     const dir = resolve(HF, arch);
     const g = JSON.parse(readFileSync(resolve(dir, 'golden.json'), 'utf8')) as HfGolden;
