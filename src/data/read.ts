@@ -105,25 +105,24 @@ export async function streamPreferenceRows(
   const isParquet = inner[0] === 0x50 && inner[1] === 0x41 && inner[2] === 0x52 && inner[3] === 0x31;
   const container = options.container ?? sniffContainer(file, ext, inner, isParquet);
 
-  const format0: RowFormat = options.format ?? (options.mapping ? 'mapping' : 'trl');
-  const report = emptyReport(file, container, format0);
-  const notes: ContainerNotes = { warnings: report.warnings };
-
+  const notes: ContainerNotes = { warnings: [] };
   let items: AsyncGenerator<RawItem>;
+  let onParquetBytes: ((n: number) => void) | undefined;
   if (container === 'parquet') {
     if (!isParquet) throw new DataFileError(file, 'is not Parquet (no "PAR1" magic at the start)');
     let pq: RandomAccessSource;
     if (ra && !gzip) {
       await reader.cancel();
       pq = ra;
+      onParquetBytes = (n) => {
+        counter.bytes = n;
+        options.onProgress?.(n, total);
+      };
     } else {
       // Parquet needs random access: a bare stream or a gzipped file is buffered once.
       pq = bytesSource(await readAll(reader), file);
     }
-    items = readParquet(pq, file, ra && !gzip ? (n) => {
-      counter.bytes = n;
-      options.onProgress?.(n, total);
-    } : undefined);
+    items = readParquet(pq, file, onParquetBytes);
   } else {
     if (isParquet) throw new DataFileError(file, `is a Parquet file, not ${container}`);
     checkText(file, inner, container);
@@ -131,7 +130,56 @@ export async function streamPreferenceRows(
     else if (container === 'json') items = parseJsonDocument(reader, file, notes, options.jsonKey);
     else items = parseDelimited(reader, container === 'csv' ? ',' : '\t', file, notes);
   }
+  const report = await consumeItems(items, { file, container, options, notes }, onRow);
+  report.bytesRead = container === 'parquet' && ra ? ra.size : counter.bytes;
+  options.onProgress?.(total ?? report.bytesRead, total);
+  return { report, detected: { container, format: report.format, gzip } };
+}
 
+/**
+ * Rows from several Parquet files read as one dataset (the shards of a Hub split): rows are numbered across
+ * the files, duplicates are found across them, and there is one report, named `options.name`.
+ */
+export async function readPreferenceParts(parts: RandomAccessSource[], options: ReadOptions = {}): Promise<ReadResult> {
+  const file = options.name ?? parts[0]?.name ?? 'dataset';
+  if (!parts.length) throw new DataFileError(file, 'has no files');
+  const total = parts.reduce((s, p) => s + p.size, 0);
+  let done = 0;
+  async function* chain(): AsyncGenerator<RawItem> {
+    let offset = 0;
+    for (const part of parts) {
+      let last = 0;
+      for await (const item of readParquet(part, part.name, (n) => options.onProgress?.(done + n, total))) {
+        if (item.kind === 'record') {
+          last = item.origin.row;
+          yield { ...item, origin: { row: offset + item.origin.row, line: offset + item.origin.row } };
+        } else yield item;
+      }
+      offset += last;
+      done += part.size;
+    }
+  }
+  const rows: PreferenceRow[] = [];
+  const report = await consumeItems(chain(), { file, container: 'parquet', options, notes: { warnings: [] } }, (r) => rows.push(r));
+  report.bytesRead = total;
+  options.onProgress?.(total, total);
+  return { rows, report, detected: { container: 'parquet', format: report.format, gzip: false } };
+}
+
+interface ConsumeContext {
+  file: string;
+  container: Container;
+  options: ReadOptions;
+  notes: ContainerNotes;
+}
+
+/** Validation, layout detection and duplicate detection over a container's raw items, into one report. */
+async function consumeItems(items: AsyncGenerator<RawItem>, ctx: ConsumeContext, onRow: (row: PreferenceRow) => void): Promise<ValidationReport> {
+  const { file, container, options } = ctx;
+  const format0: RowFormat = options.format ?? (options.mapping ? 'mapping' : 'trl');
+  const report = emptyReport(file, container, format0);
+  // Warnings the parsers add while they run land in the report.
+  ctx.notes.warnings = report.warnings;
   const settings: ConvertSettings = {
     format: format0,
     mapping: options.mapping,
@@ -219,10 +267,7 @@ export async function streamPreferenceRows(
     if (e instanceof DataFileError) throw e;
     throw new DataFileError(file, `could not be read: ${(e as Error).message ?? e}`);
   }
-  report.bytesRead = counter.bytes;
-  if (container === 'parquet' && ra) report.bytesRead = ra.size;
-  options.onProgress?.(total ?? report.bytesRead, total);
-  return { report, detected: { container, format: settings.format, gzip } };
+  return report;
 }
 
 function extensionOf(name: string): { ext: string; gz: boolean } {

@@ -17,7 +17,7 @@ export type Quant = 'none' | 'q8_0' | 'q4_0' | 'f16';
 
 export type ModelSource =
   | { kind: 'demo' }
-  | { kind: 'hub'; id: string; revision?: string }
+  | { kind: 'hub'; id: string; revision?: string; token?: string }
   | { kind: 'files'; files: File[] } // a dropped Hugging Face folder
   | { kind: 'gguf'; file: File }
   | { kind: 'path'; path: string }; // Node only
