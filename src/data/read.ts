@@ -77,12 +77,27 @@ export async function readPreferenceFile(source: DataSource, options: ReadOption
   return { rows, report, detected };
 }
 
-/** Like readPreferenceFile but hands each usable row to `onRow` instead of collecting them. */
-export async function streamPreferenceRows(
-  source: DataSource,
-  options: ReadOptions,
-  onRow: (row: PreferenceRow) => void,
-): Promise<{ report: ValidationReport; detected: Detected }> {
+/** A file's decoded records, container detected (and gzip undone), before any row layout is applied. */
+export interface OpenedRecords {
+  file: string;
+  container: Container;
+  gzip: boolean;
+  items: AsyncGenerator<RawItem>;
+  /** Container-level warnings collected while parsing (filled as `items` is consumed). */
+  notes: ContainerNotes;
+  /** Bytes read so far; size of the source when known. */
+  counter: { bytes: number };
+  total: number | undefined;
+  /** Size of a random-access source (undefined for a bare stream). */
+  sourceSize: number | undefined;
+}
+
+/**
+ * The records of any container this layer reads (JSONL, JSON, CSV/TSV, Parquet, gzipped or not), as they come:
+ * what streamPreferenceRows turns into preference rows, and what other consumers (parallel text for
+ * src/prefs) read with their own row rules.
+ */
+export async function openRecords(source: DataSource, options: Pick<ReadOptions, 'container' | 'jsonKey' | 'name' | 'totalBytes' | 'onProgress'> = {}): Promise<OpenedRecords> {
   const ra: RandomAccessSource | null = isRandomAccess(source)
     ? source
     : typeof Blob !== 'undefined' && source instanceof Blob
@@ -107,22 +122,20 @@ export async function streamPreferenceRows(
 
   const notes: ContainerNotes = { warnings: [] };
   let items: AsyncGenerator<RawItem>;
-  let onParquetBytes: ((n: number) => void) | undefined;
   if (container === 'parquet') {
     if (!isParquet) throw new DataFileError(file, 'is not Parquet (no "PAR1" magic at the start)');
     let pq: RandomAccessSource;
     if (ra && !gzip) {
       await reader.cancel();
       pq = ra;
-      onParquetBytes = (n) => {
-        counter.bytes = n;
-        options.onProgress?.(n, total);
-      };
     } else {
       // Parquet needs random access: a bare stream or a gzipped file is buffered once.
       pq = bytesSource(await readAll(reader), file);
     }
-    items = readParquet(pq, file, onParquetBytes);
+    items = readParquet(pq, file, ra && !gzip ? (n) => {
+      counter.bytes = n;
+      options.onProgress?.(n, total);
+    } : undefined);
   } else {
     if (isParquet) throw new DataFileError(file, `is a Parquet file, not ${container}`);
     checkText(file, inner, container);
@@ -130,8 +143,18 @@ export async function streamPreferenceRows(
     else if (container === 'json') items = parseJsonDocument(reader, file, notes, options.jsonKey);
     else items = parseDelimited(reader, container === 'csv' ? ',' : '\t', file, notes);
   }
+  return { file, container, gzip, items, notes, counter, total, sourceSize: ra?.size };
+}
+
+/** Like readPreferenceFile but hands each usable row to `onRow` instead of collecting them. */
+export async function streamPreferenceRows(
+  source: DataSource,
+  options: ReadOptions,
+  onRow: (row: PreferenceRow) => void,
+): Promise<{ report: ValidationReport; detected: Detected }> {
+  const { file, container, gzip, items, notes, counter, total, sourceSize } = await openRecords(source, options);
   const report = await consumeItems(items, { file, container, options, notes }, onRow);
-  report.bytesRead = container === 'parquet' && ra ? ra.size : counter.bytes;
+  report.bytesRead = container === 'parquet' && sourceSize !== undefined ? sourceSize : counter.bytes;
   options.onProgress?.(total ?? report.bytesRead, total);
   return { report, detected: { container, format: report.format, gzip } };
 }
@@ -178,7 +201,7 @@ async function consumeItems(items: AsyncGenerator<RawItem>, ctx: ConsumeContext,
   const { file, container, options } = ctx;
   const format0: RowFormat = options.format ?? (options.mapping ? 'mapping' : 'trl');
   const report = emptyReport(file, container, format0);
-  // Warnings the parsers add while they run land in the report.
+  // The container's warnings land in the report as they are found (the parsers push into notes.warnings).
   ctx.notes.warnings = report.warnings;
   const settings: ConvertSettings = {
     format: format0,
