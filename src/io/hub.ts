@@ -328,7 +328,14 @@ export const MODEL_OPTIONAL_FILES = ['tokenizer_config.json', 'generation_config
 export async function downloadHubModel(repo: string, opts: OverallOptions = {}): Promise<HubRepoFiles> {
   opts = { ...opts, store: await storeFor(opts) };
   const info = await hubRepoInfo('model', repo, opts);
-  const base = await downloadRepoFiles(info, MODEL_FILES, { ...opts, optional: MODEL_OPTIONAL_FILES });
+  const onOverall = opts.onOverall;
+  // While the small files come, the total already counts the weights the listing shows (top-level .safetensors).
+  const listedWeights = info.siblings?.filter((s) => /^[^/]+\.safetensors$/.test(s.rfilename)).reduce((n, s) => n + (s.lfs?.size ?? s.size ?? 0), 0) ?? null;
+  const base = await downloadRepoFiles(info, MODEL_FILES, {
+    ...opts,
+    optional: MODEL_OPTIONAL_FILES,
+    onOverall: onOverall && ((l, t) => onOverall(l, t === null || listedWeights === null ? null : t + listedWeights)),
+  });
   const index = base.files.get('model.safetensors.index.json');
   let weights: string[] = ['model.safetensors'];
   if (index) {
@@ -341,7 +348,6 @@ export async function downloadHubModel(repo: string, opts: OverallOptions = {}):
   // Overall progress continues across the two rounds: the small files, then the weights.
   let baseBytes = 0;
   for (const b of base.files.values()) baseBytes += b.size;
-  const onOverall = opts.onOverall;
   const w = await downloadRepoFiles(info, weights, { ...opts, onOverall: onOverall && ((l, t) => onOverall(baseBytes + l, t === null ? null : baseBytes + t)) });
   for (const [k, v] of w.files) base.files.set(k, v);
   return base;

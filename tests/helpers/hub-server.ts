@@ -90,6 +90,9 @@ export class FakeHub {
         res.writeHead(500).end(String(e));
       }
     });
+    // Idle connections stay open for the whole test, so a slow assertion between two requests never races
+    // the server closing the socket fetch is about to reuse.
+    this.server.keepAliveTimeout = 60_000;
     await new Promise<void>((ok) => this.server.listen(0, '127.0.0.1', ok));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
