@@ -404,6 +404,8 @@ export async function storeFor(opts: HubOptions): Promise<HubStore | null> {
   const c = (globalThis as { caches?: CacheStorage }).caches;
   if (!c) return null;
   try {
+    // v1 keyed files by their `main` URL; its entries can never be hits again, so their space is given back.
+    await c.delete('cpo-studio-hub-v1').catch(() => false);
     return cacheStore(await c.open(HUB_CACHE), opts.hubUrl);
   } catch {
     return null; // e.g. an insecure context: downloads still work, uncached
