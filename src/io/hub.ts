@@ -159,7 +159,12 @@ export async function hubRepoInfo(type: RepoType, repo: string, opts: HubOptions
     if (e instanceof HubNetworkError) return fromRef(e.message.replace(/^Hub: [^:]+: /, 'the Hub cannot be reached: '));
     throw e;
   }
-  if (res.status === 404) throw new Error(`Hub: ${type} ${repo}@${revision}: not found (HTTP 404; check the id${type === 'dataset' ? '' : ', or is it a dataset?'})`);
+  if (res.status === 404) {
+    // The Hub says which: "Repository not found" or "Invalid rev id: …".
+    const said = ((await res.json().catch(() => null)) as { error?: unknown } | null)?.error;
+    const why = typeof said === 'string' ? `: ${said.slice(0, 200)}` : '';
+    throw new Error(`Hub: ${type} ${repo}@${revision}: not found (HTTP 404${why}; check the id${type === 'dataset' ? '' : ', or is it a dataset?'})`);
+  }
   if (!res.ok) throw new Error(`Hub: ${repo}@${revision}: HTTP ${res.status} ${res.statusText}`);
   const body = (await res.json()) as { sha?: unknown; siblings?: unknown };
   if (typeof body.sha !== 'string' || !isCommit(body.sha)) throw new Error(`Hub: ${repo}@${revision}: the revision API answered without a commit sha`);

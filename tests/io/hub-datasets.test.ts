@@ -131,6 +131,6 @@ describe('Hub datasets', () => {
     const p = await readPreferenceData('hf://datasets/haoranxu/ALMA-R-Preference/cs-en/train', {}, { env });
     expect(p.report.warnings.join('\n')).toMatch(/converted only the first part of this split/);
     expect(await rejects(readPreferenceData('hf://datasets/haoranxu/ALMA-R-Preference', {}, { env }))).toMatch(/several configs/);
-    expect(await rejects(readPreferenceData('hf://datasets/nobody/nothing', {}, { env }))).toMatch(/dataset nobody\/nothing@refs\/convert\/parquet: not found/);
+    expect(await rejects(readPreferenceData('hf://datasets/nobody/nothing', {}, { env }))).toMatch(/dataset nobody\/nothing@refs\/convert\/parquet: not found \(HTTP 404: Repository not found; check the id\)/);
   });
 });
