@@ -7,7 +7,7 @@
 import { readPreferenceParts, type ReadOptions, type ReadResult } from '../data/read.ts';
 import { blobSource, type RandomAccessSource } from '../data/source.ts';
 import { DataFileError } from '../data/types.ts';
-import { checkRepoId, downloadRepoFile, hubRepoInfo, storeFor, type HubOptions, type HubProgress, type HubRepoInfo } from './hub.ts';
+import { checkRepoId, downloadRepoFile, hubRepoInfo, PERSIST_ABOVE_BYTES, requestPersistentStorage, storeFor, type HubOptions, type HubProgress, type HubRepoInfo } from './hub.ts';
 
 export const PARQUET_REVISION = 'refs/convert/parquet';
 
@@ -113,6 +113,7 @@ export async function openHubDataset(spec: HubDatasetSpec | string, opts: HubDat
   const name = formatHfDatasetSpec({ repo: s.repo, config: split.config, split: split.split });
   const sizes = split.shards.map((x) => x.size);
   const total = sizes.every((x) => x !== undefined) ? sizes.reduce((a, b) => a! + b!, 0)! : null;
+  if (total !== null && total > PERSIST_ABOVE_BYTES) await requestPersistentStorage();
   let before = 0;
   const parts: RandomAccessSource[] = [];
   for (const shard of split.shards) {
