@@ -32,9 +32,9 @@ export async function resolveModelPath(arg: string, extra: HubCliOptions = {}): 
   try {
     return (await hubModelDir(m[1], { env: extra.env, revision: m[2], onOverall: extra.onDownload })).dir;
   } catch (e) {
-    const msg = (e as Error).message;
-    if (/not found \(HTTP 404/.test(msg)) throw new Error(`${arg}: no such folder, and no model ${m[1]} on the Hub (${msg.replace(/^Hub: /, '')})`);
-    throw e;
+    // Said as the loader says a missing path, then what the Hub answered for it as a model id.
+    const msg = (e as Error).message.replace(/^Hub: /, '');
+    throw new Error(`${arg}: no such file or folder, nor a model on the Hub (${msg})`);
   }
 }
 

@@ -103,7 +103,7 @@ describe('Hugging Face cache (Node)', () => {
     expect(dir).toBe(join(tmp, 'cli', 'hub', 'models--o--fresh', 'snapshots', hub.commitOf('o/fresh')));
     expect(lines.at(-1)).toMatch(/^o\/fresh: 0\.3 \/ 0\.3 MiB \(100%\)\n$/);
     expect(lines.length).toBeLessThanOrEqual(6);
-    expect(await rejects(resolveModelPath('no/such', { env }))).toMatch(/^no\/such: no such folder, and no model no\/such on the Hub \(model no\/such@main: not found/);
+    expect(await rejects(resolveModelPath('no/such', { env }))).toMatch(/^no\/such: no such file or folder, nor a model on the Hub \(model no\/such@main: not found/);
     expect(await resolveModelPath('./not/here', { env })).toBe('./not/here');
   });
 });
