@@ -1,7 +1,7 @@
 // "Outgrow the browser": the same experiment as a ready-to-run Hugging Face TRL recipe — the dataset in
 // TRL's format, the hyperparameters as CPOConfig (or DPOConfig) and peft.LoraConfig, a short script, and the
 // accelerate command line — so a run scales to GPUs and clusters on an existing engine.
-import type { RunConfig } from '../engine/types.ts';
+import type { RunConfig } from './config.ts';
 import type { PreferenceRow } from '../data/types.ts';
 
 export interface RecipeFile {
