@@ -109,8 +109,14 @@ export function quantizeRowsInt8(W: Float32Array, N: number, K: number): { q: In
 /** FLT_MAX: the additive mask of the cached layout (finite, so a fully padded row softmaxes to uniform, not NaN). */
 const MASKED = 3.4028234663852886e38;
 
+/** The architectures this graph computes exactly; others (Qwen3's q/k norms, Gemma 3's norms and scaling) are refused. */
+export const ONNX_ARCHITECTURES: readonly string[] = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM'];
+
 /** Builds the graph, reading the base one tensor at a time (the whole model ends up in memory as f32). */
 export async function buildLlamaGraph(cfg: ModelConfig, reader: TensorReader, adapter?: LoraAdapter | null, opts: OnnxExportOptions = {}): Promise<GraphBuilder> {
+  if (!ONNX_ARCHITECTURES.includes(cfg.architecture)) {
+    throw new Error(`ONNX export: ${cfg.architecture} is not supported yet (supported: ${ONNX_ARCHITECTURES.join(', ')})`);
+  }
   const { C, H, Hkv, D, V, L } = cfg;
   const w = new BaseWeights(reader, opts.baseQuant ?? 'none');
   const lora = adapter ? loraWeights(cfg, adapter) : null;
