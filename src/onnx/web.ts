@@ -8,8 +8,7 @@
 // The graph is the Optimum decoder layout (llama.ts, kvCache): input_ids, attention_mask, position_ids and
 // past_key_values.N.key/value in; logits and present.N.key/value out, so generation reuses the cache.
 import type { LoraAdapter } from '../io/peft.ts';
-import type { ModelConfig } from '../model/config.ts';
-import type { TensorReader } from '../model/model.ts';
+import type { OpenedModel } from '../model/load.ts';
 import { exportOnnx } from './llama.ts';
 
 export interface WebExportFile {
@@ -18,15 +17,8 @@ export interface WebExportFile {
   data: Uint8Array;
 }
 
-/** The opened base model's parts the export needs (src/model/load.ts OpenedModel has them). */
-export interface WebExportSource {
-  name: string;
-  cfg: ModelConfig;
-  configJson: Record<string, unknown>;
-  reader: TensorReader;
-  tokenizerJson: Record<string, unknown> | null;
-  tokenizerConfig: Record<string, unknown> | null;
-}
+/** The opened base model's parts the export needs. */
+export type WebExportSource = Pick<OpenedModel, 'name' | 'cfg' | 'configJson' | 'reader' | 'tokenizerJson' | 'tokenizerConfig'>;
 
 export interface WebExportOptions {
   /** Which weight files to write (default both). */
