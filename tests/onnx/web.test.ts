@@ -121,7 +121,7 @@ describe('web export: transformers.js pipeline on onnxruntime-web vs the engine'
     } finally {
       await pipe.dispose();
     }
-  });
+  }, 300_000); // wasm ORT and SwiftShader share two cores with other test files: 40 s measured alone
 
   it("pipeline (q8) loads model_quantized.onnx; checkWebExport passes fp32 and int8 against the engine, and fails without the adapter", async () => {
     const pipe = await tjs.pipeline('text-generation', 'tiny-web', { dtype: 'q8', device: DEVICE });
@@ -146,5 +146,5 @@ describe('web export: transformers.js pipeline on onnxruntime-web vs the engine'
     expect(fp32.maxAbsDiff).toBeLessThan(1e-4);
     expect(q8.ok).toBe(true);
     expect(wrong.ok).toBe(false);
-  });
+  }, 300_000); // wasm ORT and SwiftShader share two cores with other test files: 40 s measured alone
 });
