@@ -151,7 +151,14 @@ describe('UI flow (synthetic engine)', () => {
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.locator('.badge.phase-finished').first().waitFor({ timeout: 15_000 });
     expect(await page.getByRole('progressbar', { name: 'Training progress' }).getAttribute('aria-valuenow')).toBe('30');
-    await expect.poll(() => page.locator('#chart-loss-desc').textContent()).toMatch(/30 points up to step 30/);
+    // Eval points on the same chart (Quick try evaluates every 10 steps, and once more at the end).
+    await expect.poll(() => page.locator('#chart-loss-desc').textContent()).toMatch(/30 points up to step 30, .* 3 eval points, latest [\d.]+ at step 30\./);
+    // Smoothing redraws the line; at 0 only the raw line is left.
+    const loss = page.locator('canvas[aria-labelledby="chart-loss-title"]');
+    const smoothed = await loss.evaluate((c: HTMLCanvasElement) => c.toDataURL());
+    await page.getByRole('slider', { name: 'Smoothing' }).fill('0');
+    await expect.poll(() => loss.evaluate((c: HTMLCanvasElement) => c.toDataURL())).not.toBe(smoothed);
+    await page.getByRole('slider', { name: 'Smoothing' }).fill('0.6');
     // The results card shows the engine's own numbers.
     const card = page.getByRole('region', { name: /^Results of quick-try/ });
     await card.waitFor();
