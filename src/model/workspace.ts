@@ -4,6 +4,8 @@
 import type { GpuContext } from '../gpu/context.ts';
 import { attentionDsBytes, attentionUsesDs, type AttnShape } from '../kernels/attention/attention.ts';
 import type { ModelConfig, Projection } from './config.ts';
+import { extraLayerBuffers } from './layer.ts';
+import { PROJECTIONS } from './projections.ts';
 
 export interface Dims {
   M: number; // rows: nSeq * T
@@ -62,6 +64,7 @@ export function workspaceLayout(c: ModelConfig, d: Dims, backward: boolean, attn
     hN: M * c.C * f,
     rstdF: M * f,
   };
+  for (const [name, perRow] of extraLayerBuffers(c)) sizes[name] = M * perRow * f;
   if (backward) {
     Object.assign(sizes, {
       dlogp: S * f,
@@ -77,6 +80,7 @@ export function workspaceLayout(c: ModelConfig, d: Dims, backward: boolean, attn
       dhN: M * c.C * f,
       loraDu: M * Math.max(R, 1) * f,
     });
+    if (c.qkNorm) sizes.dkRaw = M * KD * f;
     if (attnDs) sizes.attnDs = attentionDsBytes(attnShape(c, d));
   }
   return sizes;
@@ -110,7 +114,7 @@ export class Workspace {
     const actBytes = dims.M * cfg.C * 4;
     for (let l = 0; l <= cfg.L; l++) this.acts.push(ctx.buffer(`x${l}`, actBytes));
     if (dims.R > 0) {
-      for (const p of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as Projection[]) {
+      for (const p of PROJECTIONS) {
         this.loraU.set(p, ctx.buffer(`loraU.${p}`, dims.M * dims.R * 4));
       }
     }

@@ -16,8 +16,9 @@ import { shaderKey } from '../../src/gpu/wgsl.ts';
 import { adapterInit } from '../../src/model/adapter.ts';
 import { openModel } from '../../src/model/load.ts';
 import { createLora, readLora, releaseLora } from '../../src/model/lora.ts';
-import { loadBaseModel, releaseBaseModel, type BaseModel, type BaseQuant } from '../../src/model/model.ts';
+import { loadBaseModel, releaseBaseModel, type BaseModel } from '../../src/model/model.ts';
 import { nodeFiles } from '../../src/model/node-files.ts';
+import type { Quant } from '../../src/model/projections.ts';
 import { Transformer } from '../../src/model/transformer.ts';
 import { runMicroBatch } from '../../src/train/step.ts';
 import { expectClose } from '../util/check.ts';
@@ -32,7 +33,7 @@ const pairs = g.examples.map((e) => ({ promptIds: e.prompt_ids, chosenIds: e.cho
 
 describe('whole model with the GPU kernel variants forced, against PyTorch float64 (shared/golden)', () => {
   let ctx: GpuContext;
-  const models = new Map<BaseQuant, BaseModel>();
+  const models = new Map<Quant, BaseModel>();
   beforeAll(async () => {
     ctx = await gpu();
     kernelEnv.device = 'gpu';

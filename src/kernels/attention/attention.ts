@@ -23,6 +23,12 @@ export interface AttnShape {
   D: number;
   /** Rows per batch in the k/v buffers, default Tk (a KV cache has capacity >= Tk). */
   kvStride?: number;
+  /**
+   * Sliding window (Gemma 3's sliding layers): a query at position pos sees keys j > pos − window only. The
+   * query's position is clamped to its sequence's last key (decoding: Tq = 1 at each slot's own length).
+   * Only the loop variant implements it: a windowed call takes the loop kernels on every device.
+   */
+  window?: number;
 }
 
 export type AttnVariant = 'loop' | 'tiled';
@@ -95,17 +101,23 @@ function check(s: AttnShape, backward: boolean): number {
     : s.H % s.Hkv !== 0 ? `Hkv=${s.Hkv} must divide H=${s.H}`
     : s.Tq > s.Tk ? `Tq=${s.Tq} exceeds Tk=${s.Tk}`
     : kvStride < s.Tk ? `kvStride=${kvStride} is below Tk=${s.Tk}`
+    : s.window !== undefined && !(Number.isInteger(s.window) && s.window >= 0) ? `window=${s.window} must be a non-negative integer`
     : '';
   if (why) throw new GpuError('unsupported', why, backward ? 'attention_bwd' : 'attention_fwd', shapeStr(s));
   return kvStride;
 }
 
 function shapeStr(s: AttnShape): string {
-  return `B=${s.B} Tq=${s.Tq} Tk=${s.Tk} H=${s.H} Hkv=${s.Hkv} D=${s.D} kvStride=${s.kvStride ?? s.Tk}`;
+  return `B=${s.B} Tq=${s.Tq} Tk=${s.Tk} H=${s.H} Hkv=${s.Hkv} D=${s.D} kvStride=${s.kvStride ?? s.Tk}${s.window ? ` window=${s.window}` : ''}`;
 }
 
 function uniforms(s: AttnShape, kvStride: number, lengths: GPUBuffer | null): ArrayBuffer {
-  return params([s.B, s.Tq, s.Tk, s.H, s.Hkv, kvStride, lengths ? 1 : 0, { f32: 1 / Math.sqrt(s.D) }]);
+  return params([s.B, s.Tq, s.Tk, s.H, s.Hkv, kvStride, lengths ? 1 : 0, { f32: 1 / Math.sqrt(s.D) }, s.window ?? 0]);
+}
+
+/** The variant a call runs: attentionVariant, except that a sliding window always takes the loop kernels. */
+function variantOf(ctx: GpuContext, s: AttnShape): AttnVariant {
+  return s.window ? 'loop' : attentionVariant(ctx, s.D);
 }
 
 // R: rows per invocation of FORWARD and DQ_DS (1 for the others, which do not read it).
@@ -125,7 +137,7 @@ export const ATTN_DS_MAX_BYTES = 64 << 20;
 /** Whether attentionBackward at this shape would use a dS scratch (loop variant, and the scratch is small). */
 export function attentionUsesDs(ctx: GpuContext, s: AttnShape): boolean {
   const bytes = attentionDsBytes(s);
-  return attentionVariant(ctx, s.D) === 'loop' && bytes <= Math.min(ATTN_DS_MAX_BYTES, ctx.caps.maxStorageBufferBindingSize);
+  return variantOf(ctx, s) === 'loop' && bytes <= Math.min(ATTN_DS_MAX_BYTES, ctx.caps.maxStorageBufferBindingSize);
 }
 
 /** Bytes of the dS scratch attentionBackward can use: (B, H, Tq, Tk4) f32, rows padded to a multiple of 4. */
@@ -156,7 +168,7 @@ export function attentionForward(
   // Without lengths the shader never reads that binding, but WebGPU wants one: q stands in.
   const len = lengths ?? q;
   const shapes = shapeStr(s);
-  if (attentionVariant(ctx, s.D) === 'loop') {
+  if (variantOf(ctx, s) === 'loop') {
     rec.dispatch({
       kernel: 'attention_fwd', shapes, params: uniforms(s, kvStride, lengths), buffers: [out, lse, q, k, v, len],
       ...loopDispatch(ctx, 'FORWARD', s.D, s.B * s.H * Math.ceil(s.Tq / fwdRows(s.D, s.Tq)), fwdRows(s.D, s.Tq)),
@@ -198,7 +210,7 @@ export function attentionBackward(
     kernel: 'attention_bwd_prep', shapes, params: u, buffers: [dq, dout, out],
     ...loopDispatch(ctx, 'PREP', s.D, s.B * s.Tq * s.H),
   });
-  if (attentionVariant(ctx, s.D) === 'loop') {
+  if (variantOf(ctx, s) === 'loop') {
     // With room for dS, DKDV (which computes it anyway) stores it and dq is one product: 5 products in all
     // instead of 7 (measured ~1.3x on the whole backward at T = 256).
     const ds = dsScratch && dsScratch.size >= attentionDsBytes(s) ? dsScratch : null;
