@@ -95,7 +95,6 @@ export async function exportCommand(argv: string[]): Promise<number> {
     console.log(usage('export', SYNOPSIS, SPEC));
     return 0;
   }
-  if (p._.length > 0) throw new Error(`export: unexpected argument ${JSON.stringify(p._[0])}`);
   const format = required<string>(p, 'format', 'export');
   if (!EXPORT_FORMATS.includes(format as ExportFormat)) throw new Error(`export: --format: expected one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
   const dtype = p.dtype as string;
