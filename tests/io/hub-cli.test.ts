@@ -68,4 +68,11 @@ describe('cli with the Hub', () => {
     expect(readFileSync(join(snap, 'config.json'), 'utf8')).toBe(readFileSync(join(TINY, 'config.json'), 'utf8'));
     expect(readFileSync(join(home, 'hub', 'models--test--tiny', 'refs', 'main'), 'utf8')).toBe(hub.commitOf('test/tiny'));
   }, 240_000);
+
+  it('train --model OWNER/NAME --data hf://… trains and writes the adapter', async () => {
+    const out = join(home, 'adapter');
+    const r = await cli('train', '--model', 'test/tiny', '--data', 'hf://datasets/test/prefs', '--out', out, '--max-steps', '1', '--eval-fraction', '0');
+    expect(r.stderr).toMatch(/data: hf:\/\/datasets\/test\/prefs\/default\/train \(the Hub's Parquet conversion at commit [0-9a-f]{8}\)/);
+    expect(readFileSync(join(out, 'adapter_config.json'), 'utf8')).toMatch(/"r":/);
+  }, 240_000);
 });
