@@ -1,6 +1,7 @@
 // The engine in this thread: a web worker in the studio (workers/engine.worker.ts), the CLI, or the test process.
 // It holds the state — the GPU, the loaded model, the dataset, at most one run — and delegates the work to
 // session.ts (load, prepare, start), exports.ts (checkpoint → files) and eval/generation.ts.
+import type { ReadResult } from '../data/read.ts';
 import { GpuContext } from '../gpu/context.ts';
 import { GpuError } from '../gpu/errors.ts';
 import { translateWithAdapter, type StoredAdapter } from '../generate/with-adapter.ts';
@@ -61,9 +62,13 @@ export class LocalEngine implements StudioEngine {
 
   async loadDataset(file: Blob & { name?: string }, opts: DataOptions, onProgress?: Progress): Promise<DatasetInfo> {
     if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
-    const tokenizer = requireTokenizer(this.model);
-    const read = await readDataset(file, opts, onProgress);
-    this.data = prepareDataset(read, tokenizer, opts, onProgress);
+    return this.useDataset(await readDataset(file, opts, onProgress), opts, onProgress);
+  }
+
+  /** As loadDataset, for rows already read elsewhere (a Hub dataset's shards, read by the CLI). */
+  useDataset(read: ReadResult, opts: DataOptions, onProgress?: Progress): DatasetInfo {
+    if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
+    this.data = prepareDataset(read, requireTokenizer(this.model), opts, onProgress);
     return this.data.info;
   }
 
