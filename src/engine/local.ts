@@ -105,13 +105,14 @@ export class LocalEngine implements StudioEngine {
     const m = this.model!;
     if (!m.tokenizer) return;
     s.tf.release(); // the training workspace is not needed any more; decoding allocates its own
-    const metrics = await generationEval(await this.gpu(), m.base, s.lora, m.tokenizer, s.evalRows);
-    if (!metrics) return;
+    const result = await generationEval(await this.gpu(), m.base, s.lora, m.tokenizer, s.evalRows);
+    if (!result) return;
+    const { metrics, samples } = result;
     const st = s.run.state;
     const last = st.evals.at(-1);
     if (last && last.step === st.step) Object.assign(last.metrics, metrics);
     else st.evals.push({ step: st.step, metrics });
-    onEvent({ type: 'eval', runId: st.runId, step: st.step, metrics });
+    onEvent({ type: 'eval', runId: st.runId, step: st.step, metrics, samples });
     await s.run.checkpoint();
   }
 
@@ -190,7 +191,7 @@ function toRecord(s: RunState, status?: RunRecord['status']): RunRecord {
   return {
     id: s.runId,
     name: s.config.name,
-    status: status ?? (s.step >= s.totalSteps ? 'finished' : 'paused'),
+    status: status ?? s.status ?? (s.step >= s.totalSteps ? 'finished' : 'paused'),
     step: s.step,
     totalSteps: s.totalSteps,
     createdAt: s.createdAt ?? s.savedAt,
