@@ -96,13 +96,16 @@ export function firstIssues(report: ValidationReport, n = 3): string {
 
 /**
  * Prints the data report on stderr (every command that reads a dataset does), then refuses what cannot go
- * on: no usable rows, or with --strict any row set aside.
+ * on: no usable rows, or with --strict any row set aside. `print`: 'always', or 'on-error' (a first check of
+ * the file as read, before a model loads, that stays quiet unless it refuses), or 'never' (printed elsewhere).
  */
-export function checkReport(report: ValidationReport, strict: boolean, print = true): void {
-  if (print) log(formatReport(report));
+export function checkReport(report: ValidationReport, strict: boolean, print: 'always' | 'on-error' | 'never' = 'always'): void {
   const setAside = issueTotal(report);
-  if (strict && setAside > 0) throw new Error(`${report.file}: ${setAside} row${setAside === 1 ? '' : 's'} set aside (--strict): ${firstIssues(report)}`);
-  if (report.rowsUsable === 0 || report.tokenization?.pairs === 0) throw new Error(`${report.file}: no usable rows${setAside ? `: ${firstIssues(report)}` : ''}`);
+  let error: string | null = null;
+  if (strict && setAside > 0) error = `${report.file}: ${setAside} row${setAside === 1 ? '' : 's'} set aside (--strict): ${firstIssues(report)}`;
+  else if (report.rowsUsable === 0 || report.tokenization?.pairs === 0) error = `${report.file}: no usable rows${setAside ? `: ${firstIssues(report)}` : ''}`;
+  if (print === 'always' || (print === 'on-error' && error)) log(formatReport(report));
+  if (error) throw new Error(error);
 }
 
 export const STRICT_OPTION = { type: 'boolean', help: 'refuse the data file if any row is set aside (exit 1, the first rows named)' } as const;
