@@ -2,6 +2,7 @@
 // adapter Node finds. Exit codes: 0 done, 1 failed (the message names the file, line or field), 2 usage error,
 // 130 interrupted by Ctrl-C after a clean checkpoint (train).
 import { evalCommand } from './eval.ts';
+import { exportCommand } from './export.ts';
 import { logpsCommand } from './logps.ts';
 import { scoreCommand } from './score.ts';
 import { trainCommand } from './train.ts';
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   train: { run: trainCommand, help: 'train a LoRA adapter with CPO and write it as a PEFT folder' },
   translate: { run: translateCommand, help: 'translate a file line by line with the ALMA prompt (KV-cache decoding)' },
   eval: { run: evalCommand, help: 'base model vs adapter on held-out sources: chrF2, chrF++, BLEU side by side' },
+  export: { run: exportCommand, help: 'an adapter as PEFT (folder or .zip), GGUF (llama.cpp, Ollama) or ONNX (transformers.js)' },
   score: { run: scoreCommand, help: 'chrF2, chrF++ and BLEU of line-aligned hypothesis and reference files' },
 };
 

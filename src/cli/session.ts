@@ -9,8 +9,9 @@ import type { ValidationReport } from '../data/types.ts';
 import { loadModel, requireTokenizer, type LoadedModel, type Progress } from '../engine/session.ts';
 import { describeCapabilities } from '../gpu/caps.ts';
 import { GpuContext } from '../gpu/context.ts';
-import { importPeftAdapter } from '../io/peft.ts';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, importPeftAdapter, type LoraAdapter } from '../io/peft.ts';
 import { adapterInit } from '../model/adapter.ts';
+import type { ModelConfig } from '../model/config.ts';
 import { createLora, type Lora, type LoraConfig } from '../model/lora.ts';
 import { nodeFiles } from '../model/node-files.ts';
 import type { Quant } from '../model/projections.ts';
@@ -110,16 +111,18 @@ export function checkReport(report: ValidationReport, strict: boolean, print: 'a
 
 export const STRICT_OPTION = { type: 'boolean', help: 'refuse the data file if any row is set aside (exit 1, the first rows named)' } as const;
 
+/** A PEFT adapter folder, checked against the model's dimensions (the files are named when missing). */
+export async function readPeftFolder(dir: string, c: ModelConfig): Promise<LoraAdapter> {
+  const files = [join(dir, ADAPTER_CONFIG), join(dir, ADAPTER_WEIGHTS)];
+  for (const f of files) if (!existsSync(f)) throw new Error(`${f}: not found (an adapter folder holds ${ADAPTER_CONFIG} and ${ADAPTER_WEIGHTS})`);
+  const dims = { hidden_size: c.C, intermediate_size: c.F, num_hidden_layers: c.L, num_attention_heads: c.H, num_key_value_heads: c.Hkv, head_dim: c.D };
+  return importPeftAdapter({ config: readFileSync(files[0], 'utf8'), weights: new Uint8Array(readFileSync(files[1])) }, dims);
+}
+
 /** A LoRA from a PEFT folder, or a fresh one with PEFT's initialisation. */
 export async function loraFor(ctx: GpuContext, m: LoadedModel, adapterDir: string | undefined, fresh: LoraConfig, seed: number): Promise<Lora> {
   if (!adapterDir) return createLora(ctx, m.opened.cfg, fresh, seed);
-  const cfgFile = join(adapterDir, 'adapter_config.json');
-  const wFile = join(adapterDir, 'adapter_model.safetensors');
-  for (const f of [cfgFile, wFile]) if (!existsSync(f)) throw new Error(`${f}: not found (an adapter folder holds adapter_config.json and adapter_model.safetensors)`);
-  const c = m.opened.cfg;
-  const dims = { hidden_size: c.C, intermediate_size: c.F, num_hidden_layers: c.L, num_attention_heads: c.H, num_key_value_heads: c.Hkv, head_dim: c.D };
-  const a = await importPeftAdapter({ config: readFileSync(cfgFile, 'utf8'), weights: new Uint8Array(readFileSync(wFile)) }, dims);
-  const { config, init } = adapterInit(a);
+  const { config, init } = adapterInit(await readPeftFolder(adapterDir, m.opened.cfg));
   log(`adapter: ${adapterDir} (r ${config.r}, alpha ${config.alpha}, ${config.targets === 'all-linear' ? 'all-linear' : config.targets.join(',')})`);
   return createLora(ctx, m.opened.cfg, { ...config, dropout: 0 }, seed, init);
 }

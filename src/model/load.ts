@@ -86,8 +86,11 @@ export async function openModel(p: FileProvider): Promise<OpenedModel> {
   } else {
     throw new Error(`${p.name}: no model.safetensors or model.safetensors.index.json (PyTorch .bin checkpoints are not supported)`);
   }
-  // Tied checkpoints omit lm_head.weight; the config says so, but trust the file when they disagree.
-  if (!cfg.tieEmbeddings && !set.tensors.has('lm_head.weight')) cfg.tieEmbeddings = true;
+  // Tying an untied model would run it with the wrong output head: refuse (transformers would leave lm_head
+  // randomly initialised, which is no better).
+  if (!cfg.tieEmbeddings && !set.tensors.has('lm_head.weight')) {
+    throw new Error(`${p.name}/config.json: tie_word_embeddings: the model is untied (${configJson.tie_word_embeddings === undefined ? `${cfg.architecture}'s default` : 'false'}) but the weights have no lm_head.weight`);
+  }
   return {
     name: p.name,
     cfg,

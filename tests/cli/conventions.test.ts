@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { evalCommand } from '../../src/cli/eval.ts';
+import { exportCommand } from '../../src/cli/export.ts';
 import { logpsCommand } from '../../src/cli/logps.ts';
 import { scoreCommand } from '../../src/cli/score.ts';
 import { trainCommand } from '../../src/cli/train.ts';
@@ -46,6 +47,7 @@ const COMMANDS = {
   train: trainCommand,
   translate: translateCommand,
   eval: evalCommand,
+  export: exportCommand,
   score: scoreCommand,
 };
 
@@ -60,7 +62,7 @@ describe('the cpo-studio process', () => {
     ]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/usage: cpo-studio <command>/);
-    for (const c of ['validate', 'logps', 'grads', 'train', 'translate', 'eval', 'score']) expect(help.stdout).toContain(`  ${c}`);
+    for (const c of Object.keys(COMMANDS)) expect(help.stdout).toContain(`  ${c}`);
     expect(none.code).toBe(2);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command "trian"/);
