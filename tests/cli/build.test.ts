@@ -1,14 +1,15 @@
 // The built command (`npm run build:cli` → dist-cli/cpo-studio.mjs, the package's bin) runs with plain node:
 // no tsx, no WGSL loader — the shaders are inside the bundle.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO } from '../train/util.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'cpo-cli-build-'));
+// Inside the repository, as dist-cli/ is: the bundle's packages (webgpu, hyparquet, …) resolve from node_modules.
+mkdirSync(join(REPO, '.artifacts'), { recursive: true });
+const dir = mkdtempSync(join(REPO, '.artifacts', 'cli-build-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const run = promisify(execFile);
 
