@@ -12,7 +12,7 @@ import type { RunState, RunStore } from '../train/checkpoint.ts';
 import type { RunConfig, RunEvent, StepMetrics } from '../train/config.ts';
 import type { TrainingRun } from '../train/run.ts';
 import { adapterFiles, recipeFiles, zipFiles, type AdapterDtype } from './exports.ts';
-import { providerFor } from './providers.ts';
+import { providerFor, type PathFiles } from './providers.ts';
 import { loadModel, prepareDataset, readDataset, requireTokenizer, resumedConfig, splitPairs, startRun, type LoadedModel, type PreparedDataset, type Progress, type StartedRun } from './session.ts';
 import type { AdapterFiles, DataOptions, DatasetInfo, GpuInfo, ModelInfo, ModelSource, RunRecord, StudioEngine } from './types.ts';
 
@@ -25,6 +25,8 @@ export class LocalEngine implements StudioEngine {
   constructor(
     private readonly store: RunStore,
     private readonly baseUrl = '/',
+    /** How `{ kind: 'path' }` sources open (Node): the CLI gives nodeFiles, so its bundle needs no dynamic import. */
+    private readonly pathFiles?: PathFiles,
   ) {}
 
   private async gpu(): Promise<GpuContext> {
@@ -49,7 +51,7 @@ export class LocalEngine implements StudioEngine {
   async loadModel(source: ModelSource, quant: Quant, onProgress?: Progress): Promise<ModelInfo> {
     const ctx = await this.gpu();
     if (this.run) throw new Error('a run is in progress: pause or stop it before loading another model');
-    const provider = await providerFor(source, (loaded, total, what) => onProgress?.({ loaded, total, what: `download ${what}` }), this.baseUrl);
+    const provider = await providerFor(source, (loaded, total, what) => onProgress?.({ loaded, total, what: `download ${what}` }), this.baseUrl, this.pathFiles);
     if (this.model) {
       releaseBaseModel(ctx, this.model.base);
       this.model = null;
