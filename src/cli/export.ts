@@ -4,15 +4,13 @@
 // No GPU: the files are computed on the host.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { hubModelDir } from '../io/hf-cache.ts';
 import { exportGgufLora } from '../io/gguf-lora.ts';
-import { checkRepoId } from '../io/hub.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, exportPeftAdapter, importPeftAdapter, type LoraAdapter } from '../io/peft.ts';
 import { openModel, type OpenedModel } from '../model/load.ts';
 import { nodeFiles } from '../model/node-files.ts';
 import { exportWebModel } from '../onnx/web.ts';
 import { parseArgs, required, usage, type ArgSpec } from './args.ts';
-import { log } from './session.ts';
+import { log, modelFolder } from './session.ts';
 
 export const EXPORT_FORMATS = ['peft', 'gguf', 'onnx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -61,19 +59,6 @@ export async function exportFiles(r: ExportRequest): Promise<{ name: string; dat
   }
 }
 
-/** A local folder as is; otherwise a Hub id, fetched into (or found in) the Hugging Face cache. */
-async function modelDir(arg: string): Promise<string> {
-  if (existsSync(arg)) return arg;
-  try {
-    checkRepoId(arg);
-  } catch {
-    throw new Error(`export: --model ${arg}: no such folder, and not a Hub id (OWNER/NAME)`);
-  }
-  const { dir, commit } = await hubModelDir(arg);
-  log(`model: ${arg} at ${commit.slice(0, 12)} (${dir})`);
-  return dir;
-}
-
 function readAdapter(dir: string, model: OpenedModel): Promise<LoraAdapter> {
   const files = [join(dir, ADAPTER_CONFIG), join(dir, ADAPTER_WEIGHTS)];
   for (const f of files) if (!existsSync(f)) throw new Error(`${f}: not found (an adapter folder holds ${ADAPTER_CONFIG} and ${ADAPTER_WEIGHTS})`);
@@ -100,7 +85,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const dtype = p.dtype as string;
   if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`export: --dtype: expected f32 or f16, got ${JSON.stringify(dtype)}`);
   const out = required<string>(p, 'out', 'export');
-  const dir = await modelDir(required<string>(p, 'model', 'export'));
+  const dir = await modelFolder(required<string>(p, 'model', 'export'));
   const model = await openModel(nodeFiles(dir));
   try {
     const adapter = await readAdapter(required<string>(p, 'adapter', 'export'), model);
