@@ -106,6 +106,7 @@ for (const arch of ['qwen3', 'gemma3']) {
           const metrics: Record<string, number> = {
             'rewards/chosen': s.rewardsChosen / n, 'rewards/rejected': s.rewardsRejected / n, 'rewards/margins': s.margins / n,
             'rewards/accuracies': s.accuracies / n, 'logps/chosen': s.logpsChosen / n, 'logps/rejected': s.logpsRejected / n,
+            nll_loss: res.loss.nll, // 0 with cpo_alpha 0, as TRL logs it (the simpo cases)
           };
           for (const [k, v] of Object.entries(metrics)) {
             // TRL computes accuracies in float32 (0.2000000029…).
