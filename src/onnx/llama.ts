@@ -7,7 +7,7 @@
 // Hugging Face (out, in) layout: no transposed copies, and a tied lm_head reuses the embedding initializer.
 // Attention is causal only; right padding is harmless (later positions never affect earlier ones), left
 // padding is not supported.
-import { ropeInvFreq } from '../kernels/rope/rope.ts';
+import { ropeInvFreq } from '../util/rope-freqs.ts';
 import { loraScale, type LoraAdapter } from '../io/peft.ts';
 import { projectionModule, projectionShape, type ModelConfig, type Projection } from '../model/config.ts';
 import type { Quant, TensorReader } from '../model/model.ts';
