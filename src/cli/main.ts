@@ -1,4 +1,5 @@
 // `npm run cli -- <command> …`: the engine without a browser, on whatever WebGPU adapter Node finds.
+import { buildPrefsCommand } from './build-prefs.ts';
 import { evalCommand } from './eval.ts';
 import { logpsCommand } from './logps.ts';
 import { scoreCommand } from './score.ts';
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   translate: { run: translateCommand, help: 'translate a file line by line with the ALMA prompt (KV-cache decoding)' },
   eval: { run: evalCommand, help: 'base model vs adapter on held-out sources: chrF2, chrF++, BLEU side by side' },
   score: { run: scoreCommand, help: 'chrF2, chrF++ and BLEU of line-aligned hypothesis and reference files' },
+  'build-prefs': { run: buildPrefsCommand, help: 'preference triplets from parallel text: model candidates scored against the reference (ALMA-R)' },
 };
 
 async function main(argv: string[]): Promise<number> {

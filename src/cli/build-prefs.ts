@@ -1,0 +1,141 @@
+// `build-prefs --model PATH --data FILE --pair de-en --candidates 8 --metric chrf++ --out prefs.jsonl`: preference
+// triplets from parallel text (src/prefs). Progress is kept in OUT.state/ after every batch, so an interrupted
+// build (Ctrl-C, a crash) continues where it stopped when the same command runs again.
+import { renameSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { openDataFile } from '../data/node-file.ts';
+import { DEFAULT_CANDIDATES, decoderCandidates, parallelFromLines, parseMetric, PrefsBuilder, readParallel, REJECT_RULES, toJsonl, type BuildSettings, type ParallelRead, type RejectRule } from '../prefs/index.ts';
+import { FolderPrefsStore } from '../prefs/node-store.ts';
+import { parseArgs, required, usage, type ArgSpec } from './args.ts';
+import { log, openGpu } from './session.ts';
+import { openDecoder, readLines } from './translate.ts';
+
+const SPEC: ArgSpec = {
+  model: { type: 'string', help: 'Hugging Face model folder or .gguf file' },
+  adapter: { type: 'string', help: 'PEFT adapter folder to decode with (default: the base model alone)' },
+  quant: { type: 'string', default: 'q4_0', help: 'base linear layers: none | q8_0 | q4_0 | f16' },
+  data: { type: 'string', help: 'parallel data: JSONL/JSON/CSV/TSV/Parquet (gzip too) with source, reference and language pair columns' },
+  source: { type: 'string', help: 'instead of --data: sources, one a line (with --reference and --pair)' },
+  reference: { type: 'string', help: 'references, line-aligned with --source' },
+  pair: { type: 'string', help: 'direction to build, e.g. de-en (rows of other pairs are skipped; required without a pair column)' },
+  systems: { type: 'string', help: 'columns with other systems\' outputs to add as candidates: all | comma-separated names (default none)' },
+  candidates: { type: 'number', default: DEFAULT_CANDIDATES.n, help: 'candidates per source from the model (0: only the reference and --systems)' },
+  strategy: { type: 'string', default: 'sample', help: 'sample (temperature, top-p, seed) | beam (the top N of a beam search of width N)' },
+  temperature: { type: 'number', default: DEFAULT_CANDIDATES.temperature, help: 'sampling temperature' },
+  'top-p': { type: 'number', default: DEFAULT_CANDIDATES.topP, help: 'sampling nucleus' },
+  seed: { type: 'number', default: 0, help: 'seed of the sampling and of random-lower' },
+  'max-new-tokens': { type: 'number', default: DEFAULT_CANDIDATES.maxNewTokens, help: 'tokens generated at most per candidate' },
+  batch: { type: 'number', default: 8, help: 'sources decoded at once (each takes --candidates sequences)' },
+  metric: { type: 'string', default: 'chrf++', help: 'chrf++ | chrf | bleu (sentence scores against the reference, as sacreBLEU)' },
+  rejected: { type: 'string', default: 'worst', help: 'worst (ALMA-R) | random-lower (a random candidate at least --margin below the best)' },
+  margin: { type: 'number', default: 0, help: 'drop pairs whose chosen and rejected scores differ by less than this' },
+  'exclude-reference': { type: 'boolean', help: 'rank only system and model outputs (the reference still scores them)' },
+  limit: { type: 'number', help: 'use the first N usable rows' },
+  out: { type: 'string', help: 'preference file to write (JSON Lines, TRL format with the ALMA prompt and the scores)' },
+  fresh: { type: 'boolean', help: 'discard the progress saved in OUT.state/ and start over' },
+  help: { type: 'boolean', help: 'show this help' },
+};
+const SYNOPSIS = '--model PATH (--data FILE | --source FILE --reference FILE) --pair de-en --out prefs.jsonl [options]';
+
+function nonNegInt(v: unknown, name: string): number {
+  if (!(typeof v === 'number' && Number.isInteger(v) && v >= 0)) throw new Error(`build-prefs: --${name} needs a whole number ≥ 0, got ${String(v)}`);
+  return v;
+}
+
+/** The settings the flags ask for, checked before anything is loaded. */
+export function buildSettings(a: Record<string, unknown>): BuildSettings {
+  const rule = a.rejected as RejectRule;
+  if (!REJECT_RULES.includes(rule)) throw new Error(`build-prefs: --rejected expects ${REJECT_RULES.join(' | ')}, got ${JSON.stringify(a.rejected)}`);
+  const margin = a.margin as number;
+  if (!(margin >= 0)) throw new Error('build-prefs: --margin must be ≥ 0');
+  const batchSize = nonNegInt(a.batch, 'batch');
+  if (batchSize === 0) throw new Error('build-prefs: --batch must be ≥ 1');
+  const strategy = a.strategy as string;
+  if (strategy !== 'sample' && strategy !== 'beam') throw new Error(`build-prefs: --strategy expects sample or beam, got ${JSON.stringify(strategy)}`);
+  const n = nonNegInt(a.candidates, 'candidates');
+  const maxNewTokens = nonNegInt(a['max-new-tokens'], 'max-new-tokens');
+  if (!(a.temperature as number > 0)) throw new Error('build-prefs: --temperature must be > 0');
+  const topP = a['top-p'] as number;
+  if (!(topP > 0 && topP <= 1)) throw new Error('build-prefs: --top-p must be in (0, 1]');
+  return {
+    metric: parseMetric(a.metric as string),
+    select: { rule, margin, includeReference: !a['exclude-reference'], seed: a.seed as number },
+    candidates: { n, strategy, temperature: a.temperature as number, topP, seed: a.seed as number, maxNewTokens, useLora: !!a.adapter },
+    batchSize,
+  };
+}
+
+async function readInput(a: Record<string, unknown>): Promise<ParallelRead> {
+  const pair = a.pair as string | undefined;
+  const systems = a.systems === undefined ? undefined : a.systems === 'all' ? ('all' as const) : String(a.systems).split(',').map((s) => s.trim()).filter(Boolean);
+  const limit = a.limit === undefined ? undefined : nonNegInt(a.limit, 'limit');
+  if (a.data !== undefined) {
+    if (a.source !== undefined || a.reference !== undefined) throw new Error('build-prefs: give --data, or --source with --reference, not both');
+    const path = String(a.data);
+    const src = await openDataFile(path);
+    try {
+      return await readParallel(src, { name: path, pair, limit, columns: { systems } });
+    } finally {
+      await src.close();
+    }
+  }
+  if (a.source === undefined || a.reference === undefined) throw new Error('build-prefs: --data, or --source with --reference, is required');
+  if (!pair) throw new Error('build-prefs: --pair is required with --source/--reference');
+  if (systems) throw new Error('build-prefs: --systems needs a --data file with system columns');
+  const read = parallelFromLines(readLines(String(a.source)), readLines(String(a.reference)), pair, [String(a.source), String(a.reference)]);
+  if (limit !== undefined) read.rows = read.rows.slice(0, limit);
+  return read;
+}
+
+export async function buildPrefsCommand(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, SPEC, 'build-prefs');
+  if (a.help) {
+    console.log(usage('build-prefs', SYNOPSIS, SPEC));
+    return 0;
+  }
+  const out = required<string>(a, 'out', 'build-prefs');
+  required<string>(a, 'model', 'build-prefs');
+  const settings = buildSettings(a);
+  const { rows, report } = await readInput(a);
+  log(`data: ${report.file} (${report.container}): ${rows.length} sources${report.otherPairs ? `, ${report.otherPairs} of other pairs skipped` : ''}${report.issueCount ? `, ${report.issueCount} unusable` : ''}; columns ${report.columns.source} / ${report.columns.reference} / ${report.columns.langs}${report.systems.length ? `; systems ${report.systems.join(', ')}` : ''}`);
+  for (const i of report.issues) log(`  line ${i.line ?? i.row + 1}${i.field ? ` (${i.field})` : ''}: ${i.message}`);
+  const ctx = await openGpu();
+  try {
+    const s = await openDecoder(ctx, a, 'build-prefs');
+    try {
+      const store = new FolderPrefsStore(`${out}.state`);
+      const modelId = `${String(a.model)}|${String(a.quant)}|${String(a.adapter ?? '')}`;
+      const builder = new PrefsBuilder(rows, decoderCandidates(s.dec, s.tokenizer, settings.candidates), settings, store, basename(out).replace(/[^\w.-]/g, '_'), modelId);
+      if (a.fresh) await builder.reset();
+      if (await builder.resume()) log(`build-prefs: resuming at source ${builder.done} of ${rows.length} (saved in ${out}.state/)`);
+      const onSignal = () => {
+        log('\ninterrupted: stopping after the batch in flight…');
+        builder.pause();
+      };
+      process.once('SIGINT', onSignal);
+      let last = 0;
+      const status = await builder.run((p) => {
+        const now = performance.now();
+        if (p.done < p.total && now - last < 2000) return;
+        last = now;
+        const sec = p.stats.elapsedMs / 1000;
+        log(`build-prefs: ${p.done}/${p.total} sources, ${p.stats.pairs} pairs; ${(p.stats.modelCandidates / sec).toFixed(1)} candidates/s, ${(p.stats.tokens / sec).toFixed(0)} tokens/s${p.etaMs !== null && p.done < p.total ? `, ~${Math.ceil(p.etaMs / 1000)} s left` : ''}`);
+      });
+      process.off('SIGINT', onSignal);
+      if (status === 'paused') {
+        log(`paused at source ${builder.done} of ${rows.length}: run the same command again to continue`);
+        return 130;
+      }
+      const st = builder.stats;
+      const tmp = `${out}.tmp`;
+      writeFileSync(tmp, toJsonl(builder.records, settings.metric));
+      renameSync(tmp, out);
+      log(`build-prefs: wrote ${st.pairs} pairs to ${out}; dropped ${st.droppedMargin} below the margin and ${st.droppedTooFew} with fewer than two candidates; the reference was chosen in ${st.referenceChosen}`);
+      return 0;
+    } finally {
+      s.release();
+    }
+  } finally {
+    ctx.destroy();
+  }
+}
