@@ -1,17 +1,21 @@
 // A checkpoint is one safetensors blob: every LoRA weight and AdamW moment (f32, bit-exact, so a resumed
 // run continues exactly) plus the run state as JSON in __metadata__. Stores write it so that a failure
 // mid-write never damages the previous checkpoint (see the store implementations).
-import type { RunConfig, StepMetrics } from '../engine/types.ts';
+import type { RunConfig, StepMetrics } from './config.ts';
 import { openSafetensors, toFloat32, writeSafetensors } from '../io/safetensors.ts';
 import { memorySource } from '../io/source.ts';
 import { loraModules, peftName, type Lora } from '../model/lora.ts';
 import type { GpuContext } from '../gpu/context.ts';
+import { checkRunState, nonFiniteTensors } from './run-state.ts';
 
 export interface RunState {
   version: 1;
   runId: string;
   step: number; // optimizer steps completed
   totalSteps: number;
+  /** Steps the learning-rate schedule spans (absent in older checkpoints: totalSteps). A resume that changes
+   *  the step budget keeps it unless asked to stretch the schedule. */
+  scheduleSteps?: number;
   cursor: unknown; // the data batcher's position
   config: RunConfig;
   modelName: string;
@@ -79,10 +83,23 @@ export async function decodeCheckpoint(bytes: Uint8Array, name = 'checkpoint'): 
   const st = await openSafetensors(memorySource(bytes, name));
   const raw = st.metadata.run_state;
   if (!raw) throw new Error(`${name}: no run_state in the metadata; not a CPO Studio checkpoint`);
-  const state = JSON.parse(raw) as RunState;
-  if (state.version !== 1) throw new Error(`${name}: checkpoint version ${String(state.version)} is not supported`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (e) {
+    throw new Error(`${name}: run_state is not valid JSON (${(e as Error).message}); not resuming from it`);
+  }
+  if ((parsed as RunState | null)?.version !== 1 && typeof (parsed as RunState | null)?.version === 'number') {
+    throw new Error(`${name}: checkpoint version ${String((parsed as RunState).version)} is not supported`);
+  }
+  const state = checkRunState(parsed, name);
   const tensors = new Map<string, Float32Array>();
-  for (const [n, info] of st.tensors) tensors.set(n, toFloat32(info, await st.read(n)));
+  for (const [n, info] of st.tensors) {
+    if (info.dtype !== 'F32') throw new Error(`${name}: tensor ${n} is ${info.dtype}; checkpoints hold F32 only`);
+    tensors.set(n, toFloat32(info, await st.read(n)));
+  }
+  const bad = nonFiniteTensors(tensors);
+  if (bad.length) throw new Error(`${name}: the checkpoint holds non-finite values, not resuming from it: ${bad.slice(0, 4).join(', ')}${bad.length > 4 ? ` and ${bad.length - 4} more tensors` : ''}`);
   return { state, tensors };
 }
 
@@ -93,4 +110,11 @@ export interface RunStore {
   load(runId: string): Promise<Checkpoint | null>;
   list(): Promise<RunState[]>;
   delete(runId: string): Promise<void>;
+}
+
+/** Sizes in messages about storage. */
+export function fmtBytes(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  return `${(n / 2 ** 10).toFixed(1)} KiB`;
 }

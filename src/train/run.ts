@@ -1,7 +1,7 @@
 // The training loop: micro-batches with gradient accumulation, AdamW with clipping and a schedule,
 // evaluation, checkpoints, pause/stop, non-finite step handling. The same code runs in the browser's
 // worker and in the Node CLI; only the RunStore and the event sink differ.
-import type { RunConfig, RunEvent, RunStatus, StepMetrics } from '../engine/types.ts';
+import type { RunConfig, RunEvent, RunStatus, StepMetrics } from './config.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import type { PairIds } from '../model/batch.ts';
 import type { Lora } from '../model/lora.ts';
@@ -34,6 +34,12 @@ export interface RunIdentity {
 
 export const MAX_CONSECUTIVE_SKIPS = 5;
 
+export interface RunOptions {
+  /** On a resume whose step budget changed: recompute warmup and decay over the new total instead of keeping
+   *  the schedule the run started with (the default, so a resumed run follows the curve it began on). */
+  stretchSchedule?: boolean;
+}
+
 export function totalSteps(cfg: RunConfig, batchesPerEpoch: number): number {
   if (cfg.maxSteps > 0) return cfg.maxSteps;
   return Math.max(1, Math.ceil((batchesPerEpoch * cfg.epochs) / cfg.gradAccum));
@@ -48,6 +54,10 @@ export class TrainingRun {
   private stopRequested = false;
   private readonly optimizer: LoraOptimizer;
   state: RunState;
+  /** The last step whose checkpoint is known to be saved (-1: none yet). */
+  savedStep = -1;
+  /** Set on a resume whose step budget changed: which schedule applies, for the user. */
+  scheduleNote: string | null = null;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -60,6 +70,7 @@ export class TrainingRun {
     private readonly emit: (e: RunEvent) => void,
     id: RunIdentity,
     resume?: Checkpoint,
+    opts: RunOptions = {},
   ) {
     this.optimizer = new LoraOptimizer(ctx, lora);
     if (resume) {
@@ -74,12 +85,26 @@ export class TrainingRun {
       train.restore(s.cursor);
       this.state = { ...s, config: { ...s.config, maxSteps: cfg.maxSteps, epochs: cfg.epochs } };
       this.state.totalSteps = totalSteps(cfg, train.batchesPerEpoch());
+      this.savedStep = s.step;
+      const original = s.scheduleSteps ?? s.totalSteps;
+      this.state.scheduleSteps = original;
+      if (this.state.totalSteps !== original) {
+        const sched = `${s.config.schedule} schedule${s.config.schedule === 'constant' ? '' : ' with its warmup'}`;
+        if (opts.stretchSchedule) {
+          this.state.scheduleSteps = this.state.totalSteps;
+          this.scheduleNote = `the step budget changed from ${original} to ${this.state.totalSteps}: the ${sched} is stretched over ${this.state.totalSteps} steps (asked for), so from step ${s.step} the learning rate follows the new curve`;
+        } else {
+          const beyond = this.state.totalSteps > original && (s.config.schedule === 'linear' || s.config.schedule === 'cosine') ? `; steps past ${original} run at the schedule's end value (learning rate 0 for ${s.config.schedule})` : '';
+          this.scheduleNote = `the step budget changed from ${original} to ${this.state.totalSteps}: the original ${sched} over ${original} steps is kept${beyond}; ask to stretch the schedule (CLI: --stretch-schedule) to recompute it over ${this.state.totalSteps} steps`;
+        }
+      }
     } else {
       this.state = {
         version: 1,
         runId: id.runId,
         step: 0,
         totalSteps: totalSteps(cfg, train.batchesPerEpoch()),
+        scheduleSteps: totalSteps(cfg, train.batchesPerEpoch()),
         cursor: train.cursor(),
         config: cfg,
         modelName: id.modelName,
@@ -113,7 +138,22 @@ export class TrainingRun {
     this.state.savedAt = Date.now();
     const bytes = encodeCheckpoint({ state: this.state, tensors: await snapshotLora(this.ctx, this.lora) });
     await this.store.save(this.state.runId, bytes, this.state);
+    this.savedStep = this.state.step;
     this.emit({ type: 'checkpoint', runId: this.state.runId, step: this.state.step, bytes: bytes.byteLength });
+  }
+
+  /**
+   * A checkpoint during the run: if the store refuses it (disk full, quota) the stores keep the previous one,
+   * so training goes on with a warning and the next checkpoint tries again. Device loss still propagates.
+   */
+  private async checkpointOrWarn(): Promise<void> {
+    try {
+      await this.checkpoint();
+    } catch (e) {
+      if (this.ctx.lost) throw e;
+      const last = this.savedStep >= 0 ? `step ${this.savedStep}` : 'none yet';
+      this.status('running', `checkpoint at step ${this.state.step} not saved: ${(e as Error).message} (last saved checkpoint: ${last}); training continues and retries at the next checkpoint`);
+    }
   }
 
   /** Runs until the step budget is spent, or pause/stop is requested; checkpoints on the way out. */
@@ -121,9 +161,10 @@ export class TrainingRun {
     const cfg = this.cfg;
     const s = this.state;
     const lossCfg = lossConfig(cfg);
-    const warm = warmupSteps(s.totalSteps, cfg.warmupRatio, cfg.warmupSteps);
+    const scheduleSteps = s.scheduleSteps ?? s.totalSteps;
+    const warm = warmupSteps(scheduleSteps, cfg.warmupRatio, cfg.warmupSteps);
     this.emit({ type: 'started', runId: s.runId, totalSteps: s.totalSteps, step: s.step });
-    this.status('running');
+    this.status('running', this.scheduleNote ?? undefined);
     let consecutiveSkips = 0;
     const unlisten = this.ctx.onLost(() => this.stop());
     try {
@@ -144,7 +185,7 @@ export class TrainingRun {
         }
         const gradNorm = await this.optimizer.gradNorm();
         const loss = results.reduce((a, r) => a + r.loss.loss, 0);
-        const lr = cfg.lr * lrMultiplier(cfg.schedule, s.step, s.totalSteps, warm);
+        const lr = cfg.lr * lrMultiplier(cfg.schedule, s.step, scheduleSteps, warm);
         const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
         if (finite) {
           await this.optimizer.apply(cfg, lr, s.step + 1);
@@ -160,21 +201,29 @@ export class TrainingRun {
         s.history.push(m);
         this.emit({ type: 'step', runId: s.runId, metrics: m, totalSteps: s.totalSteps });
         if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
-          await this.checkpoint();
+          await this.checkpointOrWarn();
           return this.status(
             'failed',
             `${consecutiveSkips} steps in a row had a non-finite loss or gradient (step ${s.step}); lower the learning rate (now ${cfg.lr}), set max_grad_norm (now ${cfg.maxGradNorm}), or shorten max_length (now ${cfg.maxLength}).`,
           );
         }
         if (cfg.evalEvery > 0 && s.step % cfg.evalEvery === 0 && this.evalPairs.length) await this.evaluate();
-        if (cfg.checkpointEvery > 0 && s.step % cfg.checkpointEvery === 0 && s.step < s.totalSteps) await this.checkpoint();
+        if (cfg.checkpointEvery > 0 && s.step % cfg.checkpointEvery === 0 && s.step < s.totalSteps) await this.checkpointOrWarn();
       }
       if (this.ctx.lost) return this.status('failed', `${this.ctx.lost.message}. The run can resume from its last checkpoint.`);
-      await this.checkpoint();
+      let saveError: string | null = null;
+      try {
+        await this.checkpoint();
+      } catch (e) {
+        if (this.ctx.lost) throw e;
+        saveError = `the final checkpoint (step ${s.step}) was not saved: ${(e as Error).message}`;
+      }
       if (s.step >= s.totalSteps) {
         if (this.evalPairs.length) await this.evaluate();
-        return this.status('finished');
+        // The trained adapter is still in memory for the caller to export; only resuming would lose steps.
+        return this.status('finished', saveError ?? undefined);
       }
+      if (saveError) return this.status('failed', `${saveError}; a resume continues from step ${this.savedStep >= 0 ? this.savedStep : 0}`);
       return this.status(this.stopRequested ? 'stopped' : 'paused');
     } finally {
       unlisten();
