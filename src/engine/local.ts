@@ -5,7 +5,9 @@ import { GpuContext } from '../gpu/context.ts';
 import { GpuError } from '../gpu/errors.ts';
 import { exportPeftAdapter } from '../io/peft.ts';
 import { zipStore } from '../io/zip.ts';
-import { translateWithAdapter, type StoredAdapter } from '../generate/engine.ts';
+import { translateWithAdapter, withDecoder, type StoredAdapter } from '../generate/engine.ts';
+import { decoderCandidates, type BatchCandidates, type CandidateOptions } from '../prefs/candidates.ts';
+import type { ParallelRow } from '../prefs/types.ts';
 import { Decoder } from '../generate/decoder.ts';
 import { completePrompts } from '../generate/translate.ts';
 import { scoreTranslations } from '../eval/index.ts';
@@ -289,22 +291,32 @@ export class LocalEngine implements StudioEngine {
   }
 
   async translate(sources: string[], opts: { srcLang: string; tgtLang: string; adapterRunId: string | null; maxNewTokens: number }): Promise<string[]> {
+    const { ctx, m, tokenizer, adapter } = await this.decoding(opts.adapterRunId);
+    return translateWithAdapter(ctx, m.base, tokenizer, adapter, sources, { srcLang: opts.srcLang, tgtLang: opts.tgtLang, maxNewTokens: opts.maxNewTokens });
+  }
+
+  async prefsCandidates(rows: ParallelRow[], batchIndex: number, opts: CandidateOptions & { adapterRunId: string | null }): Promise<BatchCandidates> {
+    const { ctx, m, tokenizer, adapter } = await this.decoding(opts.adapterRunId);
+    return withDecoder(ctx, m.base, adapter, (dec, hasLora) => decoderCandidates(dec, tokenizer, { ...opts, useLora: hasLora })(rows, batchIndex));
+  }
+
+  /** What decoding needs: the GPU, the model and its tokenizer, and the adapter of a run's checkpoint (or none). */
+  private async decoding(adapterRunId: string | null): Promise<{ ctx: GpuContext; m: LoadedModelState; tokenizer: TextTokenizer; adapter: StoredAdapter | null }> {
     const m = this.model;
     if (!m) throw new Error('no model loaded');
     if (!m.tokenizer) throw new Error(`${m.info.name} has no tokenizer, so text cannot be translated`);
     if (this.run) throw new Error('a run is in progress: pause or stop it before translating');
     const ctx = await this.gpu();
     let adapter: StoredAdapter | null = null;
-    if (opts.adapterRunId) {
-      const c = await this.store.load(opts.adapterRunId);
-      if (!c) throw new Error(`run ${opts.adapterRunId} has no checkpoint`);
-      if (c.state.modelName !== m.info.name) throw new Error(`run ${opts.adapterRunId} was trained on ${c.state.modelName}, but ${m.info.name} is loaded`);
+    if (adapterRunId) {
+      const c = await this.store.load(adapterRunId);
+      if (!c) throw new Error(`run ${adapterRunId} has no checkpoint`);
+      if (c.state.modelName !== m.info.name) throw new Error(`run ${adapterRunId} was trained on ${c.state.modelName}, but ${m.info.name} is loaded`);
       const cfg = c.state.config;
       adapter = { r: cfg.r, alpha: cfg.alpha, targets: cfg.targets, useRslora: cfg.useRslora, tensors: c.tensors };
     }
-    return translateWithAdapter(ctx, m.base, m.tokenizer, adapter, sources, { srcLang: opts.srcLang, tgtLang: opts.tgtLang, maxNewTokens: opts.maxNewTokens });
+    return { ctx, m, tokenizer: m.tokenizer, adapter };
   }
-
 
   dispose(): void {
     if (this.ctx && this.model) releaseBaseModel(this.ctx, this.model.base);

@@ -67,6 +67,21 @@ describe('model candidates (tiny demo model)', () => {
     expect(again.slice(0, 4).map((g) => generatedText(tok, g, true))).toEqual(b0.texts[0]);
   });
 
+  it('the engine (the studio worker\'s side) gives the candidates the decoder gives', async () => {
+    const { LocalEngine } = await import('../../src/engine/local.ts');
+    const { FolderRunStore } = await import('../../src/train/node-store.ts');
+    const engine = new LocalEngine(new FolderRunStore(join(dir, 'runs')));
+    try {
+      await engine.loadModel({ kind: 'path', path: TINY }, 'none');
+      const rows = await readWmt22('de-en', 2);
+      const viaEngine = await engine.prefsCandidates(rows, 3, { ...O, adapterRunId: null });
+      expect(viaEngine).toEqual(await decoderCandidates(dec, tok, O)(rows, 3));
+      await expect(engine.prefsCandidates(rows, 0, { ...O, adapterRunId: 'nope' })).rejects.toThrow(/run nope has no checkpoint/);
+    } finally {
+      engine.dispose();
+    }
+  });
+
   it('beam: the top N hypotheses, best first; the first is what beam translation returns', async () => {
     const rows = await readWmt22('de-en', 3);
     const got = await decoderCandidates(dec, tok, { ...O, strategy: 'beam', n: 3 })(rows, 0);
