@@ -4,73 +4,64 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { openDataFile } from '../data/node-file.ts';
+import { QUANTS } from '../model/projections.ts';
 import { DEFAULT_CANDIDATES, decoderCandidates, parallelFromLines, parseMetric, PrefsBuilder, readParallel, REJECT_RULES, toJsonl, type BuildSettings, type ParallelRead, type RejectRule } from '../prefs/index.ts';
 import { FolderPrefsStore } from '../prefs/node-store.ts';
-import { parseArgs, required, usage, type ArgSpec } from './args.ts';
-import { log, openGpu } from './session.ts';
-import { openDecoder, readLines } from './translate.ts';
+import { command, helpOr, parseArgs, required, UsageError, type ArgSpec } from './args.ts';
+import { log, openGpu, readLines } from './session.ts';
+import { openDecoder } from './translate.ts';
 
 const SPEC: ArgSpec = {
   model: { type: 'string', help: 'Hugging Face model folder or .gguf file' },
   adapter: { type: 'string', help: 'PEFT adapter folder to decode with (default: the base model alone)' },
-  quant: { type: 'string', default: 'q4_0', help: 'base linear layers: none | q8_0 | q4_0 | f16' },
+  quant: { type: 'string', default: 'q4_0', choices: QUANTS, help: 'base linear layers' },
   data: { type: 'string', help: 'parallel data: JSONL/JSON/CSV/TSV/Parquet (gzip too) with source, reference and language pair columns' },
   source: { type: 'string', help: 'instead of --data: sources, one a line (with --reference and --pair)' },
   reference: { type: 'string', help: 'references, line-aligned with --source' },
   pair: { type: 'string', help: 'direction to build, e.g. de-en (rows of other pairs are skipped; required without a pair column)' },
-  systems: { type: 'string', help: 'columns with other systems\' outputs to add as candidates: all | comma-separated names (default none)' },
-  candidates: { type: 'number', default: DEFAULT_CANDIDATES.n, help: 'candidates per source from the model (0: only the reference and --systems)' },
-  strategy: { type: 'string', default: 'sample', help: 'sample (temperature, top-p, seed) | beam (the top N of a beam search of width N)' },
-  temperature: { type: 'number', default: DEFAULT_CANDIDATES.temperature, help: 'sampling temperature' },
-  'top-p': { type: 'number', default: DEFAULT_CANDIDATES.topP, help: 'sampling nucleus' },
-  seed: { type: 'number', default: 0, help: 'seed of the sampling and of random-lower' },
-  'max-new-tokens': { type: 'number', default: DEFAULT_CANDIDATES.maxNewTokens, help: 'tokens generated at most per candidate' },
-  batch: { type: 'number', default: 8, help: 'sources decoded at once (each takes --candidates sequences)' },
-  metric: { type: 'string', default: 'chrf++', help: 'chrf++ | chrf | bleu (sentence scores against the reference, as sacreBLEU)' },
-  rejected: { type: 'string', default: 'worst', help: 'worst (ALMA-R) | random-lower (a random candidate at least --margin below the best)' },
-  margin: { type: 'number', default: 0, help: 'drop pairs whose chosen and rejected scores differ by less than this' },
+  systems: { type: 'string', help: "columns with other systems' outputs to add as candidates: all | comma-separated names (default none)" },
+  candidates: { type: 'number', default: DEFAULT_CANDIDATES.n, integer: true, min: 0, help: 'candidates per source from the model (0: only the reference and --systems)' },
+  strategy: { type: 'string', default: 'sample', choices: ['sample', 'beam'], help: 'sample (temperature, top-p, seed) or the top N of a beam search of width N' },
+  temperature: { type: 'number', default: DEFAULT_CANDIDATES.temperature, min: 0, minExclusive: true, help: 'sampling temperature' },
+  'top-p': { type: 'number', default: DEFAULT_CANDIDATES.topP, min: 0, max: 1, minExclusive: true, help: 'sampling nucleus' },
+  seed: { type: 'number', default: 0, integer: true, min: 0, help: 'seed of the sampling and of random-lower' },
+  'max-new-tokens': { type: 'number', default: DEFAULT_CANDIDATES.maxNewTokens, integer: true, min: 1, help: 'tokens generated at most per candidate' },
+  batch: { type: 'number', default: 8, integer: true, min: 1, help: 'sources decoded at once (each takes --candidates sequences)' },
+  metric: { type: 'string', default: 'chrf++', choices: ['chrf++', 'chrf', 'bleu'], help: 'sentence scores against the reference, as sacreBLEU' },
+  rejected: { type: 'string', default: 'worst', choices: REJECT_RULES, help: 'worst (ALMA-R) or a random candidate at least --margin below the best' },
+  margin: { type: 'number', default: 0, min: 0, help: 'drop pairs whose chosen and rejected scores differ by less than this' },
   'exclude-reference': { type: 'boolean', help: 'rank only system and model outputs (the reference still scores them)' },
-  limit: { type: 'number', help: 'use the first N usable rows' },
+  limit: { type: 'number', integer: true, min: 1, help: 'use the first N usable rows' },
   out: { type: 'string', help: 'preference file to write (JSON Lines, TRL format with the ALMA prompt and the scores)' },
   fresh: { type: 'boolean', help: 'discard the progress saved in OUT.state/ and start over' },
-  help: { type: 'boolean', help: 'show this help' },
 };
 const SYNOPSIS = '--model PATH (--data FILE | --source FILE --reference FILE) --pair de-en --out prefs.jsonl [options]';
 
-function nonNegInt(v: unknown, name: string): number {
-  if (!(typeof v === 'number' && Number.isInteger(v) && v >= 0)) throw new Error(`build-prefs: --${name} needs a whole number ≥ 0, got ${String(v)}`);
-  return v;
-}
-
-/** The settings the flags ask for, checked before anything is loaded. */
+/** The settings the flags ask for (ranges and choices are checked by parseArgs). */
 export function buildSettings(a: Record<string, unknown>): BuildSettings {
-  const rule = a.rejected as RejectRule;
-  if (!REJECT_RULES.includes(rule)) throw new Error(`build-prefs: --rejected expects ${REJECT_RULES.join(' | ')}, got ${JSON.stringify(a.rejected)}`);
-  const margin = a.margin as number;
-  if (!(margin >= 0)) throw new Error('build-prefs: --margin must be ≥ 0');
-  const batchSize = nonNegInt(a.batch, 'batch');
-  if (batchSize === 0) throw new Error('build-prefs: --batch must be ≥ 1');
-  const strategy = a.strategy as string;
-  if (strategy !== 'sample' && strategy !== 'beam') throw new Error(`build-prefs: --strategy expects sample or beam, got ${JSON.stringify(strategy)}`);
-  const n = nonNegInt(a.candidates, 'candidates');
-  const maxNewTokens = nonNegInt(a['max-new-tokens'], 'max-new-tokens');
-  if (!(a.temperature as number > 0)) throw new Error('build-prefs: --temperature must be > 0');
-  const topP = a['top-p'] as number;
-  if (!(topP > 0 && topP <= 1)) throw new Error('build-prefs: --top-p must be in (0, 1]');
+  const seed = a.seed as number;
   return {
     metric: parseMetric(a.metric as string),
-    select: { rule, margin, includeReference: !a['exclude-reference'], seed: a.seed as number },
-    candidates: { n, strategy, temperature: a.temperature as number, topP, seed: a.seed as number, maxNewTokens, useLora: !!a.adapter },
-    batchSize,
+    select: { rule: a.rejected as RejectRule, margin: a.margin as number, includeReference: !a['exclude-reference'], seed },
+    candidates: {
+      n: a.candidates as number,
+      strategy: a.strategy as 'sample' | 'beam',
+      temperature: a.temperature as number,
+      topP: a['top-p'] as number,
+      seed,
+      maxNewTokens: a['max-new-tokens'] as number,
+      useLora: !!a.adapter,
+    },
+    batchSize: a.batch as number,
   };
 }
 
 async function readInput(a: Record<string, unknown>): Promise<ParallelRead> {
   const pair = a.pair as string | undefined;
   const systems = a.systems === undefined ? undefined : a.systems === 'all' ? ('all' as const) : String(a.systems).split(',').map((s) => s.trim()).filter(Boolean);
-  const limit = a.limit === undefined ? undefined : nonNegInt(a.limit, 'limit');
+  const limit = a.limit as number | undefined;
   if (a.data !== undefined) {
-    if (a.source !== undefined || a.reference !== undefined) throw new Error('build-prefs: give --data, or --source with --reference, not both');
+    if (a.source !== undefined || a.reference !== undefined) throw new UsageError('build-prefs: give --data, or --source with --reference, not both');
     const path = String(a.data);
     const src = await openDataFile(path);
     try {
@@ -79,20 +70,17 @@ async function readInput(a: Record<string, unknown>): Promise<ParallelRead> {
       await src.close();
     }
   }
-  if (a.source === undefined || a.reference === undefined) throw new Error('build-prefs: --data, or --source with --reference, is required');
-  if (!pair) throw new Error('build-prefs: --pair is required with --source/--reference');
-  if (systems) throw new Error('build-prefs: --systems needs a --data file with system columns');
+  if (a.source === undefined || a.reference === undefined) throw new UsageError('build-prefs: --data, or --source with --reference, is required');
+  if (!pair) throw new UsageError('build-prefs: --pair is required with --source/--reference');
+  if (systems) throw new UsageError('build-prefs: --systems needs a --data file with system columns');
   const read = parallelFromLines(readLines(String(a.source)), readLines(String(a.reference)), pair, [String(a.source), String(a.reference)]);
   if (limit !== undefined) read.rows = read.rows.slice(0, limit);
   return read;
 }
 
-export async function buildPrefsCommand(argv: string[]): Promise<number> {
+export const buildPrefsCommand = command('build-prefs', async (argv: string[]): Promise<number> => {
   const a = parseArgs(argv, SPEC, 'build-prefs');
-  if (a.help) {
-    console.log(usage('build-prefs', SYNOPSIS, SPEC));
-    return 0;
-  }
+  if (helpOr(a, 'build-prefs', SYNOPSIS, SPEC)) return 0;
   const out = required<string>(a, 'out', 'build-prefs');
   required<string>(a, 'model', 'build-prefs');
   const settings = buildSettings(a);
@@ -138,4 +126,4 @@ export async function buildPrefsCommand(argv: string[]): Promise<number> {
   } finally {
     ctx.destroy();
   }
-}
+});

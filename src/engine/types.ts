@@ -22,7 +22,7 @@ export interface GpuInfo {
 
 export type ModelSource =
   | { kind: 'demo' }
-  | { kind: 'hub'; id: string; revision?: string }
+  | { kind: 'hub'; id: string; revision?: string; token?: string }
   | { kind: 'files'; files: File[] } // a dropped Hugging Face folder
   | { kind: 'gguf'; file: File }
   | { kind: 'path'; path: string }; // Node only

@@ -1,16 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  attentionBackward, attentionDsBytes, attentionForward, attentionOptions, attentionSharedFloats, attentionTiles, type AttnShape, type TiledKind,
+  attentionBackward, attentionDsBytes, attentionForward, attentionSharedFloats, attentionTiles, type AttnShape, type TiledKind,
 } from '../../src/kernels/attention/attention.ts';
+import { kernelEnv, resetKernelEnv } from '../../src/kernels/env.ts';
 import { attentionBackwardRef, attentionForwardRef } from '../../src/kernels/attention/attention.ref.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { dot, expectClose, numericGrad, toF64 } from '../util/check.ts';
 import { gpu } from '../util/gpu.ts';
 
-afterEach(() => {
-  attentionOptions.variant = null;
-  attentionOptions.tiles = null;
-});
+afterEach(resetKernelEnv);
 
 interface Case {
   s: AttnShape;
@@ -31,9 +29,18 @@ const CASES: Case[] = [
   { s: { B: 2, Tq: 3, Tk: 9, H: 4, Hkv: 2, D: 16 }, lengths: [9, 5], backward: true },
 ];
 
+// Sliding windows (Gemma 3): training-shaped with padding, window smaller than one forward row group; decode
+// steps whose slots have different lengths (the window follows each slot's own position); a chunk after a prefix.
+const WINDOW_CASES: Case[] = [
+  { s: { B: 2, Tq: 37, Tk: 37, H: 4, Hkv: 1, D: 16, window: 5 }, lengths: [37, 20], backward: true },
+  { s: { B: 1, Tq: 19, Tk: 19, H: 2, Hkv: 2, D: 64, window: 8 }, lengths: null, backward: true },
+  { s: { B: 3, Tq: 1, Tk: 29, H: 4, Hkv: 2, D: 16, kvStride: 40, window: 6 }, lengths: [29, 13, 4], backward: false },
+  { s: { B: 1, Tq: 7, Tk: 20, H: 4, Hkv: 1, D: 16, kvStride: 24, window: 9 }, lengths: null, backward: true },
+];
+
 const name = (c: Case) => {
   const s = c.s;
-  return `B${s.B} Tq${s.Tq} Tk${s.Tk} H${s.H}/${s.Hkv} D${s.D}${s.kvStride ? ` kv${s.kvStride}` : ''}${c.lengths ? ` len[${c.lengths}]` : ''}`;
+  return `B${s.B} Tq${s.Tq} Tk${s.Tk} H${s.H}/${s.Hkv} D${s.D}${s.kvStride ? ` kv${s.kvStride}` : ''}${c.lengths ? ` len[${c.lengths}]` : ''}${s.window ? ` window ${s.window}` : ''}`;
 };
 
 /** storeDs: give the backward a dS scratch (poisoned), which the loop variant uses to skip DQ's recompute. */
@@ -100,6 +107,7 @@ describe('attention reference', () => {
   for (const c of [
     { s: { B: 2, Tq: 5, Tk: 5, H: 4, Hkv: 2, D: 4 }, lengths: [5, 3] },
     { s: { B: 1, Tq: 3, Tk: 6, H: 3, Hkv: 1, D: 4, kvStride: 7 }, lengths: [5] },
+    { s: { B: 2, Tq: 6, Tk: 6, H: 2, Hkv: 1, D: 4, window: 3 }, lengths: [6, 4] },
   ]) {
     it(`backward matches finite differences, ${name({ ...c, backward: true })}`, () => {
       const { s, lengths } = c;
@@ -123,6 +131,8 @@ describe('attention reference', () => {
     const { lse } = attentionForwardRef(q, k, k, null, s);
     expect(lse[0]).toBeCloseTo(0.5, 12); // only key 0: score 1/sqrt(4)
     expect(lse[1]).toBeCloseTo(Math.log(Math.exp(0) + Math.exp(1)), 12);
+    // With a window of 1 each query sees only itself: query 1's score with key 1 is 2/sqrt(4).
+    expect(attentionForwardRef(q, k, k, null, { ...s, window: 1 }).lse[1]).toBeCloseTo(1, 12);
   });
 });
 
@@ -146,15 +156,28 @@ describe('attention tile choice', () => {
 describe('attention loop', () => {
   CASES.forEach((c, i) => {
     it.skipIf(D128(c) && !slow)(`matches the reference, ${name(c)}`, async () => {
-      attentionOptions.variant = 'loop';
+      kernelEnv.attention.variant = 'loop';
       await run(c, 100 + i);
     });
   });
   CASES.forEach((c, i) => {
     it.skipIf(D128(c) && !slow || !c.backward)(`matches the reference with a dS scratch, ${name(c)}`, async () => {
-      attentionOptions.variant = 'loop';
+      kernelEnv.attention.variant = 'loop';
       await run(c, 400 + i, true);
     });
+  });
+});
+
+describe('attention with a sliding window', () => {
+  // A windowed call runs the loop kernels whatever variant is asked for (the tiled ones have no window).
+  WINDOW_CASES.forEach((c, i) => {
+    for (const variant of ['loop', 'tiled'] as const) {
+      it(`matches the reference, ${name(c)}, ${variant} asked`, async () => {
+        kernelEnv.attention.variant = variant;
+        kernelEnv.attention.tiles = { BQ: 4, BK: 4 };
+        await run(c, 500 + i, variant === 'loop' && c.backward);
+      });
+    }
   });
 });
 
@@ -163,15 +186,15 @@ describe('attention tiled', () => {
   CASES.forEach((c, i) => {
     const tiles = D128(c) ? { BQ: 4, BK: 4 } : i % 2 ? { BQ: 4, BK: 8 } : { BQ: 8, BK: 4 };
     it.skipIf(D128(c) && !slow)(`matches the reference, ${name(c)} BQ=${tiles.BQ} BK=${tiles.BK}`, async () => {
-      attentionOptions.variant = 'tiled';
-      attentionOptions.tiles = tiles;
+      kernelEnv.attention.variant = 'tiled';
+      kernelEnv.attention.tiles = tiles;
       await run(c, 200 + i);
     });
   });
   // The tiles ctx.caps picks (on SwiftShader the same as on a 32 KiB GPU): same code as above, slow to compile here.
   CASES.forEach((c, i) => {
     it.skipIf(!slow)(`matches the reference with default tiles, ${name(c)}`, async () => {
-      attentionOptions.variant = 'tiled';
+      kernelEnv.attention.variant = 'tiled';
       await run(c, 300 + i);
     });
   });

@@ -1,16 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.ts';
-import { loraBackward, loraForward, loraTuning, type LoraDropout } from '../../src/kernels/lora/lora.ts';
+import { kernelEnv, resetKernelEnv } from '../../src/kernels/env.ts';
+import { loraBackward, loraForward, type LoraDropout } from '../../src/kernels/lora/lora.ts';
 import { dropoutMask, loraBackwardRef, loraForwardRef } from '../../src/kernels/lora/lora.ref.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { dot, expectClose, numericGrad, toF64 } from '../util/check.ts';
 import { gpu } from '../util/gpu.ts';
 
-afterEach(() => {
-  loraTuning.split = 'auto';
-  loraTuning.wg = 'auto';
-  loraTuning.tile = 'auto';
-});
+afterEach(resetKernelEnv);
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -48,9 +45,9 @@ async function runCase(ctx: GpuContext, c: Case) {
     ctx.poison(bdA);
     ctx.poison(bdB);
   }
-  loraTuning.split = c.split;
-  loraTuning.wg = c.wg ?? 'auto';
-  loraTuning.tile = c.tile ?? 'auto';
+  kernelEnv.lora.split = c.split;
+  kernelEnv.lora.wg = c.wg ?? 'auto';
+  kernelEnv.lora.tile = c.tile ?? 'auto';
   const rec = ctx.recorder();
   loraForward(rec, by, bu, bx, ba, bb, M, N, K, R, scale, c.dropout);
   loraBackward(rec, bdA, bdB, bdx, bdy, bx, bu, ba, bb, bdu, M, N, K, R, scale, { accumulateGrads: c.acc, dropout: c.dropout });

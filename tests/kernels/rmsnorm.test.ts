@@ -1,13 +1,12 @@
 import { afterEach, describe, it } from 'vitest';
-import { rmsnormBackward, rmsnormForward, rmsnormTuning } from '../../src/kernels/rmsnorm/rmsnorm.ts';
+import { kernelEnv, resetKernelEnv } from '../../src/kernels/env.ts';
+import { rmsnormBackward, rmsnormForward } from '../../src/kernels/rmsnorm/rmsnorm.ts';
 import { rmsnormBackwardRef, rmsnormForwardRef } from '../../src/kernels/rmsnorm/rmsnorm.ref.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { dot, expectClose, numericGrad, toF64 } from '../util/check.ts';
 import { gpu } from '../util/gpu.ts';
 
-afterEach(() => {
-  rmsnormTuning.layout = 'auto';
-});
+afterEach(resetKernelEnv);
 
 describe('rmsnorm', () => {
   it('reference backward matches finite differences', () => {
@@ -26,7 +25,7 @@ describe('rmsnorm', () => {
       for (const accumulate of [false, true]) {
         it(`forward and backward match the reference, ${layout} M=${M} C=${C} accumulate=${accumulate}`, async () => {
           const ctx = await gpu();
-          rmsnormTuning.layout = layout;
+          kernelEnv.rmsnorm.layout = layout;
           const rng = new Rng(M * 131 + C);
           const eps = 1e-6;
           // An offset mean and a spread of row scales: rstd varies by 100x between rows.

@@ -149,11 +149,22 @@ describe('cli build-prefs (tiny demo model, 20 WMT22 lines)', () => {
     const history = JSON.parse(readFileSync(join(adapter, 'training_history.json'), 'utf8'));
     expect(history.history).toHaveLength(2);
     for (const h of history.history) expect(Number.isFinite(h.loss)).toBe(true);
-  }, 300_000);
+  }, 420_000);
 
-  it('refuses bad flags before loading anything, naming them', async () => {
-    await expect(buildPrefsCommand(['--model', TINY, '--data', 'x', '--out', 'y', '--rejected', 'best'])).rejects.toThrow(/--rejected expects worst \| random-lower/);
-    await expect(buildPrefsCommand(['--model', TINY, '--data', 'x', '--out', 'y', '--metric', 'comet'])).rejects.toThrow(/chrf\+\+, chrf or bleu/);
-    await expect(buildPrefsCommand(['--model', TINY, '--out', 'y'])).rejects.toThrow(/--data, or --source with --reference, is required/);
+  it('refuses bad flags before loading anything, naming them (exit code 2)', async () => {
+    const said: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void said.push(a.join(' ')));
+    try {
+      expect(await buildPrefsCommand(['--model', TINY, '--data', 'x', '--out', 'y', '--rejected', 'best'])).toBe(2);
+      expect(await buildPrefsCommand(['--model', TINY, '--data', 'x', '--out', 'y', '--metric', 'comet'])).toBe(2);
+      expect(await buildPrefsCommand(['--model', TINY, '--out', 'y'])).toBe(2);
+      expect(await buildPrefsCommand(['--model', TINY, '--data', join(dir, 'missing.jsonl'), '--out', 'y'])).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(said[0]).toMatch(/--rejected must be one of worst, random-lower/);
+    expect(said[1]).toMatch(/--metric must be one of chrf\+\+, chrf, bleu/);
+    expect(said[2]).toMatch(/--data, or --source with --reference, is required/);
+    expect(said[3]).toMatch(/missing\.jsonl.*cannot be opened/);
   });
 });

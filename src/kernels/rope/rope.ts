@@ -2,7 +2,7 @@
 // D head dim; nTok rows of nHeads*D; row i is at position pos0 + (i mod T).
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
-import { preprocess } from '../../gpu/wgsl.ts';
+import { defineShader, preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
 import src from './rope.wgsl?raw';
 
@@ -48,8 +48,10 @@ export function ropeInvFreq(D: number, theta: number, scaling?: RopeScaling | nu
   return out;
 }
 
-function pipe(ctx: GpuContext, forward: boolean) {
-  return ctx.pipeline(`rope_${forward ? 'fwd' : 'bwd'}`, () => preprocess(src, { FORWARD: forward }));
+export const ropeShader = defineShader('rope', 'rope.wgsl: FORWARD (else backward)', { FORWARD: true }, (d) => preprocess(src, d));
+
+function pipe(ctx: GpuContext, FORWARD: boolean) {
+  return ctx.compile(ropeShader, { FORWARD });
 }
 
 function rope(rec: Recorder, forward: boolean, x: GPUBuffer, invFreq: GPUBuffer, nTok: number, T: number, nHeads: number, D: number, pos0: number) {
