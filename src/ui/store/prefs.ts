@@ -9,6 +9,7 @@ import {
   readParallel,
   toJsonl,
   type BuildSettings,
+  type CandidateOptions,
   type CandidateSource,
   type ParallelReport,
   type ParallelRow,
@@ -20,17 +21,12 @@ import {
 } from '../../prefs/index.ts';
 import { errorMessage, type SliceCreator } from './types.ts';
 
-export interface PrefsForm {
+/** The candidate options (the adapter is chosen by run), the reading and the selection, as the form holds them. */
+export interface PrefsForm extends Omit<CandidateOptions, 'useLora'> {
   /** '' = every direction in the file (each row's own pair). */
   pair: string;
   /** 'all', '' (none) or comma-separated column names. */
   systems: string;
-  n: number;
-  strategy: 'sample' | 'beam';
-  temperature: number;
-  topP: number;
-  seed: number;
-  maxNewTokens: number;
   batchSize: number;
   metric: PrefsMetric;
   rule: RejectRule;
