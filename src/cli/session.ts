@@ -9,10 +9,13 @@ import type { ValidationReport } from '../data/types.ts';
 import { loadModel, requireTokenizer, type LoadedModel, type Progress } from '../engine/session.ts';
 import { describeCapabilities } from '../gpu/caps.ts';
 import { GpuContext } from '../gpu/context.ts';
-import { importPeftAdapter } from '../io/peft.ts';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, importPeftAdapter, type LoraAdapter } from '../io/peft.ts';
 import { adapterInit } from '../model/adapter.ts';
+import type { ModelConfig } from '../model/config.ts';
 import { createLora, type Lora, type LoraConfig } from '../model/lora.ts';
 import { nodeFiles } from '../model/node-files.ts';
+import { isHfDatasetSpec } from '../io/hub-datasets.ts';
+import { readPreferenceData, resolveModelPath } from '../io/node-data.ts';
 import type { Quant } from '../model/projections.ts';
 
 export type { LoadedModel };
@@ -42,8 +45,9 @@ export async function openGpu(): Promise<GpuContext> {
 
 /** The model at `path` (a Hugging Face folder or a .gguf file) through the engine's loader, with progress. */
 export async function loadModelFromPath(ctx: GpuContext, path: string, quant: Quant): Promise<LoadedModel> {
+  const dir = await modelFolder(path);
   const t0 = performance.now();
-  const m = await loadModel(ctx, nodeFiles(path), quant, path, progressLog('model'));
+  const m = await loadModel(ctx, nodeFiles(dir), quant, path, progressLog('model'));
   const c = m.opened.cfg;
   log(`model: ${path} (${c.architecture}, L ${c.L}, C ${c.C}, H ${c.H}/${c.Hkv}, V ${c.V}); base ${quant}: ${(m.base.bytes / 2 ** 20).toFixed(1)} MiB on the GPU, loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return m;
@@ -79,10 +83,31 @@ export function readLines(path: string): string[] {
   return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
 }
 
-/** Reads a preference file with read progress on stderr. */
+/** Hub download progress on stderr, in progressLog's lines. */
+function downloadProgress(label: string, what: string): (loaded: number, total: number | null) => void {
+  const p = progressLog(label);
+  return (loaded, total) => p({ loaded, total: total ?? loaded, what: `download ${what}` });
+}
+
+/**
+ * `--model` as a folder or .gguf file, or a Hub id (OWNER/NAME[@REVISION]) from the Python Hugging Face cache,
+ * downloading what it lacks (HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE as huggingface_hub).
+ */
+export async function modelFolder(arg: string): Promise<string> {
+  const dir = await resolveModelPath(arg, { onDownload: downloadProgress('model', arg) });
+  if (dir !== arg) log(`model: ${arg} is the Hub's, in the Hugging Face cache at ${dir}`);
+  return dir;
+}
+
+/** Reads a preference file, or a Hub dataset (hf://datasets/OWNER/NAME[/CONFIG/SPLIT]), with progress on stderr. */
 export async function readData(path: string, options: Omit<ReadOptions, 'name' | 'onProgress'> = {}): Promise<ReadResult> {
-  const blob = await dataBlob(path);
   const p = progressLog('data');
+  if (isHfDatasetSpec(path)) {
+    const read = await readPreferenceData(path, { ...options, onProgress: (loaded, total) => p({ loaded, total: total ?? loaded, what: `read ${path}` }) }, { onDownload: downloadProgress('data', path) });
+    log(`data: ${read.report.file} (the Hub's Parquet conversion at commit ${read.hub?.commit.slice(0, 8)})`);
+    return read;
+  }
+  const blob = await dataBlob(path);
   return readPreferenceFile(blob, { ...options, name: path, onProgress: (loaded, total) => p({ loaded, total: total ?? blob.size, what: `read ${path}` }) });
 }
 
@@ -96,27 +121,32 @@ export function firstIssues(report: ValidationReport, n = 3): string {
 
 /**
  * Prints the data report on stderr (every command that reads a dataset does), then refuses what cannot go
- * on: no usable rows, or with --strict any row set aside.
+ * on: no usable rows, or with --strict any row set aside. `print`: 'always', or 'on-error' (a first check of
+ * the file as read, before a model loads, that stays quiet unless it refuses), or 'never' (printed elsewhere).
  */
-export function checkReport(report: ValidationReport, strict: boolean, print = true): void {
-  if (print) log(formatReport(report));
+export function checkReport(report: ValidationReport, strict: boolean, print: 'always' | 'on-error' | 'never' = 'always'): void {
   const setAside = issueTotal(report);
-  if (strict && setAside > 0) throw new Error(`${report.file}: ${setAside} row${setAside === 1 ? '' : 's'} set aside (--strict): ${firstIssues(report)}`);
-  if (report.rowsUsable === 0 || report.tokenization?.pairs === 0) throw new Error(`${report.file}: no usable rows${setAside ? `: ${firstIssues(report)}` : ''}`);
+  let error: string | null = null;
+  if (strict && setAside > 0) error = `${report.file}: ${setAside} row${setAside === 1 ? '' : 's'} set aside (--strict): ${firstIssues(report)}`;
+  else if (report.rowsUsable === 0 || report.tokenization?.pairs === 0) error = `${report.file}: no usable rows${setAside ? `: ${firstIssues(report)}` : ''}`;
+  if (print === 'always' || (print === 'on-error' && error)) log(formatReport(report));
+  if (error) throw new Error(error);
 }
 
 export const STRICT_OPTION = { type: 'boolean', help: 'refuse the data file if any row is set aside (exit 1, the first rows named)' } as const;
 
+/** A PEFT adapter folder, checked against the model's dimensions (the files are named when missing). */
+export async function readPeftFolder(dir: string, c: ModelConfig): Promise<LoraAdapter> {
+  const files = [join(dir, ADAPTER_CONFIG), join(dir, ADAPTER_WEIGHTS)];
+  for (const f of files) if (!existsSync(f)) throw new Error(`${f}: not found (an adapter folder holds ${ADAPTER_CONFIG} and ${ADAPTER_WEIGHTS})`);
+  const dims = { hidden_size: c.C, intermediate_size: c.F, num_hidden_layers: c.L, num_attention_heads: c.H, num_key_value_heads: c.Hkv, head_dim: c.D };
+  return importPeftAdapter({ config: readFileSync(files[0], 'utf8'), weights: new Uint8Array(readFileSync(files[1])) }, dims);
+}
+
 /** A LoRA from a PEFT folder, or a fresh one with PEFT's initialisation. */
 export async function loraFor(ctx: GpuContext, m: LoadedModel, adapterDir: string | undefined, fresh: LoraConfig, seed: number): Promise<Lora> {
   if (!adapterDir) return createLora(ctx, m.opened.cfg, fresh, seed);
-  const cfgFile = join(adapterDir, 'adapter_config.json');
-  const wFile = join(adapterDir, 'adapter_model.safetensors');
-  for (const f of [cfgFile, wFile]) if (!existsSync(f)) throw new Error(`${f}: not found (an adapter folder holds adapter_config.json and adapter_model.safetensors)`);
-  const c = m.opened.cfg;
-  const dims = { hidden_size: c.C, intermediate_size: c.F, num_hidden_layers: c.L, num_attention_heads: c.H, num_key_value_heads: c.Hkv, head_dim: c.D };
-  const a = await importPeftAdapter({ config: readFileSync(cfgFile, 'utf8'), weights: new Uint8Array(readFileSync(wFile)) }, dims);
-  const { config, init } = adapterInit(a);
+  const { config, init } = adapterInit(await readPeftFolder(adapterDir, m.opened.cfg));
   log(`adapter: ${adapterDir} (r ${config.r}, alpha ${config.alpha}, ${config.targets === 'all-linear' ? 'all-linear' : config.targets.join(',')})`);
   return createLora(ctx, m.opened.cfg, { ...config, dropout: 0 }, seed, init);
 }

@@ -1,6 +1,7 @@
 // The engine in this thread: a web worker in the studio (workers/engine.worker.ts), the CLI, or the test process.
 // It holds the state — the GPU, the loaded model, the dataset, at most one run — and delegates the work to
 // session.ts (load, prepare, start), exports.ts (checkpoint → files) and eval/generation.ts.
+import type { ReadResult } from '../data/read.ts';
 import { GpuContext } from '../gpu/context.ts';
 import { GpuError } from '../gpu/errors.ts';
 import { translateWithAdapter, withDecoder, type StoredAdapter } from '../generate/with-adapter.ts';
@@ -13,7 +14,7 @@ import type { RunState, RunStore } from '../train/checkpoint.ts';
 import type { RunConfig, RunEvent, StepMetrics } from '../train/config.ts';
 import type { TrainingRun } from '../train/run.ts';
 import { adapterFiles, recipeFiles, zipFiles, type AdapterDtype } from './exports.ts';
-import { providerFor } from './providers.ts';
+import { providerFor, type PathFiles } from './providers.ts';
 import { loadModel, prepareDataset, readDataset, requireTokenizer, resumedConfig, splitPairs, startRun, type LoadedModel, type PreparedDataset, type Progress, type StartedRun } from './session.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 import type { AdapterFiles, DataOptions, DatasetInfo, GpuInfo, ModelInfo, ModelSource, RunRecord, StudioEngine } from './types.ts';
@@ -27,6 +28,8 @@ export class LocalEngine implements StudioEngine {
   constructor(
     private readonly store: RunStore,
     private readonly baseUrl = '/',
+    /** How `{ kind: 'path' }` sources open (Node): the CLI gives nodeFiles, so its bundle needs no dynamic import. */
+    private readonly pathFiles?: PathFiles,
   ) {}
 
   private async gpu(): Promise<GpuContext> {
@@ -51,7 +54,7 @@ export class LocalEngine implements StudioEngine {
   async loadModel(source: ModelSource, quant: Quant, onProgress?: Progress): Promise<ModelInfo> {
     const ctx = await this.gpu();
     if (this.run) throw new Error('a run is in progress: pause or stop it before loading another model');
-    const provider = await providerFor(source, (loaded, total, what) => onProgress?.({ loaded, total, what: `download ${what}` }), this.baseUrl);
+    const provider = await providerFor(source, (loaded, total, what) => onProgress?.({ loaded, total, what: `download ${what}` }), this.baseUrl, this.pathFiles);
     if (this.model) {
       releaseBaseModel(ctx, this.model.base);
       this.model = null;
@@ -64,9 +67,13 @@ export class LocalEngine implements StudioEngine {
 
   async loadDataset(file: Blob & { name?: string }, opts: DataOptions, onProgress?: Progress): Promise<DatasetInfo> {
     if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
-    const tokenizer = requireTokenizer(this.model);
-    const read = await readDataset(file, opts, onProgress);
-    this.data = prepareDataset(read, tokenizer, opts, onProgress);
+    return this.useDataset(await readDataset(file, opts, onProgress), opts, onProgress);
+  }
+
+  /** As loadDataset, for rows already read elsewhere (a Hub dataset's shards, read by the CLI). */
+  useDataset(read: ReadResult, opts: DataOptions, onProgress?: Progress): DatasetInfo {
+    if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
+    this.data = prepareDataset(read, requireTokenizer(this.model), opts, onProgress);
     return this.data.info;
   }
 
@@ -103,13 +110,14 @@ export class LocalEngine implements StudioEngine {
     const m = this.model!;
     if (!m.tokenizer) return;
     s.tf.release(); // the training workspace is not needed any more; decoding allocates its own
-    const metrics = await generationEval(await this.gpu(), m.base, s.lora, m.tokenizer, s.evalRows);
-    if (!metrics) return;
+    const result = await generationEval(await this.gpu(), m.base, s.lora, m.tokenizer, s.evalRows);
+    if (!result) return;
+    const { metrics, samples } = result;
     const st = s.run.state;
     const last = st.evals.at(-1);
     if (last && last.step === st.step) Object.assign(last.metrics, metrics);
     else st.evals.push({ step: st.step, metrics });
-    onEvent({ type: 'eval', runId: st.runId, step: st.step, metrics });
+    onEvent({ type: 'eval', runId: st.runId, step: st.step, metrics, samples });
     await s.run.checkpoint();
   }
 
@@ -198,7 +206,7 @@ function toRecord(s: RunState, status?: RunRecord['status']): RunRecord {
   return {
     id: s.runId,
     name: s.config.name,
-    status: status ?? (s.step >= s.totalSteps ? 'finished' : 'paused'),
+    status: status ?? s.status ?? (s.step >= s.totalSteps ? 'finished' : 'paused'),
     step: s.step,
     totalSteps: s.totalSteps,
     createdAt: s.createdAt ?? s.savedAt,

@@ -1,7 +1,7 @@
 // Model configuration from a Hugging Face config.json, for the architectures this engine runs.
 // Anything it cannot run faithfully is refused with the offending field named, never silently approximated.
 import { roundF16 } from '../kernels/quant/formats.ts';
-import type { RopeScaling } from '../kernels/rope/rope.ts';
+import type { RopeScaling } from '../util/rope-freqs.ts';
 
 export type Architecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Gemma3ForCausalLM';
 
@@ -47,6 +47,8 @@ export interface ModelConfig {
   // ---- beyond Llama (absent: Llama's behaviour) ----
   /** 'linear' RoPE scaling factor of full-attention layers. */
   ropeLinearFactor?: number;
+  /** GGUF's rope_freqs (Llama 3): inv_freq of full-attention layers divided by these, (D/2). */
+  ropeFreqFactors?: Float32Array;
   /** Qwen3, Gemma 3: per-head RMSNorm of q and k (q_norm, k_norm over D) before RoPE. */
   qkNorm?: boolean;
   /** Gemma: RMSNorm multiplies by (1 + w); the stored weights are offsets from 1. */
@@ -249,7 +251,8 @@ export function parseConfig(json: Json, file = 'config.json'): ModelConfig {
   if (qwen3 || gemma) cfg.qkNorm = true;
   if (gemma) {
     Object.assign(cfg, {
-      normPlusOne: true,
+      // A GGUF from convert_hf_to_gguf already stores 1 + w (ggufConfig says so).
+      normPlusOne: json.norm_weights_include_one !== true,
       sandwichNorms: true,
       act: 'gelu_tanh',
       embedScale: embedScale(C, dtypeOf(json)),
