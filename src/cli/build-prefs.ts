@@ -4,6 +4,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { openDataFile } from '../data/node-file.ts';
+import { isHfDatasetSpec } from '../io/hub-datasets.ts';
 import { QUANTS } from '../model/projections.ts';
 import { DEFAULT_CANDIDATES, decoderCandidates, parallelFromLines, parseMetric, PrefsBuilder, readParallel, REJECT_RULES, toJsonl, type BuildSettings, type ParallelRead, type RejectRule } from '../prefs/index.ts';
 import { FolderPrefsStore } from '../prefs/node-store.ts';
@@ -63,6 +64,7 @@ async function readInput(a: Record<string, unknown>): Promise<ParallelRead> {
   if (a.data !== undefined) {
     if (a.source !== undefined || a.reference !== undefined) throw new UsageError('build-prefs: give --data, or --source with --reference, not both');
     const path = String(a.data);
+    if (isHfDatasetSpec(path)) throw new UsageError(`build-prefs: --data ${path}: Hub datasets are not read here yet; download the split (its Parquet files) and give the file`);
     const src = await openDataFile(path);
     try {
       return await readParallel(src, { name: path, pair, limit, columns: { systems } });
