@@ -9,7 +9,7 @@ import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, exportPeftAdapter, importPeftAdapter, 
 import { openModel, type OpenedModel } from '../model/load.ts';
 import { nodeFiles } from '../model/node-files.ts';
 import { exportWebModel } from '../onnx/web.ts';
-import { parseArgs, required, usage, type ArgSpec } from './args.ts';
+import { command, helpOr, parseArgs, required, type ArgSpec } from './args.ts';
 import { log, modelFolder } from './session.ts';
 
 export const EXPORT_FORMATS = ['peft', 'gguf', 'onnx'] as const;
@@ -18,12 +18,11 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 const SPEC: ArgSpec = {
   model: { type: 'string', help: 'the base model: a Hugging Face folder, or a Hub id (downloaded into the Hugging Face cache)' },
   adapter: { type: 'string', help: 'the adapter: a PEFT folder (adapter_config.json + adapter_model.safetensors), as train writes it' },
-  format: { type: 'string', help: 'peft (a folder, or a .zip), gguf (one .gguf file for llama.cpp / Ollama), onnx (a transformers.js folder)' },
+  format: { type: 'string', choices: EXPORT_FORMATS, help: 'peft (a folder, or a .zip), gguf (one .gguf file for llama.cpp / Ollama), onnx (a transformers.js folder)' },
   out: { type: 'string', help: 'where to write: a folder (peft, onnx), a .zip (peft) or a .gguf file' },
-  dtype: { type: 'string', default: 'f32', help: 'peft and gguf tensors: f32 or f16' },
-  'max-positions': { type: 'number', help: 'onnx: longest sequence the RoPE tables cover (default min(max_position_embeddings, 4096))' },
+  dtype: { type: 'string', default: 'f32', choices: ['f32', 'f16'], help: 'peft and gguf tensors' },
+  'max-positions': { type: 'number', integer: true, min: 1, help: 'onnx: longest sequence the RoPE tables cover (default min(max_position_embeddings, 4096))' },
   force: { type: 'boolean', help: 'replace files already at --out' },
-  help: { type: 'boolean', help: 'show this help' },
 };
 const SYNOPSIS = '--model DIR|HUB_ID --adapter PEFT_DIR --format peft|gguf|onnx --out PATH';
 
@@ -50,7 +49,7 @@ export async function exportFiles(r: ExportRequest): Promise<{ name: string; dat
     }
     case 'gguf':
       if (!r.out.toLowerCase().endsWith('.gguf')) throw new Error(`export: --out ${r.out}: a GGUF adapter is one file; name it *.gguf`);
-      return [{ name: '', data: exportGgufLora(r.adapter, r.model.configJson, { dtype }) }];
+      return [{ name: '', data: exportGgufLora(r.adapter, { architectures: [r.model.cfg.architecture], num_attention_heads: r.model.cfg.H, num_key_value_heads: r.model.cfg.Hkv }, { dtype }) }];
     case 'onnx': {
       const gen = join(r.modelDir, 'generation_config.json');
       const generationConfig = existsSync(gen) ? (JSON.parse(readFileSync(gen, 'utf8')) as Record<string, unknown>) : null;
@@ -62,7 +61,9 @@ export async function exportFiles(r: ExportRequest): Promise<{ name: string; dat
 function readAdapter(dir: string, model: OpenedModel): Promise<LoraAdapter> {
   const files = [join(dir, ADAPTER_CONFIG), join(dir, ADAPTER_WEIGHTS)];
   for (const f of files) if (!existsSync(f)) throw new Error(`${f}: not found (an adapter folder holds ${ADAPTER_CONFIG} and ${ADAPTER_WEIGHTS})`);
-  return importPeftAdapter({ config: readFileSync(files[0], 'utf8'), weights: new Uint8Array(readFileSync(files[1])) }, model.configJson as never);
+  const c = model.cfg;
+  const dims = { hidden_size: c.C, intermediate_size: c.F, num_hidden_layers: c.L, num_attention_heads: c.H, num_key_value_heads: c.Hkv, head_dim: c.D };
+  return importPeftAdapter({ config: readFileSync(files[0], 'utf8'), weights: new Uint8Array(readFileSync(files[1])) }, dims);
 }
 
 /** Refuses to replace what is already there, unless --force: nothing saved is lost by a mistyped --out. */
@@ -74,22 +75,17 @@ function checkOut(out: string, names: string[], force: boolean): void {
   if (taken.length && !force) throw new Error(`export: ${taken[0]} already exists (pass --force to replace it)`);
 }
 
-export async function exportCommand(argv: string[]): Promise<number> {
+export const exportCommand = command('export', async (argv: string[]): Promise<number> => {
   const p = parseArgs(argv, SPEC, 'export');
-  if (p.help) {
-    console.log(usage('export', SYNOPSIS, SPEC));
-    return 0;
-  }
-  const format = required<string>(p, 'format', 'export');
-  if (!EXPORT_FORMATS.includes(format as ExportFormat)) throw new Error(`export: --format: expected one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
-  const dtype = p.dtype as string;
-  if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`export: --dtype: expected f32 or f16, got ${JSON.stringify(dtype)}`);
+  if (helpOr(p, 'export', SYNOPSIS, SPEC)) return 0;
+  const format = required<ExportFormat>(p, 'format', 'export');
   const out = required<string>(p, 'out', 'export');
+  const adapterDir = required<string>(p, 'adapter', 'export');
   const dir = await modelFolder(required<string>(p, 'model', 'export'));
   const model = await openModel(nodeFiles(dir));
   try {
-    const adapter = await readAdapter(required<string>(p, 'adapter', 'export'), model);
-    const files = await exportFiles({ model, modelDir: dir, adapter, format: format as ExportFormat, out, dtype, maxPositions: p['max-positions'] as number | undefined });
+    const adapter = await readAdapter(adapterDir, model);
+    const files = await exportFiles({ model, modelDir: dir, adapter, format, out, dtype: p.dtype as 'f32' | 'f16', maxPositions: p['max-positions'] as number | undefined });
     checkOut(out, files.map((f) => f.name), p.force === true);
     let bytes = 0;
     for (const f of files) {
@@ -103,4 +99,4 @@ export async function exportCommand(argv: string[]): Promise<number> {
   } finally {
     await model.close();
   }
-}
+});

@@ -58,6 +58,7 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
     throw new UsageError(`${mode}: --targets: ${(e as Error).message}`);
   }
   const read = await readData(dataPath);
+  checkReport(read.report, !!a.strict, 'on-error'); // refused before the model loads when the rows as read already fail
   const ctx = await openGpu();
   try {
     const m = await loadModelFromPath(ctx, modelPath, quant);

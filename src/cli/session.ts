@@ -9,8 +9,9 @@ import type { ValidationReport } from '../data/types.ts';
 import { loadModel, requireTokenizer, type LoadedModel, type Progress } from '../engine/session.ts';
 import { describeCapabilities } from '../gpu/caps.ts';
 import { GpuContext } from '../gpu/context.ts';
-import { importPeftAdapter } from '../io/peft.ts';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, importPeftAdapter, type LoraAdapter } from '../io/peft.ts';
 import { adapterInit } from '../model/adapter.ts';
+import type { ModelConfig } from '../model/config.ts';
 import { createLora, type Lora, type LoraConfig } from '../model/lora.ts';
 import { nodeFiles } from '../model/node-files.ts';
 import { isHfDatasetSpec } from '../io/hub-datasets.ts';
@@ -120,27 +121,32 @@ export function firstIssues(report: ValidationReport, n = 3): string {
 
 /**
  * Prints the data report on stderr (every command that reads a dataset does), then refuses what cannot go
- * on: no usable rows, or with --strict any row set aside.
+ * on: no usable rows, or with --strict any row set aside. `print`: 'always', or 'on-error' (a first check of
+ * the file as read, before a model loads, that stays quiet unless it refuses), or 'never' (printed elsewhere).
  */
-export function checkReport(report: ValidationReport, strict: boolean, print = true): void {
-  if (print) log(formatReport(report));
+export function checkReport(report: ValidationReport, strict: boolean, print: 'always' | 'on-error' | 'never' = 'always'): void {
   const setAside = issueTotal(report);
-  if (strict && setAside > 0) throw new Error(`${report.file}: ${setAside} row${setAside === 1 ? '' : 's'} set aside (--strict): ${firstIssues(report)}`);
-  if (report.rowsUsable === 0 || report.tokenization?.pairs === 0) throw new Error(`${report.file}: no usable rows${setAside ? `: ${firstIssues(report)}` : ''}`);
+  let error: string | null = null;
+  if (strict && setAside > 0) error = `${report.file}: ${setAside} row${setAside === 1 ? '' : 's'} set aside (--strict): ${firstIssues(report)}`;
+  else if (report.rowsUsable === 0 || report.tokenization?.pairs === 0) error = `${report.file}: no usable rows${setAside ? `: ${firstIssues(report)}` : ''}`;
+  if (print === 'always' || (print === 'on-error' && error)) log(formatReport(report));
+  if (error) throw new Error(error);
 }
 
 export const STRICT_OPTION = { type: 'boolean', help: 'refuse the data file if any row is set aside (exit 1, the first rows named)' } as const;
 
+/** A PEFT adapter folder, checked against the model's dimensions (the files are named when missing). */
+export async function readPeftFolder(dir: string, c: ModelConfig): Promise<LoraAdapter> {
+  const files = [join(dir, ADAPTER_CONFIG), join(dir, ADAPTER_WEIGHTS)];
+  for (const f of files) if (!existsSync(f)) throw new Error(`${f}: not found (an adapter folder holds ${ADAPTER_CONFIG} and ${ADAPTER_WEIGHTS})`);
+  const dims = { hidden_size: c.C, intermediate_size: c.F, num_hidden_layers: c.L, num_attention_heads: c.H, num_key_value_heads: c.Hkv, head_dim: c.D };
+  return importPeftAdapter({ config: readFileSync(files[0], 'utf8'), weights: new Uint8Array(readFileSync(files[1])) }, dims);
+}
+
 /** A LoRA from a PEFT folder, or a fresh one with PEFT's initialisation. */
 export async function loraFor(ctx: GpuContext, m: LoadedModel, adapterDir: string | undefined, fresh: LoraConfig, seed: number): Promise<Lora> {
   if (!adapterDir) return createLora(ctx, m.opened.cfg, fresh, seed);
-  const cfgFile = join(adapterDir, 'adapter_config.json');
-  const wFile = join(adapterDir, 'adapter_model.safetensors');
-  for (const f of [cfgFile, wFile]) if (!existsSync(f)) throw new Error(`${f}: not found (an adapter folder holds adapter_config.json and adapter_model.safetensors)`);
-  const c = m.opened.cfg;
-  const dims = { hidden_size: c.C, intermediate_size: c.F, num_hidden_layers: c.L, num_attention_heads: c.H, num_key_value_heads: c.Hkv, head_dim: c.D };
-  const a = await importPeftAdapter({ config: readFileSync(cfgFile, 'utf8'), weights: new Uint8Array(readFileSync(wFile)) }, dims);
-  const { config, init } = adapterInit(a);
+  const { config, init } = adapterInit(await readPeftFolder(adapterDir, m.opened.cfg));
   log(`adapter: ${adapterDir} (r ${config.r}, alpha ${config.alpha}, ${config.targets === 'all-linear' ? 'all-linear' : config.targets.join(',')})`);
   return createLora(ctx, m.opened.cfg, { ...config, dropout: 0 }, seed, init);
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ADAPTER_DTYPES, type AdapterDtype } from '../engine/exports.ts';
 import { LocalEngine } from '../engine/local.ts';
 import type { AdapterFiles } from '../engine/types.ts';
+import { nodeFiles } from '../model/node-files.ts';
 import { QUANTS } from '../model/projections.ts';
 import { SCHEDULES, type RunConfig, type RunEvent, type StepMetrics } from '../train/config.ts';
 import { LOSS_TYPES } from '../train/losses.ts';
@@ -77,7 +78,7 @@ export const trainCommand = command('train', async (argv: string[]): Promise<num
   if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new Error(`${outDir}: is a file, but --out names the adapter folder`);
   const ckDir = join(outDir, 'checkpoints');
   const store = new FolderRunStore(ckDir);
-  const engine = new LocalEngine(store);
+  const engine = new LocalEngine(store, '/', nodeFiles);
   try {
     const previous = await engine.listRuns(); // newest first
     if (a.resume && !previous.length) throw new Error(`${ckDir}: no run to resume`);

@@ -12,7 +12,7 @@ import type { RunState, RunStore } from '../train/checkpoint.ts';
 import type { RunConfig, RunEvent, StepMetrics } from '../train/config.ts';
 import type { TrainingRun } from '../train/run.ts';
 import { adapterFiles, recipeFiles, zipFiles, type AdapterDtype } from './exports.ts';
-import { providerFor } from './providers.ts';
+import { providerFor, type PathFiles } from './providers.ts';
 import { loadModel, prepareDataset, readDataset, requireTokenizer, resumedConfig, splitPairs, startRun, type LoadedModel, type PreparedDataset, type Progress, type StartedRun } from './session.ts';
 import type { AdapterFiles, DataOptions, DatasetInfo, GpuInfo, ModelInfo, ModelSource, RunRecord, StudioEngine } from './types.ts';
 
@@ -25,6 +25,8 @@ export class LocalEngine implements StudioEngine {
   constructor(
     private readonly store: RunStore,
     private readonly baseUrl = '/',
+    /** How `{ kind: 'path' }` sources open (Node): the CLI gives nodeFiles, so its bundle needs no dynamic import. */
+    private readonly pathFiles?: PathFiles,
   ) {}
 
   private async gpu(): Promise<GpuContext> {
@@ -49,7 +51,7 @@ export class LocalEngine implements StudioEngine {
   async loadModel(source: ModelSource, quant: Quant, onProgress?: Progress): Promise<ModelInfo> {
     const ctx = await this.gpu();
     if (this.run) throw new Error('a run is in progress: pause or stop it before loading another model');
-    const provider = await providerFor(source, (loaded, total, what) => onProgress?.({ loaded, total, what: `download ${what}` }), this.baseUrl);
+    const provider = await providerFor(source, (loaded, total, what) => onProgress?.({ loaded, total, what: `download ${what}` }), this.baseUrl, this.pathFiles);
     if (this.model) {
       releaseBaseModel(ctx, this.model.base);
       this.model = null;
@@ -105,13 +107,14 @@ export class LocalEngine implements StudioEngine {
     const m = this.model!;
     if (!m.tokenizer) return;
     s.tf.release(); // the training workspace is not needed any more; decoding allocates its own
-    const metrics = await generationEval(await this.gpu(), m.base, s.lora, m.tokenizer, s.evalRows);
-    if (!metrics) return;
+    const result = await generationEval(await this.gpu(), m.base, s.lora, m.tokenizer, s.evalRows);
+    if (!result) return;
+    const { metrics, samples } = result;
     const st = s.run.state;
     const last = st.evals.at(-1);
     if (last && last.step === st.step) Object.assign(last.metrics, metrics);
     else st.evals.push({ step: st.step, metrics });
-    onEvent({ type: 'eval', runId: st.runId, step: st.step, metrics });
+    onEvent({ type: 'eval', runId: st.runId, step: st.step, metrics, samples });
     await s.run.checkpoint();
   }
 
@@ -190,7 +193,7 @@ function toRecord(s: RunState, status?: RunRecord['status']): RunRecord {
   return {
     id: s.runId,
     name: s.config.name,
-    status: status ?? (s.step >= s.totalSteps ? 'finished' : 'paused'),
+    status: status ?? s.status ?? (s.step >= s.totalSteps ? 'finished' : 'paused'),
     step: s.step,
     totalSteps: s.totalSteps,
     createdAt: s.createdAt ?? s.savedAt,
