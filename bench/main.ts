@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeCapabilities } from '../src/gpu/caps.ts';
 import { GpuContext } from '../src/gpu/context.ts';
+import { compileRows } from './compile.ts';
 import { QWEN05, runCase, type BenchCase, type BenchResult } from './harness.ts';
 import { rooflineCase } from './roofline.ts';
 
@@ -91,6 +92,8 @@ for (const r of results) {
 // (ctx.compileMs): what a cold start pays before its first step unless pipelines are created ahead (ctx.precompile).
 const compileRow = `pipeline compile: ${ctx.pipelineCount} pipelines created in this run`;
 row(compileRow, ctx.compileMs);
+const compiles = !only || 'compile'.includes(only) ? await compileRows(opts.tokens) : [];
+for (const r of compiles) row(r.name, r.ms);
 say('\n"roofline": the rate as a fraction of the plain f32 matmul timed in alternation with it (see bench/harness.ts)');
 say(`peak GPU bytes allocated through the engine: ${ctx.peakBytes}`);
 if (json) {
@@ -101,7 +104,7 @@ if (json) {
     tokens: opts.tokens,
     timing,
     rooflines: [...rooflines.values()].map((r) => ({ name: r.name, gflops: Math.max(0, ...results.filter((x) => x.roofline === r.name).map((x) => x.rooflineGflops ?? 0)) })),
-    rows: [...results, { name: compileRow, ms: ctx.compileMs, compileMs: ctx.compileMs }],
+    rows: [...results, { name: compileRow, ms: ctx.compileMs, compileMs: ctx.compileMs }, ...compiles.map((r) => ({ ...r, compileMs: r.ms }))],
     peakBytes: ctx.peakBytes,
   };
   writeStdout(`${JSON.stringify(out, null, 2)}\n`);

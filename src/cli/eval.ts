@@ -17,7 +17,7 @@ const SPEC: ArgSpec = {
   adapter: { type: 'string', help: 'PEFT adapter folder to compare with the base model' },
   input: { type: 'string', help: 'sources, one per line (with --ref)' },
   ref: { type: 'string', help: 'references, line-aligned with --input' },
-  data: { type: 'string', help: 'translation triplets or ALMA-R file instead of --input/--ref (chosen = reference)' },
+  data: { type: 'string', help: 'translation triplets or ALMA-R file (or hf://datasets/…) instead of --input/--ref (chosen = reference)' },
   'src-lang': { type: 'string', help: 'source language code (required with --input)' },
   'tgt-lang': { type: 'string', help: 'target language code (required with --input)' },
   limit: { type: 'number', integer: true, min: 1, help: 'evaluate the first N segments only' },

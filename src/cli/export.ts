@@ -4,16 +4,13 @@
 // No GPU: the files are computed on the host.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { hubModelDir } from '../io/hf-cache.ts';
 import { exportGgufLora } from '../io/gguf-lora.ts';
-import { checkRepoId } from '../io/hub.ts';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, exportPeftAdapter, type LoraAdapter } from '../io/peft.ts';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, exportPeftAdapter, importPeftAdapter, type LoraAdapter } from '../io/peft.ts';
 import { openModel, type OpenedModel } from '../model/load.ts';
 import { nodeFiles } from '../model/node-files.ts';
 import { exportWebModel } from '../onnx/web.ts';
-import { ADAPTER_DTYPES, type AdapterDtype } from '../engine/exports.ts';
 import { command, helpOr, parseArgs, required, type ArgSpec } from './args.ts';
-import { log, readPeftFolder } from './session.ts';
+import { log, modelFolder } from './session.ts';
 
 export const EXPORT_FORMATS = ['peft', 'gguf', 'onnx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -23,7 +20,7 @@ const SPEC: ArgSpec = {
   adapter: { type: 'string', help: 'the adapter: a PEFT folder (adapter_config.json + adapter_model.safetensors), as train writes it' },
   format: { type: 'string', choices: EXPORT_FORMATS, help: 'peft (a folder, or a .zip), gguf (one .gguf file for llama.cpp / Ollama), onnx (a transformers.js folder)' },
   out: { type: 'string', help: 'where to write: a folder (peft, onnx), a .zip (peft) or a .gguf file' },
-  dtype: { type: 'string', default: 'f32', choices: ADAPTER_DTYPES, help: 'peft and gguf tensors' },
+  dtype: { type: 'string', default: 'f32', choices: ['f32', 'f16'], help: 'peft and gguf tensors' },
   'max-positions': { type: 'number', integer: true, min: 1, help: 'onnx: longest sequence the RoPE tables cover (default min(max_position_embeddings, 4096))' },
   force: { type: 'boolean', help: 'replace files already at --out' },
 };
@@ -36,7 +33,7 @@ export interface ExportRequest {
   adapter: LoraAdapter;
   format: ExportFormat;
   out: string;
-  dtype: AdapterDtype;
+  dtype: 'f32' | 'f16';
   maxPositions?: number;
 }
 
@@ -52,7 +49,7 @@ export async function exportFiles(r: ExportRequest): Promise<{ name: string; dat
     }
     case 'gguf':
       if (!r.out.toLowerCase().endsWith('.gguf')) throw new Error(`export: --out ${r.out}: a GGUF adapter is one file; name it *.gguf`);
-      return [{ name: '', data: exportGgufLora(r.adapter, r.model.configJson, { dtype }) }];
+      return [{ name: '', data: exportGgufLora(r.adapter, { architectures: [r.model.cfg.architecture], num_attention_heads: r.model.cfg.H, num_key_value_heads: r.model.cfg.Hkv }, { dtype }) }];
     case 'onnx': {
       const gen = join(r.modelDir, 'generation_config.json');
       const generationConfig = existsSync(gen) ? (JSON.parse(readFileSync(gen, 'utf8')) as Record<string, unknown>) : null;
@@ -61,17 +58,12 @@ export async function exportFiles(r: ExportRequest): Promise<{ name: string; dat
   }
 }
 
-/** A local folder as is; otherwise a Hub id, fetched into (or found in) the Hugging Face cache. */
-async function modelDir(arg: string): Promise<string> {
-  if (existsSync(arg)) return arg;
-  try {
-    checkRepoId(arg);
-  } catch {
-    throw new Error(`export: --model ${arg}: no such folder, and not a Hub id (OWNER/NAME)`);
-  }
-  const { dir, commit } = await hubModelDir(arg);
-  log(`model: ${arg} at ${commit.slice(0, 12)} (${dir})`);
-  return dir;
+function readAdapter(dir: string, model: OpenedModel): Promise<LoraAdapter> {
+  const files = [join(dir, ADAPTER_CONFIG), join(dir, ADAPTER_WEIGHTS)];
+  for (const f of files) if (!existsSync(f)) throw new Error(`${f}: not found (an adapter folder holds ${ADAPTER_CONFIG} and ${ADAPTER_WEIGHTS})`);
+  const c = model.cfg;
+  const dims = { hidden_size: c.C, intermediate_size: c.F, num_hidden_layers: c.L, num_attention_heads: c.H, num_key_value_heads: c.Hkv, head_dim: c.D };
+  return importPeftAdapter({ config: readFileSync(files[0], 'utf8'), weights: new Uint8Array(readFileSync(files[1])) }, dims);
 }
 
 /** Refuses to replace what is already there, unless --force: nothing saved is lost by a mistyped --out. */
@@ -83,17 +75,17 @@ function checkOut(out: string, names: string[], force: boolean): void {
   if (taken.length && !force) throw new Error(`export: ${taken[0]} already exists (pass --force to replace it)`);
 }
 
-export const exportCommand = command('export', async (argv) => {
+export const exportCommand = command('export', async (argv: string[]): Promise<number> => {
   const p = parseArgs(argv, SPEC, 'export');
   if (helpOr(p, 'export', SYNOPSIS, SPEC)) return 0;
-  const format = required<string>(p, 'format', 'export');
-  const dtype = p.dtype as AdapterDtype;
+  const format = required<ExportFormat>(p, 'format', 'export');
   const out = required<string>(p, 'out', 'export');
-  const dir = await modelDir(required<string>(p, 'model', 'export'));
+  const adapterDir = required<string>(p, 'adapter', 'export');
+  const dir = await modelFolder(required<string>(p, 'model', 'export'));
   const model = await openModel(nodeFiles(dir));
   try {
-    const adapter = await readPeftFolder(required<string>(p, 'adapter', 'export'), model.cfg);
-    const files = await exportFiles({ model, modelDir: dir, adapter, format: format as ExportFormat, out, dtype, maxPositions: p['max-positions'] as number | undefined });
+    const adapter = await readAdapter(adapterDir, model);
+    const files = await exportFiles({ model, modelDir: dir, adapter, format, out, dtype: p.dtype as 'f32' | 'f16', maxPositions: p['max-positions'] as number | undefined });
     checkOut(out, files.map((f) => f.name), p.force === true);
     let bytes = 0;
     for (const f of files) {

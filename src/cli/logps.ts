@@ -16,10 +16,10 @@ import { command, helpOr, parseArgs, required, UsageError, type ArgSpec } from '
 import { checkOutFile, checkReport, loadModelFromPath, log, loraFor, openGpu, progressLog, readData, requireTokenizer, STRICT_OPTION } from './session.ts';
 
 const spec: ArgSpec = {
-  model: { type: 'string', help: 'Hugging Face model folder or .gguf file' },
+  model: { type: 'string', help: 'Hugging Face model folder, .gguf file, or Hub id OWNER/NAME[@REVISION] (Hugging Face cache)' },
   adapter: { type: 'string', help: 'PEFT adapter folder (default: a fresh LoRA, B = 0)' },
   quant: { type: 'string', default: 'q4_0', choices: QUANTS, help: 'base linear layers' },
-  data: { type: 'string', help: 'preference file (JSONL {prompt, chosen, rejected}; any supported format)' },
+  data: { type: 'string', help: 'preference file (JSONL {prompt, chosen, rejected}; any supported format) or hf://datasets/OWNER/NAME[/CONFIG/SPLIT]' },
   beta: { type: 'number', default: 0.1, min: 0, minExclusive: true, help: 'β' },
   loss: { type: 'string', default: 'sigmoid', choices: LOSS_TYPES, help: 'loss type' },
   'cpo-alpha': { type: 'number', default: 1, min: 0, help: 'weight of the NLL term' },

@@ -14,6 +14,8 @@ import { adapterInit } from '../model/adapter.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { createLora, type Lora, type LoraConfig } from '../model/lora.ts';
 import { nodeFiles } from '../model/node-files.ts';
+import { isHfDatasetSpec } from '../io/hub-datasets.ts';
+import { readPreferenceData, resolveModelPath } from '../io/node-data.ts';
 import type { Quant } from '../model/projections.ts';
 
 export type { LoadedModel };
@@ -43,8 +45,9 @@ export async function openGpu(): Promise<GpuContext> {
 
 /** The model at `path` (a Hugging Face folder or a .gguf file) through the engine's loader, with progress. */
 export async function loadModelFromPath(ctx: GpuContext, path: string, quant: Quant): Promise<LoadedModel> {
+  const dir = await modelFolder(path);
   const t0 = performance.now();
-  const m = await loadModel(ctx, nodeFiles(path), quant, path, progressLog('model'));
+  const m = await loadModel(ctx, nodeFiles(dir), quant, path, progressLog('model'));
   const c = m.opened.cfg;
   log(`model: ${path} (${c.architecture}, L ${c.L}, C ${c.C}, H ${c.H}/${c.Hkv}, V ${c.V}); base ${quant}: ${(m.base.bytes / 2 ** 20).toFixed(1)} MiB on the GPU, loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return m;
@@ -80,10 +83,31 @@ export function readLines(path: string): string[] {
   return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
 }
 
-/** Reads a preference file with read progress on stderr. */
+/** Hub download progress on stderr, in progressLog's lines. */
+function downloadProgress(label: string, what: string): (loaded: number, total: number | null) => void {
+  const p = progressLog(label);
+  return (loaded, total) => p({ loaded, total: total ?? loaded, what: `download ${what}` });
+}
+
+/**
+ * `--model` as a folder or .gguf file, or a Hub id (OWNER/NAME[@REVISION]) from the Python Hugging Face cache,
+ * downloading what it lacks (HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE as huggingface_hub).
+ */
+export async function modelFolder(arg: string): Promise<string> {
+  const dir = await resolveModelPath(arg, { onDownload: downloadProgress('model', arg) });
+  if (dir !== arg) log(`model: ${arg} is the Hub's, in the Hugging Face cache at ${dir}`);
+  return dir;
+}
+
+/** Reads a preference file, or a Hub dataset (hf://datasets/OWNER/NAME[/CONFIG/SPLIT]), with progress on stderr. */
 export async function readData(path: string, options: Omit<ReadOptions, 'name' | 'onProgress'> = {}): Promise<ReadResult> {
-  const blob = await dataBlob(path);
   const p = progressLog('data');
+  if (isHfDatasetSpec(path)) {
+    const read = await readPreferenceData(path, { ...options, onProgress: (loaded, total) => p({ loaded, total: total ?? loaded, what: `read ${path}` }) }, { onDownload: downloadProgress('data', path) });
+    log(`data: ${read.report.file} (the Hub's Parquet conversion at commit ${read.hub?.commit.slice(0, 8)})`);
+    return read;
+  }
+  const blob = await dataBlob(path);
   return readPreferenceFile(blob, { ...options, name: path, onProgress: (loaded, total) => p({ loaded, total: total ?? blob.size, what: `read ${path}` }) });
 }
 

@@ -14,12 +14,13 @@ import { LOSS_TYPES } from '../train/losses.ts';
 import { FolderRunStore } from '../train/node-store.ts';
 import { PRESETS, presetConfig, validateRunConfig } from '../train/presets.ts';
 import { command, helpOr, parseArgs, required, UsageError, type ArgSpec } from './args.ts';
-import { checkReport, dataBlob, log, progressLog, STRICT_OPTION } from './session.ts';
+import { isHfDatasetSpec } from '../io/hub-datasets.ts';
+import { checkReport, dataBlob, log, modelFolder, progressLog, readData, STRICT_OPTION } from './session.ts';
 
 const int = { type: 'number', integer: true } as const;
 const spec: ArgSpec = {
-  model: { type: 'string', help: 'Hugging Face model folder or .gguf file' },
-  data: { type: 'string', help: 'preference file (any supported container and row format)' },
+  model: { type: 'string', help: 'Hugging Face model folder, .gguf file, or Hub id OWNER/NAME[@REVISION] (Hugging Face cache)' },
+  data: { type: 'string', help: 'preference file (any supported container and row format) or hf://datasets/OWNER/NAME[/CONFIG/SPLIT]' },
   out: { type: 'string', help: 'adapter folder (PEFT files at the end, checkpoints/ inside)' },
   preset: { type: 'string', default: 'quick', choices: [...Object.keys(PRESETS), 'custom'], help: 'starting settings' },
   resume: { type: 'boolean', help: 'continue the run found in --out (may raise --max-steps or --epochs)' },
@@ -92,14 +93,17 @@ export const trainCommand = command('train', async (argv: string[]): Promise<num
     if (resumed && Object.keys(overrides).some((k) => k !== 'maxSteps' && k !== 'epochs')) log("note: --resume keeps the run's settings; only --max-steps and --epochs may change");
     const errors = validateRunConfig(cfg);
     if (errors.length) throw new UsageError(`train: invalid settings:\n  ${errors.join('\n  ')}`);
-    const blob = await dataBlob(dataPath);
+    const hubData = isHfDatasetSpec(dataPath);
+    const blob = hubData ? null : await dataBlob(dataPath);
+    const modelDir = await modelFolder(modelPath);
 
     const gpu = await engine.gpuInfo();
     if (!gpu.available) throw new Error(gpu.message ?? 'no WebGPU adapter');
     log(`gpu: ${gpu.adapter}${gpu.f16 ? ', shader-f16' : ''}${gpu.subgroups ? ', subgroups' : ''}`);
-    await engine.loadModel({ kind: 'path', path: modelPath }, cfg.quant, progressLog('model'));
+    await engine.loadModel({ kind: 'path', path: modelDir }, cfg.quant, progressLog('model'));
     const evalFraction = a['eval-fraction'] as number;
-    const info = await engine.loadDataset(blob, { maxLength: cfg.maxLength, maxPromptLength: cfg.maxPromptLength, evalFraction, seed: cfg.seed }, progressLog('data'));
+    const dataOpts = { maxLength: cfg.maxLength, maxPromptLength: cfg.maxPromptLength, evalFraction, seed: cfg.seed };
+    const info = blob ? await engine.loadDataset(blob, dataOpts, progressLog('data')) : engine.useDataset(await readData(dataPath), dataOpts, progressLog('data'));
     checkReport(engine.dataset!.report, !!a.strict);
     if (!resumed) {
       // A fresh run replaces what an earlier one left in this folder (resume picks the newest run).

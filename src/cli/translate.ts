@@ -12,7 +12,7 @@ import { loadModelFromPath, log, loraFor, openGpu, readLines, requireTokenizer, 
 
 /** Options every generating command shares. */
 export const DECODE_SPEC: ArgSpec = {
-  model: { type: 'string', help: 'Hugging Face model folder or .gguf file' },
+  model: { type: 'string', help: 'Hugging Face model folder, .gguf file, or Hub id OWNER/NAME[@REVISION] (Hugging Face cache)' },
   quant: { type: 'string', default: 'q4_0', choices: QUANTS, help: 'base linear layers' },
   beams: { type: 'number', default: 1, integer: true, min: 1, help: 'beam search width (ALMA evaluates with 5)' },
   'max-new-tokens': { type: 'number', default: 256, integer: true, min: 1, help: 'tokens generated at most per source' },

@@ -9,7 +9,7 @@ import { command, helpOr, parseArgs, required, type ArgSpec } from './args.ts';
 import { checkReport, readData, STRICT_OPTION } from './session.ts';
 
 const SPEC: ArgSpec = {
-  data: { type: 'string', help: 'preference file (any supported container and row format)' },
+  data: { type: 'string', help: 'preference file (any supported container and row format) or hf://datasets/OWNER/NAME[/CONFIG/SPLIT]' },
   json: { type: 'boolean', help: 'print the report as one JSON object on stdout' },
   strict: STRICT_OPTION,
 };

@@ -1,6 +1,7 @@
 // The engine in this thread: a web worker in the studio (workers/engine.worker.ts), the CLI, or the test process.
 // It holds the state — the GPU, the loaded model, the dataset, at most one run — and delegates the work to
 // session.ts (load, prepare, start), exports.ts (checkpoint → files) and eval/generation.ts.
+import type { ReadResult } from '../data/read.ts';
 import { GpuContext } from '../gpu/context.ts';
 import { GpuError } from '../gpu/errors.ts';
 import { translateWithAdapter, type StoredAdapter } from '../generate/with-adapter.ts';
@@ -63,9 +64,13 @@ export class LocalEngine implements StudioEngine {
 
   async loadDataset(file: Blob & { name?: string }, opts: DataOptions, onProgress?: Progress): Promise<DatasetInfo> {
     if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
-    const tokenizer = requireTokenizer(this.model);
-    const read = await readDataset(file, opts, onProgress);
-    this.data = prepareDataset(read, tokenizer, opts, onProgress);
+    return this.useDataset(await readDataset(file, opts, onProgress), opts, onProgress);
+  }
+
+  /** As loadDataset, for rows already read elsewhere (a Hub dataset's shards, read by the CLI). */
+  useDataset(read: ReadResult, opts: DataOptions, onProgress?: Progress): DatasetInfo {
+    if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
+    this.data = prepareDataset(read, requireTokenizer(this.model), opts, onProgress);
     return this.data.info;
   }
 
@@ -102,13 +107,14 @@ export class LocalEngine implements StudioEngine {
     const m = this.model!;
     if (!m.tokenizer) return;
     s.tf.release(); // the training workspace is not needed any more; decoding allocates its own
-    const metrics = await generationEval(await this.gpu(), m.base, s.lora, m.tokenizer, s.evalRows);
-    if (!metrics) return;
+    const result = await generationEval(await this.gpu(), m.base, s.lora, m.tokenizer, s.evalRows);
+    if (!result) return;
+    const { metrics, samples } = result;
     const st = s.run.state;
     const last = st.evals.at(-1);
     if (last && last.step === st.step) Object.assign(last.metrics, metrics);
     else st.evals.push({ step: st.step, metrics });
-    onEvent({ type: 'eval', runId: st.runId, step: st.step, metrics });
+    onEvent({ type: 'eval', runId: st.runId, step: st.step, metrics, samples });
     await s.run.checkpoint();
   }
 
@@ -187,7 +193,7 @@ function toRecord(s: RunState, status?: RunRecord['status']): RunRecord {
   return {
     id: s.runId,
     name: s.config.name,
-    status: status ?? (s.step >= s.totalSteps ? 'finished' : 'paused'),
+    status: status ?? s.status ?? (s.step >= s.totalSteps ? 'finished' : 'paused'),
     step: s.step,
     totalSteps: s.totalSteps,
     createdAt: s.createdAt ?? s.savedAt,

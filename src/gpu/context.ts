@@ -197,6 +197,11 @@ export class GpuContext {
     return this.pipelines.size;
   }
 
+  /** The cached pipelines, as `key#entryPoint` (what precompile plans are checked against). */
+  get pipelineIds(): string[] {
+    return [...this.pipelines.keys()];
+  }
+
   recorder(): Recorder {
     return new Recorder(this);
   }

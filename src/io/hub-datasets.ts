@@ -130,11 +130,18 @@ export async function openHubDataset(spec: HubDatasetSpec | string, opts: HubDat
   return { spec: s, name, commit: listing.commit, split, parts };
 }
 
+export interface HubDatasetRead {
+  /** hf://datasets/OWNER/NAME/CONFIG/SPLIT */
+  name: string;
+  commit: string;
+  partial: boolean;
+}
+
 /** A Hub dataset split read as preference rows: one report over all its shards, named by its hf:// spec. */
 export async function readHubDataset(
   spec: HubDatasetSpec | string,
   opts: HubDatasetOptions & { read?: ReadOptions } = {},
-): Promise<ReadResult & { hub: { name: string; commit: string; partial: boolean } }> {
+): Promise<ReadResult & { hub: HubDatasetRead }> {
   const ds = await openHubDataset(spec, opts);
   const result = await readPreferenceParts(ds.parts, { ...opts.read, name: ds.name });
   if (ds.split.partial) {

@@ -6,15 +6,16 @@ import { existsSync } from 'node:fs';
 import { readPreferenceFilePath } from '../data/node-file.ts';
 import type { ReadOptions, ReadResult } from '../data/read.ts';
 import { hubModelDir, hubOptionsFromEnv, type HfEnv } from './hf-cache.ts';
-import { isHfDatasetSpec, readHubDataset } from './hub-datasets.ts';
+import { isHfDatasetSpec, readHubDataset, type HubDatasetRead } from './hub-datasets.ts';
 
 export interface HubCliOptions {
   env?: HfEnv;
-  /** Download progress (bytes of all files, of their total when known); see stderrProgress. */
+  /** Download progress (bytes of all files, of their total when known). */
   onDownload?: (loaded: number, total: number | null) => void;
 }
 
-export async function readPreferenceData(spec: string, options: ReadOptions = {}, extra: HubCliOptions = {}): Promise<ReadResult> {
+/** ReadResult, with `hub` (the split's hf:// name, the commit read, whether the conversion is partial) for Hub datasets. */
+export async function readPreferenceData(spec: string, options: ReadOptions = {}, extra: HubCliOptions = {}): Promise<ReadResult & { hub?: HubDatasetRead }> {
   if (!isHfDatasetSpec(spec)) return readPreferenceFilePath(spec, options);
   return readHubDataset(spec, { ...hubOptionsFromEnv(extra.env), onOverall: extra.onDownload, read: options });
 }
@@ -36,32 +37,4 @@ export async function resolveModelPath(arg: string, extra: HubCliOptions = {}): 
     const msg = (e as Error).message.replace(/^Hub: /, '');
     throw new Error(`${arg}: no such file or folder, nor a model on the Hub (${msg})`);
   }
-}
-
-/**
- * A progress callback that writes `label: 12.3 / 45.6 MiB (27%)` to stderr: in place on a terminal (at most
- * every 200 ms), a line per quarter otherwise (logs stay short).
- */
-export function stderrProgress(label: string, stream: NodeJS.WriteStream = process.stderr): (loaded: number, total: number | null) => void {
-  const mib = (n: number) => (n / 2 ** 20).toFixed(1);
-  let last = 0;
-  let quarter = -1;
-  let ended = false;
-  return (loaded, total) => {
-    if (ended) return;
-    const done = total !== null && loaded >= total;
-    const text = `${label}: ${mib(loaded)}${total !== null ? ` / ${mib(total)} MiB (${Math.floor((100 * loaded) / Math.max(total, 1))}%)` : ' MiB'}`;
-    if (stream.isTTY) {
-      const now = Date.now();
-      if (!done && now - last < 200) return;
-      last = now;
-      stream.write(`\r${text}${done ? '\n' : ''}`);
-    } else {
-      const q = total ? Math.floor((4 * loaded) / Math.max(total, 1)) : 0;
-      if (q === quarter && !done) return;
-      quarter = q;
-      stream.write(`${text}\n`);
-    }
-    ended = done;
-  };
 }

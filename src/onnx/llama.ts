@@ -63,7 +63,10 @@ function loraWeights(cfg: ModelConfig, adapter: LoraAdapter): LoraWeights {
 /** (Tmax, D) cos and sin of position·inv_freq, each half repeated as HF's cat((freqs, freqs)) lays them out. */
 function ropeTables(cfg: ModelConfig, Tmax: number): { cos: Float32Array; sin: Float32Array } {
   // inv_freq is f32 in HF (and survives .double() as those f32 values); the angle and cos/sin are taken in f64.
-  const inv = ropeInvFreq(cfg.D, cfg.ropeTheta, cfg.ropeScaling);
+  let inv = ropeInvFreq(cfg.D, cfg.ropeTheta, cfg.ropeScaling);
+  // 'linear' scaling divides positions by the factor: inv_freq / factor, in f32 as transformers and model.ts do
+  const linear = cfg.ropeLinearFactor;
+  if (linear) inv = inv.map((x) => Math.fround(x / Math.fround(linear)));
   const half = cfg.D / 2;
   const cos = new Float32Array(Tmax * cfg.D);
   const sin = new Float32Array(Tmax * cfg.D);
@@ -109,14 +112,18 @@ export function quantizeRowsInt8(W: Float32Array, N: number, K: number): { q: In
 /** FLT_MAX: the additive mask of the cached layout (finite, so a fully padded row softmaxes to uniform, not NaN). */
 const MASKED = 3.4028234663852886e38;
 
-/** The architectures this graph computes exactly; others (Qwen3's q/k norms, Gemma 3's norms and scaling) are refused. */
-export const ONNX_ARCHITECTURES: readonly string[] = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM'];
+/** The architectures this graph computes exactly; others (Gemma 3's norms, GeGLU and sliding layers) are refused. */
+export const ONNX_ARCHITECTURES: readonly string[] = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM'];
 
 /** Builds the graph, reading the base one tensor at a time (the whole model ends up in memory as f32). */
 export async function buildLlamaGraph(cfg: ModelConfig, reader: TensorReader, adapter?: LoraAdapter | null, opts: OnnxExportOptions = {}): Promise<GraphBuilder> {
   if (!ONNX_ARCHITECTURES.includes(cfg.architecture)) {
     throw new Error(`ONNX export: ${cfg.architecture} is not supported yet (supported: ${ONNX_ARCHITECTURES.join(', ')})`);
   }
+  // Layer features beyond Llama's (config.ts) that this graph does not build: refused rather than left out.
+  const beyond: string[] = (['normPlusOne', 'sandwichNorms', 'embedScale', 'queryPreAttnScalar', 'layerTypes', 'slidingWindow', 'ropeLocal'] as const).filter((k) => cfg[k] !== undefined && cfg[k] !== false);
+  if (cfg.act !== undefined && cfg.act !== 'silu') beyond.push(`act ${cfg.act}`);
+  if (beyond.length) throw new Error(`ONNX export: ${cfg.architecture} with ${beyond.join(', ')} is not supported yet`);
   const { C, H, Hkv, D, V, L } = cfg;
   const w = new BaseWeights(reader, opts.baseQuant ?? 'none');
   const lora = adapter ? loraWeights(cfg, adapter) : null;
@@ -175,10 +182,11 @@ export async function buildLlamaGraph(cfg: ModelConfig, reader: TensorReader, ad
   const qShape = shapeBTHD(H);
   const kvShape = shapeBTHD(Hkv);
 
+  // over the last axis: C for the hidden state, D for Qwen3's per-head q_norm / k_norm
   const rmsnorm = (x: string, weight: Float32Array, name: string): string => {
     const ms = g.op1('ReduceMean', [g.op1('Mul', [x, x])], { axes: attr.ints([-1]), keepdims: attr.int(1) }, name);
     const rstd = g.op1('Reciprocal', [g.op1('Sqrt', [g.op1('Add', [ms, g.scalar(cfg.eps)])])]);
-    return g.op1('Mul', [g.op1('Mul', [x, rstd]), g.f32(`${name}.weight`, [C], weight)], undefined, name);
+    return g.op1('Mul', [g.op1('Mul', [x, rstd]), g.f32(`${name}.weight`, [weight.length], weight)], undefined, name);
   };
 
   // y = x·Wᵀ (+ b) + scale·(x·Aᵀ)·Bᵀ: the LoRA stays two separate products, as PEFT runs it unmerged.
@@ -200,9 +208,12 @@ export async function buildLlamaGraph(cfg: ModelConfig, reader: TensorReader, ad
     return y;
   };
 
-  // (M, heads·D) → (B, heads, T, D), rotated: x·cos + rotate_half(x)·sin, rotate_half(x) = (−x₂, x₁).
-  const heads = (x: string, shape: string, rope: boolean): string => {
-    const t = g.op1('Transpose', [g.op1('Reshape', [x, shape])], { perm: attr.ints([0, 2, 1, 3]) });
+  // (M, heads·D) → (B, heads, T, D), Qwen3's per-head RMSNorm first when given, then rotated:
+  // x·cos + rotate_half(x)·sin, rotate_half(x) = (−x₂, x₁).
+  const heads = (x: string, shape: string, rope: boolean, norm?: { weight: Float32Array; name: string }): string => {
+    let r = g.op1('Reshape', [x, shape]); // (B, T, heads, D)
+    if (norm) r = rmsnorm(r, norm.weight, norm.name);
+    const t = g.op1('Transpose', [r], { perm: attr.ints([0, 2, 1, 3]) });
     if (!rope) return t;
     const x1 = g.op1('Slice', [t, g.ints([0]), g.ints([D / 2]), g.ints([3])]);
     const x2 = g.op1('Slice', [t, g.ints([D / 2]), g.ints([D]), g.ints([3])]);
@@ -223,8 +234,9 @@ export async function buildLlamaGraph(cfg: ModelConfig, reader: TensorReader, ad
   for (let l = 0; l < L; l++) {
     const p = `model.layers.${l}`;
     const xn = rmsnorm(x, await w.vector(`${p}.input_layernorm.weight`, C), `${p}.input_layernorm`);
-    const q = heads(await project(xn, l, 'q_proj'), qShape, true); // (B, H, T, D)
-    let kNew = heads(await project(xn, l, 'k_proj'), kvShape, true); // (B, Hkv, T, D)
+    const qkNorm = async (which: 'q_norm' | 'k_norm') => (cfg.qkNorm ? { weight: await w.vector(`${p}.self_attn.${which}.weight`, D), name: `${p}.self_attn.${which}` } : undefined);
+    const q = heads(await project(xn, l, 'q_proj'), qShape, true, await qkNorm('q_norm')); // (B, H, T, D)
+    let kNew = heads(await project(xn, l, 'k_proj'), kvShape, true, await qkNorm('k_norm')); // (B, Hkv, T, D)
     let vNew = heads(await project(xn, l, 'v_proj'), kvShape, false);
     if (cache) {
       // (B, Hkv, P + T, D): the cache grows by this call's keys and values

@@ -70,10 +70,18 @@ export interface StepMetrics {
 
 export type RunStatus = 'running' | 'paused' | 'stopped' | 'finished' | 'failed';
 
+/** One prompt of the end-of-run generation check: the reference (the chosen answer) and both outputs. */
+export interface EvalSample {
+  prompt: string;
+  reference: string;
+  base: string;
+  adapter: string;
+}
+
 export type RunEvent =
   | { type: 'started'; runId: string; totalSteps: number; step: number }
   | { type: 'step'; runId: string; metrics: StepMetrics; totalSteps: number }
-  | { type: 'eval'; runId: string; step: number; metrics: Record<string, number> }
+  | { type: 'eval'; runId: string; step: number; metrics: Record<string, number>; samples?: EvalSample[] }
   | { type: 'checkpoint'; runId: string; step: number; bytes: number }
   | { type: 'status'; runId: string; status: RunStatus; message?: string };
 

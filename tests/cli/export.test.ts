@@ -96,10 +96,12 @@ describe('cli export', () => {
     }
   });
 
-  it('names what is wrong: an unknown format, a missing adapter file', async () => {
+  it('names what is wrong: an unknown format (exit 2), a missing adapter file or model (exit 1)', async () => {
     const bad = await cli('export', '--model', model, '--adapter', adapterDir, '--format', 'safetensors', '--out', join(dir, 'x'));
     expect([bad.status, bad.stderr]).toEqual([2, expect.stringMatching(/export: --format must be one of peft, gguf, onnx; got "safetensors"/)]);
     const none = await cli('export', '--model', model, '--adapter', dir, '--format', 'gguf', '--out', join(dir, 'y.gguf'));
-    expect(none.stderr).toMatch(/adapter_config\.json: not found/);
+    expect([none.status, none.stderr]).toEqual([1, expect.stringMatching(/adapter_config\.json: not found/)]);
+    const nowhere = await cli('export', '--model', join(dir, 'no model'), '--adapter', adapterDir, '--format', 'gguf', '--out', join(dir, 'z.gguf'));
+    expect([nowhere.status, nowhere.stderr]).toEqual([1, expect.stringMatching(/no model: no such file or folder/)]);
   });
 });

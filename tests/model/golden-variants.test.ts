@@ -11,6 +11,8 @@ import { memorySource } from '../../src/io/source.ts';
 import { attentionVariant } from '../../src/kernels/attention/attention.ts';
 import { cpuTuned, kernelEnv, resetKernelEnv } from '../../src/kernels/env.ts';
 import { defaultForwardVariant, defaultVariant } from '../../src/kernels/matmul/matmul.ts';
+import { stepPipelines } from '../../src/kernels/plan.ts';
+import { shaderKey } from '../../src/gpu/wgsl.ts';
 import { adapterInit } from '../../src/model/adapter.ts';
 import { openModel } from '../../src/model/load.ts';
 import { createLora, readLora, releaseLora } from '../../src/model/lora.ts';
@@ -55,7 +57,9 @@ describe('whole model with the GPU kernel variants forced, against PyTorch float
       await opened.close();
       const ad = adapterInit(await goldenAdapter(opened.configJson));
       const lora = createLora(ctx, opened.cfg, { ...ad.config, dropout: 0 }, 0, ad.init);
-      const tf = new Transformer(ctx, models.get(c.quant)!, lora);
+      const base = models.get(c.quant)!;
+      const tf = new Transformer(ctx, base, lora);
+      const compiledBefore = new Set(ctx.pipelineIds);
       try {
         const chosenTokens = pairs.reduce((a, p) => a + p.chosenIds.length, 0);
         const res = await runMicroBatch(
@@ -77,6 +81,18 @@ describe('whole model with the GPU kernel variants forced, against PyTorch float
           const max = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
           expectClose(got.get(name)!, ref, 2e-5 * max, 1e-4, name);
         }
+        // The precompile plan for this step's shapes holds every pipeline the step created.
+        const cfg = opened.cfg;
+        const T = Math.max(...pairs.flatMap((p) => [p.promptIds.length + p.chosenIds.length, p.promptIds.length + p.rejectedIds.length]));
+        const S = pairs.reduce((a, p) => a + p.chosenIds.length + p.rejectedIds.length, 0);
+        const plan = stepPipelines(ctx, {
+          nSeq: 2 * pairs.length, T, S, C: cfg.C, F: cfg.F, H: cfg.H, Hkv: cfg.Hkv, D: cfg.D, V: cfg.V,
+          proj: base.layers[0].proj.q_proj.type, embed: base.embed.type, head: base.lmHead.type, qkvBias: false,
+          lora: { R: lora.R, targets: lora.targets, dropout: false },
+        });
+        const planned = new Set(plan.map((x) => `${shaderKey(x.shader.name, x.defines)}#${x.entryPoint ?? 'main'}`));
+        const created = ctx.pipelineIds.filter((id) => !compiledBefore.has(id));
+        expect(created.filter((id) => !planned.has(id))).toEqual([]);
       } finally {
         tf.release();
         releaseLora(ctx, lora);

@@ -48,16 +48,9 @@ fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, NT> {
   let nblk = p.C >> 5u;
   let bo = vec4<u32>(r0, r1, r2, r3) * nblk;
   for (var b = 0u; b < nblk; b++) {
-#if W_Q8_0
-    let bl = blocks((bo + vec4<u32>(b)) * 34u);
+    let bl = blocks((bo + vec4<u32>(b)) * BLOCK_BYTES);
 #if ROWS8
-    let bl2 = blocks((bo2 + vec4<u32>(b)) * 34u);
-#endif
-#else
-    let bl = blocks((bo + vec4<u32>(b)) * 18u);
-#if ROWS8
-    let bl2 = blocks((bo2 + vec4<u32>(b)) * 18u);
-#endif
+    let bl2 = blocks((bo2 + vec4<u32>(b)) * BLOCK_BYTES);
 #endif
     let kb = b * 8u;  // the block's first vec4 of h
     {{SACC_DECL}}
@@ -65,11 +58,7 @@ fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, NT> {
 #if ROWS8
     var prev2 = bl2.first;
 #endif
-#if W_Q8_0
-    for (var j = 0u; j < 8u; j++) {
-#else
-    for (var j = 0u; j < 4u; j++) {
-#endif
+    for (var j = 0u; j < BLOCK_WORDS; j++) {
       let bw = block_words(bl, prev, j);
       let q = bw.q;
       prev = bw.raw;
