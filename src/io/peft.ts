@@ -1,6 +1,6 @@
 // PEFT LoRA adapters: adapter_config.json + adapter_model.safetensors, named as PEFT saves them
 // (base_model.model.model.layers.{i}.{self_attn|mlp}.{module}.lora_{A|B}.weight; A (R, in), B (out, R)).
-import { f32ToF16Bits } from '../kernels/quant/formats.ts';
+import { f32ToF16Bits } from '../util/f16.ts';
 import { openSafetensors, toFloat32, writeSafetensors, type TensorToWrite } from './safetensors.ts';
 import { memorySource, type ByteSource } from './source.ts';
 import { zipStore } from './zip.ts';

@@ -1,7 +1,7 @@
 // Model configuration from a Hugging Face config.json, for the architectures this engine runs.
 // Anything it cannot run faithfully is refused with the offending field named, never silently approximated.
 import { roundF16 } from '../kernels/quant/formats.ts';
-import type { RopeScaling } from '../kernels/rope/rope.ts';
+import type { RopeScaling } from '../util/rope-freqs.ts';
 
 export type Architecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Gemma3ForCausalLM';
 

@@ -1,6 +1,6 @@
 // Opens a model from wherever its files are (a Node folder, dropped browser files, a Hub download, a GGUF):
 // config.json (or GGUF metadata) parsed and checked, and a TensorReader that yields one tensor at a time.
-import { architecture, ggufConfig, openGguf, readGgufTensor, hfToGgufName } from '../io/gguf.ts';
+import { architecture, ggufConfig, openGguf, readGgufTensor, hfToGgufName, type GgufValue } from '../io/gguf.ts';
 import { openSafetensors, openShardedSafetensors, type TensorSet } from '../io/safetensors.ts';
 import type { ByteSource } from '../io/source.ts';
 import { parseConfig, type ModelConfig } from './config.ts';
@@ -24,7 +24,7 @@ export interface OpenedModel {
   tokenizerJson: Record<string, unknown> | null;
   tokenizerConfig: Record<string, unknown> | null;
   /** GGUF metadata when the model came from a GGUF file (its tokenizer lives there). */
-  ggufMetadata: Map<string, unknown> | null;
+  ggufMetadata: Map<string, GgufValue> | null;
   /** Call once the weights are on the GPU. */
   close(): Promise<void>;
 }
@@ -80,7 +80,7 @@ export async function openModel(p: FileProvider): Promise<OpenedModel> {
         return { dtype: types[t.type], shape: t.shape, data: t.data };
       },
     };
-    return { name: gguf.replace(/\.gguf$/i, ''), cfg, configJson: config, reader, tokenizerJson: null, tokenizerConfig: null, ggufMetadata: g.metadata as Map<string, unknown>, close: async () => p.close?.() };
+    return { name: gguf.replace(/\.gguf$/i, ''), cfg, configJson: config, reader, tokenizerJson: null, tokenizerConfig: null, ggufMetadata: g.metadata, close: async () => p.close?.() };
   }
   if (!files.includes('config.json')) throw new Error(`${p.name}: no config.json (a Hugging Face model folder) and no .gguf file`);
   const configJson = await readJson(p, 'config.json');

@@ -14,7 +14,7 @@
 //
 // On SwiftShader every lane's storage load is a scalar gather, so each invocation owns several rows that share
 // every load: 8 (2 for D > 64) query rows in FORWARD, 4 (2) in DQ_DS, 2 in DQ, 4 (2) key rows in DKDV. The rows live in
-// named vec4 registers unrolled by attention.ts ({{...}} snippets): an indexed private array becomes
+// named vec4 registers unrolled by attention.gen.ts (each {{…}} line is one generated block): an indexed private array becomes
 // bounds-clamped per-lane stack traffic there, several times slower (measured).
 
 struct Params { B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, useLen: u32, scale: f32, win: u32 }
