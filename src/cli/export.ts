@@ -5,13 +5,12 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { exportGgufLora } from '../io/gguf-lora.ts';
-import { resolveModelPath, stderrProgress } from '../io/node-data.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, exportPeftAdapter, importPeftAdapter, type LoraAdapter } from '../io/peft.ts';
 import { openModel, type OpenedModel } from '../model/load.ts';
 import { nodeFiles } from '../model/node-files.ts';
 import { exportWebModel } from '../onnx/web.ts';
 import { command, helpOr, parseArgs, required, type ArgSpec } from './args.ts';
-import { log } from './session.ts';
+import { log, modelFolder } from './session.ts';
 
 export const EXPORT_FORMATS = ['peft', 'gguf', 'onnx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -82,7 +81,7 @@ export const exportCommand = command('export', async (argv: string[]): Promise<n
   const format = required<ExportFormat>(p, 'format', 'export');
   const out = required<string>(p, 'out', 'export');
   const adapterDir = required<string>(p, 'adapter', 'export');
-  const dir = await resolveModelPath(required<string>(p, 'model', 'export'), { onDownload: stderrProgress('model') });
+  const dir = await modelFolder(required<string>(p, 'model', 'export'));
   const model = await openModel(nodeFiles(dir));
   try {
     const adapter = await readAdapter(adapterDir, model);

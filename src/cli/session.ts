@@ -93,8 +93,10 @@ function downloadProgress(label: string, what: string): (loaded: number, total: 
  * `--model` as a folder or .gguf file, or a Hub id (OWNER/NAME[@REVISION]) from the Python Hugging Face cache,
  * downloading what it lacks (HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE as huggingface_hub).
  */
-export function modelFolder(arg: string): Promise<string> {
-  return resolveModelPath(arg, { onDownload: downloadProgress('model', arg) });
+export async function modelFolder(arg: string): Promise<string> {
+  const dir = await resolveModelPath(arg, { onDownload: downloadProgress('model', arg) });
+  if (dir !== arg) log(`model: ${arg} is the Hub's, in the Hugging Face cache at ${dir}`);
+  return dir;
 }
 
 /** Reads a preference file, or a Hub dataset (hf://datasets/OWNER/NAME[/CONFIG/SPLIT]), with progress on stderr. */
