@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeSafetensors, type TensorToWrite } from '../../src/io/safetensors.ts';
+import { openSafetensors, toFloat32, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors.ts';
 import { memorySource } from '../../src/io/source.ts';
 import { parseConfig, SUPPORTED_FAMILIES, type ModelConfig } from '../../src/model/config.ts';
 import { openModel, type FileProvider } from '../../src/model/load.ts';
@@ -128,6 +128,40 @@ describe('config.json', () => {
     expect(parseConfig({ ...old, num_hidden_layers: 7, sliding_window_pattern: 6 }).layerTypes).toEqual([...Array(5).fill('sliding_attention'), 'full_attention', 'sliding_attention']);
     // √C in the checkpoint's dtype: 640 (Gemma-3-270M) in bf16 is 25.25, not 25.298.
     expect(parseConfig({ ...old, hidden_size: 640, torch_dtype: 'bfloat16' }).embedScale).toBe(25.25);
+  });
+
+  it('a golden-hf model as BF16 shards with a 4.x config loads to the same model and the same (rounded) weights', async () => {
+    for (const arch of ['qwen3', 'gemma3']) {
+      const dir = resolve(HF, arch, 'model');
+      const st = await openSafetensors(memorySource(new Uint8Array(readFileSync(resolve(dir, 'model.safetensors'))), 'model.safetensors'));
+      const names = [...st.tensors.keys()];
+      const bf16 = new Map<string, Uint16Array>();
+      for (const n of names) {
+        const f = toFloat32(st.tensors.get(n)!, await st.read(n));
+        const u = new Uint32Array(f.buffer, f.byteOffset, f.length);
+        bf16.set(n, Uint16Array.from(u, (x) => (x + 0x7fff + ((x >> 16) & 1)) >>> 16)); // round to nearest even
+      }
+      const half = Math.ceil(names.length / 2);
+      const shards = [names.slice(0, half), names.slice(half)];
+      const files = new Map<string, Uint8Array>();
+      const weightMap: Record<string, string> = {};
+      shards.forEach((list, i) => {
+        const file = `model-0000${i + 1}-of-00002.safetensors`;
+        files.set(file, writeSafetensors(list.map((n) => ({ name: n, dtype: 'BF16', shape: st.tensors.get(n)!.shape, data: bf16.get(n)! }))));
+        for (const n of list) weightMap[n] = file;
+      });
+      const v4 = json(resolve(dir, 'config.v4.json'));
+      files.set('config.json', new TextEncoder().encode(JSON.stringify({ ...v4, torch_dtype: 'bfloat16' })));
+      files.set('model.safetensors.index.json', new TextEncoder().encode(JSON.stringify({ metadata: {}, weight_map: weightMap })));
+      const opened = await openModel({ name: arch, files: () => [...files.keys()], open: async (f) => memorySource(files.get(f)!, f) });
+      const f32cfg = parseConfig(json(resolve(dir, 'config.json')));
+      expect(opened.cfg).toEqual({ ...f32cfg, ...(f32cfg.embedScale ? { embedScale: 8 } : {}) }); // √64 is exact in bf16 too
+      for (const n of [names[0], names.at(-1)!]) {
+        const t = await opened.reader.read(n);
+        expect(t.dtype).toBe('BF16');
+        expect(new Uint16Array(t.data.buffer, t.data.byteOffset, t.data.byteLength / 2)).toEqual(bf16.get(n));
+      }
+    }
   });
 
   it('exports the supported families for the Model screen', () => {

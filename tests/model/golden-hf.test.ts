@@ -7,11 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.ts';
 import { Decoder } from '../../src/generate/decoder.ts';
 import { tokenLogp } from '../../src/generate/sampling.ts';
+import { GgmlType, GgufValueType, hfToGgufName } from '../../src/io/gguf.ts';
+import { writeGguf, type GgufEntry, type GgufTensorToWrite } from '../../src/io/gguf-writer.ts';
 import { importPeftAdapter } from '../../src/io/peft.ts';
 import { openSafetensors, toFloat32 } from '../../src/io/safetensors.ts';
 import { memorySource } from '../../src/io/source.ts';
 import { adapterInit } from '../../src/model/adapter.ts';
-import { openModel, type OpenedModel } from '../../src/model/load.ts';
+import { parseConfig } from '../../src/model/config.ts';
+import { openModel, type FileProvider, type OpenedModel } from '../../src/model/load.ts';
 import { createLora, readLora, releaseLora } from '../../src/model/lora.ts';
 import { loadBaseModel, releaseBaseModel, type BaseModel, type Quant } from '../../src/model/model.ts';
 import { nodeFiles } from '../../src/model/node-files.ts';
@@ -36,8 +39,43 @@ const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return e;
 };
 
-for (const arch of ['qwen3', 'gemma3']) {
-  describe(`${arch} against transformers + PEFT + TRL in float64 (shared/golden-hf)`, () => {
+const u32 = (key: string, value: number): GgufEntry => ({ key, type: GgufValueType.UINT32, value });
+const f32 = (key: string, value: number): GgufEntry => ({ key, type: GgufValueType.FLOAT32, value });
+const oneFile = (name: string, bytes: Uint8Array): FileProvider => ({ name, files: () => [name], open: async () => memorySource(bytes, name) });
+
+/** The golden-hf model of `arch` as a GGUF (F32 tensors), the way convert_hf_to_gguf lays it out. */
+async function toGguf(arch: 'qwen3' | 'gemma3'): Promise<Uint8Array> {
+  const dir = resolve(HF, arch, 'model');
+  const cfg = JSON.parse(readFileSync(resolve(dir, 'config.json'), 'utf8'));
+  const st = await openSafetensors(memorySource(new Uint8Array(readFileSync(resolve(dir, 'model.safetensors'))), 'model.safetensors'));
+  const tensors: GgufTensorToWrite[] = [];
+  for (const [name, info] of st.tensors) {
+    const gname = hfToGgufName(name, arch);
+    if (!gname) throw new Error(`no GGUF name for ${name}`);
+    let v = toFloat32(info, await st.read(name));
+    if (arch === 'gemma3' && name.endsWith('norm.weight')) v = v.map((w) => w + 1); // convert_hf_to_gguf's Gemma norms
+    tensors.push({ name: gname, type: GgmlType.F32, dims: [...info.shape].reverse(), data: new Uint8Array(v.buffer) });
+  }
+  const meta: GgufEntry[] = [
+    { key: 'general.architecture', type: GgufValueType.STRING, value: arch },
+    u32(`${arch}.block_count`, cfg.num_hidden_layers),
+    u32(`${arch}.context_length`, cfg.max_position_embeddings),
+    u32(`${arch}.embedding_length`, cfg.hidden_size),
+    u32(`${arch}.feed_forward_length`, cfg.intermediate_size),
+    u32(`${arch}.attention.head_count`, cfg.num_attention_heads),
+    u32(`${arch}.attention.head_count_kv`, cfg.num_key_value_heads),
+    u32(`${arch}.attention.key_length`, cfg.head_dim),
+    u32(`${arch}.attention.value_length`, cfg.head_dim),
+    f32(`${arch}.attention.layer_norm_rms_epsilon`, cfg.rms_norm_eps),
+    f32(`${arch}.rope.freq_base`, arch === 'gemma3' ? cfg.rope_parameters.full_attention.rope_theta : cfg.rope_parameters.rope_theta),
+  ];
+  if (arch === 'gemma3') meta.push(u32('gemma3.attention.sliding_window', cfg.sliding_window), u32('gemma3.attention.sliding_window_pattern', 2));
+  return writeGguf(meta, tensors);
+}
+
+for (const arch of ['qwen3', 'gemma3'] as const) {
+  // The first test of each model compiles its pipelines (~1 min alone on SwiftShader, several under a loaded CI).
+  describe(`${arch} against transformers + PEFT + TRL in float64 (shared/golden-hf)`, { timeout: 400_000 }, () => {
     const dir = resolve(HF, arch);
     const g = JSON.parse(readFileSync(resolve(dir, 'golden.json'), 'utf8')) as HfGolden;
     const pairs = g.examples.map((e) => ({ promptIds: e.prompt_ids, chosenIds: e.chosen_ids, rejectedIds: e.rejected_ids }));
@@ -136,5 +174,61 @@ for (const arch of ['qwen3', 'gemma3']) {
         }
       });
     }
+    /** Σ log p of the golden pairs' chosen and rejected answers, with the golden adapter. */
+    async function logps(arch: string, opened: Awaited<ReturnType<typeof openModel>>): Promise<number[]> {
+      const dir = resolve(HF, arch);
+      const g = JSON.parse(readFileSync(resolve(dir, 'golden.json'), 'utf8'));
+      const pairs = g.examples.map((e: { prompt_ids: number[]; chosen_ids: number[]; rejected_ids: number[] }) => ({ promptIds: e.prompt_ids, chosenIds: e.chosen_ids, rejectedIds: e.rejected_ids }));
+      const base = await loadBaseModel(ctx, opened.cfg, opened.reader, 'none');
+      const adapter = await importPeftAdapter(
+        { config: readFileSync(resolve(dir, 'adapter/adapter_config.json'), 'utf8'), weights: new Uint8Array(readFileSync(resolve(dir, 'adapter/adapter_model.safetensors'))) },
+        JSON.parse(readFileSync(resolve(dir, 'model/config.json'), 'utf8')),
+      );
+      const ad = adapterInit(adapter);
+      const lora = createLora(ctx, opened.cfg, { ...ad.config, dropout: 0 }, 0, ad.init);
+      const tf = new Transformer(ctx, base, lora);
+      try {
+        const chosenTokens = pairs.reduce((a: number, p: { chosenIds: number[] }) => a + p.chosenIds.length, 0);
+        const res = await runMicroBatch(tf, pairs, { loss: 'sigmoid', beta: 0.1, cpoAlpha: 1, labelSmoothing: 0, simpoGamma: 0 }, { pairs: pairs.length, chosenTokens }, { backward: false, accumulate: false, dropoutSeed: null });
+        return res.logps.flatMap((l) => [l.chosenSum, l.rejectedSum]);
+      } finally {
+        tf.release();
+        releaseLora(ctx, lora);
+        releaseBaseModel(ctx, base);
+        await opened.close();
+      }
+    }
+
+    it.runIf(arch === 'qwen3')("GGUF as llama.cpp writes it: the same model as the Hugging Face folder, and transformers' log-probs", async () => {
+      const dir = resolve(HF, 'qwen3');
+      const opened = await openModel(oneFile('qwen3.gguf', await toGguf('qwen3')));
+      const hfCfg = parseConfig(JSON.parse(readFileSync(resolve(dir, 'model/config.json'), 'utf8')));
+      // The GGUF written here has no token ids nor the HF position limit, and holds ε as f32.
+      const strip = ({ bosId: _b, eosId: _e, maxPositions: _m, eps, ...rest }: typeof hfCfg) => ({ ...rest, eps: Math.fround(eps) });
+      expect(strip(opened.cfg)).toEqual(strip(hfCfg));
+      const c = JSON.parse(readFileSync(resolve(dir, 'golden.json'), 'utf8')).cases[0];
+      expect(c).toMatchObject({ quant: 'none', loss: 'sigmoid' });
+      const want = c.chosen_logps.flatMap((x: number, i: number) => [x, c.rejected_logps[i]]);
+      expect(relErr(await logps('qwen3', opened), want)).toBeLessThan(1e-4);
+    });
+
+    it.runIf(arch === 'gemma3')('GGUF as llama.cpp writes it: norms stored as 1 + w, scores scaled by head_dim^-½ as llama.cpp does; the same log-probs as the HF folder', async () => {
+      const dir = resolve(HF, 'gemma3');
+      const opened = await openModel(oneFile('gemma3.gguf', await toGguf('gemma3')));
+      // llama.cpp has no query_pre_attn_scalar: it scales by head_dim^-½ (hidden/heads on the 27B). The golden
+      // model's 24 cannot be written to a GGUF, so the Hugging Face folder is given head_dim to compare with.
+      const json = { ...JSON.parse(readFileSync(resolve(dir, 'model/config.json'), 'utf8')), query_pre_attn_scalar: 32 };
+      const hfCfg = parseConfig(json);
+      const strip = ({ bosId: _b, eosId: _e, maxPositions: _m, normPlusOne: _n, eps, ...rest }: typeof hfCfg) => ({ ...rest, eps: Math.fround(eps) });
+      expect(strip(opened.cfg)).toEqual(strip(hfCfg));
+      expect(opened.cfg.normPlusOne).toBe(false);
+      const files = new Map([
+        ['config.json', new TextEncoder().encode(JSON.stringify(json))],
+        ['model.safetensors', new Uint8Array(readFileSync(resolve(dir, 'model/model.safetensors')))],
+      ]);
+      const hf = await openModel({ name: 'gemma3', files: () => [...files.keys()], open: async (f) => memorySource(files.get(f)!, f) });
+      expect(relErr(await logps('gemma3', opened), await logps('gemma3', hf))).toBeLessThan(1e-6);
+    });
+
   });
 }
