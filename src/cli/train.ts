@@ -2,10 +2,10 @@
 // writing the PEFT adapter into ADAPTER_DIR at the end. `--resume` continues the run found there.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PairBatcher } from '../data/index.ts';
+import { PairBatcher, type PreferenceRow, type TokenizedPair } from '../data/index.ts';
 import type { RunConfig, RunEvent, StepMetrics } from '../engine/types.ts';
 import { exportLora } from '../model/adapter.ts';
-import { createLora, releaseLora } from '../model/lora.ts';
+import { createLora, releaseLora, type Lora } from '../model/lora.ts';
 import { releaseBaseModel } from '../model/model.ts';
 import { Transformer } from '../model/transformer.ts';
 import type { Projection } from '../model/config.ts';
@@ -14,6 +14,8 @@ import { FolderRunStore } from '../train/node-store.ts';
 import { PRESETS, presetConfig, validateRunConfig } from '../train/presets.ts';
 import { buildRecipe } from '../train/recipe.ts';
 import { TrainingRun } from '../train/run.ts';
+import { runRecovering, type RunSession } from '../train/recover.ts';
+import type { Checkpoint } from '../train/checkpoint.ts';
 import { Fingerprint } from '../util/hash.ts';
 import { parseArgs, required, usage, type ArgSpec } from './args.ts';
 import { loadModelFromPath, loadPairs, log, openGpu, parseQuant } from './session.ts';
@@ -24,6 +26,7 @@ const spec: ArgSpec = {
   out: { type: 'string', help: 'adapter folder (PEFT files at the end, checkpoints/ inside)' },
   preset: { type: 'string', default: 'quick', help: `${Object.keys(PRESETS).join(' | ')} | custom` },
   resume: { type: 'boolean', help: 'continue the run found in --out (may raise --max-steps or --epochs)' },
+  'stretch-schedule': { type: 'boolean', help: 'with --resume and a new step budget: recompute warmup and decay over it (default: keep the original schedule)' },
   epochs: { type: 'number', help: 'epochs' },
   'max-steps': { type: 'number', help: 'optimizer steps (0: from epochs)' },
   lr: { type: 'number', help: 'peak learning rate' },
@@ -87,31 +90,68 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (errors.length) throw new Error(`invalid settings:\n  ${errors.join('\n  ')}`);
   const quant = parseQuant(cfg.quant);
 
-  const ctx = await openGpu();
+  const modelPath = required<string>(a, 'model', 'train');
+  const dataPath = required<string>(a, 'data', 'train');
+  const evalFraction = a['eval-fraction'] as number;
+  const bar = progress();
+  let data: { pairs: TokenizedPair[]; rows: PreferenceRow[]; batcher: PairBatcher } | null = null;
+  // One device's worth of the run; after a device loss it is built again on a new device from the checkpoint.
+  const open = async (ck: Checkpoint | null): Promise<RunSession & { lora: Lora; modelPath: string }> => {
+    const ctx = await openGpu();
+    try {
+      const m = await loadModelFromPath(ctx, modelPath, quant);
+      if (!data) {
+        const { pairs, rows } = await loadPairs(dataPath, m.tokenizer, { maxLength: cfg.maxLength, maxPromptLength: cfg.maxPromptLength });
+        data = { pairs, rows, batcher: new PairBatcher(pairs, { batchSize: cfg.batchSize, seed: cfg.seed, evalFraction }) };
+      }
+      const { batcher, pairs } = data;
+      const lora = createLora(ctx, m.opened.cfg, { r: cfg.r, alpha: cfg.alpha, dropout: cfg.dropout, targets: cfg.targets as Projection[] | 'all-linear', useRslora: cfg.useRslora }, cfg.seed);
+      const tf = new Transformer(ctx, m.base, lora);
+      const modelFingerprint = new Fingerprint().string(JSON.stringify(m.opened.configJson)).string(quant).hex();
+      const run = new TrainingRun(
+        ctx, tf, lora, batchSource(batcher), batcher.eval, cfg, store, (e) => bar(e),
+        { runId: RUN_ID, modelName: m.opened.name, modelFingerprint, datasetName: dataPath, datasetFingerprint: datasetFingerprint(pairs, cfg.seed, evalFraction) },
+        ck ?? undefined,
+        { stretchSchedule: !!a['stretch-schedule'] },
+      );
+      const release = () => {
+        run.release();
+        tf.release();
+        releaseLora(ctx, lora);
+        releaseBaseModel(ctx, m.base);
+        ctx.destroy();
+      };
+      return { ctx, run, lora, modelPath, release };
+    } catch (e) {
+      ctx.destroy();
+      throw e;
+    }
+  };
+  const first = await open(resumed);
+  const { batcher, rows } = data!;
+  log(`train: ${batcher.train.length} train / ${batcher.eval.length} eval pairs, LoRA r ${cfg.r} on ${first.lora.targets.join(',')} (${first.lora.params} parameters), ${first.run.state.totalSteps} steps${resumed ? `, resuming at step ${resumed.state.step}` : ''}`);
+  let current = first;
+  const stopOnSignal = () => {
+    log('\ninterrupted: checkpointing…');
+    current.run.pause();
+  };
+  process.once('SIGINT', stopOnSignal);
+  let result;
   try {
-    const modelPath = required<string>(a, 'model', 'train');
-    const m = await loadModelFromPath(ctx, modelPath, quant);
-    const dataPath = required<string>(a, 'data', 'train');
-    const { pairs, rows } = await loadPairs(dataPath, m.tokenizer, { maxLength: cfg.maxLength, maxPromptLength: cfg.maxPromptLength });
-    const evalFraction = a['eval-fraction'] as number;
-    const batcher = new PairBatcher(pairs, { batchSize: cfg.batchSize, seed: cfg.seed, evalFraction });
-    const lora = createLora(ctx, m.opened.cfg, { r: cfg.r, alpha: cfg.alpha, dropout: cfg.dropout, targets: cfg.targets as Projection[] | 'all-linear', useRslora: cfg.useRslora }, cfg.seed);
-    const tf = new Transformer(ctx, m.base, lora);
-    const modelFingerprint = new Fingerprint().string(JSON.stringify(m.opened.configJson)).string(quant).hex();
-    const bar = progress();
-    const run = new TrainingRun(
-      ctx, tf, lora, batchSource(batcher), batcher.eval, cfg, store, (e) => bar(e),
-      { runId: RUN_ID, modelName: m.opened.name, modelFingerprint, datasetName: dataPath, datasetFingerprint: datasetFingerprint(pairs, cfg.seed, evalFraction) },
-      resumed ?? undefined,
-    );
-    log(`train: ${batcher.train.length} train / ${batcher.eval.length} eval pairs, LoRA r ${cfg.r} on ${lora.targets.join(',')} (${lora.params} parameters), ${run.state.totalSteps} steps${resumed ? `, resuming at step ${resumed.state.step}` : ''}`);
-    const stopOnSignal = () => {
-      log('\ninterrupted: checkpointing…');
-      run.pause();
-    };
-    process.once('SIGINT', stopOnSignal);
-    const status = await run.run();
+    // CLI: one recovery from a lost device, then exit naming the checkpoint (runRecovering's error says it).
+    result = await runRecovering(first, {
+      store,
+      retries: 1,
+      notice: (msg) => log(`\n${msg}`),
+      describeCheckpoint: (id) => join(store.dir, `${id}.safetensors`),
+      open: async (ck) => (current = await open(ck)),
+    });
+  } finally {
     process.off('SIGINT', stopOnSignal);
+  }
+  const { status, session } = result;
+  const { run, ctx, lora } = session as typeof first;
+  try {
     mkdirSync(outDir, { recursive: true });
     const exported = await exportLora(ctx, lora, modelPath, a.dtype === 'f16' ? 'F16' : 'F32');
     writeFileSync(join(outDir, 'adapter_config.json'), exported.config);
@@ -124,13 +164,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
       for (const f of files) writeFileSync(join(recipeDir, f.name), f.text);
     }
     log(`\n${status} at step ${run.state.step}/${run.state.totalSteps}; adapter written to ${outDir}`);
-    run.release();
-    tf.release();
-    releaseLora(ctx, lora);
-    releaseBaseModel(ctx, m.base);
     return status === 'failed' ? 1 : 0;
   } finally {
-    ctx.destroy();
+    session.release();
   }
 }
 
