@@ -11,15 +11,16 @@ import { ggufTokenizerFiles } from '../io/gguf-tokenizer.ts';
 import { adapterInit } from '../model/adapter.ts';
 import { openModel, type OpenedModel } from '../model/load.ts';
 import { createLora, type Lora, type LoraConfig } from '../model/lora.ts';
-import { BASE_QUANTS, loadBaseModel, type BaseModel, type BaseQuant } from '../model/model.ts';
+import { loadBaseModel, type BaseModel } from '../model/model.ts';
+import { QUANTS, type Quant } from '../model/projections.ts';
 import { nodeFiles } from '../model/node-files.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 
 export const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
-export function parseQuant(q: unknown): BaseQuant {
-  if (!BASE_QUANTS.includes(q as BaseQuant)) throw new Error(`--quant: expected one of ${BASE_QUANTS.join(', ')}, got ${JSON.stringify(q)}`);
-  return q as BaseQuant;
+export function parseQuant(q: unknown): Quant {
+  if (!QUANTS.includes(q as Quant)) throw new Error(`--quant: expected one of ${QUANTS.join(', ')}, got ${JSON.stringify(q)}`);
+  return q as Quant;
 }
 
 export async function openGpu(): Promise<GpuContext> {
@@ -34,7 +35,7 @@ export interface LoadedModel {
   tokenizer: TextTokenizer | null;
 }
 
-export async function loadModelFromPath(ctx: GpuContext, path: string, quant: BaseQuant): Promise<LoadedModel> {
+export async function loadModelFromPath(ctx: GpuContext, path: string, quant: Quant): Promise<LoadedModel> {
   const opened = await openModel(nodeFiles(path));
   const t0 = performance.now();
   const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant).finally(() => opened.close());

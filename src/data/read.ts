@@ -77,12 +77,27 @@ export async function readPreferenceFile(source: DataSource, options: ReadOption
   return { rows, report, detected };
 }
 
-/** Like readPreferenceFile but hands each usable row to `onRow` instead of collecting them. */
-export async function streamPreferenceRows(
-  source: DataSource,
-  options: ReadOptions,
-  onRow: (row: PreferenceRow) => void,
-): Promise<{ report: ValidationReport; detected: Detected }> {
+/** A file's decoded records, container detected (and gzip undone), before any row layout is applied. */
+export interface OpenedRecords {
+  file: string;
+  container: Container;
+  gzip: boolean;
+  items: AsyncGenerator<RawItem>;
+  /** Container-level warnings collected while parsing (filled as `items` is consumed). */
+  notes: ContainerNotes;
+  /** Bytes read so far; size of the source when known. */
+  counter: { bytes: number };
+  total: number | undefined;
+  /** Size of a random-access source (undefined for a bare stream). */
+  sourceSize: number | undefined;
+}
+
+/**
+ * The records of any container this layer reads (JSONL, JSON, CSV/TSV, Parquet, gzipped or not), as they come:
+ * what streamPreferenceRows turns into preference rows, and what other consumers (parallel text for
+ * src/prefs) read with their own row rules.
+ */
+export async function openRecords(source: DataSource, options: Pick<ReadOptions, 'container' | 'jsonKey' | 'name' | 'totalBytes' | 'onProgress'> = {}): Promise<OpenedRecords> {
   const ra: RandomAccessSource | null = isRandomAccess(source)
     ? source
     : typeof Blob !== 'undefined' && source instanceof Blob
@@ -105,10 +120,7 @@ export async function streamPreferenceRows(
   const isParquet = inner[0] === 0x50 && inner[1] === 0x41 && inner[2] === 0x52 && inner[3] === 0x31;
   const container = options.container ?? sniffContainer(file, ext, inner, isParquet);
 
-  const format0: RowFormat = options.format ?? (options.mapping ? 'mapping' : 'trl');
-  const report = emptyReport(file, container, format0);
-  const notes: ContainerNotes = { warnings: report.warnings };
-
+  const notes: ContainerNotes = { warnings: [] };
   let items: AsyncGenerator<RawItem>;
   if (container === 'parquet') {
     if (!isParquet) throw new DataFileError(file, 'is not Parquet (no "PAR1" magic at the start)');
@@ -131,6 +143,20 @@ export async function streamPreferenceRows(
     else if (container === 'json') items = parseJsonDocument(reader, file, notes, options.jsonKey);
     else items = parseDelimited(reader, container === 'csv' ? ',' : '\t', file, notes);
   }
+  return { file, container, gzip, items, notes, counter, total, sourceSize: ra?.size };
+}
+
+/** Like readPreferenceFile but hands each usable row to `onRow` instead of collecting them. */
+export async function streamPreferenceRows(
+  source: DataSource,
+  options: ReadOptions,
+  onRow: (row: PreferenceRow) => void,
+): Promise<{ report: ValidationReport; detected: Detected }> {
+  const { file, container, gzip, items, notes, counter, total, sourceSize } = await openRecords(source, options);
+  const format0: RowFormat = options.format ?? (options.mapping ? 'mapping' : 'trl');
+  const report = emptyReport(file, container, format0);
+  // The container's warnings land in the report as they are found (the parsers push into notes.warnings).
+  notes.warnings = report.warnings;
 
   const settings: ConvertSettings = {
     format: format0,
@@ -225,7 +251,7 @@ export async function streamPreferenceRows(
     throw new DataFileError(file, `could not be read: ${(e as Error).message ?? e}`);
   }
   report.bytesRead = counter.bytes;
-  if (container === 'parquet' && ra) report.bytesRead = ra.size;
+  if (container === 'parquet' && sourceSize !== undefined) report.bytesRead = sourceSize;
   options.onProgress?.(total ?? report.bytesRead, total);
   return { report, detected: { container, format: settings.format, gzip } };
 }

@@ -1,6 +1,11 @@
 // The studio engine's interface. The in-process engine (Node CLI, tests) and the worker client (browser)
 // implement the same interface, so everything above it is testable without a worker.
-import type { LossType } from '../train/losses.ts';
+import type { Quant } from '../model/model.ts';
+import type { RunConfig, RunEvent, RunStatus, StepMetrics } from '../train/config.ts';
+
+// The run vocabulary lives with the training loop (src/train/config.ts); the engine speaks it too.
+export type { RunConfig, RunEvent, RunStatus, Schedule, StepMetrics } from '../train/config.ts';
+export type { Quant } from '../model/model.ts';
 
 export interface GpuInfo {
   available: boolean;
@@ -12,8 +17,6 @@ export interface GpuInfo {
   /** Why WebGPU is missing, and how to enable it. */
   message?: string;
 }
-
-export type Quant = 'none' | 'q8_0' | 'q4_0' | 'f16';
 
 export type ModelSource =
   | { kind: 'demo' }
@@ -69,76 +72,6 @@ export interface DatasetInfo {
   report: unknown;
   reportText: string;
 }
-
-export type Schedule = 'constant' | 'linear' | 'cosine' | 'inverse_sqrt';
-
-export interface RunConfig {
-  name: string;
-  preset: string;
-  // LoRA
-  r: number;
-  alpha: number;
-  dropout: number;
-  targets: string[] | 'all-linear';
-  useRslora: boolean;
-  // loss
-  loss: LossType;
-  beta: number;
-  cpoAlpha: number;
-  labelSmoothing: number;
-  simpoGamma: number;
-  // optimisation
-  lr: number;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  schedule: Schedule;
-  warmupRatio: number;
-  warmupSteps: number;
-  maxGradNorm: number;
-  batchSize: number; // pairs per micro-batch
-  gradAccum: number;
-  epochs: number;
-  maxSteps: number; // 0: from epochs
-  evalEvery: number; // 0: never
-  checkpointEvery: number;
-  seed: number;
-  maxLength: number;
-  maxPromptLength: number;
-  quant: Quant;
-}
-
-/** Metrics of one optimizer step, named as TRL names them. */
-export interface StepMetrics {
-  step: number;
-  epoch: number;
-  loss: number;
-  nll_loss: number;
-  'rewards/chosen': number;
-  'rewards/rejected': number;
-  'rewards/accuracies': number;
-  'rewards/margins': number;
-  'logps/chosen': number;
-  'logps/rejected': number;
-  'logits/chosen': number;
-  'logits/rejected': number;
-  grad_norm: number;
-  learning_rate: number;
-  tokens_per_second: number;
-  step_time_ms: number;
-  gpu_bytes: number;
-  skipped?: boolean;
-}
-
-export type RunStatus = 'running' | 'paused' | 'stopped' | 'finished' | 'failed';
-
-export type RunEvent =
-  | { type: 'started'; runId: string; totalSteps: number; step: number }
-  | { type: 'step'; runId: string; metrics: StepMetrics; totalSteps: number }
-  | { type: 'eval'; runId: string; step: number; metrics: Record<string, number> }
-  | { type: 'checkpoint'; runId: string; step: number; bytes: number }
-  | { type: 'status'; runId: string; status: RunStatus; message?: string };
 
 export interface RunRecord {
   id: string;

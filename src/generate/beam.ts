@@ -50,12 +50,21 @@ class Hypotheses {
     return this.worst() >= bestRunningLogp / Math.pow(Math.max(1, length), this.lengthPenalty);
   }
 
-  best(): Hyp {
-    return this.list.reduce((b, h) => (h.score > b.score ? h : b));
+  /** Best first; a stable sort, so equal scores keep their list order and the first of them leads (as best() did). */
+  sorted(): Hyp[] {
+    return [...this.list].sort((a, b) => b.score - a.score);
   }
 }
 
 export async function beamSearch(dec: Decoder, prompts: number[][], o: GenerateOptions & { numBeams: number; lengthPenalty: number }): Promise<Generated[]> {
+  return (await beamSearchAll(dec, prompts, o)).map((list) => list[0]);
+}
+
+/**
+ * Every kept hypothesis per prompt (up to numBeams), best first by score (ties: the order they were closed), as
+ * transformers' num_return_sequences = num_beams returns them. The first of each list is beamSearch's answer.
+ */
+export async function beamSearchAll(dec: Decoder, prompts: number[][], o: GenerateOptions & { numBeams: number; lengthPenalty: number }): Promise<Generated[][]> {
   const k = o.numBeams;
   const V = dec.model.cfg.V;
   const eos = new Set(o.eosIds);
@@ -124,9 +133,8 @@ export async function beamSearch(dec: Decoder, prompts: number[][], o: GenerateO
     if (h.list.length === 0) {
       // Closed without any hypothesis (every candidate was EOS beyond rank k): the best running beam.
       const b = beams[s][0];
-      return { ids: b.ids, stop: 'length' as StopReason, logp: b.logp, score: b.logp };
+      return [{ ids: b.ids, stop: 'length' as StopReason, logp: b.logp, score: b.logp }];
     }
-    const best = h.best();
-    return { ids: best.ids, stop: best.stop, logp: best.logp, score: best.score };
+    return h.sorted().map(({ ids, stop, logp, score }) => ({ ids, stop, logp, score }));
   });
 }

@@ -1,5 +1,5 @@
-// Autoregressive decoding on the GPU with a KV cache, from the same kernels as the training forward
-// (model/transformer.ts). The decoder owns "slots": slot i's keys and values live in rows
+// Autoregressive decoding on the GPU with a KV cache, through the same layer definition as training
+// (model/layer.ts), with attention over the cache. The decoder owns "slots": slot i's keys and values live in rows
 // [i*Tmax, i*Tmax + len[i]) of each layer's cache.
 //
 // Positions. Sequences of one batch have prompts of different lengths n_b. RoPE takes one pos0 for a whole
@@ -21,12 +21,10 @@ import type { GpuContext } from '../gpu/context.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import { attentionForward } from '../kernels/attention/attention.ts';
 import { embeddingForward } from '../kernels/embedding/embedding.ts';
-import { loraForward } from '../kernels/lora/lora.ts';
 import { matmulForward } from '../kernels/matmul/matmul.ts';
 import { rmsnormForward } from '../kernels/rmsnorm/rmsnorm.ts';
-import { ropeForward } from '../kernels/rope/rope.ts';
-import { swigluForward } from '../kernels/swiglu/swiglu.ts';
-import type { ModelConfig, Projection } from '../model/config.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { layerForward, type Attend, type LayerPass } from '../model/layer.ts';
 import type { Lora } from '../model/lora.ts';
 import type { BaseModel } from '../model/model.ts';
 
@@ -183,24 +181,25 @@ export class Decoder {
     const rec = ctx.recorder();
     const ragged = n.some((x) => x !== P);
     embeddingForward(rec, b.x, b.ids, model.embed, M); // (M, C)
-    for (let l = 0; l < cfg.L; l++) {
-      this.attentionIn(rec, l, M);
-      ropeForward(rec, b.q, model.invFreq, M, P, H, D, 0);
-      ropeForward(rec, b.k, model.invFreq, M, P, Hkv, D, 0);
-      const kvRow = Hkv * D * 4;
-      const qRow = H * D * 4;
-      for (let i = 0; i < B; i++) {
-        const from = i * P + P - n[i];
-        const to = i * this.cap!.maxLen;
-        rec.copy(b.k, from * kvRow, this.kCache[l], to * kvRow, n[i] * kvRow);
-        rec.copy(b.v, from * kvRow, this.vCache[l], to * kvRow, n[i] * kvRow);
-        if (ragged) rec.copy(b.q, from * qRow, b.qR, i * P * qRow, n[i] * qRow);
-      }
-      const attOut = ragged ? b.attR : b.att;
-      attentionForward(rec, attOut, b.lse, ragged ? b.qR : b.q, this.kCache[l], this.vCache[l], b.lengths, { B, Tq: P, Tk: P, H, Hkv, D, kvStride: cap.maxLen });
-      if (ragged) for (let i = 0; i < B; i++) rec.copy(b.attR, i * P * qRow, b.att, (i * P + P - n[i]) * qRow, n[i] * qRow);
-      this.attentionOutAndMlp(rec, l, M);
-    }
+    const kvRow = Hkv * D * 4;
+    const qRow = H * D * 4;
+    const pass = this.pass(M, {
+      T: P,
+      pos0: 0,
+      forward: (r, l, lb) => {
+        for (let i = 0; i < B; i++) {
+          const from = i * P + P - n[i];
+          const to = i * cap.maxLen;
+          r.copy(lb.k, from * kvRow, this.kCache[l], to * kvRow, n[i] * kvRow);
+          r.copy(lb.v, from * kvRow, this.vCache[l], to * kvRow, n[i] * kvRow);
+          if (ragged) r.copy(lb.q, from * qRow, b.qR, i * P * qRow, n[i] * qRow);
+        }
+        const attOut = ragged ? b.attR : lb.att;
+        attentionForward(r, attOut, b.lse, ragged ? b.qR : lb.q, this.kCache[l], this.vCache[l], b.lengths, { B, Tq: P, Tk: P, H, Hkv, D, kvStride: cap.maxLen });
+        if (ragged) for (let i = 0; i < B; i++) r.copy(b.attR, i * P * qRow, lb.att, (i * P + P - n[i]) * qRow, n[i] * qRow);
+      },
+    });
+    for (let l = 0; l < cfg.L; l++) layerForward(rec, pass, l, b.x, b.x);
     // Left padding puts every prompt's last token in its row's last position.
     for (let i = 0; i < B; i++) rec.copy(b.x, (i * P + P - 1) * C * 4, b.hLast, i * C * 4, C * 4);
     this.head(rec, b.hLast, B);
@@ -268,19 +267,20 @@ export class Decoder {
     this.pendingParents = null;
     embeddingForward(rec, b.x, b.ids, model.embed, Sn); // (Sn, C)
     const kvRow = Hkv * D * 4;
-    for (let l = 0; l < cfg.L; l++) {
-      this.attentionIn(rec, l, Sn);
-      ropeForward(rec, b.q, model.invFreq, Sn, 1, H, D, this.pos);
-      ropeForward(rec, b.k, model.invFreq, Sn, 1, Hkv, D, this.pos);
-      for (let i = 0; i < Sn; i++) {
-        const to = (i * cap.maxLen + this.len[i]) * kvRow;
-        rec.copy(b.k, i * kvRow, this.kCache[l], to, kvRow);
-        rec.copy(b.v, i * kvRow, this.vCache[l], to, kvRow);
-      }
-      // Tq = 1: the query sits at position Tk − 1, past every slot's keys; lengths hide each slot's unused rows.
-      attentionForward(rec, b.att, b.lse, b.q, this.kCache[l], this.vCache[l], b.lengths, { B: Sn, Tq: 1, Tk, H, Hkv, D, kvStride: cap.maxLen });
-      this.attentionOutAndMlp(rec, l, Sn);
-    }
+    const pass = this.pass(Sn, {
+      T: 1,
+      pos0: this.pos,
+      forward: (r, l, lb) => {
+        for (let i = 0; i < Sn; i++) {
+          const to = (i * cap.maxLen + this.len[i]) * kvRow;
+          r.copy(lb.k, i * kvRow, this.kCache[l], to, kvRow);
+          r.copy(lb.v, i * kvRow, this.vCache[l], to, kvRow);
+        }
+        // Tq = 1: the query sits at position Tk − 1, past every slot's keys; lengths hide each slot's unused rows.
+        attentionForward(r, lb.att, b.lse, lb.q, this.kCache[l], this.vCache[l], b.lengths, { B: Sn, Tq: 1, Tk, H, Hkv, D, kvStride: cap.maxLen });
+      },
+    });
+    for (let l = 0; l < cfg.L; l++) layerForward(rec, pass, l, b.x, b.x);
     this.head(rec, b.x, Sn);
   }
 
@@ -306,35 +306,17 @@ export class Decoder {
     }
   }
 
-  /** y = x·Wᵀ (+bias) (+y) (+ LoRA) for projection p of layer l, over M rows. */
-  private project(rec: Recorder, l: number, p: Projection, y: GPUBuffer, x: GPUBuffer, M: number, accumulate: boolean): void {
-    const lw = this.model.layers[l];
-    const bias = lw.bias?.[p as 'q_proj' | 'k_proj' | 'v_proj'];
-    matmulForward(rec, y, x, lw.proj[p], M, { bias, accumulate });
-    const m = this.useLora ? this.lora?.modules[l][p] : undefined;
-    if (m) loraForward(rec, y, this.b!.loraU, x, m.A, m.B, M, m.N, m.K, this.lora!.R, this.lora!.scale);
-  }
-
-  /** q, k, v of layer l from the residual stream x, before RoPE. */
-  private attentionIn(rec: Recorder, l: number, M: number): void {
-    const c = this.cfg;
+  /** The layers (model/layer.ts) over M rows, updating the residual b.x in place, with `attend` over the cache. */
+  private pass(M: number, attend: Attend): LayerPass {
     const b = this.b!;
-    rmsnormForward(rec, b.xn, b.rstd, b.x, this.model.layers[l].attnNorm, M, c.C, c.eps); // (M, C)
-    this.project(rec, l, 'q_proj', b.q, b.xn, M, false); // (M, H*D)
-    this.project(rec, l, 'k_proj', b.k, b.xn, M, false); // (M, Hkv*D)
-    this.project(rec, l, 'v_proj', b.v, b.xn, M, false); // (M, Hkv*D)
-  }
-
-  /** x += o(att); x += mlp(x). The residual is updated in place: no projection reads the buffer it adds into. */
-  private attentionOutAndMlp(rec: Recorder, l: number, M: number): void {
-    const c = this.cfg;
-    const b = this.b!;
-    this.project(rec, l, 'o_proj', b.x, b.att, M, true); // (M, C)
-    rmsnormForward(rec, b.xn, b.rstd, b.x, this.model.layers[l].mlpNorm, M, c.C, c.eps);
-    this.project(rec, l, 'gate_proj', b.g, b.xn, M, false); // (M, F)
-    this.project(rec, l, 'up_proj', b.u, b.xn, M, false); // (M, F)
-    swigluForward(rec, b.a, b.g, b.u, M * c.F); // (M, F)
-    this.project(rec, l, 'down_proj', b.x, b.a, M, true); // (M, C)
+    return {
+      model: this.model,
+      lora: this.useLora ? this.lora : null,
+      M,
+      bufs: { xn: b.xn, rstd1: b.rstd, q: b.q, k: b.k, v: b.v, att: b.att, x2: b.x, xn2: b.xn, rstd2: b.rstd, g: b.g, u: b.u, a: b.a },
+      attend,
+      loraU: () => b.loraU,
+    };
   }
 
   /** logits (n, V) = norm(h)·lm_headᵀ for the first n rows of h. */

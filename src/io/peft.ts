@@ -4,9 +4,10 @@ import { f32ToF16Bits } from '../kernels/quant/formats.ts';
 import { openSafetensors, toFloat32, writeSafetensors, type TensorToWrite } from './safetensors.ts';
 import { memorySource, type ByteSource } from './source.ts';
 import { zipStore } from './zip.ts';
+import { PROJECTIONS, type Projection } from '../model/projections.ts';
 
-export const LORA_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type LoraModule = (typeof LORA_MODULES)[number];
+export const LORA_MODULES = PROJECTIONS;
+export type LoraModule = Projection;
 
 /** The dimensions an adapter must agree with: the fields of a Hugging Face config.json. */
 export interface ModelDims {

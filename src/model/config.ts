@@ -120,9 +120,8 @@ export function parseConfig(json: Json, file = 'config.json'): ModelConfig {
   };
 }
 
-/** The seven linear projections of a layer, named as PEFT names its target modules. */
-export const PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type Projection = (typeof PROJECTIONS)[number];
+import { PROJECTIONS, type Projection } from './projections.ts';
+export { PROJECTIONS, type Projection };
 
 /** (out, in) features of a projection. */
 export function projectionShape(c: ModelConfig, p: Projection): [number, number] {

@@ -8,11 +8,12 @@ import { releaseWeight, uploadWeight, type WeightTensor } from '../kernels/quant
 import { ropeInvFreq } from '../kernels/rope/rope.ts';
 import { PROJECTIONS, projectionModule, projectionShape, type ModelConfig, type Projection } from './config.ts';
 
-export type BaseQuant = 'none' | 'q8_0' | 'q4_0' | 'f16';
-export const BASE_QUANTS: BaseQuant[] = ['none', 'q8_0', 'q4_0', 'f16'];
+import type { Quant } from './projections.ts';
+
+export type { Quant };
 
 /** --quant applies to the linear projections; embeddings and the output head follow it as the CLI contract says. */
-export function weightTypes(q: BaseQuant): { linear: WeightType; embed: WeightType } {
+export function weightTypes(q: Quant): { linear: WeightType; embed: WeightType } {
   switch (q) {
     case 'none':
       return { linear: 'f32', embed: 'f32' };
@@ -51,7 +52,7 @@ export interface LayerWeights {
 
 export interface BaseModel {
   cfg: ModelConfig;
-  quant: BaseQuant;
+  quant: Quant;
   embed: WeightTensor; // (V, C)
   layers: LayerWeights[];
   finalNorm: GPUBuffer; // (C) f32
@@ -110,7 +111,7 @@ export async function loadBaseModel(
   ctx: GpuContext,
   cfg: ModelConfig,
   reader: TensorReader,
-  quant: BaseQuant,
+  quant: Quant,
   onProgress?: (done: number, total: number, name: string) => void,
 ): Promise<BaseModel> {
   const { linear, embed: embedType } = weightTypes(quant);

@@ -4,6 +4,7 @@
 import type { GpuContext } from '../gpu/context.ts';
 import { attentionDsBytes, attentionUsesDs, type AttnShape } from '../kernels/attention/attention.ts';
 import type { ModelConfig, Projection } from './config.ts';
+import { PROJECTIONS } from './projections.ts';
 
 export interface Dims {
   M: number; // rows: nSeq * T
@@ -110,7 +111,7 @@ export class Workspace {
     const actBytes = dims.M * cfg.C * 4;
     for (let l = 0; l <= cfg.L; l++) this.acts.push(ctx.buffer(`x${l}`, actBytes));
     if (dims.R > 0) {
-      for (const p of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as Projection[]) {
+      for (const p of PROJECTIONS) {
         this.loraU.set(p, ctx.buffer(`loraU.${p}`, dims.M * dims.R * 4));
       }
     }

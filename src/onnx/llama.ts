@@ -10,14 +10,14 @@
 import { ropeInvFreq } from '../kernels/rope/rope.ts';
 import { loraScale, type LoraAdapter } from '../io/peft.ts';
 import { projectionModule, projectionShape, type ModelConfig, type Projection } from '../model/config.ts';
-import type { BaseQuant, TensorReader } from '../model/model.ts';
+import type { Quant, TensorReader } from '../model/model.ts';
 import { GraphBuilder, attr } from './graph.ts';
 import { DataType } from './proto.ts';
 import { BaseWeights } from './weights.ts';
 
 export interface OnnxExportOptions {
   /** Pass the base weights through the engine's storage format for this --quant (default 'none': as read). */
-  baseQuant?: BaseQuant;
+  baseQuant?: Quant;
   /** Positions the RoPE tables cover: the longest input the model accepts (default min(config, 4096)). */
   maxPositions?: number;
   /** Free text and key/value metadata stored in the model file. */

@@ -1,7 +1,7 @@
 // Base weights as f32 host arrays for the ONNX exporter, optionally passed through the storage format the
 // engine trains on (--quant), so the exported model computes what the engine computed, not the pristine base.
 import { decodeWeight, encodeWeight, roundF16, type WeightType } from '../kernels/quant/formats.ts';
-import { hostToF32, weightTypes, type BaseQuant, type HostTensor, type TensorReader } from '../model/model.ts';
+import { hostToF32, weightTypes, type Quant, type HostTensor, type TensorReader } from '../model/model.ts';
 
 
 export class BaseWeights {
@@ -9,7 +9,7 @@ export class BaseWeights {
 
   constructor(
     readonly reader: TensorReader,
-    readonly quant: BaseQuant,
+    readonly quant: Quant,
   ) {
     this.types = weightTypes(quant);
   }

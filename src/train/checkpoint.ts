@@ -1,7 +1,7 @@
 // A checkpoint is one safetensors blob: every LoRA weight and AdamW moment (f32, bit-exact, so a resumed
 // run continues exactly) plus the run state as JSON in __metadata__. Stores write it so that a failure
 // mid-write never damages the previous checkpoint (see the store implementations).
-import type { RunConfig, StepMetrics } from '../engine/types.ts';
+import type { RunConfig, StepMetrics } from './config.ts';
 import { openSafetensors, toFloat32, writeSafetensors } from '../io/safetensors.ts';
 import { memorySource } from '../io/source.ts';
 import { loraModules, peftName, type Lora } from '../model/lora.ts';

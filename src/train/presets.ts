@@ -1,5 +1,5 @@
 // Run configurations: the defaults, and the named presets the studio and the CLI offer (editable).
-import type { RunConfig } from '../engine/types.ts';
+import type { RunConfig } from './config.ts';
 
 export const DEFAULT_RUN: RunConfig = {
   name: 'run',

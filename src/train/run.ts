@@ -1,7 +1,7 @@
 // The training loop: micro-batches with gradient accumulation, AdamW with clipping and a schedule,
 // evaluation, checkpoints, pause/stop, non-finite step handling. The same code runs in the browser's
 // worker and in the Node CLI; only the RunStore and the event sink differ.
-import type { RunConfig, RunEvent, RunStatus, StepMetrics } from '../engine/types.ts';
+import type { RunConfig, RunEvent, RunStatus, StepMetrics } from './config.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import type { PairIds } from '../model/batch.ts';
 import type { Lora } from '../model/lora.ts';

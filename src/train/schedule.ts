@@ -1,7 +1,7 @@
 // Learning-rate schedules as Hugging Face transformers' get_scheduler defines them (LambdaLR multipliers),
 // so a run here and the same run in TRL follow the same curve. `step` is the 0-based optimizer step:
 // like torch's LambdaLR, the first update uses multiplier(0) (0 during warmup).
-import type { Schedule } from '../engine/types.ts';
+import type { Schedule } from './config.ts';
 
 export function warmupSteps(totalSteps: number, warmupRatio: number, warmupStepsOpt: number): number {
   // HF TrainingArguments.get_warmup_steps: explicit steps win over the ratio.

@@ -5,7 +5,7 @@ import { presetLabel } from './lib/presets.ts';
 import { hasErrors, validateConfig } from './lib/validate.ts';
 import { useStudio, useStudioStore } from './store/context.tsx';
 import type { Screen } from './store/nav.ts';
-import { isActive } from './store/training.ts';
+import { isActive } from './store/selectors.ts';
 import { CompareScreen } from './screens/CompareScreen.tsx';
 import { DataScreen } from './screens/DataScreen.tsx';
 import { ModelScreen } from './screens/ModelScreen.tsx';

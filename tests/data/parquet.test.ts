@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readPreferenceFile } from '../../src/data/index.ts';
-import { snappyUncompress } from '../../src/data/parquet/snappy.ts';
-import { readStruct } from '../../src/data/parquet/thrift.ts';
 import { gzip, memFile } from './helpers.ts';
-import { thriftStruct, writeParquet, type ColumnSpec, type WriteOptions } from './parquet-writer.ts';
-import { snappyCompress } from './snappy-compress.ts';
+import { writeParquet, type ColumnSpec, type WriteOptions } from './parquet-writer.ts';
 
 const trlCols: ColumnSpec[] = [
   { name: 'prompt', type: 'string' },
@@ -25,46 +22,7 @@ async function roundTrip(cols: ColumnSpec[], rows: Record<string, unknown>[], op
   return readPreferenceFile(memFile(name, writeParquet(cols, rows, opts)));
 }
 
-describe('snappy and thrift', () => {
-  it('decompresses hand-built snappy: literals, overlapping copies and every copy kind', () => {
-    // "abcabcabcabcX": literal "abc", copy(len 9, offset 3) with a 1-byte offset, literal "X"
-    const a = Uint8Array.from([13, (3 - 1) << 2, 97, 98, 99, ((9 - 4) << 2) | 1, 3, 0 << 2, 88]);
-    expect(new TextDecoder().decode(snappyUncompress(a))).toBe('abcabcabcabcX');
-    // Same with a 2-byte and a 4-byte offset copy.
-    const b = Uint8Array.from([6, (3 - 1) << 2, 120, 121, 122, ((3 - 1) << 2) | 2, 3, 0]);
-    expect(new TextDecoder().decode(snappyUncompress(b))).toBe('xyzxyz');
-    const c = Uint8Array.from([6, (3 - 1) << 2, 120, 121, 122, ((3 - 1) << 2) | 3, 3, 0, 0, 0]);
-    expect(new TextDecoder().decode(snappyUncompress(c))).toBe('xyzxyz');
-    expect(() => snappyUncompress(Uint8Array.from([10, 0, 97]))).toThrow();
-  });
-
-  it('round-trips random and repetitive data through the test compressor', () => {
-    const data = new Uint8Array(20000);
-    for (let i = 0; i < data.length; i++) data[i] = i % 1000 < 500 ? (i * 7919) & 0xff : (i % 13) + 65;
-    const packed = snappyCompress(data);
-    expect(packed.length).toBeLessThan(data.length);
-    expect(snappyUncompress(packed)).toEqual(data);
-  });
-
-  it('reads compact-protocol structs: deltas, long ids, lists, negatives, i64', () => {
-    const buf = thriftStruct([
-      [1, 'i32', -5],
-      [2, 'bin', 'hi'],
-      [40, 'i64', 2 ** 40],
-      [41, 'list-i32', Array.from({ length: 20 }, (_, i) => i - 3)],
-      [42, 'struct', [[1, 'bool', true], [2, 'bool', false]]],
-    ]);
-    const { value, end } = readStruct(buf);
-    expect(end).toBe(buf.length);
-    expect(value[1]).toBe(-5);
-    expect(new TextDecoder().decode(value[2] as Uint8Array)).toBe('hi');
-    expect(value[40]).toBe(2 ** 40);
-    expect(value[41]).toEqual(Array.from({ length: 20 }, (_, i) => i - 3));
-    expect(value[42]).toEqual({ 1: true, 2: false });
-  });
-});
-
-describe('parquet', () => {
+describe('parquet (files from our test writer)', () => {
   const variants: [string, WriteOptions][] = [
     ['plain, uncompressed, v1', { codec: 'none' }],
     ['dictionary, snappy, v1, several pages and row groups', { codec: 'snappy', dictionary: true, pageRows: 4, rowGroupSize: 10 }],

@@ -11,7 +11,24 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const SCREENSHOTS = path.join(ROOT, '.artifacts/screenshots');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-const SOURCES = ['src', 'index.html', 'public', 'vite.config.ts', 'tests/ui/fake-engine.ts'];
+const SOURCES = ['src', 'index.html', 'public', 'vite.config.ts', 'tests/ui/fake-engine.ts', 'tests/ui/fake-entry.ts'];
+const ENGINE_ENTRY = path.join(ROOT, 'src/ui/engine.ts');
+const FAKE_ENTRY = path.join(ROOT, 'tests/ui/fake-entry.ts');
+
+/**
+ * The UI flow's build: src/ui/engine.ts (the worker client) resolves to tests/ui/fake-entry.ts (the synthetic
+ * engine). Only this test build carries the plugin, so the app's sources never import a test file.
+ */
+function fakeEnginePlugin(): import('vite').Plugin {
+  return {
+    name: 'e2e:fake-engine',
+    enforce: 'pre',
+    async resolveId(id, importer, options) {
+      const r = await this.resolve(id, importer, { ...options, skipSelf: true });
+      return r && path.resolve(r.id) === ENGINE_ENTRY ? FAKE_ENTRY : null;
+    },
+  };
+}
 
 function newestMtime(p: string): number {
   if (!fs.existsSync(p)) return 0;
@@ -31,7 +48,7 @@ function isFresh(outDir: string): boolean {
 
 /**
  * Returns a directory holding a build of the app that is newer than its sources, building if needed.
- * `fake: true` builds with the synthetic engine (VITE_FAKE_ENGINE=1) for UI flows that need no GPU worker.
+ * `fake: true` builds with the synthetic engine (fakeEnginePlugin) for UI flows that need no GPU worker.
  */
 export async function ensureBuild(opts: { fake?: boolean } = {}): Promise<string> {
   if (!opts.fake && isFresh(path.join(ROOT, 'dist'))) return path.join(ROOT, 'dist');
@@ -51,17 +68,13 @@ export async function ensureBuild(opts: { fake?: boolean } = {}): Promise<string
   const { build } = await import('vite');
   // Vitest sets NODE_ENV=test, which would make this a development build (React's dev bundle,
   // import.meta.env.DEV true): test what ships.
-  const saved = { fake: process.env.VITE_FAKE_ENGINE, node: process.env.NODE_ENV };
+  const savedNodeEnv = process.env.NODE_ENV;
   process.env.NODE_ENV = 'production';
-  if (opts.fake) process.env.VITE_FAKE_ENGINE = '1';
-  else delete process.env.VITE_FAKE_ENGINE;
   try {
-    await build({ root: ROOT, configFile: path.join(ROOT, 'vite.config.ts'), mode: 'production', logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+    await build({ root: ROOT, configFile: path.join(ROOT, 'vite.config.ts'), mode: 'production', logLevel: 'warn', plugins: opts.fake ? [fakeEnginePlugin()] : [], build: { outDir, emptyOutDir: true } });
   } finally {
-    for (const [k, v] of [['VITE_FAKE_ENGINE', saved.fake], ['NODE_ENV', saved.node]] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    if (savedNodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = savedNodeEnv;
   }
   return outDir;
 }

@@ -165,7 +165,7 @@ describe('UI flow (synthetic engine)', () => {
     expect(await page.getByTestId('data-format').textContent()).toMatch(/mapping/i);
   }, 15_000);
 
-  it('shows the compare screen behind its flag, with a note while translate is missing', async () => {
+  it('translates one sentence with the base model and with the adapter', async () => {
     const { page } = browser;
     await page.goto(`${server.url}?compare=1`);
     await nav(/^Compare/).click();
@@ -178,7 +178,8 @@ describe('UI flow (synthetic engine)', () => {
       store.getState().setCompare({ compareRunId: 'run-001' });
     });
     await page.getByRole('button', { name: 'Translate' }).click();
-    await page.getByText(/The engine cannot translate yet/).waitFor();
+    await page.getByRole('heading', { name: 'With adapter' }).waitFor();
+    expect(await page.locator('.translation').last().textContent()).toMatch(/with run-001/);
     await screenshot(page, 'flow-compare');
     expect(errors).toEqual([]);
   }, 15_000);

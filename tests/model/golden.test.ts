@@ -9,7 +9,7 @@ import { memorySource } from '../../src/io/source.ts';
 import { adapterInit } from '../../src/model/adapter.ts';
 import { openModel } from '../../src/model/load.ts';
 import { createLora, readLora, releaseLora } from '../../src/model/lora.ts';
-import { loadBaseModel, releaseBaseModel, type BaseModel, type BaseQuant } from '../../src/model/model.ts';
+import { loadBaseModel, releaseBaseModel, type BaseModel, type Quant } from '../../src/model/model.ts';
 import { nodeFiles } from '../../src/model/node-files.ts';
 import { Transformer } from '../../src/model/transformer.ts';
 import { runMicroBatch } from '../../src/train/step.ts';
@@ -29,7 +29,7 @@ async function goldenGrads(file: string): Promise<Map<string, Float32Array>> {
 
 describe('whole model against PyTorch float64 (shared/golden)', () => {
   let ctx: GpuContext;
-  const models = new Map<BaseQuant, BaseModel>();
+  const models = new Map<Quant, BaseModel>();
   beforeAll(async () => {
     ctx = await gpu();
   });
@@ -37,7 +37,7 @@ describe('whole model against PyTorch float64 (shared/golden)', () => {
     for (const m of models.values()) releaseBaseModel(ctx, m);
   });
 
-  async function model(quant: BaseQuant) {
+  async function model(quant: Quant) {
     const opened = await openModel(nodeFiles(resolve(GOLDEN_DIR, 'model')));
     if (!models.has(quant)) models.set(quant, await loadBaseModel(ctx, opened.cfg, opened.reader, quant));
     await opened.close();

@@ -7,7 +7,7 @@ import { adapterInit } from '../../src/model/adapter.ts';
 import { layoutPairs, type PairIds } from '../../src/model/batch.ts';
 import { openModel, type OpenedModel } from '../../src/model/load.ts';
 import { createLora, releaseLora } from '../../src/model/lora.ts';
-import { loadBaseModel, releaseBaseModel, type BaseQuant } from '../../src/model/model.ts';
+import { loadBaseModel, releaseBaseModel, type Quant } from '../../src/model/model.ts';
 import { nodeFiles } from '../../src/model/node-files.ts';
 import { Transformer } from '../../src/model/transformer.ts';
 import { runMicroBatch } from '../../src/train/step.ts';
@@ -47,7 +47,7 @@ export async function ortSeqLogps(model: Uint8Array, pairs: PairIds[]): Promise<
 }
 
 /** The engine's (GPU) sums for the same pairs and order, through runMicroBatch as training computes them. */
-export async function engineSeqLogps(ctx: GpuContext, opened: Pick<OpenedModel, 'cfg' | 'reader'>, adapter: LoraAdapter, quant: BaseQuant, pairs: PairIds[]): Promise<Float64Array> {
+export async function engineSeqLogps(ctx: GpuContext, opened: Pick<OpenedModel, 'cfg' | 'reader'>, adapter: LoraAdapter, quant: Quant, pairs: PairIds[]): Promise<Float64Array> {
   const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant);
   const { config, init } = adapterInit(adapter);
   const lora = createLora(ctx, opened.cfg, { ...config, dropout: 0 }, 0, init);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { GpuContext } from '../../src/gpu/context.ts';
 import type { PairIds } from '../../src/model/batch.ts';
 import { openModel } from '../../src/model/load.ts';
-import { loadBaseModel, type BaseModel, type BaseQuant } from '../../src/model/model.ts';
+import { loadBaseModel, type BaseModel, type Quant } from '../../src/model/model.ts';
 import { nodeFiles } from '../../src/model/node-files.ts';
 import type { ModelConfig } from '../../src/model/config.ts';
 import { Rng } from '../../src/util/rng.ts';
@@ -13,7 +13,7 @@ import { GOLDEN_DIR } from '../util/golden.ts';
 export const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
 
 /** The golden tiny Llama (C 64, 2 layers, V 512): small enough to train on SwiftShader in seconds. */
-export async function goldenModel(ctx: GpuContext, quant: BaseQuant = 'none'): Promise<{ cfg: ModelConfig; base: BaseModel; configJson: Record<string, unknown> }> {
+export async function goldenModel(ctx: GpuContext, quant: Quant = 'none'): Promise<{ cfg: ModelConfig; base: BaseModel; configJson: Record<string, unknown> }> {
   const opened = await openModel(nodeFiles(resolve(GOLDEN_DIR, 'model')));
   const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant).finally(() => opened.close());
   return { cfg: opened.cfg, base, configJson: opened.configJson };

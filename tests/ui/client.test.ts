@@ -70,7 +70,7 @@ describe('WorkerEngine over a MessagePort', () => {
   });
 
   it('rethrows worker errors as RemoteError with the message', async () => {
-    const client = pair();
+    const client = pair(new FakeEngine({ translate: false }));
     const err = await client.translate(['x'], { srcLang: 'de', tgtLang: 'en', adapterRunId: null, maxNewTokens: 8 }).catch((e) => e);
     expect(err).toBeInstanceOf(RemoteError);
     expect(err.message).toMatch(/not implemented/);

@@ -22,7 +22,7 @@ export interface FakeEngineOptions {
   stepMs?: number;
   /** Wall time of a model load (reported in ~10 progress messages). */
   loadMs?: number;
-  /** false: translate() throws "not implemented", as the real engine does for now. */
+  /** false: translate() throws "not implemented", as an engine without decoding would. */
   translate?: boolean;
   gpu?: Partial<GpuInfo>;
 }
@@ -47,7 +47,7 @@ export class FakeEngine implements StudioEngine {
   private nextRun = 1;
 
   constructor(opts: FakeEngineOptions = {}) {
-    this.opts = { stepMs: 60, loadMs: 600, translate: false, gpu: {}, ...opts };
+    this.opts = { stepMs: 60, loadMs: 600, gpu: {}, ...opts, translate: opts.translate ?? true };
   }
 
   async gpuInfo(): Promise<GpuInfo> {

@@ -3,17 +3,17 @@ import type { AdapterFiles } from '../../src/engine/types.ts';
 import { SeriesStore } from '../../src/ui/lib/series.ts';
 import { LOCK_HELD_MESSAGE } from '../../src/ui/lib/runlock.ts';
 import { createStudioStore } from '../../src/ui/store/index.ts';
-import { startBlockers } from '../../src/ui/store/training.ts';
+import { startBlockers } from '../../src/ui/store/selectors.ts';
 import { FakeEngine } from './fake-engine.ts';
 
 const jsonl = (n: number) =>
   Object.assign(new Blob([Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: `p ${i}`, chosen: `good ${i}`, rejected: `bad ${i}` })).join('\n')]), { name: 'prefs.jsonl' });
 
-function setup(opts: { stepMs?: number; locks?: LockManager } = {}) {
+function setup(opts: { stepMs?: number; locks?: LockManager; translate?: boolean } = {}) {
   const series = new SeriesStore();
   const saved: AdapterFiles[] = [];
   const store = createStudioStore({
-    engine: new FakeEngine({ stepMs: opts.stepMs ?? 2, loadMs: 5 }),
+    engine: new FakeEngine({ stepMs: opts.stepMs ?? 2, loadMs: 5, translate: opts.translate }),
     series,
     locks: opts.locks,
     progressIntervalMs: 250,
@@ -107,7 +107,7 @@ describe('studio store', () => {
   });
 
   it('marks compare unsupported when the engine cannot translate', async () => {
-    const { store } = setup();
+    const { store } = setup({ translate: false });
     store.getState().setCompare({ compareSource: 'Hallo Welt', compareRunId: 'run-001' });
     await store.getState().translate();
     expect(store.getState().compareStatus).toBe('unsupported');

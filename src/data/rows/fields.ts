@@ -1,6 +1,6 @@
 // Reading fields out of a decoded record, turning every way a field can be unusable into a RowProblem
 // that names the field and the reason.
-import { InvalidUtf8 } from '../parquet/column.ts';
+import { InvalidUtf8 } from '../parquet/invalid-utf8.ts';
 import type { ChatMessage, IssueReason } from '../types.ts';
 
 export class RowProblem extends Error {

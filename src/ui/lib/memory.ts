@@ -2,12 +2,13 @@
 // tell "fits" from "hopeless" before a multi-gigabyte download, not to predict the allocator to the byte.
 import type { Quant, RunConfig } from '../../engine/types.ts';
 import type { ModelDims } from './models.ts';
+import { PROJECTIONS, type Projection } from '../../model/projections.ts';
 
 /** Bytes per weight for each storage format (q4_0: 32 weights in 18 bytes, q8_0: 32 in 34). */
 export const BYTES_PER_WEIGHT: Record<Quant, number> = { q4_0: 18 / 32, q8_0: 34 / 32, f16: 2, none: 4 };
 
-export const LINEAR_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type LinearModule = (typeof LINEAR_MODULES)[number];
+export const LINEAR_MODULES = PROJECTIONS;
+export type LinearModule = Projection;
 
 /** [in, out] features of each linear module of one layer. */
 export function moduleShapes(d: ModelDims): Record<LinearModule, [number, number]> {

@@ -2,6 +2,7 @@
 import { useEffect } from 'react';
 import { Field, Select, TextInput } from '../components/fields.tsx';
 import { useStudio } from '../store/context.tsx';
+import { isActive } from '../store/selectors.ts';
 
 const EXAMPLES = [
   { src: 'de', tgt: 'en', text: 'Die Katze schläft auf dem warmen Fensterbrett, während draußen der Regen fällt.' },
@@ -24,7 +25,7 @@ export function CompareScreen() {
   const translate = useStudio((s) => s.translate);
   const runs = useStudio((s) => s.runs);
   const modelReady = useStudio((s) => s.modelStatus === 'ready');
-  const training = useStudio((s) => s.run.phase === 'running' || s.run.phase === 'starting');
+  const training = useStudio((s) => isActive(s.run.phase));
   const usable = runs.filter((r) => r.step > 0);
   useEffect(() => {
     if (!runId && usable.length) setCompare({ compareRunId: usable[0].id });

@@ -5,6 +5,7 @@ import { Select, TextInput } from '../components/fields.tsx';
 import { formatBytes, formatCount } from '../lib/format.ts';
 import { MODEL_CATALOG } from '../lib/models.ts';
 import { useStudio } from '../store/context.tsx';
+import { isActive } from '../store/selectors.ts';
 import type { ModelChoice } from '../store/model.ts';
 import { QUANT_OPTIONS } from './StartScreen.tsx';
 
@@ -56,7 +57,7 @@ export function ModelScreen() {
   const error = useStudio((s) => s.modelError);
   const load = useStudio((s) => s.loadModel);
   const source = useStudio((s) => s.modelSource);
-  const running = useStudio((s) => s.run.phase === 'running' || s.run.phase === 'starting');
+  const running = useStudio((s) => isActive(s.run.phase));
   const go = useStudio((s) => s.go);
   const loading = status === 'loading';
   const canLoad = !!source() && !loading && !running;

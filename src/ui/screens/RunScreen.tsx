@@ -5,6 +5,7 @@ import { LineChart } from '../components/LineChart.tsx';
 import { ProgressBar } from '../components/ProgressBar.tsx';
 import { formatBytes, formatCount, formatDuration, formatNumber } from '../lib/format.ts';
 import { StartButton } from './TrainingScreen.tsx';
+import { isActive } from '../store/selectors.ts';
 import { PHASE_WORDS } from '../store/training.ts';
 
 const pct = (v: number) => `${Math.round(v * 100)}%`;
@@ -40,7 +41,7 @@ function Controls() {
   const resume = useStudio((s) => s.resume);
   const stop = useStudio((s) => s.stop);
   const lockMessage = useStudio((s) => s.lockMessage);
-  const active = phase === 'running' || phase === 'starting';
+  const active = isActive(phase);
   return (
     <>
       <div className="controls" role="group" aria-label="Run controls">

@@ -4,7 +4,8 @@ import type { RunRecord } from '../../engine/types.ts';
 import { Select } from '../components/fields.tsx';
 import { formatCount, formatNumber } from '../lib/format.ts';
 import { useStudio } from '../store/context.tsx';
-import { PHASE_WORDS, resumeBlockers } from '../store/training.ts';
+import { isActive, resumeBlockers } from '../store/selectors.ts';
+import { PHASE_WORDS } from '../store/training.ts';
 
 const when = (t: number) => (t ? new Date(t).toLocaleString() : '—');
 
@@ -12,8 +13,8 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
   const busy = useStudio((s) => s.busyRunId === r.id);
   const anyBusy = useStudio((s) => s.busyRunId !== null);
   const note = useStudio((s) => s.runNotes[r.id]);
-  const active = useStudio((s) => (s.run.phase === 'running' || s.run.phase === 'starting') && s.run.runId === r.id);
-  const anyActive = useStudio((s) => s.run.phase === 'running' || s.run.phase === 'starting');
+  const active = useStudio((s) => isActive(s.run.phase) && s.run.runId === r.id);
+  const anyActive = useStudio((s) => isActive(s.run.phase));
   const viewRun = useStudio((s) => s.viewRun);
   const resumeRun = useStudio((s) => s.resumeRun);
   const deleteRun = useStudio((s) => s.deleteRun);

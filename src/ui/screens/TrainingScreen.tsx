@@ -7,8 +7,7 @@ import { LINEAR_MODULES } from '../lib/memory.ts';
 import { PRESET_INFO, isPreset } from '../lib/presets.ts';
 import { NUMBER_FIELDS, validateConfig, type FieldGroup } from '../lib/validate.ts';
 import { useStudio, useStudioStore } from '../store/context.tsx';
-import { sameLengths } from '../store/data.ts';
-import { startBlockers } from '../store/training.ts';
+import { sameLengths, startBlockers } from '../store/selectors.ts';
 
 const LOSSES: { value: LossType; label: string }[] = [
   { value: 'sigmoid', label: 'sigmoid (CPO)' },

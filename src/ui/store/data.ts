@@ -36,10 +36,6 @@ export interface DataLengths {
   maxPromptLength: number;
 }
 
-export function sameLengths(a: DataLengths | null, b: DataLengths): boolean {
-  return !!a && a.maxLength === b.maxLength && a.maxPromptLength === b.maxPromptLength;
-}
-
 /** Messages by which the data layer says it did not recognise the layout. */
 const UNKNOWN_LAYOUT = /unknown (row )?format|no known (format|layout)|could not detect|cannot detect|column mapping|mapping/i;
 

@@ -2,7 +2,7 @@
 import type { RunRecord } from '../../engine/types.ts';
 import { downloadAdapter, safeFileStem } from '../lib/download.ts';
 import { tokensSeen } from '../lib/meter.ts';
-import { resumeBlockers } from './training.ts';
+import { isActive, resumeBlockers } from './selectors.ts';
 import { errorMessage, type SliceCreator } from './types.ts';
 
 export interface RunsSlice {
@@ -41,7 +41,7 @@ export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => 
       }
     },
     async deleteRun(id) {
-      if (get().run.runId === id && (get().run.phase === 'running' || get().run.phase === 'starting')) {
+      if (get().run.runId === id && isActive(get().run.phase)) {
         note(id, 'Stop the run before deleting it.');
         return;
       }
@@ -86,7 +86,7 @@ export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => 
     async viewRun(id) {
       const rec = get().runs.find((r) => r.id === id);
       if (!rec) return;
-      const active = get().run.phase === 'running' || get().run.phase === 'starting';
+      const active = isActive(get().run.phase);
       if (active && get().run.runId !== id) {
         note(id, 'Another run is training; its curves are on the Run screen.');
         return;

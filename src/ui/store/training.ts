@@ -5,9 +5,9 @@ import { RunMeter, tokensSeen } from '../lib/meter.ts';
 import { DEFAULT_PRESET, presetConfig } from '../lib/presets.ts';
 import { LOCK_HELD_MESSAGE, withRunLock } from '../lib/runlock.ts';
 import { throttle } from '../lib/throttle.ts';
-import { FIELD_BY_KEY, checkNumber, hasErrors, validateConfig, type Drafts, type NumericKey } from '../lib/validate.ts';
-import { sameLengths } from './data.ts';
-import { errorMessage, type SliceCreator, type StudioState } from './types.ts';
+import { FIELD_BY_KEY, checkNumber, type Drafts, type NumericKey } from '../lib/validate.ts';
+import { isActive, resumeBlockers, sameLengths, startBlockers } from './selectors.ts';
+import { errorMessage, type SliceCreator } from './types.ts';
 
 export type RunPhase = 'idle' | 'starting' | RunStatus;
 
@@ -63,40 +63,6 @@ export const PHASE_WORDS: Record<RunPhase, string> = {
   finished: 'Finished',
   failed: 'Failed',
 };
-
-export function isActive(phase: RunPhase): boolean {
-  return phase === 'starting' || phase === 'running';
-}
-
-/** Why Start is disabled, in words; empty when a run can start. */
-export function startBlockers(s: StudioState): string[] {
-  const out: string[] = [];
-  if (s.gpu && !s.gpu.available) out.push('WebGPU is not available in this browser.');
-  if (s.modelStatus !== 'ready') out.push(s.modelStatus === 'loading' ? 'The model is still loading.' : 'Load a model first.');
-  if (s.dataStatus !== 'ready' || !s.dataInfo) out.push(s.dataStatus === 'loading' ? 'The dataset is still being read.' : 'Load a dataset first.');
-  else if (s.dataInfo.trainPairs === 0) out.push('The dataset has no usable training pairs.');
-  if (hasErrors(validateConfig(s.config, s.drafts))) out.push('Fix the hyperparameters marked in red.');
-  if (isActive(s.run.phase)) out.push('A run is already in progress.');
-  return out;
-}
-
-/**
- * Why a stored run cannot resume yet, in words; empty when it can. The browser keeps a run's checkpoint
- * across reloads, but not the model or the dataset: after a reload both have to be loaded again.
- */
-export function resumeBlockers(s: StudioState, rec: RunRecord): string[] {
-  const out: string[] = [];
-  if (s.gpu && !s.gpu.available) out.push('WebGPU is not available in this browser.');
-  if (s.modelStatus === 'loading') out.push('The model is still loading.');
-  else if (s.modelStatus !== 'ready' || !s.modelInfo) out.push(`Load the model it was trained on, ${rec.modelName} (${rec.config.quant}), on the Model screen.`);
-  else if (rec.modelFingerprint && s.modelInfo.fingerprint !== rec.modelFingerprint) {
-    out.push(`The loaded model, ${s.modelInfo.name} (${s.modelInfo.quant}), is not the one it was trained on: load ${rec.modelName} (${rec.config.quant}) on the Model screen.`);
-  }
-  if (s.dataStatus === 'loading') out.push('The dataset is still being read.');
-  else if (!s.dataFile || s.dataStatus !== 'ready' || !s.dataInfo) out.push(`Load its dataset, ${rec.datasetName}, on the Data screen.`);
-  if (isActive(s.run.phase)) out.push('Another run is in progress.');
-  return out;
-}
 
 /** A start refused before the engine began (the data could not be made ready): nothing failed. */
 class NotStarted extends Error {}

@@ -1,0 +1,95 @@
+// Python's Hugging Face cache layout in Node: a tree as huggingface-cli leaves it is used without downloading,
+// new downloads are written in the same layout, and a cut download resumes from its .incomplete file.
+import { mkdtempSync } from 'node:fs';
+import { lstat, mkdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hfHubCacheDir, hfRepoFolder, hubModelDir, hubOptionsFromEnv } from '../../src/io/hf-cache.ts';
+import { startFakeHub, type FakeHub } from '../helpers/hub-server.ts';
+import { rejects } from './helpers.ts';
+
+const weights = new Uint8Array(300_000).map((_, i) => (i * 13 + 5) & 0xff);
+const files = { 'config.json': '{"model_type":"qwen2"}', 'tokenizer.json': '{"model":{}}', 'model.safetensors': weights };
+
+let hub: FakeHub;
+let tmp: string;
+beforeAll(async () => {
+  hub = await startFakeHub({ 'Qwen/Tiny': { revisions: { main: files } }, 'o/fresh': { revisions: { main: files } } });
+  tmp = mkdtempSync(join(tmpdir(), 'hf-cache-'));
+});
+afterAll(async () => {
+  await hub.stop();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('Hugging Face cache (Node)', () => {
+  it('finds the cache folder as huggingface_hub does', () => {
+    expect(hfHubCacheDir({ HF_HUB_CACHE: '/a/hub', HF_HOME: '/b' })).toBe('/a/hub');
+    expect(hfHubCacheDir({ HF_HOME: '/b' })).toBe('/b/hub');
+    expect(hfHubCacheDir({ XDG_CACHE_HOME: '/x' })).toBe('/x/huggingface/hub');
+    expect(hfRepoFolder('model', 'Qwen/Qwen2.5-0.5B')).toBe('models--Qwen--Qwen2.5-0.5B');
+    expect(hfRepoFolder('dataset', 'trl-lib/ultrafeedback_binarized')).toBe('datasets--trl-lib--ultrafeedback_binarized');
+    expect(hubOptionsFromEnv({ HF_ENDPOINT: 'http://h/', HF_TOKEN: 't', HF_HUB_OFFLINE: '1' })).toMatchObject({ hubUrl: 'http://h', token: 't', offline: true });
+    expect(hubOptionsFromEnv({ HF_HUB_OFFLINE: '0' }).offline).toBeUndefined();
+  });
+
+  it('uses a model that huggingface-cli already downloaded, without fetching a file', async () => {
+    // The tree huggingface-cli writes: blobs by etag, snapshot symlinks, refs/main.
+    const home = join(tmp, 'py');
+    const repo = join(home, 'hub', 'models--Qwen--Tiny');
+    const commit = hub.commitOf('Qwen/Tiny');
+    for (const [name, body] of Object.entries(files)) {
+      const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+      const etag = createHash('sha256').update(bytes).digest('hex');
+      await mkdir(join(repo, 'blobs'), { recursive: true });
+      await mkdir(join(repo, 'snapshots', commit), { recursive: true });
+      await writeFile(join(repo, 'blobs', etag), bytes);
+      await symlink(`../../blobs/${etag}`, join(repo, 'snapshots', commit, name));
+    }
+    await mkdir(join(repo, 'refs'), { recursive: true });
+    await writeFile(join(repo, 'refs', 'main'), commit);
+
+    const before = hub.requests.length;
+    const r = await hubModelDir('Qwen/Tiny', { env: { HF_HOME: home, HF_ENDPOINT: hub.url } });
+    expect(r).toEqual({ dir: join(repo, 'snapshots', commit), commit });
+    expect(hub.requests.slice(before).map((q) => q.path)).toEqual(['/api/models/Qwen/Tiny/revision/main?blobs=true']);
+    // Offline: not even the revision API.
+    const n = hub.requests.length;
+    expect(await hubModelDir('Qwen/Tiny', { env: { HF_HUB_CACHE: join(home, 'hub'), HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: '1' } })).toEqual(r);
+    expect(hub.requests.length).toBe(n);
+    expect(await rejects(hubModelDir('o/fresh', { env: { HF_HOME: home, HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: '1' } }))).toMatch(/o\/fresh@main: offline mode, and it is not in the local cache/);
+  });
+
+  it('writes new downloads in the same layout, and resumes a cut download with a Range request', async () => {
+    const home = join(tmp, 'ours');
+    const env = { HF_HOME: home, HF_ENDPOINT: hub.url };
+    const repo = join(home, 'hub', 'models--o--fresh');
+    const commit = hub.commitOf('o/fresh');
+    const sha256 = createHash('sha256').update(weights).digest('hex');
+
+    hub.cut = { path: 'model.safetensors', afterBytes: 120_000, times: 1 };
+    expect(await rejects(hubModelDir('o/fresh', { env }))).toMatch(/o\/fresh\/model\.safetensors: download cut off/);
+    // Nothing half-written is visible as the file; the bytes that came are kept for the next attempt.
+    await expect(stat(join(repo, 'snapshots', commit, 'model.safetensors'))).rejects.toThrow(/ENOENT/);
+    await expect(stat(join(repo, 'blobs', sha256))).rejects.toThrow(/ENOENT/);
+    const kept = (await stat(join(repo, 'blobs', `${sha256}.incomplete`))).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThanOrEqual(120_000); // what arrived before the connection dropped
+
+    const before = hub.requests.length;
+    const r = await hubModelDir('o/fresh', { env });
+    expect(r).toEqual({ dir: join(repo, 'snapshots', commit), commit });
+    const got = hub.requests.slice(before).filter((q) => q.path.startsWith('/cdn/'));
+    expect(got.map((q) => q.range)).toEqual([`bytes=${kept}-`]);
+    expect(new Uint8Array(await readFile(join(r.dir, 'model.safetensors')))).toEqual(weights);
+    // huggingface_hub's layout: relative symlinks into blobs/ named by sha256 (LFS) or git blob id, refs/main.
+    expect((await lstat(join(r.dir, 'model.safetensors'))).isSymbolicLink()).toBe(true);
+    expect(await readlink(join(r.dir, 'model.safetensors'))).toBe(`../../blobs/${sha256}`);
+    const blobId = createHash('sha1').update(`blob ${files['config.json'].length}\0`).update(files['config.json']).digest('hex');
+    expect(await readlink(join(r.dir, 'config.json'))).toBe(`../../blobs/${blobId}`);
+    expect(await readFile(join(repo, 'refs', 'main'), 'utf8')).toBe(commit);
+    await expect(stat(join(repo, 'blobs', `${sha256}.incomplete`))).rejects.toThrow(/ENOENT/);
+  });
+});
