@@ -37,7 +37,8 @@ const runCfg = (o: Partial<RunConfig>): RunConfig =>
   presetConfig('quick', { r: 4, alpha: 8, dropout: 0.1, lr: 5e-3, batchSize: 2, gradAccum: 2, maxSteps: 8, checkpointEvery: 3, schedule: 'linear', warmupSteps: 2, quant: 'none', ...o });
 const ID = { modelName: 'golden', modelFingerprint: 'm', datasetName: 'd', datasetFingerprint: 'd' };
 
-describe('faults during a run', () => {
+// The first test compiles every pipeline (minutes on a loaded two-core SwiftShader).
+describe('faults during a run', { timeout: 600_000 }, () => {
   let ctx: GpuContext;
   let cfg: ModelConfig;
   let base: BaseModel;
