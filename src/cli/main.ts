@@ -1,4 +1,6 @@
 // `npm run cli -- <command> …`: the engine without a browser, on whatever WebGPU adapter Node finds.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { evalCommand } from './eval.ts';
 import { logpsCommand } from './logps.ts';
 import { scoreCommand } from './score.ts';
@@ -25,11 +27,18 @@ async function main(argv: string[]): Promise<number> {
   return COMMANDS[cmd].run(rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
+/** The CLI in-process, as `npm run cli` runs it: the exit code, with errors printed as the process prints them. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (e) {
     console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
     if (process.env.CPO_DEBUG) console.error(e);
-    process.exit(1);
-  },
-);
+    return 1;
+  }
+}
+
+// Run only as the entry point (tests import runCli).
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}

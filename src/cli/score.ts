@@ -1,6 +1,6 @@
 // `score --hyp FILE --ref FILE [--ref FILE2 ...] [--width N]`: chrF2, chrF++ and BLEU of a
 // line-aligned hypothesis file against one or more reference files, sacreBLEU defaults.
-import { readFileSync } from 'node:fs';
+import { readTextLines } from '../data/node-text.ts';
 import { formatBleu, formatChrf, scoreTranslations } from '../eval/index.ts';
 import { parseArgs, required, usage, type ArgSpec } from './args.ts';
 
@@ -31,10 +31,7 @@ function parse(argv: string[]): ScoreArgs | 'help' {
 
 /** File lines as sacreBLEU reads them: split on '\n' only, final newline not starting a line, CR of CRLF dropped. */
 function readLines(path: string): string[] {
-  const text = readFileSync(path, 'utf8');
-  const lines = text.split('\n');
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  return readTextLines(path);
 }
 
 export async function scoreCommand(argv: string[]): Promise<number> {

@@ -70,7 +70,9 @@ export async function loadPairs(
   const report = withTokenization(read.report, tok);
   log(`data: ${path} (${read.detected.container}, ${read.detected.format}): ${tok.pairs.length} pairs usable`);
   const text = formatReport(report);
-  if (report.issues.length || tok.pairs.length === 0) log(text);
+  // Rows set aside, warnings and truncation are all things the user must hear about, not only issues.
+  const t = report.tokenization;
+  if (report.issues.length || report.warnings.length || t?.truncatedPrompts || t?.truncatedCompletions || t?.droppedLongPrompts || tok.pairs.length === 0) log(text);
   if (tok.pairs.length === 0) throw new Error(`${path}: no usable rows`);
   return { pairs: tok.pairs, rows: read.rows };
 }

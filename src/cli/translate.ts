@@ -1,6 +1,6 @@
 // `translate --model PATH [--adapter DIR] --src-lang de --tgt-lang en --input FILE [options]`: one source a line
 // in, one translation a line on stdout (ALMA prompt, KV-cache decoding on the GPU); progress on stderr.
-import { readFileSync } from 'node:fs';
+import { readTextLines } from '../data/node-text.ts';
 import { Decoder } from '../generate/decoder.ts';
 import { checkedLanguage, translate, type TranslateOptions } from '../generate/translate.ts';
 import { releaseLora, type Lora } from '../model/lora.ts';
@@ -35,9 +35,7 @@ const SYNOPSIS = '--model PATH [--adapter DIR] --src-lang de --tgt-lang en --inp
 
 /** File lines as sacreBLEU reads them: split on '\n', the final newline starts no line, CR of CRLF dropped. */
 export function readLines(path: string): string[] {
-  const lines = readFileSync(path, 'utf8').split('\n');
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  return readTextLines(path);
 }
 
 function positiveInt(v: unknown, name: string, command: string): number {
