@@ -29,7 +29,7 @@ export default defineConfig({
   build: { target: 'es2022', outDir: 'dist' },
   server: {
     host: '127.0.0.1',
-    // The same isolation headers as scripts/serve.mjs, so dev behaves like the served build.
+    // The same isolation headers as `vite preview` (npm start) sends, so dev behaves like the served build.
     headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
   },
   preview: {

@@ -1,11 +1,14 @@
 // `npm run bench`: every bench/*.bench.ts contributes cases; prints one table for the current adapter.
-// Usage: npm run bench [-- --only NAME_SUBSTRING] [--tokens N] [--budget MS] [--full]
+// Usage: npm run bench [-- --only NAME_SUBSTRING] [--tokens N] [--budget MS] [--full] [--json]
 // Without --full, whole-model steps at Qwen2.5-0.5B shapes (many minutes each on a CPU adapter) are skipped.
+// --json: the table as one JSON object on stdout (the adapter's description and capabilities, every row), the
+// text table on stderr, so runs on different machines can be compared: npm run -s bench -- --json > bench.json
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeCapabilities } from '../src/gpu/caps.ts';
 import { GpuContext } from '../src/gpu/context.ts';
+import { compileRows } from './compile.ts';
 import { QWEN05, runCase, type BenchCase, type BenchResult } from './harness.ts';
 import { rooflineCase } from './roofline.ts';
 
@@ -28,10 +31,16 @@ const opts: BenchOptions = { tokens: Number(arg('tokens') ?? 64) };
 const full = process.argv.includes('--full');
 const only = arg('only');
 const budget = Number(arg('budget') ?? 1000);
-console.log(`adapter: ${describeCapabilities(ctx.caps)}`);
-console.log(`tokens per step: ${opts.tokens} (Qwen2.5-0.5B layer shapes)`);
-console.log(`time: ${ctx.caps.timestampQuery ? 'GPU timestamps' : 'wall clock'}, best run\n`);
-if (!full) console.log('(whole-model cases at Qwen2.5-0.5B shapes are skipped: add --full, or --only to pick one)\n');
+const json = process.argv.includes('--json');
+// With --json, stdout carries only the JSON: everything else, the cases' own notes included, goes to stderr.
+const writeStdout = (text: string) => process.stdout.write(text);
+if (json) console.log = (...a: unknown[]) => console.error(...a);
+const say = (line: string) => console.log(line);
+const timing = ctx.caps.timestampQuery ? 'GPU timestamps' : 'wall clock';
+say(`adapter: ${describeCapabilities(ctx.caps)}`);
+say(`tokens per step: ${opts.tokens} (Qwen2.5-0.5B layer shapes)`);
+say(`time: ${timing}, best run\n`);
+if (!full) say('(whole-model cases at Qwen2.5-0.5B shapes are skipped: add --full, or --only to pick one)\n');
 
 // The standard roofline is at the MLP's gate/up shape; a matmul case at another shape brings its own.
 const rooflines = new Map<string, BenchCase>();
@@ -43,7 +52,7 @@ const roofFor = async (shape = `${opts.tokens}x${QWEN05.F}x${QWEN05.C}`): Promis
   }
   return r;
 };
-const results: BenchResult[] = [];
+const results: (BenchResult & { compileMs: number })[] = [];
 const files = readdirSync(here).filter((f) => f.endsWith('.bench.ts')).sort();
 for (const f of files) {
   const mod = (await import(pathToFileURL(join(here, f)).href)) as { cases: (ctx: GpuContext, o: BenchOptions) => Promise<BenchCase[]> };
@@ -54,10 +63,12 @@ for (const f of files) {
     }
     ctx.resetPeak();
     const t0 = performance.now();
+    const c0 = ctx.compileMs;
     // A matmul-shaped case's fraction of the roofline is a median over alternations: at least 5 rounds, since one
     // round's ratio on this kind of machine is off by up to ±40%.
     const r = c.matmulShaped ? await runCase(ctx, c, budget, await roofFor(c.rooflineShape), 5) : await runCase(ctx, c, budget);
-    results.push(r);
+    // Pipeline creation is the first run's (warm-up) cost, kept out of the timed runs: shown in its own column.
+    results.push({ ...r, compileMs: ctx.compileMs - c0 });
     const took = ((performance.now() - t0) / 1000).toFixed(1);
     process.stderr.write(`  ${r.name}: ${r.ms.toFixed(2)} ms${r.ofRoofline ? ` (${(100 * r.ofRoofline).toFixed(0)}% of roofline)` : ''} [${took} s]\n`);
   }
@@ -65,9 +76,9 @@ for (const f of files) {
 
 const pad = (s: string, n: number) => s.padEnd(n);
 const num = (x: number | undefined, d = 2) => (x === undefined ? '' : x.toFixed(d));
-const row = (name: string, ms: number | undefined, gflops?: number, gbs?: number, frac = '', tok?: number, peak?: number) =>
-  console.log(`${pad(name, 64)}${pad(num(ms), 11)}${pad(num(gflops), 10)}${pad(num(gbs), 8)}${pad(frac, 10)}${pad(num(tok, 1), 9)}${peak ?? ''}`);
-console.log(`${pad('kernel', 64)}${pad('ms', 11)}${pad('GFLOP/s', 10)}${pad('GB/s', 8)}${pad('roofline', 10)}${pad('tok/s', 9)}peak GPU bytes`);
+const row = (name: string, ms: number | undefined, gflops?: number, gbs?: number, frac = '', tok?: number, peak?: number, compile?: number) =>
+  say(`${pad(name, 64)}${pad(num(ms), 11)}${pad(num(gflops), 10)}${pad(num(gbs), 8)}${pad(frac, 10)}${pad(num(tok, 1), 9)}${pad(num(compile, 0), 12)}${peak ?? ''}`);
+say(`${pad('kernel', 64)}${pad('ms', 11)}${pad('GFLOP/s', 10)}${pad('GB/s', 8)}${pad('roofline', 10)}${pad('tok/s', 9)}${pad('compile ms', 12)}peak GPU bytes`);
 // Each roofline's own row: its best run over all the stretches it was timed in.
 for (const r of rooflines.values()) {
   const best = Math.max(0, ...results.filter((x) => x.roofline === r.name).map((x) => x.rooflineGflops ?? 0));
@@ -75,9 +86,28 @@ for (const r of rooflines.values()) {
 }
 for (const r of results) {
   const frac = r.ofRoofline ? `${(100 * r.ofRoofline).toFixed(0)}%` : '';
-  row(r.name, r.ms, r.gflops, r.gbs, frac, r.tokensPerSecond, r.peakBytes);
+  row(r.name, r.ms, r.gflops, r.gbs, frac, r.tokensPerSecond, r.peakBytes, r.compileMs);
 }
-console.log('\n"roofline": the rate as a fraction of the plain f32 matmul timed in alternation with it (see bench/harness.ts)');
-console.log(`peak GPU bytes allocated through the engine: ${ctx.peakBytes}`);
+// Creating every pipeline this run used (the cases' set-up included), one after another on this thread
+// (ctx.compileMs): what a cold start pays before its first step unless pipelines are created ahead (ctx.precompile).
+const compileRow = `pipeline compile: ${ctx.pipelineCount} pipelines created in this run`;
+row(compileRow, ctx.compileMs);
+const compiles = !only || 'compile'.includes(only) ? await compileRows(opts.tokens) : [];
+for (const r of compiles) row(r.name, r.ms);
+say('\n"roofline": the rate as a fraction of the plain f32 matmul timed in alternation with it (see bench/harness.ts)');
+say(`peak GPU bytes allocated through the engine: ${ctx.peakBytes}`);
+if (json) {
+  const out = {
+    adapter: ctx.caps.adapterName,
+    capabilities: ctx.caps,
+    date: new Date().toISOString(),
+    tokens: opts.tokens,
+    timing,
+    rooflines: [...rooflines.values()].map((r) => ({ name: r.name, gflops: Math.max(0, ...results.filter((x) => x.roofline === r.name).map((x) => x.rooflineGflops ?? 0)) })),
+    rows: [...results, { name: compileRow, ms: ctx.compileMs, compileMs: ctx.compileMs }, ...compiles.map((r) => ({ ...r, compileMs: r.ms }))],
+    peakBytes: ctx.peakBytes,
+  };
+  writeStdout(`${JSON.stringify(out, null, 2)}\n`);
+}
 for (const r of rooflines.values()) r.dispose?.();
 ctx.destroy();

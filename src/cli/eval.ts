@@ -5,26 +5,25 @@
 // translation is the reference; --src-lang/--tgt-lang then keep one direction.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readPreferenceFilePath } from '../data/node-file.ts';
 import { almaPrompt } from '../data/rows/languages.ts';
 import { scoreTranslations, type TranslationScores } from '../eval/index.ts';
 import { checkedLanguage, completePrompts } from '../generate/translate.ts';
-import { parseArgs, required, usage, type ArgSpec } from './args.ts';
-import { log, openGpu } from './session.ts';
-import { DECODE_SPEC, decodeOptions, openDecoder, progressLogger, readLines } from './translate.ts';
+import { command, helpOr, parseArgs, required, UsageError, type ArgSpec, type Parsed } from './args.ts';
+import { checkReport, log, openGpu, readData, readLines, STRICT_OPTION } from './session.ts';
+import { DECODE_SPEC, decodeOptions, openDecoder, progressLogger } from './translate.ts';
 
 const SPEC: ArgSpec = {
   ...DECODE_SPEC,
   adapter: { type: 'string', help: 'PEFT adapter folder to compare with the base model' },
   input: { type: 'string', help: 'sources, one per line (with --ref)' },
   ref: { type: 'string', help: 'references, line-aligned with --input' },
-  data: { type: 'string', help: 'translation triplets or ALMA-R file instead of --input/--ref (chosen = reference)' },
+  data: { type: 'string', help: 'translation triplets or ALMA-R file (or hf://datasets/…) instead of --input/--ref (chosen = reference)' },
   'src-lang': { type: 'string', help: 'source language code (required with --input)' },
   'tgt-lang': { type: 'string', help: 'target language code (required with --input)' },
-  limit: { type: 'number', help: 'evaluate the first N segments only' },
-  show: { type: 'number', default: 3, help: 'segments printed side by side' },
+  limit: { type: 'number', integer: true, min: 1, help: 'evaluate the first N segments only' },
+  show: { type: 'number', default: 3, integer: true, min: 0, help: 'segments printed side by side' },
   out: { type: 'string', help: 'folder for base.txt, adapter.txt and scores.json' },
-  help: { type: 'boolean', help: 'show this help' },
+  strict: STRICT_OPTION,
 };
 const SYNOPSIS = '--model PATH --adapter DIR (--input SRC --ref REF | --data FILE) --src-lang de --tgt-lang en [--limit N] [--out DIR] [options]';
 
@@ -40,22 +39,23 @@ function sourceOf(prompt: string): string {
   return m ? m[1] : prompt;
 }
 
-async function segments(a: Record<string, unknown>): Promise<Segments> {
+async function segments(a: Parsed): Promise<Segments> {
   const src = a['src-lang'] === undefined ? undefined : checkedLanguage(a['src-lang'] as string, '--src-lang');
   const tgt = a['tgt-lang'] === undefined ? undefined : checkedLanguage(a['tgt-lang'] as string, '--tgt-lang');
   if (a.data !== undefined) {
-    if (a.input !== undefined || a.ref !== undefined) throw new Error('eval: give --data or --input/--ref, not both');
-    if ((src === undefined) !== (tgt === undefined)) throw new Error('eval: --src-lang and --tgt-lang go together');
+    if (a.input !== undefined || a.ref !== undefined) throw new UsageError('eval: give --data or --input/--ref, not both');
+    if ((src === undefined) !== (tgt === undefined)) throw new UsageError('eval: --src-lang and --tgt-lang go together');
     const pair = src ? `${src}-${tgt}` : undefined;
-    const read = await readPreferenceFilePath(a.data as string, { directions: pair ? [pair] : undefined, dropDuplicates: false });
+    const read = await readData(a.data as string, { directions: pair ? [pair] : undefined, dropDuplicates: false });
+    checkReport(read.report, !!a.strict);
     const rows = read.rows.flatMap((r) => (r.kind === 'text' && (!pair || !r.langPair || r.langPair === pair) ? [r] : []));
     log(`data: ${String(a.data)} (${read.detected.container}, ${read.detected.format}): ${rows.length} segments${pair ? ` for ${pair}` : ''}`);
     if (rows.length === 0) throw new Error(`eval: ${String(a.data)} has no text rows${pair ? ` for ${pair}` : ''}`);
     return { prompts: rows.map((r) => r.prompt), sources: rows.map((r) => sourceOf(r.prompt)), refs: rows.map((r) => r.chosen) };
   }
-  const input = required<string>(a as never, 'input', 'eval');
-  const refFile = required<string>(a as never, 'ref', 'eval');
-  if (!src || !tgt) throw new Error('eval: --src-lang and --tgt-lang are required with --input');
+  const input = required<string>(a, 'input', 'eval');
+  const refFile = required<string>(a, 'ref', 'eval');
+  if (!src || !tgt) throw new UsageError('eval: --src-lang and --tgt-lang are required with --input');
   const sources = readLines(input);
   const refs = readLines(refFile);
   if (sources.length !== refs.length) throw new Error(`eval: ${input} has ${sources.length} lines but ${refFile} has ${refs.length}`);
@@ -79,18 +79,14 @@ function table(base: TranslationScores, adapter: TranslationScores): string {
 
 const clip = (s: string, n = 100) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-export async function evalCommand(argv: string[]): Promise<number> {
+export const evalCommand = command('eval', async (argv: string[]): Promise<number> => {
   const a = parseArgs(argv, SPEC, 'eval');
-  if (a.help) {
-    console.log(usage('eval', SYNOPSIS, SPEC));
-    return 0;
-  }
+  if (helpOr(a, 'eval', SYNOPSIS, SPEC)) return 0;
   required<string>(a, 'adapter', 'eval');
   const opts = decodeOptions(a, 'eval');
   let seg = await segments(a);
   if (a.limit !== undefined) {
     const n = a.limit as number;
-    if (!(Number.isInteger(n) && n >= 1)) throw new Error(`eval: --limit needs a positive integer, got ${n}`);
     seg = { prompts: seg.prompts.slice(0, n), sources: seg.sources.slice(0, n), refs: seg.refs.slice(0, n) };
   }
   const ctx = await openGpu();
@@ -108,7 +104,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     const adapter = scoreTranslations(adapterOut, seg.refs);
     console.log(`${seg.prompts.length} segments, ${opts.numBeams > 1 ? `beam ${opts.numBeams}` : opts.doSample ? 'sampling' : 'greedy'}, max ${opts.maxNewTokens} new tokens\n`);
     console.log(table(base, adapter));
-    const show = Math.min(seg.prompts.length, Math.max(0, (a.show as number) | 0));
+    const show = Math.min(seg.prompts.length, a.show as number);
     for (let i = 0; i < show; i++) {
       console.log(`\n[${i + 1}] source:  ${clip(seg.sources[i])}\n    ref:     ${clip(seg.refs[i])}\n    base:    ${clip(baseOut[i])}\n    adapter: ${clip(adapterOut[i])}`);
     }
@@ -139,4 +135,4 @@ export async function evalCommand(argv: string[]): Promise<number> {
   } finally {
     ctx.destroy();
   }
-}
+});

@@ -7,35 +7,37 @@ import { planBytes, usesAttnDs } from '../model/workspace.ts';
 import { readLora, releaseLora } from '../model/lora.ts';
 import { releaseBaseModel } from '../model/model.ts';
 import { Transformer } from '../model/transformer.ts';
+import { loraSettings } from '../train/config.ts';
 import { LOSS_TYPES, validateLossConfig, type LossConfig, type LossType } from '../train/losses.ts';
 import { runMicroBatch } from '../train/step.ts';
-import { parseArgs, required, usage, type ArgSpec } from './args.ts';
-import { loadModelFromPath, loadPairs, log, loraFor, openGpu, parseQuant } from './session.ts';
+import { prepareDataset } from '../engine/session.ts';
+import { QUANTS, type Quant } from '../model/projections.ts';
+import { command, helpOr, parseArgs, required, UsageError, type ArgSpec } from './args.ts';
+import { checkOutFile, checkReport, loadModelFromPath, log, loraFor, openGpu, progressLog, readData, requireTokenizer, STRICT_OPTION } from './session.ts';
 
 const spec: ArgSpec = {
-  model: { type: 'string', help: 'Hugging Face model folder or .gguf file' },
+  model: { type: 'string', help: 'Hugging Face model folder, .gguf file, or Hub id OWNER/NAME[@REVISION] (Hugging Face cache)' },
   adapter: { type: 'string', help: 'PEFT adapter folder (default: a fresh LoRA, B = 0)' },
-  quant: { type: 'string', default: 'q4_0', help: 'base linear layers: none | q8_0 | q4_0 | f16' },
-  data: { type: 'string', help: 'preference file (JSONL {prompt, chosen, rejected}; any supported format)' },
-  beta: { type: 'number', default: 0.1, help: 'β' },
-  loss: { type: 'string', default: 'sigmoid', help: LOSS_TYPES.join(' | ') },
-  'cpo-alpha': { type: 'number', default: 1, help: 'weight of the NLL term' },
-  'label-smoothing': { type: 'number', default: 0, help: 'sigmoid/simpo label smoothing' },
-  'simpo-gamma': { type: 'number', default: 0.5, help: 'SimPO target margin γ' },
-  r: { type: 'number', default: 16, help: 'rank of a fresh LoRA' },
-  alpha: { type: 'number', default: 32, help: 'lora_alpha of a fresh LoRA' },
-  targets: { type: 'string', default: 'all-linear', help: 'modules of a fresh LoRA' },
-  seed: { type: 'number', default: 42, help: 'seed of a fresh LoRA' },
+  quant: { type: 'string', default: 'q4_0', choices: QUANTS, help: 'base linear layers' },
+  data: { type: 'string', help: 'preference file (JSONL {prompt, chosen, rejected}; any supported format) or hf://datasets/OWNER/NAME[/CONFIG/SPLIT]' },
+  beta: { type: 'number', default: 0.1, min: 0, minExclusive: true, help: 'β' },
+  loss: { type: 'string', default: 'sigmoid', choices: LOSS_TYPES, help: 'loss type' },
+  'cpo-alpha': { type: 'number', default: 1, min: 0, help: 'weight of the NLL term' },
+  'label-smoothing': { type: 'number', default: 0, min: 0, max: 0.49, help: 'sigmoid/simpo label smoothing' },
+  'simpo-gamma': { type: 'number', default: 0.5, min: 0, help: 'SimPO target margin γ' },
+  r: { type: 'number', default: 16, integer: true, min: 1, help: 'rank of a fresh LoRA' },
+  alpha: { type: 'number', default: 32, min: 0, minExclusive: true, help: 'lora_alpha of a fresh LoRA' },
+  targets: { type: 'string', default: 'all-linear', help: 'modules of a fresh LoRA (comma-separated, or all-linear)' },
+  seed: { type: 'number', default: 42, integer: true, help: 'seed of a fresh LoRA' },
   out: { type: 'string', help: 'output file (.json for logps, .safetensors for grads)' },
-  help: { type: 'boolean', help: 'show this help' },
+  strict: STRICT_OPTION,
 };
 
-export async function logpsCommand(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
+export const logpsCommand = (mode: 'logps' | 'grads') => command(mode, (argv) => logps(argv, mode));
+
+async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
   const a = parseArgs(argv, spec, mode);
-  if (a.help) {
-    console.log(usage(mode, '--model PATH --data FILE --out FILE [options]', spec));
-    return 0;
-  }
+  if (helpOr(a, mode, '--model PATH --data FILE --out FILE [options]', spec)) return 0;
   const lossCfg: LossConfig = {
     loss: a.loss as LossType,
     beta: a.beta as number,
@@ -44,14 +46,27 @@ export async function logpsCommand(argv: string[], mode: 'logps' | 'grads'): Pro
     simpoGamma: a['simpo-gamma'] as number,
   };
   validateLossConfig(lossCfg);
-  const quant = parseQuant(a.quant);
+  const quant = a.quant as Quant;
   const out = required<string>(a, 'out', mode);
+  const modelPath = required<string>(a, 'model', mode);
+  const dataPath = required<string>(a, 'data', mode);
+  checkOutFile(out);
+  let fresh;
+  try {
+    fresh = loraSettings({ r: a.r as number, alpha: a.alpha as number, targets: a.targets === 'all-linear' ? 'all-linear' : String(a.targets).split(','), useRslora: false });
+  } catch (e) {
+    throw new UsageError(`${mode}: --targets: ${(e as Error).message}`);
+  }
+  const read = await readData(dataPath);
+  checkReport(read.report, !!a.strict, 'on-error'); // refused before the model loads when the rows as read already fail
   const ctx = await openGpu();
   try {
-    const m = await loadModelFromPath(ctx, required<string>(a, 'model', mode), quant);
-    const { pairs } = await loadPairs(required<string>(a, 'data', mode), m.tokenizer, { maxLength: 1e9, maxPromptLength: 1e9 - 1 });
-    const targets = a.targets === 'all-linear' ? 'all-linear' : (String(a.targets).split(',') as never);
-    const lora = await loraFor(ctx, m, a.adapter as string | undefined, { r: a.r as number, alpha: a.alpha as number, dropout: 0, targets, useRslora: false }, a.seed as number);
+    const m = await loadModelFromPath(ctx, modelPath, quant);
+    // No truncation and no split: every pair is scored whole, as other tools score it.
+    const d = prepareDataset(read, requireTokenizer(m), { maxLength: 1e9, maxPromptLength: 1e9 - 1, evalFraction: 0, seed: 0 }, progressLog('data'));
+    checkReport(d.report, !!a.strict);
+    const pairs = d.pairs;
+    const lora = await loraFor(ctx, m, a.adapter as string | undefined, fresh, a.seed as number);
     const tf = new Transformer(ctx, m.base, lora);
     const chosenTokens = pairs.reduce((s, p) => s + p.chosenIds.length, 0);
     const layout = layoutPairs(pairs);

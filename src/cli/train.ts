@@ -1,62 +1,61 @@
-// `cli train`: a CPO run in Node on the same engine as the studio, checkpointing into ADAPTER_DIR/checkpoints,
-// writing the PEFT adapter into ADAPTER_DIR at the end. `--resume` continues the run found there.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// `cli train`: a CPO run in Node on the studio's engine (LocalEngine with a folder run store), checkpointing
+// into ADAPTER_DIR/checkpoints, writing the PEFT adapter, the history and the TRL recipe into ADAPTER_DIR at the
+// end from the last checkpoint — the same export the studio offers. `--resume` continues the run found there.
+// Ctrl-C pauses at the next step boundary, checkpoints, writes the adapter and exits 130.
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PairBatcher, type PreferenceRow, type TokenizedPair } from '../data/index.ts';
-import type { RunConfig, RunEvent, StepMetrics } from '../engine/types.ts';
-import { exportLora } from '../model/adapter.ts';
-import { createLora, releaseLora, type Lora } from '../model/lora.ts';
-import { releaseBaseModel } from '../model/model.ts';
-import { Transformer } from '../model/transformer.ts';
-import type { Projection } from '../model/config.ts';
-import { batchSource, datasetFingerprint } from '../train/batches.ts';
+import { ADAPTER_DTYPES, type AdapterDtype } from '../engine/exports.ts';
+import { LocalEngine } from '../engine/local.ts';
+import type { AdapterFiles } from '../engine/types.ts';
+import { nodeFiles } from '../model/node-files.ts';
+import { QUANTS } from '../model/projections.ts';
+import { SCHEDULES, type RunConfig, type RunEvent, type StepMetrics } from '../train/config.ts';
+import { LOSS_TYPES } from '../train/losses.ts';
 import { FolderRunStore } from '../train/node-store.ts';
 import { PRESETS, presetConfig, validateRunConfig } from '../train/presets.ts';
-import { buildRecipe } from '../train/recipe.ts';
-import { TrainingRun } from '../train/run.ts';
-import { runRecovering, type RunSession } from '../train/recover.ts';
-import type { Checkpoint } from '../train/checkpoint.ts';
-import { Fingerprint } from '../util/hash.ts';
-import { parseArgs, required, usage, type ArgSpec } from './args.ts';
-import { loadModelFromPath, loadPairs, log, openGpu, parseQuant } from './session.ts';
+import { command, helpOr, parseArgs, required, UsageError, type ArgSpec } from './args.ts';
+import { isHfDatasetSpec } from '../io/hub-datasets.ts';
+import { checkReport, dataBlob, log, modelFolder, progressLog, readData, STRICT_OPTION } from './session.ts';
 
+const int = { type: 'number', integer: true } as const;
 const spec: ArgSpec = {
-  model: { type: 'string', help: 'Hugging Face model folder or .gguf file' },
-  data: { type: 'string', help: 'preference file (any supported container and row format)' },
+  model: { type: 'string', help: 'Hugging Face model folder, .gguf file, or Hub id OWNER/NAME[@REVISION] (Hugging Face cache)' },
+  data: { type: 'string', help: 'preference file (any supported container and row format) or hf://datasets/OWNER/NAME[/CONFIG/SPLIT]' },
   out: { type: 'string', help: 'adapter folder (PEFT files at the end, checkpoints/ inside)' },
-  preset: { type: 'string', default: 'quick', help: `${Object.keys(PRESETS).join(' | ')} | custom` },
+  preset: { type: 'string', default: 'quick', choices: [...Object.keys(PRESETS), 'custom'], help: 'starting settings' },
   resume: { type: 'boolean', help: 'continue the run found in --out (may raise --max-steps or --epochs)' },
   'stretch-schedule': { type: 'boolean', help: 'with --resume and a new step budget: recompute warmup and decay over it (default: keep the original schedule)' },
-  epochs: { type: 'number', help: 'epochs' },
-  'max-steps': { type: 'number', help: 'optimizer steps (0: from epochs)' },
-  lr: { type: 'number', help: 'peak learning rate' },
-  'batch-size': { type: 'number', help: 'pairs per micro-batch' },
-  'grad-accum': { type: 'number', help: 'micro-batches per optimizer step' },
-  r: { type: 'number', help: 'LoRA rank' },
-  alpha: { type: 'number', help: 'lora_alpha' },
-  dropout: { type: 'number', help: 'lora_dropout' },
+  epochs: { type: 'number', min: 0, minExclusive: true, help: 'epochs' },
+  'max-steps': { ...int, min: 0, help: 'optimizer steps (0: from epochs)' },
+  lr: { type: 'number', min: 0, minExclusive: true, help: 'peak learning rate' },
+  'batch-size': { ...int, min: 1, help: 'pairs per micro-batch' },
+  'grad-accum': { ...int, min: 1, help: 'micro-batches per optimizer step' },
+  r: { ...int, min: 1, help: 'LoRA rank' },
+  alpha: { type: 'number', min: 0, minExclusive: true, help: 'lora_alpha' },
+  dropout: { type: 'number', min: 0, max: 0.99, help: 'lora_dropout' },
   targets: { type: 'string', help: 'comma-separated modules (q_proj,…,down_proj) or all-linear' },
   rslora: { type: 'boolean', help: 'use rsLoRA scaling alpha/sqrt(r)' },
-  beta: { type: 'number', help: 'β' },
-  loss: { type: 'string', help: 'sigmoid | hinge | ipo | simpo | dpo | sft' },
-  'cpo-alpha': { type: 'number', help: 'weight of the NLL term' },
-  'label-smoothing': { type: 'number', help: 'label smoothing (sigmoid, simpo)' },
-  'simpo-gamma': { type: 'number', help: 'SimPO γ' },
-  'weight-decay': { type: 'number', help: 'AdamW weight decay' },
-  schedule: { type: 'string', help: 'constant | linear | cosine | inverse_sqrt' },
-  'warmup-ratio': { type: 'number', help: 'warmup as a fraction of the steps' },
-  'warmup-steps': { type: 'number', help: 'warmup steps (overrides the ratio)' },
-  'max-grad-norm': { type: 'number', help: 'gradient clipping (0: off)' },
-  quant: { type: 'string', help: 'base linear layers: none | q8_0 | q4_0 | f16' },
-  'max-length': { type: 'number', help: 'max tokens of prompt + completion' },
-  'max-prompt-length': { type: 'number', help: 'max prompt tokens' },
-  'eval-fraction': { type: 'number', default: 0.05, help: 'share of pairs held out for evaluation' },
-  'eval-every': { type: 'number', help: 'evaluate every N steps (0: at the end only)' },
-  'checkpoint-every': { type: 'number', help: 'checkpoint every N steps' },
-  seed: { type: 'number', help: 'seed (data order, LoRA init, dropout)' },
-  dtype: { type: 'string', default: 'f32', help: 'adapter dtype: f32 | f16' },
-  help: { type: 'boolean', help: 'show this help' },
+  beta: { type: 'number', min: 0, minExclusive: true, help: 'β' },
+  loss: { type: 'string', choices: LOSS_TYPES, help: 'loss type' },
+  'cpo-alpha': { type: 'number', min: 0, help: 'weight of the NLL term' },
+  'label-smoothing': { type: 'number', min: 0, max: 0.49, help: 'label smoothing (sigmoid, simpo)' },
+  'simpo-gamma': { type: 'number', min: 0, help: 'SimPO γ' },
+  'weight-decay': { type: 'number', min: 0, help: 'AdamW weight decay' },
+  schedule: { type: 'string', choices: SCHEDULES, help: 'learning-rate schedule' },
+  'warmup-ratio': { type: 'number', min: 0, max: 0.99, help: 'warmup as a fraction of the steps' },
+  'warmup-steps': { ...int, min: 0, help: 'warmup steps (overrides the ratio)' },
+  'max-grad-norm': { type: 'number', min: 0, help: 'gradient clipping (0: off)' },
+  quant: { type: 'string', choices: QUANTS, help: 'base linear layers' },
+  'max-length': { ...int, min: 8, help: 'max tokens of prompt + completion' },
+  'max-prompt-length': { ...int, min: 1, help: 'max prompt tokens' },
+  'eval-fraction': { type: 'number', default: 0.05, min: 0, max: 0.9, help: 'share of pairs held out for evaluation' },
+  'eval-every': { ...int, min: 0, help: 'evaluate every N steps (0: at the end only)' },
+  'checkpoint-every': { ...int, min: 0, help: 'checkpoint every N steps' },
+  seed: { ...int, help: 'seed (data order, LoRA init, dropout)' },
+  dtype: { type: 'string', default: 'f32', choices: ADAPTER_DTYPES, help: 'adapter dtype' },
+  strict: STRICT_OPTION,
 };
+const SYNOPSIS = '--model PATH --data FILE --out ADAPTER_DIR [options]';
 
 const FIELDS: [string, keyof RunConfig][] = [
   ['epochs', 'epochs'], ['max-steps', 'maxSteps'], ['lr', 'lr'], ['batch-size', 'batchSize'], ['grad-accum', 'gradAccum'],
@@ -66,115 +65,84 @@ const FIELDS: [string, keyof RunConfig][] = [
   ['max-length', 'maxLength'], ['max-prompt-length', 'maxPromptLength'], ['eval-every', 'evalEvery'], ['checkpoint-every', 'checkpointEvery'], ['seed', 'seed'],
 ];
 
-const RUN_ID = 'run';
+function writeFiles(dir: string, files: AdapterFiles): void {
+  mkdirSync(dir, { recursive: true });
+  for (const f of files.files) writeFileSync(join(dir, f.name), f.bytes);
+}
 
-export async function trainCommand(argv: string[]): Promise<number> {
+export const trainCommand = command('train', async (argv: string[]): Promise<number> => {
   const a = parseArgs(argv, spec, 'train');
-  if (a.help) {
-    console.log(usage('train', '--model PATH --data FILE --out ADAPTER_DIR [options]', spec));
-    return 0;
-  }
+  if (helpOr(a, 'train', SYNOPSIS, spec)) return 0;
   const outDir = required<string>(a, 'out', 'train');
-  const store = new FolderRunStore(join(outDir, 'checkpoints'));
-  const resumed = a.resume ? await store.load(RUN_ID) : null;
-  if (a.resume && !resumed) throw new Error(`${join(outDir, 'checkpoints')}: no run to resume`);
-  const overrides: Partial<RunConfig> = {};
-  for (const [flag, field] of FIELDS) if (a[flag] !== undefined) (overrides as Record<string, unknown>)[field] = a[flag];
-  if (a.targets !== undefined) overrides.targets = a.targets === 'all-linear' ? 'all-linear' : String(a.targets).split(',');
-  if (a.rslora) overrides.useRslora = true;
-  const cfg: RunConfig = resumed ? { ...resumed.state.config, ...pick(overrides, ['maxSteps', 'epochs']) } : presetConfig(a.preset as string, overrides);
-  if (resumed && Object.keys(overrides).some((k) => k !== 'maxSteps' && k !== 'epochs')) {
-    log('note: --resume keeps the run\'s settings; only --max-steps and --epochs may change');
-  }
-  const errors = validateRunConfig(cfg);
-  if (errors.length) throw new Error(`invalid settings:\n  ${errors.join('\n  ')}`);
-  const quant = parseQuant(cfg.quant);
-
   const modelPath = required<string>(a, 'model', 'train');
   const dataPath = required<string>(a, 'data', 'train');
-  const evalFraction = a['eval-fraction'] as number;
-  const bar = progress();
-  let data: { pairs: TokenizedPair[]; rows: PreferenceRow[]; batcher: PairBatcher } | null = null;
-  // One device's worth of the run; after a device loss it is built again on a new device from the checkpoint.
-  const open = async (ck: Checkpoint | null): Promise<RunSession & { lora: Lora; modelPath: string }> => {
-    const ctx = await openGpu();
-    try {
-      const m = await loadModelFromPath(ctx, modelPath, quant);
-      if (!data) {
-        const { pairs, rows } = await loadPairs(dataPath, m.tokenizer, { maxLength: cfg.maxLength, maxPromptLength: cfg.maxPromptLength });
-        data = { pairs, rows, batcher: new PairBatcher(pairs, { batchSize: cfg.batchSize, seed: cfg.seed, evalFraction }) };
-      }
-      const { batcher, pairs } = data;
-      const lora = createLora(ctx, m.opened.cfg, { r: cfg.r, alpha: cfg.alpha, dropout: cfg.dropout, targets: cfg.targets as Projection[] | 'all-linear', useRslora: cfg.useRslora }, cfg.seed);
-      const tf = new Transformer(ctx, m.base, lora);
-      const modelFingerprint = new Fingerprint().string(JSON.stringify(m.opened.configJson)).string(quant).hex();
-      const run = new TrainingRun(
-        ctx, tf, lora, batchSource(batcher), batcher.eval, cfg, store, (e) => bar(e),
-        { runId: RUN_ID, modelName: m.opened.name, modelFingerprint, datasetName: dataPath, datasetFingerprint: datasetFingerprint(pairs, cfg.seed, evalFraction) },
-        ck ?? undefined,
-        { stretchSchedule: !!a['stretch-schedule'] },
-      );
-      const release = () => {
-        run.release();
-        tf.release();
-        releaseLora(ctx, lora);
-        releaseBaseModel(ctx, m.base);
-        ctx.destroy();
-      };
-      return { ctx, run, lora, modelPath, release };
-    } catch (e) {
-      ctx.destroy();
-      throw e;
-    }
-  };
-  const first = await open(resumed);
-  const { batcher, rows } = data!;
-  log(`train: ${batcher.train.length} train / ${batcher.eval.length} eval pairs, LoRA r ${cfg.r} on ${first.lora.targets.join(',')} (${first.lora.params} parameters), ${first.run.state.totalSteps} steps${resumed ? `, resuming at step ${resumed.state.step}` : ''}`);
-  let current = first;
-  const stopOnSignal = () => {
-    log('\ninterrupted: checkpointing…');
-    current.run.pause();
-  };
-  process.once('SIGINT', stopOnSignal);
-  let result;
+  if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new Error(`${outDir}: is a file, but --out names the adapter folder`);
+  const ckDir = join(outDir, 'checkpoints');
+  const store = new FolderRunStore(ckDir);
+  const engine = new LocalEngine(store, '/', nodeFiles);
+  engine.deviceLossResumes = 1; // the CLI retries once after a lost GPU device, then exits naming the checkpoint
+  engine.stretchSchedule = !!a['stretch-schedule'];
   try {
-    // CLI: one recovery from a lost device, then exit naming the checkpoint (runRecovering's error says it).
-    result = await runRecovering(first, {
-      store,
-      retries: 1,
-      notice: (msg) => log(`\n${msg}`),
-      describeCheckpoint: (id) => join(store.dir, `${id}.safetensors`),
-      open: async (ck) => (current = await open(ck)),
-    });
-  } finally {
-    process.off('SIGINT', stopOnSignal);
-  }
-  const { status, session } = result;
-  const { run, ctx, lora } = session as typeof first;
-  try {
-    mkdirSync(outDir, { recursive: true });
-    const exported = await exportLora(ctx, lora, modelPath, a.dtype === 'f16' ? 'F16' : 'F32');
-    writeFileSync(join(outDir, 'adapter_config.json'), exported.config);
-    writeFileSync(join(outDir, 'adapter_model.safetensors'), exported.weights);
-    writeFileSync(join(outDir, 'training_history.json'), JSON.stringify({ config: cfg, history: run.state.history, evals: run.state.evals }, null, 1));
-    if (cfg.loss !== 'sft') {
-      const recipeDir = join(outDir, 'trl-recipe');
-      mkdirSync(recipeDir, { recursive: true });
-      const files = buildRecipe(cfg, modelPath, batcher.train.map((p) => rows[p.index]), batcher.eval.map((p) => rows[p.index]));
-      for (const f of files) writeFileSync(join(recipeDir, f.name), f.text);
-    }
-    log(`\n${status} at step ${run.state.step}/${run.state.totalSteps}; adapter written to ${outDir}`);
-    return status === 'failed' ? 1 : 0;
-  } finally {
-    session.release();
-  }
-}
+    const previous = await engine.listRuns(); // newest first
+    if (a.resume && !previous.length) throw new Error(`${ckDir}: no run to resume`);
+    const overrides: Partial<RunConfig> = {};
+    for (const [flag, field] of FIELDS) if (a[flag] !== undefined) (overrides as Record<string, unknown>)[field] = a[flag];
+    if (a.targets !== undefined) overrides.targets = a.targets === 'all-linear' ? 'all-linear' : String(a.targets).split(',');
+    if (a.rslora) overrides.useRslora = true;
+    const resumed = a.resume ? previous[0] : null;
+    const cfg: RunConfig = resumed
+      ? { ...resumed.config, ...(overrides.maxSteps !== undefined ? { maxSteps: overrides.maxSteps } : {}), ...(overrides.epochs !== undefined ? { epochs: overrides.epochs } : {}) }
+      : presetConfig(a.preset as string, overrides);
+    if (resumed && Object.keys(overrides).some((k) => k !== 'maxSteps' && k !== 'epochs')) log("note: --resume keeps the run's settings; only --max-steps and --epochs may change");
+    const errors = validateRunConfig(cfg);
+    if (errors.length) throw new UsageError(`train: invalid settings:\n  ${errors.join('\n  ')}`);
+    const hubData = isHfDatasetSpec(dataPath);
+    const blob = hubData ? null : await dataBlob(dataPath);
+    const modelDir = await modelFolder(modelPath);
 
-function pick<T extends object>(o: T, keys: (keyof T)[]): Partial<T> {
-  const out: Partial<T> = {};
-  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
-  return out;
-}
+    const gpu = await engine.gpuInfo();
+    if (!gpu.available) throw new Error(gpu.message ?? 'no WebGPU adapter');
+    log(`gpu: ${gpu.adapter}${gpu.f16 ? ', shader-f16' : ''}${gpu.subgroups ? ', subgroups' : ''}`);
+    await engine.loadModel({ kind: 'path', path: modelDir }, cfg.quant, progressLog('model'));
+    const evalFraction = a['eval-fraction'] as number;
+    const dataOpts = { maxLength: cfg.maxLength, maxPromptLength: cfg.maxPromptLength, evalFraction, seed: cfg.seed };
+    const info = blob ? await engine.loadDataset(blob, dataOpts, progressLog('data')) : engine.useDataset(await readData(dataPath), dataOpts, progressLog('data'));
+    checkReport(engine.dataset!.report, !!a.strict);
+    if (!resumed) {
+      // A fresh run replaces what an earlier one left in this folder (resume picks the newest run).
+      for (const r of previous) await engine.deleteRun(r.id);
+      if (previous.length) log(`note: ${ckDir}: the previous run's checkpoint is replaced`);
+    }
+    log(`train: ${info.trainPairs} train / ${info.evalPairs} eval pairs, LoRA r ${cfg.r} on ${cfg.targets === 'all-linear' ? 'all-linear' : cfg.targets.join(',')}${resumed ? `, resuming at step ${resumed.step}` : ''}`);
+    let interrupted = false;
+    const onSignal = () => {
+      interrupted = true;
+      log('\ninterrupted: checkpointing…');
+      void engine.pause();
+    };
+    process.once('SIGINT', onSignal);
+    let rec;
+    try {
+      rec = await engine.train(cfg, progress(), resumed?.id);
+    } finally {
+      process.off('SIGINT', onSignal);
+    }
+    const saved = await store.load(rec.id);
+    if (!saved) {
+      log(`\n${rec.status} at step ${rec.step}/${rec.totalSteps}; no checkpoint was written, so there is no adapter to export`);
+      return interrupted ? 130 : 1;
+    }
+    writeFiles(outDir, await engine.exportAdapter(rec.id, a.dtype as AdapterDtype));
+    const s = saved.state;
+    writeFileSync(join(outDir, 'training_history.json'), JSON.stringify({ config: s.config, history: s.history, evals: s.evals }, null, 1));
+    if (cfg.loss !== 'sft') writeFiles(join(outDir, 'trl-recipe'), await engine.recipeFiles(rec.id));
+    log(`\n${rec.status} at step ${s.step}/${s.totalSteps}; adapter written to ${outDir}${interrupted ? ' (interrupted: continue with --resume)' : ''}`);
+    // 130: interrupted by SIGINT, as shells report it, after the checkpoint and the adapter are safe.
+    return interrupted ? 130 : rec.status === 'failed' ? 1 : 0;
+  } finally {
+    engine.dispose();
+  }
+});
 
 /** A one-line progress bar on stderr with ETA and the main metrics. */
 function progress(): (e: RunEvent) => void {

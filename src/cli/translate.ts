@@ -1,26 +1,26 @@
 // `translate --model PATH [--adapter DIR] --src-lang de --tgt-lang en --input FILE [options]`: one source a line
 // in, one translation a line on stdout (ALMA prompt, KV-cache decoding on the GPU); progress on stderr.
-import { readTextLines } from '../data/node-text.ts';
 import { Decoder } from '../generate/decoder.ts';
 import { checkedLanguage, translate, type TranslateOptions } from '../generate/translate.ts';
+import type { GpuContext } from '../gpu/context.ts';
 import { releaseLora, type Lora } from '../model/lora.ts';
 import { releaseBaseModel } from '../model/model.ts';
-import { parseArgs, required, usage, type ArgSpec } from './args.ts';
-import { loadModelFromPath, log, loraFor, openGpu, parseQuant, type LoadedModel } from './session.ts';
-import type { GpuContext } from '../gpu/context.ts';
+import { QUANTS, type Quant } from '../model/projections.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
+import { command, helpOr, parseArgs, required, UsageError, type ArgSpec } from './args.ts';
+import { loadModelFromPath, log, loraFor, openGpu, readLines, requireTokenizer, type LoadedModel } from './session.ts';
 
 /** Options every generating command shares. */
 export const DECODE_SPEC: ArgSpec = {
-  model: { type: 'string', help: 'Hugging Face model folder or .gguf file' },
-  quant: { type: 'string', default: 'q4_0', help: 'base linear layers: none | q8_0 | q4_0 | f16' },
-  beams: { type: 'number', default: 1, help: 'beam search width (ALMA evaluates with 5)' },
-  'max-new-tokens': { type: 'number', default: 256, help: 'tokens generated at most per source' },
-  batch: { type: 'number', default: 8, help: 'sources decoded at once (each takes --beams sequences)' },
+  model: { type: 'string', help: 'Hugging Face model folder, .gguf file, or Hub id OWNER/NAME[@REVISION] (Hugging Face cache)' },
+  quant: { type: 'string', default: 'q4_0', choices: QUANTS, help: 'base linear layers' },
+  beams: { type: 'number', default: 1, integer: true, min: 1, help: 'beam search width (ALMA evaluates with 5)' },
+  'max-new-tokens': { type: 'number', default: 256, integer: true, min: 1, help: 'tokens generated at most per source' },
+  batch: { type: 'number', default: 8, integer: true, min: 1, help: 'sources decoded at once (each takes --beams sequences)' },
   sample: { type: 'boolean', help: 'sample instead of greedy/beam decoding' },
-  temperature: { type: 'number', default: 1, help: 'sampling temperature' },
-  'top-p': { type: 'number', default: 1, help: 'sampling nucleus' },
-  seed: { type: 'number', default: 0, help: 'sampling seed' },
+  temperature: { type: 'number', default: 1, min: 0, minExclusive: true, help: 'sampling temperature' },
+  'top-p': { type: 'number', default: 1, min: 0, max: 1, minExclusive: true, help: 'sampling nucleus' },
+  seed: { type: 'number', default: 0, integer: true, help: 'sampling seed' },
 };
 
 const SPEC: ArgSpec = {
@@ -29,50 +29,40 @@ const SPEC: ArgSpec = {
   'src-lang': { type: 'string', help: 'source language code (de, cs, is, zh, ru, en, …)' },
   'tgt-lang': { type: 'string', help: 'target language code' },
   input: { type: 'string', help: 'sources, one per line' },
-  help: { type: 'boolean', help: 'show this help' },
 };
 const SYNOPSIS = '--model PATH [--adapter DIR] --src-lang de --tgt-lang en --input FILE [options]';
-
-/** File lines as sacreBLEU reads them: split on '\n', the final newline starts no line, CR of CRLF dropped. */
-export function readLines(path: string): string[] {
-  return readTextLines(path);
-}
-
-function positiveInt(v: unknown, name: string, command: string): number {
-  if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1)) throw new Error(`${command}: --${name} needs a positive integer, got ${String(v)}`);
-  return v;
-}
 
 /** The decoding options of DECODE_SPEC, checked. */
 export function decodeOptions(a: Record<string, unknown>, command: string): Omit<TranslateOptions, 'srcLang' | 'tgtLang'> & { numBeams: number; maxNewTokens: number } {
   const o = {
-    numBeams: positiveInt(a.beams, 'beams', command),
-    maxNewTokens: positiveInt(a['max-new-tokens'], 'max-new-tokens', command),
-    batchSize: positiveInt(a.batch, 'batch', command),
+    numBeams: a.beams as number,
+    maxNewTokens: a['max-new-tokens'] as number,
+    batchSize: a.batch as number,
     doSample: !!a.sample,
     temperature: a.temperature as number,
     topP: a['top-p'] as number,
     seed: a.seed as number,
   };
-  if (o.doSample && o.numBeams > 1) throw new Error(`${command}: --sample and --beams > 1 do not combine`);
-  if (!(o.temperature > 0)) throw new Error(`${command}: --temperature must be > 0`);
-  if (!(o.topP > 0 && o.topP <= 1)) throw new Error(`${command}: --top-p must be in (0, 1]`);
+  if (o.doSample && o.numBeams > 1) throw new UsageError(`${command}: --sample and --beams > 1 do not combine`);
   return o;
 }
 
 /** The model, its tokenizer, the adapter (if any) and a decoder over them; release() frees all of it. */
 export async function openDecoder(ctx: GpuContext, a: Record<string, unknown>, command: string): Promise<{ m: LoadedModel; tokenizer: TextTokenizer; lora: Lora | null; dec: Decoder; release(): void }> {
-  const m = await loadModelFromPath(ctx, required<string>(a as never, 'model', command), parseQuant(a.quant));
-  if (!m.tokenizer) {
+  const m = await loadModelFromPath(ctx, required<string>(a, 'model', command), a.quant as Quant);
+  let tokenizer: TextTokenizer;
+  try {
+    tokenizer = requireTokenizer(m, 'text cannot be decoded');
+  } catch (e) {
     releaseBaseModel(ctx, m.base);
-    throw new Error(`${command}: the model has no tokenizer (tokenizer.json or GGUF vocabulary)`);
+    throw e;
   }
   const adapter = a.adapter as string | undefined;
   const lora = adapter ? await loraFor(ctx, m, adapter, { r: 1, alpha: 1, dropout: 0, targets: 'all-linear', useRslora: false }, 0) : null;
   const dec = new Decoder(ctx, m.base, lora);
   return {
     m,
-    tokenizer: m.tokenizer,
+    tokenizer,
     lora,
     dec,
     release() {
@@ -96,12 +86,9 @@ export function progressLogger(label: string): (done: number, total: number) => 
   };
 }
 
-export async function translateCommand(argv: string[]): Promise<number> {
+export const translateCommand = command('translate', async (argv: string[]): Promise<number> => {
   const a = parseArgs(argv, SPEC, 'translate');
-  if (a.help) {
-    console.log(usage('translate', SYNOPSIS, SPEC));
-    return 0;
-  }
+  if (helpOr(a, 'translate', SYNOPSIS, SPEC)) return 0;
   const srcLang = checkedLanguage(required<string>(a, 'src-lang', 'translate'), '--src-lang');
   const tgtLang = checkedLanguage(required<string>(a, 'tgt-lang', 'translate'), '--tgt-lang');
   const opts = decodeOptions(a, 'translate');
@@ -127,4 +114,4 @@ export async function translateCommand(argv: string[]): Promise<number> {
   } finally {
     ctx.destroy();
   }
-}
+});

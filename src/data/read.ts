@@ -153,11 +153,56 @@ export async function streamPreferenceRows(
   onRow: (row: PreferenceRow) => void,
 ): Promise<{ report: ValidationReport; detected: Detected }> {
   const { file, container, gzip, items, notes, counter, total, sourceSize } = await openRecords(source, options);
+  const report = await consumeItems(items, { file, container, options, notes }, onRow);
+  report.bytesRead = container === 'parquet' && sourceSize !== undefined ? sourceSize : counter.bytes;
+  options.onProgress?.(total ?? report.bytesRead, total);
+  return { report, detected: { container, format: report.format, gzip } };
+}
+
+/**
+ * Rows from several Parquet files read as one dataset (the shards of a Hub split): rows are numbered across
+ * the files, duplicates are found across them, and there is one report, named `options.name`.
+ */
+export async function readPreferenceParts(parts: RandomAccessSource[], options: ReadOptions = {}): Promise<ReadResult> {
+  const file = options.name ?? parts[0]?.name ?? 'dataset';
+  if (!parts.length) throw new DataFileError(file, 'has no files');
+  const total = parts.reduce((s, p) => s + p.size, 0);
+  let done = 0;
+  async function* chain(): AsyncGenerator<RawItem> {
+    let offset = 0;
+    for (const part of parts) {
+      let last = 0;
+      for await (const item of readParquet(part, part.name, (n) => options.onProgress?.(done + n, total))) {
+        if (item.kind === 'record') {
+          last = item.origin.row;
+          yield { ...item, origin: { row: offset + item.origin.row, line: offset + item.origin.row } };
+        } else yield item;
+      }
+      offset += last;
+      done += part.size;
+    }
+  }
+  const rows: PreferenceRow[] = [];
+  const report = await consumeItems(chain(), { file, container: 'parquet', options, notes: { warnings: [] } }, (r) => rows.push(r));
+  report.bytesRead = total;
+  options.onProgress?.(total, total);
+  return { rows, report, detected: { container: 'parquet', format: report.format, gzip: false } };
+}
+
+interface ConsumeContext {
+  file: string;
+  container: Container;
+  options: ReadOptions;
+  notes: ContainerNotes;
+}
+
+/** Validation, layout detection and duplicate detection over a container's raw items, into one report. */
+async function consumeItems(items: AsyncGenerator<RawItem>, ctx: ConsumeContext, onRow: (row: PreferenceRow) => void): Promise<ValidationReport> {
+  const { file, container, options } = ctx;
   const format0: RowFormat = options.format ?? (options.mapping ? 'mapping' : 'trl');
   const report = emptyReport(file, container, format0);
   // The container's warnings land in the report as they are found (the parsers push into notes.warnings).
-  notes.warnings = report.warnings;
-
+  ctx.notes.warnings = report.warnings;
   const settings: ConvertSettings = {
     format: format0,
     mapping: options.mapping,
@@ -250,10 +295,7 @@ export async function streamPreferenceRows(
     if (e instanceof DataFileError) throw e;
     throw new DataFileError(file, `could not be read: ${(e as Error).message ?? e}`);
   }
-  report.bytesRead = counter.bytes;
-  if (container === 'parquet' && sourceSize !== undefined) report.bytesRead = sourceSize;
-  options.onProgress?.(total ?? report.bytesRead, total);
-  return { report, detected: { container, format: settings.format, gzip } };
+  return report;
 }
 
 function extensionOf(name: string): { ext: string; gz: boolean } {

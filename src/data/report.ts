@@ -78,7 +78,7 @@ export function formatReport(report: ValidationReport, maxIssues = 20): string {
     }
     if (t.droppedLongPrompts) out.push(`    dropped (prompt longer than max_prompt_length): ${t.droppedLongPrompts}`);
     if (t.boundaryMismatches) out.push(`    prompt/answer boundary differs between chosen and rejected: ${t.boundaryMismatches}`);
-    out.push('    length histogram (prompt + longer completion):');
+    out.push('    length histogram (prompt + longer completion, before truncation):');
     const maxCount = Math.max(1, ...t.histogram.counts);
     const first = t.histogram.counts.findIndex((n) => n > 0);
     const last = t.histogram.counts.length - 1 - [...t.histogram.counts].reverse().findIndex((n) => n > 0);

@@ -95,6 +95,9 @@ export function tokenizePairs(rows: PreferenceRow[], tokenizer: TextTokenizer, o
       return;
     }
     const longer = Math.max(chosenIds.length, rejectedIds.length);
+    // The histogram counts lengths before truncation: drawn after it, it showed nothing past max_length even
+    // when completions were cut, which hid the reason to raise the limit.
+    const fullLength = prompt.length + longer;
     if (prompt.length + longer > maxLength) {
       const cut = mode === 'keep_start' ? prompt.slice(0, maxPromptLength) : prompt.slice(-maxPromptLength);
       if (cut.length !== prompt.length) truncatedPrompts++;
@@ -110,8 +113,7 @@ export function tokenizePairs(rows: PreferenceRow[], tokenizer: TextTokenizer, o
     add(acc.prompt, prompt.length);
     add(acc.chosen, chosenIds.length);
     add(acc.rejected, rejectedIds.length);
-    const len = prompt.length + Math.max(chosenIds.length, rejectedIds.length);
-    let bin = edges.findIndex((e) => len <= e);
+    let bin = edges.findIndex((e) => fullLength <= e);
     if (bin < 0) bin = edges.length;
     histogram.counts[bin]++;
   });

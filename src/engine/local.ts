@@ -1,57 +1,39 @@
-// The engine in this thread: a web worker in the studio (workers/engine.worker.ts), or the test process.
-// It owns the GPU, the loaded model, the dataset and at most one run.
-import { formatReport, PairBatcher, readPreferenceFile, tokenizePairs, withTokenization, type TokenizedPair } from '../data/index.ts';
+// The engine in this thread: a web worker in the studio (workers/engine.worker.ts), the CLI, or the test process.
+// It holds the state — the GPU, the loaded model, the dataset, at most one run — and delegates the work to
+// session.ts (load, prepare, start), exports.ts (checkpoint → files) and eval/generation.ts.
+import type { ReadResult } from '../data/read.ts';
 import { GpuContext } from '../gpu/context.ts';
 import { GpuError } from '../gpu/errors.ts';
-import { exportPeftAdapter } from '../io/peft.ts';
-import { zipStore } from '../io/zip.ts';
-import { translateWithAdapter, type StoredAdapter } from '../generate/engine.ts';
-import { Decoder } from '../generate/decoder.ts';
-import { completePrompts } from '../generate/translate.ts';
-import { scoreTranslations } from '../eval/index.ts';
-import { buildRecipe } from '../train/recipe.ts';
-import type { PreferenceRow } from '../data/types.ts';
-import { loadTokenizer } from '../io/tokenizer.ts';
-import { ggufTokenizerFiles } from '../io/gguf-tokenizer.ts';
-import type { Projection } from '../model/config.ts';
-import { openModel, type OpenedModel } from '../model/load.ts';
-import { createLora, releaseLora, type Lora } from '../model/lora.ts';
-import { loadBaseModel, releaseBaseModel, type BaseModel } from '../model/model.ts';
-import type { TextTokenizer } from '../model/tokenizer.ts';
-import { Transformer } from '../model/transformer.ts';
-import { batchSource, datasetFingerprint } from '../train/batches.ts';
+import { translateWithAdapter, type StoredAdapter } from '../generate/with-adapter.ts';
+import { generationEval } from '../eval/generation.ts';
+import { releaseBaseModel } from '../model/model.ts';
+import type { Quant } from '../model/projections.ts';
 import type { RunState, RunStore } from '../train/checkpoint.ts';
-import { validateRunConfig } from '../train/presets.ts';
-import { TrainingRun } from '../train/run.ts';
-import { Fingerprint } from '../util/hash.ts';
-import { providerFor } from './providers.ts';
-import type { AdapterFiles, DataOptions, DatasetInfo, GpuInfo, ModelInfo, ModelSource, Quant, RunConfig, RunEvent, RunRecord, StepMetrics, StudioEngine } from './types.ts';
-
-type Progress = (p: { loaded: number; total: number; what: string }) => void;
-
-interface LoadedModelState {
-  info: ModelInfo;
-  opened: OpenedModel;
-  base: BaseModel;
-  tokenizer: TextTokenizer | null;
-}
-
-interface DatasetState {
-  info: DatasetInfo;
-  pairs: TokenizedPair[];
-  rows: PreferenceRow[];
-  opts: DataOptions;
-}
+import type { RunConfig, RunEvent, RunStatus, StepMetrics } from '../train/config.ts';
+import { lostDevice } from '../train/recover.ts';
+import type { TrainingRun } from '../train/run.ts';
+import { adapterFiles, recipeFiles, zipFiles, type AdapterDtype } from './exports.ts';
+import { providerFor, type PathFiles } from './providers.ts';
+import { loadModel, prepareDataset, readDataset, requireTokenizer, resumedConfig, splitPairs, startRun, type LoadedModel, type PreparedDataset, type Progress, type StartedRun } from './session.ts';
+import type { AdapterFiles, DataOptions, DatasetInfo, GpuInfo, ModelInfo, ModelSource, RunRecord, StudioEngine } from './types.ts';
 
 export class LocalEngine implements StudioEngine {
   private ctx: GpuContext | null = null;
-  private model: LoadedModelState | null = null;
-  private data: DatasetState | null = null;
+  private model: LoadedModel | null = null;
+  private data: PreparedDataset | null = null;
   private run: TrainingRun | null = null;
+  /** Where the model came from, to load it again on a new device after a device loss. */
+  private modelSource: { source: ModelSource; quant: Quant } | null = null;
+  /** Automatic resumes of one run after lost GPU devices before the error reaches the user (the CLI: 1). */
+  deviceLossResumes = 2;
+  /** A resume that changes the step budget stretches the original schedule over it (CLI --stretch-schedule). */
+  stretchSchedule = false;
 
   constructor(
     private readonly store: RunStore,
     private readonly baseUrl = '/',
+    /** How `{ kind: 'path' }` sources open (Node): the CLI gives nodeFiles, so its bundle needs no dynamic import. */
+    private readonly pathFiles?: PathFiles,
   ) {}
 
   private async gpu(): Promise<GpuContext> {
@@ -76,160 +58,99 @@ export class LocalEngine implements StudioEngine {
   async loadModel(source: ModelSource, quant: Quant, onProgress?: Progress): Promise<ModelInfo> {
     const ctx = await this.gpu();
     if (this.run) throw new Error('a run is in progress: pause or stop it before loading another model');
-    const provider = await providerFor(source, (loaded, total, what) => onProgress?.({ loaded, total, what: `download ${what}` }), this.baseUrl);
-    const opened = await openModel(provider);
+    this.modelSource = { source, quant };
+    const provider = await providerFor(source, (loaded, total, what) => onProgress?.({ loaded, total, what: `download ${what}` }), this.baseUrl, this.pathFiles);
     if (this.model) {
       releaseBaseModel(ctx, this.model.base);
       this.model = null;
     }
-    const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant, (done, total, name) => onProgress?.({ loaded: done, total, what: `load ${name}` })).finally(() => opened.close());
-    let tokenizer: TextTokenizer | null = null;
-    if (opened.tokenizerJson) tokenizer = await loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig ?? undefined });
-    else if (opened.ggufMetadata) tokenizer = await loadTokenizer(ggufTokenizerFiles(opened.ggufMetadata as never, opened.reader.source));
-    const c = opened.cfg;
-    const info: ModelInfo = {
-      name: source.kind === 'demo' ? 'Tiny demo model' : opened.name,
-      architecture: c.architecture,
-      layers: c.L,
-      hidden: c.C,
-      heads: c.H,
-      kvHeads: c.Hkv,
-      vocab: c.V,
-      quant,
-      baseBytes: base.bytes,
-      fingerprint: new Fingerprint().string(JSON.stringify(opened.configJson)).string(quant).hex(),
-      hasChatTemplate: !!tokenizer?.applyChatTemplate,
-    };
-    this.model = { info, opened, base, tokenizer };
-    return info;
+    // A path keeps the path as its name: it is what PEFT's base_model_name_or_path and the TRL recipe need.
+    const name = source.kind === 'demo' ? 'Tiny demo model' : source.kind === 'path' ? source.path : undefined;
+    this.model = await loadModel(ctx, provider, quant, name, onProgress);
+    return this.model.info;
   }
 
   async loadDataset(file: Blob & { name?: string }, opts: DataOptions, onProgress?: Progress): Promise<DatasetInfo> {
     if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
-    const tokenizer = this.model.tokenizer;
-    if (!tokenizer) throw new Error(`${this.model.info.name} has no tokenizer, so text data cannot be tokenized`);
-    const name = file.name ?? 'dataset';
-    const read = await readPreferenceFile(file, {
-      name,
-      format: opts.format as never,
-      mapping: opts.mapping as never,
-      onProgress: (loaded, total) => onProgress?.({ loaded, total: total ?? file.size, what: `read ${name}` }),
-    });
-    const tok = tokenizePairs(read.rows, tokenizer, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength });
-    const report = withTokenization(read.report, tok);
-    const split = new PairBatcher(tok.pairs, { batchSize: 1, seed: opts.seed, evalFraction: opts.evalFraction });
-    const preview = tok.pairs.slice(0, 5).map((p) => {
-      const row = read.rows[p.index];
-      const text = row.kind === 'text' ? row : { prompt: JSON.stringify(row.prompt), chosen: JSON.stringify(row.chosen), rejected: JSON.stringify(row.rejected) };
-      return {
-        line: row.line,
-        prompt: tokenizer.decode(p.promptIds),
-        chosen: text.chosen,
-        rejected: text.rejected,
-        promptTokens: p.promptIds.length,
-        chosenTokens: p.chosenIds.length,
-        rejectedTokens: p.rejectedIds.length,
-      };
-    });
-    const info: DatasetInfo = {
-      name,
-      container: read.detected.container,
-      format: read.detected.format,
-      rowsRead: report.rowsRead,
-      rowsUsable: tok.pairs.length,
-      trainPairs: split.train.length,
-      evalPairs: split.eval.length,
-      fingerprint: datasetFingerprint(tok.pairs, opts.seed, opts.evalFraction),
-      preview,
-      report,
-      reportText: formatReport(report),
-    };
-    this.data = { info, pairs: tok.pairs, rows: read.rows, opts };
-    return info;
+    return this.useDataset(await readDataset(file, opts, onProgress), opts, onProgress);
   }
 
-  async train(config: RunConfig, onEvent: (e: RunEvent) => void, resumeRunId?: string): Promise<RunRecord> {
-    const errors = validateRunConfig(config);
-    if (errors.length) throw new Error(`invalid settings: ${errors.join('; ')}`);
+  /** As loadDataset, for rows already read elsewhere (a Hub dataset's shards, read by the CLI). */
+  useDataset(read: ReadResult, opts: DataOptions, onProgress?: Progress): DatasetInfo {
+    if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
+    this.data = prepareDataset(read, requireTokenizer(this.model), opts, onProgress);
+    return this.data.info;
+  }
+
+  /** The loaded dataset (its rows, pairs and report), for front doors that print or filter it. */
+  get dataset(): PreparedDataset | null {
+    return this.data;
+  }
+
+  async train(config: RunConfig, onEvent: (e: RunEvent) => void, resumeRunId?: string, attempt = 0): Promise<RunRecord> {
     if (this.run) throw new Error('a run is already in progress');
     const m = this.model;
     const d = this.data;
     if (!m) throw new Error('no model loaded');
     if (!d) throw new Error('no dataset loaded');
-    if (m.info.quant !== config.quant) throw new Error(`the model is loaded as ${m.info.quant} but the run asks for ${config.quant}: reload the model`);
     const ctx = await this.gpu();
     const resume = resumeRunId ? await this.store.load(resumeRunId) : null;
     if (resumeRunId && !resume) throw new Error(`run ${resumeRunId} has no checkpoint`);
-    const cfg = resume ? { ...resume.state.config, maxSteps: config.maxSteps || resume.state.config.maxSteps, epochs: config.epochs } : config;
-    // The pairs were cut to the limits given to loadDataset: training them under other limits would
-    // silently use the old ones (and a resumed run's dataset fingerprint would not match).
-    if (d.opts.maxLength !== cfg.maxLength || d.opts.maxPromptLength !== cfg.maxPromptLength) {
-      throw new Error(
-        `the dataset was read for max_length ${d.opts.maxLength} / max_prompt_length ${d.opts.maxPromptLength}, but the run uses ${cfg.maxLength} / ${cfg.maxPromptLength}: read the dataset again with the run's limits`,
-      );
-    }
-    const batcher = new PairBatcher(d.pairs, { batchSize: cfg.batchSize, seed: cfg.seed, evalFraction: d.opts.evalFraction });
-    const lora = createLora(ctx, m.opened.cfg, { r: cfg.r, alpha: cfg.alpha, dropout: cfg.dropout, targets: cfg.targets as Projection[] | 'all-linear', useRslora: cfg.useRslora }, cfg.seed);
-    const tf = new Transformer(ctx, m.base, lora);
+    const cfg = resume ? resumedConfig(resume.state.config, config) : config;
     const runId = resume?.state.runId ?? `run-${Date.now().toString(36)}`;
-    const run = new TrainingRun(ctx, tf, lora, batchSource(batcher), batcher.eval.slice(0, 64), cfg, this.store, onEvent, {
-      runId,
-      modelName: m.info.name,
-      modelFingerprint: m.info.fingerprint,
-      datasetName: d.info.name,
-      datasetFingerprint: d.info.fingerprint,
-    }, resume ?? undefined);
-    this.run = run;
+    const started = startRun(ctx, m, d, cfg, this.store, onEvent, runId, resume ?? undefined, { stretchSchedule: this.stretchSchedule });
+    this.run = started.run;
     try {
-      const status = await run.run();
-      if (status === 'finished') await this.generationEval(run, tf, lora, batcher.eval, onEvent);
-      return toRecord({ ...run.state }, status);
+      let status: RunStatus | null = null;
+      let error: unknown = null;
+      try {
+        status = await started.run.run();
+      } catch (e) {
+        error = e;
+      }
+      // A lost device (even mid-step) is not the end of the run: see resumeAfterDeviceLoss.
+      if (!(await lostDevice(ctx, error))) {
+        if (error) throw error;
+        if (status === 'finished') await this.generationEval(started, onEvent);
+        return toRecord({ ...started.run.state }, status!);
+      }
     } finally {
       this.run = null;
-      run.release();
-      tf.release();
-      releaseLora(ctx, lora);
+      started.release();
     }
+    return this.resumeAfterDeviceLoss(config, onEvent, runId, attempt);
   }
 
   /**
-   * The small fixed evaluation at the end of a run: up to 8 eval-split prompts decoded greedily with the base
-   * and with the adapter, scored against the chosen answers (chrF2, chrF++, BLEU), kept with the run.
+   * A lost GPU device: a notice, the model loaded again on a new device, and the run resumed from its last
+   * checkpoint (bit-identical to an uninterrupted run; tests/faults), up to `deviceLossResumes` times.
    */
-  private async generationEval(run: TrainingRun, tf: Transformer, lora: Lora, evalPairs: TokenizedPair[], onEvent: (e: RunEvent) => void): Promise<void> {
-    const m = this.model!;
-    const d = this.data!;
-    const rows = evalPairs.map((p) => d.rows[p.index]).filter((r): r is PreferenceRow & { kind: 'text' } => r.kind === 'text').slice(0, 8);
-    if (!rows.length || !m.tokenizer) return;
-    const ctx = await this.gpu();
-    tf.release(); // the training workspace is not needed any more; decoding allocates its own
-    const dec = new Decoder(ctx, m.base, lora);
-    try {
-      const prompts = rows.map((r) => r.prompt);
-      const refs = rows.map((r) => r.chosen.trim());
-      // Translation rows answer on one line (ALMA); other rows stop at EOS.
-      const opts = { maxNewTokens: 64, stopAtNewline: rows.every((r) => !!r.langPair) };
-      dec.useLora = false;
-      const base = scoreTranslations(await completePrompts(dec, m.tokenizer, prompts, opts), refs);
-      dec.useLora = true;
-      const tuned = scoreTranslations(await completePrompts(dec, m.tokenizer, prompts, opts), refs);
-      const metrics = {
-        'gen/chrf2_base': base.chrf2.score,
-        'gen/chrf2_adapter': tuned.chrf2.score,
-        'gen/chrfpp_base': base.chrfpp.score,
-        'gen/chrfpp_adapter': tuned.chrfpp.score,
-        'gen/bleu_base': base.bleu.score,
-        'gen/bleu_adapter': tuned.bleu.score,
-        'gen/examples': rows.length,
-      };
-      const last = run.state.evals.at(-1);
-      if (last && last.step === run.state.step) Object.assign(last.metrics, metrics);
-      else run.state.evals.push({ step: run.state.step, metrics });
-      onEvent({ type: 'eval', runId: run.state.runId, step: run.state.step, metrics });
-      await run.checkpoint();
-    } finally {
-      dec.release();
+  private async resumeAfterDeviceLoss(config: RunConfig, onEvent: (e: RunEvent) => void, runId: string, attempt: number): Promise<RunRecord> {
+    const ck = await this.store.load(runId);
+    const where = this.store.where ? `, ${this.store.where(runId)}` : '';
+    const from = ck ? `its checkpoint at step ${ck.state.step}${where}` : 'the start (no checkpoint was saved yet)';
+    if (!this.modelSource || attempt >= this.deviceLossResumes) {
+      throw new Error(`the GPU device was lost ${attempt + 1} time${attempt ? 's' : ''} during run ${runId}; it can resume from ${from}`);
     }
+    onEvent({ type: 'status', runId, status: 'running', message: `the GPU device was lost; resuming automatically on a new device from ${from}` });
+    await this.loadModel(this.modelSource.source, this.modelSource.quant);
+    return this.train(config, onEvent, ck ? runId : undefined, attempt + 1);
+  }
+
+  /** The end-of-run generation check (eval/generation.ts), kept with the run's last eval and checkpointed. */
+  private async generationEval(s: StartedRun, onEvent: (e: RunEvent) => void): Promise<void> {
+    const m = this.model!;
+    if (!m.tokenizer) return;
+    s.tf.release(); // the training workspace is not needed any more; decoding allocates its own
+    const result = await generationEval(await this.gpu(), m.base, s.lora, m.tokenizer, s.evalRows);
+    if (!result) return;
+    const { metrics, samples } = result;
+    const st = s.run.state;
+    const last = st.evals.at(-1);
+    if (last && last.step === st.step) Object.assign(last.metrics, metrics);
+    else st.evals.push({ step: st.step, metrics });
+    onEvent({ type: 'eval', runId: st.runId, step: st.step, metrics, samples });
+    await s.run.checkpoint();
   }
 
   async pause(): Promise<void> {
@@ -254,27 +175,14 @@ export class LocalEngine implements StudioEngine {
   }
 
   /** Straight from the checkpoint: no GPU needed, so any finished or paused run can be exported. */
-  async exportAdapter(runId: string, dtype: 'f32' | 'f16'): Promise<AdapterFiles> {
+  async exportAdapter(runId: string, dtype: AdapterDtype): Promise<AdapterFiles> {
     const c = await this.store.load(runId);
     if (!c) throw new Error(`run ${runId} has no checkpoint to export`);
-    const cfg = c.state.config;
-    const pairs = [];
-    for (const [name, A] of c.tensors) {
-      const m = /^base_model\.model\.model\.layers\.(\d+)\.\w+\.(\w+)\.lora_A\.weight$/.exec(name);
-      if (!m) continue;
-      const B = c.tensors.get(name.replace('lora_A', 'lora_B'))!;
-      pairs.push({ layer: Number(m[1]), module: m[2] as Projection, inFeatures: A.length / cfg.r, outFeatures: B.length / cfg.r, A, B });
-    }
-    pairs.sort((a, b) => a.layer - b.layer || order(a.module) - order(b.module));
-    const targets = [...new Set(pairs.map((p) => p.module))].sort((a, b) => order(a) - order(b));
-    const exported = exportPeftAdapter(
-      { settings: { r: cfg.r, alpha: cfg.alpha, dropout: cfg.dropout, targetModules: targets, useRslora: cfg.useRslora, baseModel: c.state.modelName }, pairs },
-      { dtype: dtype === 'f16' ? 'F16' : 'F32' },
-    );
-    return { files: [{ name: 'adapter_config.json', bytes: new TextEncoder().encode(exported.config) }, { name: 'adapter_model.safetensors', bytes: exported.weights }] };
+    return adapterFiles(c, dtype);
   }
 
-  async exportRecipe(runId: string): Promise<AdapterFiles> {
+  /** The TRL recipe's files, unzipped (the CLI writes them into a folder); needs the run's dataset loaded. */
+  async recipeFiles(runId: string): Promise<AdapterFiles & { state: RunState }> {
     const c = await this.store.load(runId);
     if (!c) throw new Error(`run ${runId} has no checkpoint`);
     const s = c.state;
@@ -282,16 +190,19 @@ export class LocalEngine implements StudioEngine {
     if (!d || d.info.fingerprint !== s.datasetFingerprint) {
       throw new Error(`load the run's dataset (${s.datasetName}) first: the recipe carries the same train/eval split as text`);
     }
-    // The same split the run trained on: the batcher's split depends only on the pairs, the seed and the fraction.
-    const split = new PairBatcher(d.pairs, { batchSize: 1, seed: s.config.seed, evalFraction: d.opts.evalFraction });
-    const files = buildRecipe(s.config, s.modelName, split.train.map((p) => d.rows[p.index]), split.eval.map((p) => d.rows[p.index]));
-    return { files: [{ name: `${s.config.name || runId}-trl-recipe.zip`, bytes: zipStore(files.map((f) => ({ name: `trl-recipe/${f.name}`, data: f.text }))) }] };
+    const split = splitPairs(d.pairs, s.config.seed, d.opts.evalFraction);
+    return { ...recipeFiles(s, split.train.map((p) => d.rows[p.index]), split.eval.map((p) => d.rows[p.index])), state: s };
+  }
+
+  async exportRecipe(runId: string): Promise<AdapterFiles> {
+    const r = await this.recipeFiles(runId);
+    return zipFiles(`${r.state.config.name || runId}-trl-recipe.zip`, r, 'trl-recipe/');
   }
 
   async translate(sources: string[], opts: { srcLang: string; tgtLang: string; adapterRunId: string | null; maxNewTokens: number }): Promise<string[]> {
     const m = this.model;
     if (!m) throw new Error('no model loaded');
-    if (!m.tokenizer) throw new Error(`${m.info.name} has no tokenizer, so text cannot be translated`);
+    const tokenizer = requireTokenizer(m, 'text cannot be translated');
     if (this.run) throw new Error('a run is in progress: pause or stop it before translating');
     const ctx = await this.gpu();
     let adapter: StoredAdapter | null = null;
@@ -299,10 +210,9 @@ export class LocalEngine implements StudioEngine {
       const c = await this.store.load(opts.adapterRunId);
       if (!c) throw new Error(`run ${opts.adapterRunId} has no checkpoint`);
       if (c.state.modelName !== m.info.name) throw new Error(`run ${opts.adapterRunId} was trained on ${c.state.modelName}, but ${m.info.name} is loaded`);
-      const cfg = c.state.config;
-      adapter = { r: cfg.r, alpha: cfg.alpha, targets: cfg.targets, useRslora: cfg.useRslora, tensors: c.tensors };
+      adapter = { ...c.state.config, tensors: c.tensors };
     }
-    return translateWithAdapter(ctx, m.base, m.tokenizer, adapter, sources, { srcLang: opts.srcLang, tgtLang: opts.tgtLang, maxNewTokens: opts.maxNewTokens });
+    return translateWithAdapter(ctx, m.base, tokenizer, adapter, sources, { srcLang: opts.srcLang, tgtLang: opts.tgtLang, maxNewTokens: opts.maxNewTokens });
   }
 
 
@@ -314,14 +224,11 @@ export class LocalEngine implements StudioEngine {
   }
 }
 
-const ORDER: Projection[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
-const order = (p: Projection) => ORDER.indexOf(p);
-
 function toRecord(s: RunState, status?: RunRecord['status']): RunRecord {
   return {
     id: s.runId,
     name: s.config.name,
-    status: status ?? (s.step >= s.totalSteps ? 'finished' : 'paused'),
+    status: status ?? s.status ?? (s.step >= s.totalSteps ? 'finished' : 'paused'),
     step: s.step,
     totalSteps: s.totalSteps,
     createdAt: s.createdAt ?? s.savedAt,

@@ -19,7 +19,10 @@ function blobProvider(name: string, files: Map<string, Blob>): FileProvider {
   };
 }
 
-export async function providerFor(source: ModelSource, onProgress?: (loaded: number, total: number, what: string) => void, baseUrl = '/'): Promise<FileProvider> {
+/** Opens a folder or file on disk (Node only): the CLI passes model/node-files.ts's nodeFiles. */
+export type PathFiles = (path: string) => FileProvider;
+
+export async function providerFor(source: ModelSource, onProgress?: (loaded: number, total: number, what: string) => void, baseUrl = '/', pathFiles?: PathFiles): Promise<FileProvider> {
   switch (source.kind) {
     case 'demo': {
       const files = new Map<string, Blob>();
@@ -32,7 +35,7 @@ export async function providerFor(source: ModelSource, onProgress?: (loaded: num
       return blobProvider('Tiny demo model', files);
     }
     case 'hub': {
-      const r = await downloadHubModel(source.id, { revision: source.revision, onOverall: (l, t) => onProgress?.(l, t ?? 0, source.id) });
+      const r = await downloadHubModel(source.id, { revision: source.revision, token: source.token, onOverall: (l, t) => onProgress?.(l, t ?? 0, source.id) });
       return blobProvider(source.id, r.files);
     }
     case 'files': {
@@ -45,6 +48,9 @@ export async function providerFor(source: ModelSource, onProgress?: (loaded: num
     case 'gguf':
       return blobProvider(source.file.name, new Map([[source.file.name, source.file]]));
     case 'path': {
+      if (pathFiles) return pathFiles(source.path);
+      // Without one (tests run the engine in Node from source), the Node module is loaded here, hidden from
+      // the browser bundle.
       const mod = '../model/node-files.ts';
       const { nodeFiles } = (await import(/* @vite-ignore */ mod)) as typeof import('../model/node-files.ts');
       return nodeFiles(source.path);

@@ -4,7 +4,7 @@ import type { Quant } from '../model/model.ts';
 import type { RunConfig, RunEvent, RunStatus, StepMetrics } from '../train/config.ts';
 
 // The run vocabulary lives with the training loop (src/train/config.ts); the engine speaks it too.
-export type { RunConfig, RunEvent, RunStatus, Schedule, StepMetrics } from '../train/config.ts';
+export type { EvalSample, RunConfig, RunEvent, RunStatus, Schedule, StepMetrics } from '../train/config.ts';
 export type { Quant } from '../model/model.ts';
 
 export interface GpuInfo {
@@ -20,7 +20,7 @@ export interface GpuInfo {
 
 export type ModelSource =
   | { kind: 'demo' }
-  | { kind: 'hub'; id: string; revision?: string }
+  | { kind: 'hub'; id: string; revision?: string; token?: string }
   | { kind: 'files'; files: File[] } // a dropped Hugging Face folder
   | { kind: 'gguf'; file: File }
   | { kind: 'path'; path: string }; // Node only
@@ -33,6 +33,10 @@ export interface ModelInfo {
   heads: number;
   kvHeads: number;
   vocab: number;
+  /** FFN size and head dim, so the UI's memory plan uses the model's own shape rather than a guess. */
+  intermediate?: number;
+  headDim?: number;
+  tiedEmbeddings?: boolean;
   quant: Quant;
   baseBytes: number;
   fingerprint: string;

@@ -7,7 +7,7 @@
 // Lengths count the new tokens including the EOS (transformers ≥ 4.45 does; older versions left it out).
 // A stop token (isStopToken, e.g. a newline) closes a hypothesis as EOS does, but stays in its tokens.
 import type { Decoder } from './decoder.ts';
-import type { GenerateOptions, Generated, StopReason } from './generate.ts';
+import type { GenerateOptions, Generated, StopReason } from './types.ts';
 import { logSumExp, topK } from './sampling.ts';
 
 interface Beam {

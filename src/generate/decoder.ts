@@ -20,11 +20,10 @@
 import type { GpuContext } from '../gpu/context.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import { attentionForward } from '../kernels/attention/attention.ts';
-import { embeddingForward } from '../kernels/embedding/embedding.ts';
 import { matmulForward } from '../kernels/matmul/matmul.ts';
 import { rmsnormForward } from '../kernels/rmsnorm/rmsnorm.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { layerForward, type Attend, type LayerPass } from '../model/layer.ts';
+import { embedTokens, extraLayerBuffers, layerAttnShape, layerForward, type Attend, type LayerBuffers, type LayerPass } from '../model/layer.ts';
 import type { Lora } from '../model/lora.ts';
 import type { BaseModel } from '../model/model.ts';
 
@@ -58,6 +57,8 @@ interface Buffers {
   hN: GPUBuffer; // (S, C) f32
   rstdF: GPUBuffer; // (S) f32
   logits: GPUBuffer; // (S, V) f32
+  /** The layers' extra buffers of this family (extraLayerBuffers), (rows, ·) f32 each. */
+  extra: Partial<LayerBuffers>;
 }
 
 export class Decoder {
@@ -125,6 +126,7 @@ export class Decoder {
       hN: f('hN', S * C),
       rstdF: f('rstdF', S),
       logits: f('logits', S * V),
+      extra: Object.fromEntries(extraLayerBuffers(cfg).map(([name, perRow]) => [name, f(name, rows * perRow)])),
     };
     const cacheFloats = S * next.maxLen * Hkv * D;
     for (let l = 0; l < cfg.L; l++) {
@@ -138,7 +140,10 @@ export class Decoder {
 
   release(): void {
     const { ctx } = this;
-    if (this.b) for (const buf of Object.values(this.b)) ctx.release(buf);
+    if (this.b) {
+      const { extra, ...rest } = this.b;
+      for (const buf of [...Object.values(rest), ...Object.values(extra)]) ctx.release(buf as GPUBuffer);
+    }
     for (const buf of [...this.kCache, ...this.vCache]) ctx.release(buf);
     ctx.release(this.spare);
     this.b = null;
@@ -180,7 +185,7 @@ export class Decoder {
     this.pendingParents = null;
     const rec = ctx.recorder();
     const ragged = n.some((x) => x !== P);
-    embeddingForward(rec, b.x, b.ids, model.embed, M); // (M, C)
+    embedTokens(rec, model, b.x, b.ids, M, b.xn); // (M, C)
     const kvRow = Hkv * D * 4;
     const qRow = H * D * 4;
     const pass = this.pass(M, {
@@ -195,7 +200,7 @@ export class Decoder {
           if (ragged) r.copy(lb.q, from * qRow, b.qR, i * P * qRow, n[i] * qRow);
         }
         const attOut = ragged ? b.attR : lb.att;
-        attentionForward(r, attOut, b.lse, ragged ? b.qR : lb.q, this.kCache[l], this.vCache[l], b.lengths, { B, Tq: P, Tk: P, H, Hkv, D, kvStride: cap.maxLen });
+        attentionForward(r, attOut, b.lse, ragged ? b.qR : lb.q, this.kCache[l], this.vCache[l], b.lengths, layerAttnShape(cfg, l, { B, Tq: P, Tk: P, H, Hkv, D, kvStride: cap.maxLen }));
         if (ragged) for (let i = 0; i < B; i++) r.copy(b.attR, i * P * qRow, lb.att, (i * P + P - n[i]) * qRow, n[i] * qRow);
       },
     });
@@ -265,7 +270,7 @@ export class Decoder {
     const Tk = Math.max(...lengths);
     if (this.pendingParents) this.applyReorder(rec, this.pendingParents);
     this.pendingParents = null;
-    embeddingForward(rec, b.x, b.ids, model.embed, Sn); // (Sn, C)
+    embedTokens(rec, model, b.x, b.ids, Sn, b.xn); // (Sn, C)
     const kvRow = Hkv * D * 4;
     const pass = this.pass(Sn, {
       T: 1,
@@ -277,7 +282,7 @@ export class Decoder {
           r.copy(lb.v, i * kvRow, this.vCache[l], to, kvRow);
         }
         // Tq = 1: the query sits at position Tk − 1, past every slot's keys; lengths hide each slot's unused rows.
-        attentionForward(r, lb.att, b.lse, lb.q, this.kCache[l], this.vCache[l], b.lengths, { B: Sn, Tq: 1, Tk, H, Hkv, D, kvStride: cap.maxLen });
+        attentionForward(r, lb.att, b.lse, lb.q, this.kCache[l], this.vCache[l], b.lengths, layerAttnShape(cfg, l, { B: Sn, Tq: 1, Tk, H, Hkv, D, kvStride: cap.maxLen }));
       },
     });
     for (let l = 0; l < cfg.L; l++) layerForward(rec, pass, l, b.x, b.x);
@@ -313,7 +318,7 @@ export class Decoder {
       model: this.model,
       lora: this.useLora ? this.lora : null,
       M,
-      bufs: { xn: b.xn, rstd1: b.rstd, q: b.q, k: b.k, v: b.v, att: b.att, x2: b.x, xn2: b.xn, rstd2: b.rstd, g: b.g, u: b.u, a: b.a },
+      bufs: { xn: b.xn, rstd1: b.rstd, q: b.q, k: b.k, v: b.v, att: b.att, x2: b.x, xn2: b.xn, rstd2: b.rstd, g: b.g, u: b.u, a: b.a, ...b.extra },
       attend,
       loraU: () => b.loraU,
     };

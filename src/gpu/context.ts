@@ -6,6 +6,7 @@ import type { Capabilities } from './caps.ts';
 import { openDevice, type DeviceHandle } from './device.ts';
 import { DeviceLostError, GpuError } from './errors.ts';
 import { Recorder } from './recorder.ts';
+import { shaderKey, type Defines, type Shader } from './wgsl.ts';
 
 // GPUBufferUsage is a global only once the Node bindings are installed; the flag values are fixed by the spec.
 const MAP_READ = 0x0001;
@@ -21,6 +22,8 @@ export class GpuContext {
   /** Set once the device is lost; every later submit throws it. */
   lost: DeviceLostError | null = null;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Milliseconds this thread spent creating pipelines, plus the wall time of precompile() batches. */
+  compileMs = 0;
   private readonly lostListeners = new Set<(e: DeviceLostError) => void>();
   /** Bytes currently allocated through this context, and the high-water mark. */
   liveBytes = 0;
@@ -142,11 +145,40 @@ export class GpuContext {
     const id = `${key}#${entryPoint}`;
     let p = this.pipelines.get(id);
     if (!p) {
+      const t0 = performance.now();
       const module = this.device.createShaderModule({ label: key, code: code() });
       p = this.device.createComputePipeline({ label: id, layout: 'auto', compute: { module, entryPoint } });
       this.pipelines.set(id, p);
+      this.compileMs += performance.now() - t0;
     }
     return p;
+  }
+
+  /** A kernel's pipeline for these defines, cached under a key derived from them (shaderKey). */
+  compile<D extends Defines>(shader: Shader<D>, defines: D, entryPoint = 'main'): GPUComputePipeline {
+    return this.pipeline(shaderKey(shader.name, defines), () => shader.build(defines), entryPoint);
+  }
+
+  /**
+   * Creates these pipelines ahead, all at once through createComputePipelineAsync (the driver may compile them in
+   * parallel, and the caller can load weights meanwhile); a later compile() with the same defines finds them cached.
+   * Resolves when all are ready; the batch's wall time is added to compileMs.
+   */
+  async precompile(list: readonly { shader: Shader<any>; defines: Defines; entryPoint?: string }[]): Promise<void> {
+    const t0 = performance.now();
+    const jobs = list.map(async ({ shader, defines, entryPoint = 'main' }) => {
+      const key = shaderKey(shader.name, defines);
+      const id = `${key}#${entryPoint}`;
+      if (this.pipelines.has(id)) return;
+      const module = this.device.createShaderModule({ label: key, code: shader.build(defines) });
+      const p = await gpuWait(this.device.createComputePipelineAsync({ label: id, layout: 'auto', compute: { module, entryPoint } }));
+      if (!this.pipelines.has(id)) this.pipelines.set(id, p);
+    });
+    try {
+      await Promise.all(jobs);
+    } finally {
+      this.compileMs += performance.now() - t0;
+    }
   }
 
   /** Compiles and checks a pipeline now, turning WGSL errors into a typed error naming the kernel. */
@@ -163,6 +195,11 @@ export class GpuContext {
 
   get pipelineCount(): number {
     return this.pipelines.size;
+  }
+
+  /** The cached pipelines, as `key#entryPoint` (what precompile plans are checked against). */
+  get pipelineIds(): string[] {
+    return [...this.pipelines.keys()];
   }
 
   recorder(): Recorder {

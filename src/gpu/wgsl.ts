@@ -1,9 +1,35 @@
 // A tiny preprocessor so one .wgsl file can serve several weight types and tile sizes:
 //   `#if NAME` / `#elif NAME` / `#else` / `#endif` keep or drop lines by a truthy define,
-//   `{{NAME}}` is replaced by the define's value.
+//   `{{NAME}}` is replaced by the define's value. A placeholder alone on its line is a generated block (the
+//   unrolled statements of an `<op>.gen.ts`): every line of a multi-line value gets the placeholder's indent, so
+//   generators write their lines unindented and the expanded WGSL still reads as the .wgsl file is laid out.
 // Shared snippets are joined by the caller (e.g. the quantized-weight loaders before a matmul).
 
 export type Defines = Record<string, string | number | boolean>;
+
+/**
+ * A kernel's source as a function of its defines (the inputs of its generator, not the expanded snippets).
+ * GpuContext.compile caches pipelines under shaderKey(name, defines), so a key names every define by
+ * construction; scripts/print-wgsl.ts prints `build(defines)` for any registered shader.
+ */
+export interface Shader<D extends Defines = Defines> {
+  readonly name: string;
+  /** What the defines mean, for print-wgsl's listing. */
+  readonly doc: string;
+  /** Defines that build a typical variant (print-wgsl's default, and proof that it compiles). */
+  readonly example: D;
+  build(defines: D): string;
+}
+
+export function defineShader<D extends Defines>(name: string, doc: string, example: D, build: (d: D) => string): Shader<D> {
+  return { name, doc, example, build };
+}
+
+/** The pipeline cache key: the shader's name and every define, sorted, so equal defines give equal keys. */
+export function shaderKey(name: string, defines: Defines): string {
+  const parts = Object.keys(defines).sort().map((k) => `${k}=${String(defines[k])}`);
+  return `${name}(${parts.join(',')})`;
+}
 
 export function preprocess(source: string, defines: Defines = {}): string {
   const out: string[] = [];
@@ -40,8 +66,13 @@ export function preprocess(source: string, defines: Defines = {}): string {
     }
   });
   if (stack.length) throw new Error('wgsl preprocess: unterminated #if');
-  return out.join('\n').replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+  return out
+    .join('\n')
+    .replace(/^([ \t]*)\{\{(\w+)\}\}[ \t]*$/gm, (_, indent: string, name: string) => indent + value(name).replaceAll('\n', `\n${indent}`))
+    .replace(/\{\{(\w+)\}\}/g, (_, name: string) => value(name));
+
+  function value(name: string): string {
     if (!(name in defines)) throw new Error(`wgsl preprocess: {{${name}}} has no define`);
     return String(defines[name]);
-  });
+  }
 }

@@ -8,7 +8,7 @@
 // delta B·A must land on the same rows, so B's rows get that permutation too (A, on the input side, does not).
 // llama.cpp scales a LoRA by alpha / R; an rsLoRA adapter (alpha / √R) is written with alpha·√R so that the
 // product is the same.
-import { f32ToF16Bits } from '../kernels/quant/formats.ts';
+import { f32ToF16Bits } from '../util/f16.ts';
 import { GgmlType, GgufValueType, hfToGgufName, permuteRows } from './gguf.ts';
 import { writeGguf, type GgufEntry, type GgufTensorToWrite } from './gguf-writer.ts';
 import { peftTensorName, type LoraAdapter } from './peft.ts';

@@ -1,6 +1,6 @@
 // ggml's k-quant blocks dequantized on the host exactly as ggml-quants.c does (dequantize_row_q4_K / q6_K),
 // every product rounded to f32 in the same order, so results match llama.cpp's CPU path bit for bit.
-import { bf16BitsToF32, f16BitsToF32 } from '../kernels/quant/formats.ts';
+import { bf16BitsToF32, f16BitsToF32 } from '../util/f16.ts';
 
 export const QK_K = 256;
 export const Q4_K_BYTES = 144; // f16 d, f16 dmin, u8 scales[12], u8 qs[128]

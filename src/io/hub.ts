@@ -159,7 +159,12 @@ export async function hubRepoInfo(type: RepoType, repo: string, opts: HubOptions
     if (e instanceof HubNetworkError) return fromRef(e.message.replace(/^Hub: [^:]+: /, 'the Hub cannot be reached: '));
     throw e;
   }
-  if (res.status === 404) throw new Error(`Hub: ${type} ${repo}@${revision}: not found (HTTP 404; check the id${type === 'dataset' ? '' : ', or is it a dataset?'})`);
+  if (res.status === 404) {
+    // The Hub says which: "Repository not found" or "Invalid rev id: …".
+    const said = ((await res.json().catch(() => null)) as { error?: unknown } | null)?.error;
+    const why = typeof said === 'string' ? `: ${said.slice(0, 200)}` : '';
+    throw new Error(`Hub: ${type} ${repo}@${revision}: not found (HTTP 404${why}; check the id${type === 'dataset' ? '' : ', or is it a dataset?'})`);
+  }
   if (!res.ok) throw new Error(`Hub: ${repo}@${revision}: HTTP ${res.status} ${res.statusText}`);
   const body = (await res.json()) as { sha?: unknown; siblings?: unknown };
   if (typeof body.sha !== 'string' || !isCommit(body.sha)) throw new Error(`Hub: ${repo}@${revision}: the revision API answered without a commit sha`);
@@ -328,7 +333,14 @@ export const MODEL_OPTIONAL_FILES = ['tokenizer_config.json', 'generation_config
 export async function downloadHubModel(repo: string, opts: OverallOptions = {}): Promise<HubRepoFiles> {
   opts = { ...opts, store: await storeFor(opts) };
   const info = await hubRepoInfo('model', repo, opts);
-  const base = await downloadRepoFiles(info, MODEL_FILES, { ...opts, optional: MODEL_OPTIONAL_FILES });
+  const onOverall = opts.onOverall;
+  // While the small files come, the total already counts the weights the listing shows (top-level .safetensors).
+  const listedWeights = info.siblings?.filter((s) => /^[^/]+\.safetensors$/.test(s.rfilename)).reduce((n, s) => n + (s.lfs?.size ?? s.size ?? 0), 0) ?? null;
+  const base = await downloadRepoFiles(info, MODEL_FILES, {
+    ...opts,
+    optional: MODEL_OPTIONAL_FILES,
+    onOverall: onOverall && ((l, t) => onOverall(l, t === null || listedWeights === null ? null : t + listedWeights)),
+  });
   const index = base.files.get('model.safetensors.index.json');
   let weights: string[] = ['model.safetensors'];
   if (index) {
@@ -341,7 +353,6 @@ export async function downloadHubModel(repo: string, opts: OverallOptions = {}):
   // Overall progress continues across the two rounds: the small files, then the weights.
   let baseBytes = 0;
   for (const b of base.files.values()) baseBytes += b.size;
-  const onOverall = opts.onOverall;
   const w = await downloadRepoFiles(info, weights, { ...opts, onOverall: onOverall && ((l, t) => onOverall(baseBytes + l, t === null ? null : baseBytes + t)) });
   for (const [k, v] of w.files) base.files.set(k, v);
   return base;
@@ -398,6 +409,8 @@ export async function storeFor(opts: HubOptions): Promise<HubStore | null> {
   const c = (globalThis as { caches?: CacheStorage }).caches;
   if (!c) return null;
   try {
+    // v1 keyed files by their `main` URL; its entries can never be hits again, so their space is given back.
+    await c.delete('cpo-studio-hub-v1').catch(() => false);
     return cacheStore(await c.open(HUB_CACHE), opts.hubUrl);
   } catch {
     return null; // e.g. an insecure context: downloads still work, uncached

@@ -1,6 +1,6 @@
 // PEFT LoRA adapters: adapter_config.json + adapter_model.safetensors, named as PEFT saves them
 // (base_model.model.model.layers.{i}.{self_attn|mlp}.{module}.lora_{A|B}.weight; A (R, in), B (out, R)).
-import { f32ToF16Bits } from '../kernels/quant/formats.ts';
+import { f32ToF16Bits } from '../util/f16.ts';
 import { openSafetensors, toFloat32, writeSafetensors, type TensorToWrite } from './safetensors.ts';
 import { memorySource, type ByteSource } from './source.ts';
 import { zipStore } from './zip.ts';
@@ -24,6 +24,8 @@ export interface LoraSettings {
   alpha: number;
   dropout: number;
   targetModules: LoraModule[];
+  /** Modules targeted by full paths (model.layers.N.…): the layers named, per module. */
+  targetLayers?: Partial<Record<LoraModule, number[]>>;
   useRslora: boolean;
   baseModel: string;
 }
@@ -153,10 +155,42 @@ export function parseAdapterConfig(json: unknown, file = ADAPTER_CONFIG): LoraSe
   let targets = c.target_modules;
   if (targets === 'all-linear') targets = [...LORA_MODULES];
   if (!Array.isArray(targets) || targets.length === 0) return bad(file, 'target_modules', `expected a list of module names, got ${JSON.stringify(targets)}`);
-  for (const t of targets) if (!LORA_MODULES.includes(t as LoraModule)) bad(file, 'target_modules', `${JSON.stringify(t)} is not supported (${LORA_MODULES.join(', ')})`);
-  const targetModules = LORA_MODULES.filter((m) => (targets as string[]).includes(m));
+  const layers = new Map<LoraModule, Set<number> | 'all'>();
+  for (const t of targets) {
+    const m = typeof t === 'string' ? TARGET_RE.exec(t) : null;
+    const module = m?.[4] as LoraModule | undefined;
+    const section = m?.[2] ?? m?.[3];
+    if (!m || !LORA_MODULES.includes(module!) || (section !== undefined && (section === 'mlp') !== isMlp(module!))) {
+      bad(file, 'target_modules', `${JSON.stringify(t)} is not supported (${LORA_MODULES.join(', ')}, or their module paths such as model.layers.0.self_attn.q_proj)`);
+    }
+    if (m![1] === undefined) layers.set(module!, 'all');
+    else {
+      const prev = layers.get(module!) ?? new Set<number>();
+      if (prev !== 'all') layers.set(module!, prev.add(Number(m![1])));
+    }
+  }
+  const targetModules = LORA_MODULES.filter((m) => layers.has(m));
+  const targetLayers: LoraSettings['targetLayers'] = {};
+  for (const [m, l] of layers) if (l !== 'all') targetLayers[m] = [...l].sort((a, b) => a - b);
   const base = c.base_model_name_or_path;
-  return { r, alpha, dropout, targetModules, useRslora: useRslora as boolean, baseModel: typeof base === 'string' ? base : '' };
+  const out: LoraSettings = { r, alpha, dropout, targetModules, useRslora: useRslora as boolean, baseModel: typeof base === 'string' ? base : '' };
+  if (Object.keys(targetLayers).length > 0) out.targetLayers = targetLayers;
+  return out;
+}
+
+// PEFT matches a list entry against a module name by equality or as a dot-separated suffix, so
+// model.layers.0.self_attn.q_proj, layers.0.self_attn.q_proj, self_attn.q_proj and q_proj all name modules
+// (PEFT 0.21 writes all-linear as the full paths when fewer than 20 modules match).
+const TARGET_RE = /^(?:(?:(?:model\.)?layers\.)?(\d+)\.(self_attn|mlp)\.|(self_attn|mlp)\.)?([a-z_]+)$/;
+
+/** Refuses targets that cover some layers of a module but not all (the engine adapts every layer alike). */
+function checkTargetLayers(file: string, s: LoraSettings, L: number): void {
+  for (const [module, ls] of Object.entries(s.targetLayers ?? {})) {
+    const missing = [...Array(L).keys()].filter((l) => !ls.includes(l));
+    const extra = ls.filter((l) => l >= L);
+    if (extra.length) bad(file, 'target_modules', `model.layers.${extra[0]}.${isMlp(module as LoraModule) ? 'mlp' : 'self_attn'}.${module} does not exist (model has ${L} layers)`);
+    if (missing.length) bad(file, 'target_modules', `${module} is targeted in layers ${ls.join(', ')} but not ${missing.join(', ')}: adapters on a subset of layers are not supported`);
+  }
 }
 
 const NAME_RE = /^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.([a-z_]+)\.lora_(A|B)(?:\.default)?\.weight$/;
@@ -172,6 +206,7 @@ export async function importPeftAdapter(files: { config: string | object; weight
   const st = await openSafetensors(src);
   const file = src.name;
   const L = model.num_hidden_layers;
+  checkTargetLayers(ADAPTER_CONFIG, settings, L);
   const found = new Map<string, { A?: Float32Array; B?: Float32Array }>();
   for (const info of st.tensors.values()) {
     const what = `tensor ${JSON.stringify(info.name)}`;

@@ -1,6 +1,6 @@
 // A tiny random Llama/Qwen2-architecture checkpoint in Hugging Face layout, deterministic from a seed, around
 // a real tokenizer: for tests and the studio's built-in demo model. Browser-safe (no file access).
-import { f32ToF16Bits } from '../kernels/quant/formats.ts';
+import { f32ToF16Bits } from '../util/f16.ts';
 import { Rng } from '../util/rng.ts';
 import { writeSafetensors, type TensorToWrite } from './safetensors.ts';
 

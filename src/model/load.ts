@@ -1,6 +1,6 @@
 // Opens a model from wherever its files are (a Node folder, dropped browser files, a Hub download, a GGUF):
 // config.json (or GGUF metadata) parsed and checked, and a TensorReader that yields one tensor at a time.
-import { ggufConfig, openGguf, readGgufTensor, hfToGgufName } from '../io/gguf.ts';
+import { ggufConfig, openGguf, readGgufTensor, hfToGgufName, type GgufValue } from '../io/gguf.ts';
 import { openSafetensors, openShardedSafetensors, type TensorSet } from '../io/safetensors.ts';
 import type { ByteSource } from '../io/source.ts';
 import { parseConfig, type ModelConfig } from './config.ts';
@@ -25,7 +25,7 @@ export interface OpenedModel {
   tokenizerJson: Record<string, unknown> | null;
   tokenizerConfig: Record<string, unknown> | null;
   /** GGUF metadata when the model came from a GGUF file (its tokenizer lives there). */
-  ggufMetadata: Map<string, unknown> | null;
+  ggufMetadata: Map<string, GgufValue> | null;
   /** Call once the weights are on the GPU. */
   close(): Promise<void>;
 }
@@ -78,7 +78,7 @@ export async function openModel(p: FileProvider): Promise<OpenedModel> {
         return out;
       },
     };
-    return { name: gguf.replace(/\.gguf$/i, ''), cfg, configJson: config, reader, tokenizerJson: null, tokenizerConfig: null, ggufMetadata: g.metadata as Map<string, unknown>, close: async () => p.close?.() };
+    return { name: gguf.replace(/\.gguf$/i, ''), cfg, configJson: config, reader, tokenizerJson: null, tokenizerConfig: null, ggufMetadata: g.metadata, close: async () => p.close?.() };
   }
   if (!files.includes('config.json')) throw new Error(`${p.name}: no config.json (a Hugging Face model folder) and no .gguf file`);
   const configJson = await readJson(p, 'config.json');
@@ -91,8 +91,11 @@ export async function openModel(p: FileProvider): Promise<OpenedModel> {
   } else {
     throw new Error(`${p.name}: no model.safetensors or model.safetensors.index.json (PyTorch .bin checkpoints are not supported)`);
   }
-  // Tied checkpoints omit lm_head.weight; the config says so, but trust the file when they disagree.
-  if (!cfg.tieEmbeddings && !set.tensors.has('lm_head.weight')) cfg.tieEmbeddings = true;
+  // Tying an untied model would run it with the wrong output head: refuse (transformers would leave lm_head
+  // randomly initialised, which is no better).
+  if (!cfg.tieEmbeddings && !set.tensors.has('lm_head.weight')) {
+    throw new Error(`${p.name}/config.json: tie_word_embeddings: the model is untied (${configJson.tie_word_embeddings === undefined ? `${cfg.architecture}'s default` : 'false'}) but the weights have no lm_head.weight`);
+  }
   return {
     name: p.name,
     cfg,

@@ -44,10 +44,18 @@ export interface TensorReader {
 
 export interface LayerWeights {
   attnNorm: GPUBuffer; // (C) f32
-  mlpNorm: GPUBuffer; // (C) f32
+  mlpNorm: GPUBuffer; // (C) f32 (Gemma 3: pre_feedforward_layernorm)
   proj: Record<Projection, WeightTensor>;
   /** Qwen2: (H*D), (Hkv*D), (Hkv*D) f32 */
   bias: { q_proj: GPUBuffer; k_proj: GPUBuffer; v_proj: GPUBuffer } | null;
+  /** Qwen3, Gemma 3: per-head norms of q and k, (D) f32; q's carries Gemma's query_pre_attn_scalar (see load). */
+  qNorm?: GPUBuffer;
+  kNorm?: GPUBuffer;
+  /** Gemma 3: norms of the attention and MLP outputs before the residual adds, (C) f32. */
+  postAttnNorm?: GPUBuffer;
+  postFfNorm?: GPUBuffer;
+  /** (D/2) f32 RoPE frequencies of this layer when they are not the model's (Gemma 3's sliding layers). */
+  invFreq?: GPUBuffer;
 }
 
 export interface BaseModel {
@@ -115,7 +123,8 @@ export async function loadBaseModel(
   onProgress?: (done: number, total: number, name: string) => void,
 ): Promise<BaseModel> {
   const { linear, embed: embedType } = weightTypes(quant);
-  const total = 3 + cfg.L * (2 + PROJECTIONS.length);
+  const normsPerLayer = 2 + (cfg.qkNorm ? 2 : 0) + (cfg.sandwichNorms ? 2 : 0);
+  const total = 3 + cfg.L * (normsPerLayer + PROJECTIONS.length + (cfg.qkvBias ? 3 : 0));
   let done = 0;
   const allocated: (GPUBuffer | WeightTensor)[] = [];
   const read = async (name: string, shape: number[]) => {
@@ -125,15 +134,32 @@ export async function loadBaseModel(
     onProgress?.(++done, total, name);
     return t;
   };
-  const vector = async (name: string, n: number) => {
+  const vector = async (name: string, n: number, norm: { scale?: number } | null = null) => {
     let v = hostToF32(await read(name, [n]), `${reader.source}: ${name}`);
     // A half-precision base is the model as PyTorch's .half() makes it: norms and biases are rounded to f16
     // too (kept in f32 storage), which is what shared/golden's f16 reference computes.
     if (quant === 'f16') v = v.map(roundF16);
+    // Gemma's RMSNorm multiplies by (1 + w) in float32 (x·rstd·(1.0 + w.float())): the f32 sum stored here is
+    // the very factor transformers computes, so the norm kernel stays one kernel.
+    if (norm && cfg.normPlusOne) v = v.map((w) => 1 + w);
+    // A constant factor of a norm that feeds a linear op (q_norm → RoPE → q·k) folds into its weight.
+    if (norm?.scale !== undefined) v = v.map((w) => w * norm.scale!);
     const b = ctx.upload(name, v);
     allocated.push(b);
     return b;
   };
+  const norm = (name: string, n: number, scale?: number) => vector(name, n, { scale });
+  const freqs = (label: string, theta: number, scaling: ModelConfig['ropeScaling'], linear?: number) => {
+    let f = ropeInvFreq(cfg.D, theta, scaling);
+    // transformers' linear scaling: inv_freq / factor, in f32.
+    if (linear) f = f.map((x) => Math.fround(x / Math.fround(linear)));
+    const b = ctx.upload(label, f);
+    allocated.push(b);
+    return b;
+  };
+  // Gemma 3 scales scores by query_pre_attn_scalar^-½, the attention kernel by D^-½: q_norm's weight carries
+  // the ratio √(D / query_pre_attn_scalar) (q is normed, then rotated, then dotted: all linear in that weight).
+  const qScale = cfg.queryPreAttnScalar ? Math.sqrt(cfg.D / cfg.queryPreAttnScalar) : undefined;
   const matrix = async (name: string, rows: number, K: number, type: WeightType) => {
     const w = await loadMatrix(ctx, await read(name, [rows, K]), name, type, rows, K);
     allocated.push(w);
@@ -141,6 +167,9 @@ export async function loadBaseModel(
   };
   try {
     const embed = await matrix('model.embed_tokens.weight', cfg.V, cfg.C, embedType);
+    const invFreq = freqs('inv_freq', cfg.ropeTheta, cfg.ropeScaling, cfg.ropeLinearFactor);
+    const local = cfg.ropeLocal;
+    const invFreqLocal = local ? freqs('inv_freq_local', local.theta, local.scaling, local.linearFactor) : undefined;
     const layers: LayerWeights[] = [];
     for (let l = 0; l < cfg.L; l++) {
       const p = `model.layers.${l}`;
@@ -157,18 +186,26 @@ export async function loadBaseModel(
           v_proj: await vector(`${p}.self_attn.v_proj.bias`, cfg.Hkv * cfg.D),
         };
       }
-      layers.push({
-        attnNorm: await vector(`${p}.input_layernorm.weight`, cfg.C),
-        mlpNorm: await vector(`${p}.post_attention_layernorm.weight`, cfg.C),
-        proj,
-        bias,
-      });
+      const lw: LayerWeights = { attnNorm: await norm(`${p}.input_layernorm.weight`, cfg.C), mlpNorm: null!, proj, bias };
+      if (cfg.sandwichNorms) {
+        // Gemma 3's post_attention_layernorm normalizes the attention output; pre_feedforward_layernorm the MLP input.
+        lw.postAttnNorm = await norm(`${p}.post_attention_layernorm.weight`, cfg.C);
+        lw.mlpNorm = await norm(`${p}.pre_feedforward_layernorm.weight`, cfg.C);
+        lw.postFfNorm = await norm(`${p}.post_feedforward_layernorm.weight`, cfg.C);
+      } else {
+        lw.mlpNorm = await norm(`${p}.post_attention_layernorm.weight`, cfg.C);
+      }
+      if (cfg.qkNorm) {
+        lw.qNorm = await norm(`${p}.self_attn.q_norm.weight`, cfg.D, qScale);
+        lw.kNorm = await norm(`${p}.self_attn.k_norm.weight`, cfg.D);
+      }
+      if (cfg.layerTypes?.[l] === 'sliding_attention') lw.invFreq = invFreqLocal;
+      layers.push(lw);
     }
-    const finalNorm = await vector('model.norm.weight', cfg.C);
+    const finalNorm = await norm('model.norm.weight', cfg.C);
     let lmHead = embed;
     if (!cfg.tieEmbeddings) lmHead = await matrix('lm_head.weight', cfg.V, cfg.C, embedType);
     else onProgress?.(++done, total, 'lm_head.weight (tied)');
-    const invFreq = ctx.upload('inv_freq', ropeInvFreq(cfg.D, cfg.ropeTheta, cfg.ropeScaling));
     let bytes = 0;
     for (const a of allocated) bytes += 'parts' in a ? a.byteLength : a.size;
     return { cfg, quant, embed, layers, finalNorm, lmHead, invFreq, bytes };
@@ -189,9 +226,12 @@ export function releaseBaseModel(ctx: GpuContext, m: BaseModel): void {
     ctx.release(l.attnNorm);
     ctx.release(l.mlpNorm);
     if (l.bias) Object.values(l.bias).forEach((b) => ctx.release(b));
+    for (const b of [l.qNorm, l.kNorm, l.postAttnNorm, l.postFfNorm]) if (b) ctx.release(b);
   }
   ctx.release(m.finalNorm);
   ctx.release(m.invFreq);
+  const local = m.layers.find((l) => l.invFreq)?.invFreq;
+  if (local) ctx.release(local);
 }
 
 /** A TensorReader over tensors already in memory (tests, tiny models). */

@@ -7,7 +7,7 @@ import { outputHeadForwardRef } from '../kernels/head/head.ref.ts';
 import { loraForwardRef } from '../kernels/lora/lora.ref.ts';
 import { matmulForwardRef } from '../kernels/matmul/matmul.ref.ts';
 import { rmsnormForwardRef } from '../kernels/rmsnorm/rmsnorm.ref.ts';
-import { ropeInvFreq } from '../kernels/rope/rope.ts';
+import { ropeInvFreq } from '../util/rope-freqs.ts';
 import { ropeRef } from '../kernels/rope/rope.ref.ts';
 import { swigluForwardRef } from '../kernels/swiglu/swiglu.ref.ts';
 import type { SequenceBatch } from './batch.ts';

@@ -6,14 +6,13 @@
 // V vocabulary, R LoRA rank, S selected (completion) positions.
 import type { GpuContext } from '../gpu/context.ts';
 import { attentionBackward, attentionForward, type AttnShape } from '../kernels/attention/attention.ts';
-import { embeddingForward } from '../kernels/embedding/embedding.ts';
 import { outputHeadBackward, outputHeadForward } from '../kernels/head/head.ts';
 import { segmentSum } from '../kernels/reduce/reduce.ts';
 import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm/rmsnorm.ts';
 import type { Projection } from './config.ts';
 import type { SequenceBatch } from './batch.ts';
 import type { Lora } from './lora.ts';
-import { layerBackward, layerForward, type LayerGrads, type LayerPass } from './layer.ts';
+import { embedTokens, extraLayerBuffers, layerAttnShape, layerBackward, layerForward, type LayerBuffers, type LayerGrads, type LayerPass } from './layer.ts';
 import type { BaseModel } from './model.ts';
 import { Workspace, type Dims } from './workspace.ts';
 
@@ -77,7 +76,7 @@ export class Transformer {
     ctx.write(b.labels, batch.labels);
     ctx.write(b.offsets, batch.offsets);
     const rec = ctx.recorder();
-    embeddingForward(rec, ws.acts[0], b.ids, model.embed, batch.M);
+    embedTokens(rec, model, ws.acts[0], b.ids, batch.M, b.xn);
     const pass = this.pass();
     for (let l = 0; l < c.L; l++) layerForward(rec, pass, l, ws.acts[l], ws.acts[l + 1]);
     rmsnormForward(rec, b.hN, b.rstdF, ws.acts[c.L], model.finalNorm, batch.M, c.C, c.eps);
@@ -130,12 +129,12 @@ export class Transformer {
       model: this.model,
       lora: opts.useLora ? this.lora : null,
       M,
-      bufs: { xn: b.xn, rstd1: b.rstd1, q: b.q, k: b.k, v: b.v, att: b.att, x2: b.x2, xn2: b.xn2, rstd2: b.rstd2, g: b.g, u: b.u, a: b.a },
+      bufs: this.layerBuffers(),
       attend: {
         T,
         pos0: 0,
-        forward: (rec, _l, lb) => attentionForward(rec, lb.att, b.lse, lb.q, lb.k, lb.v, b.lengths, shape),
-        backward: (rec, _l, lb, g) => attentionBackward(rec, g.dq, g.dk, g.dv, g.datt, lb.q, lb.k, lb.v, lb.att, b.lse, b.lengths, shape, b.attnDs ?? null),
+        forward: (rec, l, lb) => attentionForward(rec, lb.att, b.lse, lb.q, lb.k, lb.v, b.lengths, layerAttnShape(c, l, shape)),
+        backward: (rec, l, lb, g) => attentionBackward(rec, g.dq, g.dk, g.dv, g.datt, lb.q, lb.k, lb.v, lb.att, b.lse, b.lengths, layerAttnShape(c, l, shape), b.attnDs ?? null),
       },
       loraU: (p) => ws.loraU.get(p)!,
       dropout: prob && seed !== null ? (l, p) => ({ p: prob, seed: dropoutSeed(seed, l, p) }) : undefined,
@@ -143,9 +142,16 @@ export class Transformer {
     };
   }
 
+  private layerBuffers(): LayerBuffers {
+    const b = this.ws!.b;
+    const bufs: LayerBuffers = { xn: b.xn, rstd1: b.rstd1, q: b.q, k: b.k, v: b.v, att: b.att, x2: b.x2, xn2: b.xn2, rstd2: b.rstd2, g: b.g, u: b.u, a: b.a };
+    for (const [name] of extraLayerBuffers(this.model.cfg)) bufs[name] = b[name];
+    return bufs;
+  }
+
   private grads(): LayerGrads {
     const b = this.ws!.b;
-    return { dres: b.dres, dxn: b.dxn, datt: b.datt, dq: b.dq, dk: b.dk, dv: b.dv, da: b.da, dg: b.dg, du: b.du, loraDu: b.loraDu };
+    return { dres: b.dres, dxn: b.dxn, datt: b.datt, dq: b.dq, dk: b.dk, dv: b.dv, da: b.da, dg: b.dg, du: b.du, loraDu: b.loraDu, dkRaw: b.dkRaw };
   }
 }
 

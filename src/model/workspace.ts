@@ -4,6 +4,7 @@
 import type { GpuContext } from '../gpu/context.ts';
 import { attentionDsBytes, attentionUsesDs, type AttnShape } from '../kernels/attention/attention.ts';
 import type { ModelConfig, Projection } from './config.ts';
+import { extraLayerBuffers } from './layer.ts';
 import { PROJECTIONS } from './projections.ts';
 
 export interface Dims {
@@ -63,6 +64,7 @@ export function workspaceLayout(c: ModelConfig, d: Dims, backward: boolean, attn
     hN: M * c.C * f,
     rstdF: M * f,
   };
+  for (const [name, perRow] of extraLayerBuffers(c)) sizes[name] = M * perRow * f;
   if (backward) {
     Object.assign(sizes, {
       dlogp: S * f,
@@ -78,6 +80,7 @@ export function workspaceLayout(c: ModelConfig, d: Dims, backward: boolean, attn
       dhN: M * c.C * f,
       loraDu: M * Math.max(R, 1) * f,
     });
+    if (c.qkNorm) sizes.dkRaw = M * KD * f;
     if (attnDs) sizes.attnDs = attentionDsBytes(attnShape(c, d));
   }
   return sizes;

@@ -13,7 +13,7 @@ export const attr = {
   ints: (v: readonly number[]): AttrValue => ({ ints: v }),
 };
 
-function bytesOf(a: Float32Array | BigInt64Array | Uint8Array): Uint8Array {
+function bytesOf(a: Float32Array | BigInt64Array | Uint8Array | Int8Array): Uint8Array {
   // raw_data is little-endian; every platform this runs on is too, so the array's bytes are the wire bytes.
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
@@ -45,6 +45,13 @@ export class GraphBuilder {
     const n = dims.reduce((a, b) => a * b, 1);
     if (data.length !== n) throw new Error(`onnx initializer ${name}: ${data.length} values for shape [${dims}]`);
     this.initializers.push({ name, dataType: DataType.FLOAT, dims, raw: bytesOf(data) });
+    return name;
+  }
+
+  i8(name: string, dims: readonly number[], data: Int8Array): string {
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (data.length !== n) throw new Error(`onnx initializer ${name}: ${data.length} values for shape [${dims}]`);
+    this.initializers.push({ name, dataType: DataType.INT8, dims, raw: bytesOf(data) });
     return name;
   }
 

@@ -95,8 +95,8 @@ export class Message extends Chunks {
 
 // ---- ONNX messages ------------------------------------------------------------------------------------------
 
-/** TensorProto.DataType values (onnx.proto: FLOAT = 1, INT64 = 7, BOOL = 9). */
-export const DataType = { FLOAT: 1, INT64: 7, BOOL: 9 } as const;
+/** TensorProto.DataType values (onnx.proto: FLOAT = 1, INT8 = 3, INT64 = 7, BOOL = 9). */
+export const DataType = { FLOAT: 1, INT8: 3, INT64: 7, BOOL: 9 } as const;
 export type DataTypeId = (typeof DataType)[keyof typeof DataType];
 
 export interface TensorData {

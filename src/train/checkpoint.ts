@@ -1,7 +1,7 @@
 // A checkpoint is one safetensors blob: every LoRA weight and AdamW moment (f32, bit-exact, so a resumed
 // run continues exactly) plus the run state as JSON in __metadata__. Stores write it so that a failure
 // mid-write never damages the previous checkpoint (see the store implementations).
-import type { RunConfig, StepMetrics } from './config.ts';
+import type { RunConfig, RunStatus, StepMetrics } from './config.ts';
 import { openSafetensors, toFloat32, writeSafetensors } from '../io/safetensors.ts';
 import { memorySource } from '../io/source.ts';
 import { loraModules, peftName, type Lora } from '../model/lora.ts';
@@ -25,6 +25,8 @@ export interface RunState {
   skippedSteps: number;
   history: StepMetrics[];
   evals: { step: number; metrics: Record<string, number> }[];
+  /** What the run was doing when this was saved ('running' on a run's first and periodic saves); older checkpoints lack it. */
+  status?: RunStatus;
   createdAt: number;
   savedAt: number;
 }
@@ -110,6 +112,8 @@ export interface RunStore {
   load(runId: string): Promise<Checkpoint | null>;
   list(): Promise<RunState[]>;
   delete(runId: string): Promise<void>;
+  /** Where a run's checkpoint lives, for messages (a file path in Node). */
+  where?(runId: string): string;
 }
 
 /** Sizes in messages about storage. */

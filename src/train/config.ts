@@ -1,7 +1,8 @@
 // The training vocabulary: a run's settings, the schedules, one step's metrics and the events a run emits.
 // It lives here, below the engine, because the training loop (run.ts, checkpoint.ts, schedule.ts, presets.ts,
 // recipe.ts) speaks it; src/engine/types.ts re-exports it for the front doors.
-import type { Quant } from '../model/model.ts';
+import type { Projection, Quant } from '../model/projections.ts';
+import { resolveTargets, type LoraConfig } from '../model/lora.ts';
 import type { LossType } from './losses.ts';
 
 export const SCHEDULES = ['constant', 'linear', 'cosine', 'inverse_sqrt'] as const;
@@ -69,9 +70,26 @@ export interface StepMetrics {
 
 export type RunStatus = 'running' | 'paused' | 'stopped' | 'finished' | 'failed';
 
+/** One prompt of the end-of-run generation check: the reference (the chosen answer) and both outputs. */
+export interface EvalSample {
+  prompt: string;
+  reference: string;
+  base: string;
+  adapter: string;
+}
+
 export type RunEvent =
   | { type: 'started'; runId: string; totalSteps: number; step: number }
   | { type: 'step'; runId: string; metrics: StepMetrics; totalSteps: number }
-  | { type: 'eval'; runId: string; step: number; metrics: Record<string, number> }
+  | { type: 'eval'; runId: string; step: number; metrics: Record<string, number>; samples?: EvalSample[] }
   | { type: 'checkpoint'; runId: string; step: number; bytes: number }
   | { type: 'status'; runId: string; status: RunStatus; message?: string };
+
+/**
+ * A run's LoRA fields as the model's LoRA settings: the one translation every entrance uses (a new run, a
+ * checkpoint's adapter for translation, the export). Unknown target names are refused here, naming them.
+ */
+export function loraSettings(c: Pick<RunConfig, 'r' | 'alpha' | 'targets' | 'useRslora'> & { dropout?: number }): LoraConfig {
+  const targets = c.targets === 'all-linear' ? 'all-linear' : resolveTargets(c.targets as Projection[]);
+  return { r: c.r, alpha: c.alpha, dropout: c.dropout ?? 0, targets, useRslora: c.useRslora };
+}

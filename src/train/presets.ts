@@ -1,5 +1,7 @@
 // Run configurations: the defaults, and the named presets the studio and the CLI offer (editable).
-import type { RunConfig } from './config.ts';
+import { PROJECTIONS, QUANTS } from '../model/projections.ts';
+import { SCHEDULES, type RunConfig } from './config.ts';
+import { LOSS_TYPES } from './losses.ts';
 
 export const DEFAULT_RUN: RunConfig = {
   name: 'run',
@@ -120,5 +122,14 @@ export function validateRunConfig(c: RunConfig): string[] {
   check(int(c.evalEvery) && c.evalEvery >= 0, 'eval_steps', `must be a non-negative integer (0: at the end only), got ${c.evalEvery}`);
   check(int(c.checkpointEvery) && c.checkpointEvery >= 0, 'save_steps', `must be a non-negative integer (0: only on pause, stop and finish), got ${c.checkpointEvery}`);
   check(c.simpoGamma >= 0 && c.simpoGamma <= 10, 'simpo_gamma', `must be in [0, 10], got ${c.simpoGamma}`);
+  // Settings arrive as JSON from the page or as text from the command line: the named choices are checked too.
+  const oneOf = (v: unknown, list: readonly string[], field: string) => check(list.includes(v as string), field, `must be one of ${list.join(', ')}, got ${JSON.stringify(v)}`);
+  oneOf(c.loss, LOSS_TYPES, 'loss_type');
+  oneOf(c.schedule, SCHEDULES, 'lr_scheduler_type');
+  oneOf(c.quant, QUANTS, 'quant');
+  if (c.targets !== 'all-linear') {
+    const unknown = Array.isArray(c.targets) ? c.targets.filter((t) => !(PROJECTIONS as readonly string[]).includes(t)) : [String(c.targets)];
+    check(unknown.length === 0 && c.targets.length > 0, 'target_modules', `must be all-linear or some of ${PROJECTIONS.join(', ')}, got ${JSON.stringify(c.targets)}`);
+  }
   return errors;
 }

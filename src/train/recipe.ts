@@ -141,8 +141,9 @@ def for_installed(cls, kwargs, recipe):
 
 recipe = load("model.json")
 model_id = sys.argv[1] if len(sys.argv) > 1 else recipe["model"]
-args = for_installed(${config}, load("trainer_config.json"), recipe)
-args.output_dir = os.path.join(HERE, args.output_dir)
+settings = load("trainer_config.json")
+settings["output_dir"] = os.path.join(HERE, settings["output_dir"])  # beside this script, wherever it is run from
+args = for_installed(${config}, settings, recipe)
 peft_config = LoraConfig(**load("lora_config.json"))
 tokenizer = AutoTokenizer.from_pretrained(model_id)
 if tokenizer.pad_token is None:  # the trainer's collator reads pad_token_id before the first batch

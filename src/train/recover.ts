@@ -73,7 +73,7 @@ export async function runRecovering(first: RunSession, o: RecoveryOptions): Prom
  * The loss behind a failed or ended run, if any. A step interrupted by the loss may fail with another error
  * (a readback rejected by the dying device) before the `lost` promise settles, so it gets a moment to.
  */
-async function lostDevice(ctx: GpuContext, error: unknown): Promise<{ message: string } | null> {
+export async function lostDevice(ctx: GpuContext, error: unknown): Promise<{ message: string } | null> {
   if (!ctx.lost && error !== null) await Promise.race([ctx.device.lost, new Promise((r) => setTimeout(r, 500))]);
   await Promise.resolve();
   const e = ctx.lost ?? (error instanceof DeviceLostError ? error : null);

@@ -173,6 +173,10 @@ export class TrainingRun {
     const warm = warmupSteps(scheduleSteps, cfg.warmupRatio, cfg.warmupSteps);
     this.emit({ type: 'started', runId: s.runId, totalSteps: s.totalSteps, step: s.step });
     this.status('running', this.scheduleNote ?? undefined);
+    // Saved as running at once, so the run is listed from its first second and a reload before its first
+    // periodic checkpoint shows it as interrupted instead of losing it.
+    s.status = 'running';
+    if (s.step === 0) await this.checkpointOrWarn();
     let consecutiveSkips = 0;
     const unlisten = this.ctx.onLost(() => this.stop());
     try {
@@ -214,6 +218,7 @@ export class TrainingRun {
         s.history.push(m);
         this.emit({ type: 'step', runId: s.runId, metrics: m, totalSteps: s.totalSteps });
         if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
+          s.status = 'failed';
           await this.checkpointOrWarn();
           return this.status(
             'failed',
@@ -224,6 +229,8 @@ export class TrainingRun {
         if (cfg.checkpointEvery > 0 && s.step % cfg.checkpointEvery === 0 && s.step < s.totalSteps) await this.checkpointOrWarn();
       }
       if (this.ctx.lost) return this.status('failed', `${this.ctx.lost.message}. The run can resume from its last checkpoint.`);
+      // The final status goes into the checkpoint, so a stopped run is not listed as paused.
+      s.status = s.step >= s.totalSteps ? 'finished' : this.stopRequested ? 'stopped' : 'paused';
       let saveError: string | null = null;
       try {
         await this.checkpoint();
@@ -258,6 +265,7 @@ export class TrainingRun {
     for (const k of ['loss', 'nll_loss', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'] as const) {
       out[`eval_${k}`] = m[k];
     }
+    out.eval_pairs = pairs.length; // how many held-out pairs these numbers are over
     this.state.evals.push({ step: this.state.step, metrics: out });
     this.emit({ type: 'eval', runId: this.state.runId, step: this.state.step, metrics: out });
     return out;

@@ -2,10 +2,9 @@
 import { useEffect, useRef } from 'react';
 import { flagEnabled } from './lib/flags.ts';
 import { presetLabel } from './lib/presets.ts';
-import { hasErrors, validateConfig } from './lib/validate.ts';
 import { useStudio, useStudioStore } from './store/context.tsx';
-import type { Screen } from './store/nav.ts';
-import { isActive } from './store/selectors.ts';
+import { hashOf, screenOfHash, type Screen } from './store/nav.ts';
+import { isActive, trainingStep } from './store/selectors.ts';
 import { CompareScreen } from './screens/CompareScreen.tsx';
 import { DataScreen } from './screens/DataScreen.tsx';
 import { ModelScreen } from './screens/ModelScreen.tsx';
@@ -32,7 +31,8 @@ function useSteps(compare: boolean): { id: Screen; label: string; state: StepSta
   const modelName = useStudio((s) => s.modelInfo?.name ?? '');
   const dataStatus = useStudio((s) => s.dataStatus);
   const pairs = useStudio((s) => s.dataInfo?.trainPairs ?? 0);
-  const configOk = useStudio((s) => !hasErrors(validateConfig(s.config, s.drafts)));
+  const trainingState = useStudio((s) => trainingStep(s).state);
+  const trainingDetail = useStudio((s) => trainingStep(s).detail);
   const preset = useStudio((s) => s.config.preset);
   const phase = useStudio((s) => s.run.phase);
   const step = useStudio((s) => s.run.step);
@@ -42,7 +42,7 @@ function useSteps(compare: boolean): { id: Screen; label: string; state: StepSta
     { id: 'start', label: 'Start', state: !gpu ? 'todo' : gpu.available ? 'done' : 'problem', detail: !gpu ? 'checking WebGPU' : gpu.available ? 'WebGPU ready' : 'no WebGPU' },
     { id: 'model', label: 'Model', state: modelStatus === 'ready' ? 'done' : modelStatus === 'error' ? 'problem' : modelStatus === 'loading' ? 'active' : 'todo', detail: modelStatus === 'ready' ? modelName : modelStatus === 'loading' ? 'loading…' : modelStatus === 'error' ? 'failed to load' : 'not loaded' },
     { id: 'data', label: 'Data', state: dataStatus === 'ready' && pairs > 0 ? 'done' : dataStatus === 'error' || (dataStatus === 'ready' && pairs === 0) ? 'problem' : dataStatus === 'loading' ? 'active' : 'todo', detail: dataStatus === 'ready' ? `${pairs.toLocaleString('en-US')} train pairs` : dataStatus === 'loading' ? 'reading…' : dataStatus === 'error' ? 'needs attention' : 'no dataset' },
-    { id: 'training', label: 'Training', state: configOk ? 'done' : 'problem', detail: configOk ? (preset === 'custom' ? 'custom settings' : presetLabel(preset)) : 'fix settings' },
+    { id: 'training', label: 'Training', state: trainingState, detail: trainingState === 'done' ? (preset === 'custom' ? 'custom settings' : presetLabel(preset)) : trainingDetail },
     { id: 'run', label: 'Run', state: isActive(phase) ? 'active' : phase === 'failed' ? 'problem' : phase === 'finished' ? 'done' : 'todo', detail: phase === 'idle' ? 'not started' : `${phase} · ${step}/${total || '?'}` },
     { id: 'runs', label: 'Runs', state: nRuns ? 'done' : 'todo', detail: `${nRuns} stored` },
   ];
@@ -88,6 +88,26 @@ export function App() {
   useEffect(() => {
     void store.getState().checkGpu();
     void store.getState().refreshRuns();
+  }, [store]);
+
+  // A hash route per screen, so Back, Forward and bookmarks work: the URL follows the screen, and a changed
+  // URL (Back, a bookmark, a typed hash) moves the screen.
+  useEffect(() => {
+    const fromUrl = () => {
+      const want = screenOfHash(location.hash);
+      if (want && want !== store.getState().screen) store.getState().go(want);
+    };
+    fromUrl();
+    const unsubscribe = store.subscribe((s, prev) => {
+      if (s.screen !== prev.screen && screenOfHash(location.hash) !== s.screen) history.pushState(null, '', hashOf(s.screen));
+    });
+    addEventListener('popstate', fromUrl);
+    addEventListener('hashchange', fromUrl);
+    return () => {
+      unsubscribe();
+      removeEventListener('popstate', fromUrl);
+      removeEventListener('hashchange', fromUrl);
+    };
   }, [store]);
 
   // Leaving mid-run loses the in-memory optimizer state since the last checkpoint.

@@ -15,12 +15,12 @@ function cli(...args: string[]): string {
   return execFileSync(process.execPath, ['--import', 'tsx', '--import', './scripts/wgsl-loader.mjs', 'src/cli/main.ts', ...args], {
     cwd: REPO,
     encoding: 'utf8',
-    timeout: 240_000,
+    timeout: 600_000,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
-describe('cli logps / grads', () => {
+describe('cli logps / grads', { timeout: 600_000 }, () => {
   const data = join(dir, 'pairs.jsonl');
   const rows = [
     { prompt: 'Translate this from German to English:\nGerman: Guten Morgen\nEnglish:', chosen: ' Good morning', rejected: ' Good evening' },

@@ -1,5 +1,5 @@
 // The broken-input corpus (scripts/make-corpus.ts) through the CLI's own entry points: command lines through
-// runCli (what `npm run cli` runs), data files through loadPairs, model folders and GGUF files through
+// runCli (what `npm run cli` runs), data files through readData + the engine's tokenization + checkReport, model folders and GGUF files through
 // loadModelFromPath, adapters through loraFor, checkpoints through the folder store `train --resume` reads
 // (and the data cursor a resume restores). Every case must end as expected — a refusal naming the file and
 // the line, field or tensor, or a warning listing the rows set aside — never a JavaScript error surfacing
@@ -10,8 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.ts';
-import { loadModelFromPath, loadPairs, loraFor, type LoadedModel } from '../../src/cli/session.ts';
+import { runCli } from '../../src/cli/cli.ts';
+import { checkReport, loadModelFromPath, loraFor, readData, type LoadedModel } from '../../src/cli/session.ts';
+import { prepareDataset } from '../../src/engine/session.ts';
 import { PairBatcher, type TokenizedPair } from '../../src/data/index.ts';
 import { GpuContext } from '../../src/gpu/context.ts';
 import { releaseLora } from '../../src/model/lora.ts';
@@ -92,7 +93,8 @@ async function attempt(c: CorpusCase, log: string[]): Promise<Outcome> {
 async function entry(c: CorpusCase): Promise<void> {
   switch (c.entry) {
     case 'data':
-      await loadPairs(c.path!, tokenizer, { maxLength: 256, maxPromptLength: 128 });
+      // As `train` reads data: the file, the engine's tokenization, then the report printed and checked.
+      checkReport(prepareDataset(await readData(c.path!), tokenizer, { maxLength: 256, maxPromptLength: 128, evalFraction: 0, seed: 1 }).report, false);
       return;
     case 'model': {
       const m = await loadModelFromPath(ctx, c.path!, c.quant ?? 'none');

@@ -65,6 +65,11 @@ describe('TRL tokenization and masking', () => {
     expect(tight.pairs[0].chosenIds).toEqual(tok.encode(' 12345'));
     expect(tight.pairs[0].rejectedIds).toEqual([...tok.encode(' 6'), 2]);
     expect(tight.summary.truncatedCompletions).toBe(1);
+    // The histogram counts the pair at its length before the cut, so it shows what max_length cut off.
+    const full = tight.pairs[0].promptIds.length + tok.encode(' 1234567890123').length + 1;
+    const { edges, counts } = tokenizePairs([row(prompt, ' 1234567890123', ' 6')], tok, { maxLength: 16, maxPromptLength: 10, histogramEdges: [16, 1024] }).summary.histogram;
+    expect(full).toBeGreaterThan(16);
+    expect([edges, counts]).toEqual([[16, 1024], [0, 1, 0]]);
     // Short rows are left alone.
     const short = tokenizePairs([row('ab', ' c', ' d')], tok, { maxLength: 16, maxPromptLength: 10 });
     expect(short.summary.truncatedPrompts + short.summary.truncatedCompletions).toBe(0);

@@ -4,8 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-// @ts-expect-error: a plain .mjs script without type declarations
-import { serve } from '../../scripts/serve.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SCREENSHOTS = path.join(ROOT, '.artifacts/screenshots');
@@ -84,8 +82,19 @@ export interface Server {
   close(): Promise<void>;
 }
 
-export function startServer(root: string): Promise<Server> {
-  return serve({ root, port: 0, quiet: true });
+/** `vite preview` of a build folder on a free loopback port, with the config's COOP/COEP headers (as `npm start`). */
+export async function startServer(root: string): Promise<Server> {
+  const { preview } = await import('vite');
+  const server = await preview({
+    root: ROOT,
+    configFile: path.join(ROOT, 'vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir: root },
+    preview: { port: 0, strictPort: true, host: '127.0.0.1', open: false },
+  });
+  const url = server.resolvedUrls?.local[0];
+  if (!url) throw new Error(`vite preview of ${root} reported no local URL`);
+  return { url, close: () => server.close() };
 }
 
 export interface Browser {

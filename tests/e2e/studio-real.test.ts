@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readZip } from '../ui/zip-reader.ts';
 import { ROOT, dropFile, ensureBuild, launchBrowser, screenshot, startServer, watchErrors, type Browser, type Server } from './helpers.ts';
 
 const DEMO_DATA = path.join(ROOT, 'public/demo/wmt22-preference.jsonl');
@@ -118,12 +119,17 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
     expect(await row('Chosen equals rejected').getByRole('cell').last().textContent()).toBe(String(bad.lines.identical));
     // The eight good rows survive.
     expect(await page.locator('.stats div', { hasText: 'Usable' }).locator('dd').textContent()).toBe('8');
+    // The parse error names the column within its row: no "line 1" beside the file's line 3, no doubled escapes.
+    await page.getByText(/^All listed issues/).click();
+    const parse = await page.locator('.issues li', { hasText: `line ${bad.lines.malformed}:` }).textContent();
+    expect(parse).toMatch(/at column \d+: \{"prompt": "Translate: kaputt", "chosen": $/);
+    expect(parse).not.toMatch(/line 1 column|\\"/);
     await screenshot(page, 'real-data-bad');
     mark('bad dataset reported');
   }, 60_000);
 
-  it('reads the demo dataset dropped on the drop zone', async () => {
-    await dropFile(page, 'section[aria-label="Dataset"]', 'wmt22-preference.jsonl', fs.readFileSync(DEMO_DATA));
+  it('reads the demo dataset from its button', async () => {
+    await page.getByRole('button', { name: 'Use the demo dataset' }).click();
     await waitForReport('wmt22-preference.jsonl');
     expect(await page.getByTestId('data-format').textContent()).toMatch(/Translation pairs/);
     expect(await page.locator('.preview-row').count()).toBeGreaterThan(0);
@@ -183,10 +189,13 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
   it('after a reload lists the paused run with its checkpoint, and resumes once model and data are loaded again', async () => {
     const pausedStep = await progressNow();
     await page.reload();
-    await page.getByTestId('gpu-facts').waitFor({ timeout: 30_000 });
-    // The Run screen has no run of its own now, and points to the stored one.
-    await nav(/^Run\b/).click();
+    // The hash kept the screen. The Run screen has no run of its own now, and points to the stored one.
+    await page.getByRole('heading', { name: 'Run', level: 1 }).waitFor({ timeout: 30_000 });
     await page.getByText('A paused run is stored in this browser.').waitFor({ timeout: 15_000 });
+    // So does the Start screen.
+    await nav(/^Start/).click();
+    await page.getByTestId('gpu-facts').waitFor({ timeout: 30_000 });
+    await page.getByTestId('unfinished-runs').waitFor();
     await page.getByRole('button', { name: 'Resume from Runs' }).click();
     await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
     const row = page.getByRole('row', { name: /quick-try/ });
@@ -234,6 +243,19 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
     expect(await page.locator('.badge.phase-finished').count(), message.join(' | ')).toBe(1);
     expect(await progressNow()).toBe(RUN.maxSteps);
     await expect.poll(() => page.locator('#chart-loss-desc').textContent()).toMatch(new RegExp(`${RUN.maxSteps} points up to step ${RUN.maxSteps}`));
+    // The results card shows what the engine stored for the run.
+    const card = page.getByRole('region', { name: /^Results of quick-try/ });
+    await card.waitFor({ timeout: 60_000 });
+    const scores = await page.evaluate(async () => {
+      const { engine } = (globalThis as unknown as { __studio: { engine: { listRuns(): Promise<{ name: string; evalScores?: Record<string, number> }[]> } } }).__studio;
+      return (await engine.listRuns()).find((r) => r.name === 'quick-try')!.evalScores!;
+    });
+    for (const id of ['chrf2', 'chrfpp', 'bleu']) {
+      expect(await card.getByTestId(`${id}-base`).textContent()).toBe(scores[`gen/${id}_base`].toFixed(2));
+      expect(await card.getByTestId(`${id}-adapter`).textContent()).toBe(scores[`gen/${id}_adapter`].toFixed(2));
+    }
+    expect(await card.getByTestId('eval-accuracy').textContent()).toBe(`${Math.round(scores['eval_rewards/accuracies'] * 100)}%`);
+    expect(await card.getByTestId('eval-split').textContent()).toMatch(/held-out pairs? the Data screen shows/);
     await lossChart().hover({ position: { x: 200, y: 80 } });
     await screenshot(page, 'real-run-finished');
     mark('finished');
@@ -243,25 +265,20 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
     await nav(/^Runs/).click();
     const row = page.getByRole('row', { name: /quick-try/ });
     await row.locator('.badge.phase-finished').waitFor({ timeout: 15_000 });
-    const files = new Map<string, Buffer>();
-    const saving: Promise<void>[] = [];
-    page.on('download', (d) => {
-      saving.push(
-        (async () => {
-          const to = path.join(DOWNLOADS, d.suggestedFilename());
-          await d.saveAs(to);
-          files.set(d.suggestedFilename(), fs.readFileSync(to));
-        })(),
-      );
-    });
-    await page.getByRole('button', { name: 'Download adapter of quick-try' }).click();
-    await expect.poll(() => saving.length, { timeout: 20_000 }).toBe(2);
-    await Promise.all(saving);
-    expect([...files.keys()].sort()).toEqual(['quick-try-adapter_config.json', 'quick-try-adapter_model.safetensors']);
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.getByRole('button', { name: 'Download adapter of quick-try' }).click()]);
+    expect(download.suggestedFilename()).toBe('quick-try-adapter.zip');
+    const zipPath = path.join(DOWNLOADS, download.suggestedFilename());
+    await download.saveAs(zipPath);
+    const entries = readZip(new Uint8Array(fs.readFileSync(zipPath)));
+    const files = new Map([...entries].map(([k, v]) => [k.replace(/^quick-try-adapter\//, ''), Buffer.from(v)]));
+    expect([...entries.keys()].sort()).toEqual(['quick-try-adapter/README.md', 'quick-try-adapter/adapter_config.json', 'quick-try-adapter/adapter_model.safetensors']);
+    expect(files.get('README.md')!.toString('utf8')).toContain('model = AutoPeftModelForCausalLM.from_pretrained("quick-try-adapter")');
     await row.getByText(/^Saved /).waitFor();
     await screenshot(page, 'real-runs-final');
 
-    const cfg = JSON.parse(files.get('quick-try-adapter_config.json')!.toString('utf8'));
+    const cfg = JSON.parse(files.get('adapter_config.json')!.toString('utf8'));
+    // The demo model is not on the Hub, and nothing was typed: its name stays, and the README says to set it.
+    expect(cfg.base_model_name_or_path).toBe('Tiny demo model');
     const r = 8; // Quick try
     expect(cfg.peft_type).toBe('LORA');
     expect(cfg.r).toBe(r);
@@ -281,7 +298,7 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
       up_proj: [C, F],
       down_proj: [F, C],
     };
-    const bytes = files.get('quick-try-adapter_model.safetensors')!;
+    const bytes = files.get('adapter_model.safetensors')!;
     const { header, dataStart } = parseSafetensors(bytes);
     const expected = new Map<string, number[]>();
     for (let i = 0; i < TINY_CONFIG.num_hidden_layers; i++) {

@@ -2,7 +2,9 @@
 // "app" runs the production build (real worker client); "UI flow" runs a build with the synthetic engine,
 // so every screen can be driven fast and without the GPU worker. The same flow on the real engine (worker,
 // SwiftShader WebGPU, IndexedDB checkpoints, reload and resume) is studio-real.test.ts.
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readZip } from '../ui/zip-reader.ts';
 import { ensureBuild, launchBrowser, dropFile, sampleJsonl, screenshot, startServer, watchErrors, type Browser, type Server } from './helpers.ts';
 
 describe('app (production build)', () => {
@@ -66,11 +68,42 @@ describe('UI flow (synthetic engine)', () => {
     await server?.close();
   }, 15_000);
 
-  it('loads the demo model', async () => {
+  it('plans on Start without touching the training settings, and ticks Training only when a run could start', async () => {
+    const { page } = browser;
+    await page.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
+    expect(await nav(/^Training/).getAttribute('class')).toMatch(/step-todo/);
+    const params = async () => /\(([\d,]+) trainable parameters\)/.exec((await page.locator('.memory').first().textContent()) ?? '')?.[1];
+    await expect.poll(params).toBe('8,192');
+    await page.getByRole('textbox', { name: 'Batch size (pairs)' }).fill('6');
+    await page.getByRole('button', { name: 'Use these for training' }).waitFor();
+    const config = () => page.evaluate(() => (globalThis as unknown as { __studio: { store: { getState(): { config: { batchSize: number; preset: string } } } } }).__studio.store.getState().config);
+    expect(await config()).toMatchObject({ batchSize: 2, preset: 'quick' });
+    await page.getByRole('textbox', { name: 'Batch size (pairs)' }).fill('2');
+    // The hash names the screen, and Back goes to the one before.
+    await nav(/^Model/).click();
+    expect(new URL(page.url()).hash).toBe('#/model');
+    await nav(/^Data/).click();
+    await page.goBack();
+    await page.getByRole('heading', { name: 'Model', level: 1 }).waitFor();
+    // The Hub token stays in this tab's session unless remembering is asked for.
+    await page.getByRole('combobox', { name: 'Model', exact: true }).selectOption('hub');
+    await page.getByLabel('Access token (optional)').fill('hf_test123');
+    expect(await page.evaluate(() => [sessionStorage.getItem('cpo-studio:hub-token'), localStorage.getItem('cpo-studio:hub-token')])).toEqual(['hf_test123', null]);
+    await page.getByLabel('Access token (optional)').fill('');
+    await page.getByRole('combobox', { name: 'Model', exact: true }).selectOption('demo');
+  }, 20_000);
+
+  it('loads the demo model, then offers Next as the primary button and the same trainable-parameter count', async () => {
     const { page } = browser;
     await nav(/^Model/).click();
     await page.getByRole('button', { name: 'Load model' }).click();
     await page.getByRole('heading', { name: /Loaded: tiny-demo/ }).waitFor();
+    expect(await page.getByRole('button', { name: 'Next: dataset' }).getAttribute('class')).toMatch(/\bprimary\b/);
+    expect(await page.getByRole('button', { name: 'Load again' }).getAttribute('class')).toMatch(/\bsecondary\b/);
+    await nav(/^Training/).click();
+    expect(await page.locator('.memory').first().textContent()).toContain('(8,192 trainable parameters)');
+    // Still no dataset: not ticked.
+    expect(await nav(/^Training/).getAttribute('class')).toMatch(/step-todo/);
   }, 15_000);
 
   it('reads a dropped dataset and shows preview and report', async () => {
@@ -97,29 +130,66 @@ describe('UI flow (synthetic engine)', () => {
     await expect.poll(() => page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(false);
   }, 15_000);
 
-  it('trains with pause and resume, drawing the charts', async () => {
+  it('trains with pause and resume, drawing the charts, and ends on a results card', async () => {
     const { page } = browser;
     await page.getByRole('button', { name: 'Start training' }).click();
     await page.getByRole('heading', { name: 'Run', level: 1 }).waitFor();
     await expect.poll(() => page.locator('.badge.phase-running').count()).toBe(1);
+    // Said at once, before the step ends (a 40 ms step here: a recorder catches the note however short it lives).
+    await page.evaluate(() => {
+      const seen: string[] = ((globalThis as unknown as { __seen: string[] }).__seen = []);
+      new MutationObserver(() => seen.push(document.querySelector('main')!.textContent ?? '')).observe(document.querySelector('main')!, { subtree: true, childList: true, characterData: true });
+    });
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.locator('.badge.phase-paused').first().waitFor();
+    const seen = await page.evaluate(() => (globalThis as unknown as { __seen: string[] }).__seen);
+    expect(seen.some((t) => t.includes('Pausing after the current step') && t.includes('Pausing…'))).toBe(true);
+    // Paused: Resume is the primary button, Start training is not, and Stop can end the run.
+    expect(await page.getByRole('button', { name: 'Resume' }).getAttribute('class')).toMatch(/\bprimary\b/);
+    expect(await page.getByRole('button', { name: 'Start training' }).getAttribute('class')).not.toMatch(/\bprimary\b/);
+    expect(await page.getByRole('button', { name: 'Stop' }).isEnabled()).toBe(true);
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.locator('.badge.phase-finished').first().waitFor({ timeout: 15_000 });
     expect(await page.getByRole('progressbar', { name: 'Training progress' }).getAttribute('aria-valuenow')).toBe('30');
     await expect.poll(() => page.locator('#chart-loss-desc').textContent()).toMatch(/30 points up to step 30/);
+    // The results card shows the engine's own numbers.
+    const card = page.getByRole('region', { name: /^Results of quick-try/ });
+    await card.waitFor();
+    const scores = await page.evaluate(async () => {
+      const { engine } = (globalThis as unknown as { __studio: { engine: { listRuns(): Promise<{ evalScores?: Record<string, number> }[]> } } }).__studio;
+      return (await engine.listRuns())[0].evalScores!;
+    });
+    for (const id of ['chrf2', 'chrfpp', 'bleu']) {
+      expect(await card.getByTestId(`${id}-base`).textContent()).toBe(scores[`gen/${id}_base`].toFixed(2));
+      expect(await card.getByTestId(`${id}-adapter`).textContent()).toBe(scores[`gen/${id}_adapter`].toFixed(2));
+    }
+    expect(await card.getByTestId('eval-accuracy').textContent()).toBe(`${Math.round(scores['eval_rewards/accuracies'] * 100)}%`);
+    expect(Number(await card.getByTestId('eval-loss').textContent())).toBeCloseTo(scores.eval_loss, 3);
+    expect(await card.getByTestId('eval-split').textContent()).toBe('Eval over the one held-out pair the Data screen shows.');
+    expect(await card.getByRole('row', { name: /Danke schön/ }).count()).toBe(1);
+    expect(await card.getByRole('button', { name: 'Download adapter' }).isEnabled()).toBe(true);
+    expect(await card.getByRole('button', { name: 'Compare' }).isEnabled()).toBe(true);
     await page.locator('canvas[aria-labelledby="chart-loss-title"]').hover({ position: { x: 200, y: 80 } });
     await screenshot(page, 'flow-run');
   }, 30_000);
 
-  it('lists the run and downloads its adapter', async () => {
+  it('lists the run and downloads its adapter as one zip of a PEFT folder', async () => {
     const { page } = browser;
     await nav(/^Runs/).click();
     await page.getByRole('row', { name: /quick-try/ }).waitFor();
-    const names: string[] = [];
-    page.on('download', (d) => names.push(d.suggestedFilename()));
-    await page.getByRole('button', { name: 'Download adapter of quick-try' }).click();
-    await expect.poll(() => names.sort(), { timeout: 10_000 }).toEqual(['quick-try-adapter_config.json', 'quick-try-adapter_model.safetensors']);
+    // The demo model is not on the Hub: the base model for adapter_config.json is asked for.
+    await page.getByRole('textbox', { name: 'Base model of quick-try for adapter_config.json' }).fill('my-org/tiny-base');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download adapter of quick-try' }).click()]);
+    expect(download.suggestedFilename()).toBe('quick-try-adapter.zip');
+    const entries = readZip(new Uint8Array(fs.readFileSync(await download.path())));
+    expect([...entries.keys()].sort()).toEqual(['quick-try-adapter/README.md', 'quick-try-adapter/adapter_config.json', 'quick-try-adapter/adapter_model.safetensors']);
+    const config = JSON.parse(new TextDecoder().decode(entries.get('quick-try-adapter/adapter_config.json')));
+    expect(config.base_model_name_or_path).toBe('my-org/tiny-base');
+    // The same numbers as the results card, as columns.
+    const row = page.getByRole('row', { name: /quick-try/ });
+    expect(await row.getByTestId('runs-chrf2').textContent()).toBe('31.25 → 38.50');
+    expect(await row.getByTestId('runs-bleu').textContent()).toBe('8.50 → 12.75');
+    expect(new TextDecoder().decode(entries.get('quick-try-adapter/README.md'))).toContain('from peft import AutoPeftModelForCausalLM\nmodel = AutoPeftModelForCausalLM.from_pretrained("quick-try-adapter")\n');
     await screenshot(page, 'flow-runs');
   }, 20_000);
 
@@ -148,16 +218,33 @@ describe('UI flow (synthetic engine)', () => {
     expect(await page.locator('.badge.phase-finished').count()).toBe(1);
   }, 20_000);
 
+  it('names a second run apart, and lists a paused run stopped from the Run screen as Stopped', async () => {
+    const { page } = browser;
+    // The closed tab's lock goes with it, but not at once.
+    await expect.poll(() => page.evaluate(async () => (await navigator.locks.query()).held?.length ?? 0)).toBe(0);
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await expect.poll(() => page.locator('#progress-h').textContent()).toMatch(/^quick-try-2/);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.locator('.badge.phase-paused').first().waitFor();
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('.badge.phase-stopped').first().waitFor({ timeout: 2_000 });
+    await nav(/^Runs/).click();
+    const row = page.getByRole('row', { name: /quick-try-2/ });
+    expect(await row.locator('.badge').textContent()).toBe('Stopped');
+    expect(await page.getByRole('row', { name: /quick-try\b(?!-)/ }).locator('.badge').textContent()).toBe('Finished');
+  }, 20_000);
+
   it('asks for a column mapping when the layout is unknown', async () => {
     const { page } = browser;
     await nav(/^Data/).click();
     const rows = Array.from({ length: 12 }, (_, i) => JSON.stringify({ src: `Satz ${i}.`, good: `Sentence ${i}.`, bad: `Sentences ${i}.` })).join('\n');
     await dropFile(page, 'section[aria-label="Dataset"]', 'odd.jsonl', rows);
     await page.getByRole('heading', { name: 'Column mapping' }).waitFor();
-    await page.getByRole('combobox', { name: 'Prompt column holds' }).selectOption('source');
-    await page.getByRole('combobox', { name: 'Source column' }).selectOption('src');
-    await page.getByRole('combobox', { name: 'Chosen column' }).selectOption('good');
-    await page.getByRole('combobox', { name: 'Rejected column' }).selectOption('bad');
+    // good / bad and src are guessed; the user confirms.
+    await expect.poll(() => page.getByRole('combobox', { name: 'Chosen column' }).inputValue()).toBe('good');
+    expect(await page.getByRole('combobox', { name: 'Rejected column' }).inputValue()).toBe('bad');
+    expect(await page.getByRole('combobox', { name: 'Prompt column holds' }).inputValue()).toBe('source');
+    expect(await page.getByRole('combobox', { name: 'Source column' }).inputValue()).toBe('src');
     await page.getByRole('textbox', { name: 'Language pair' }).fill('de-en');
     await screenshot(page, 'flow-mapping');
     await page.getByRole('button', { name: 'Read with this mapping' }).click();

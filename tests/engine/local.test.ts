@@ -19,7 +19,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('LocalEngine', () => {
+describe('LocalEngine', { timeout: 900_000 }, () => {
   it('loads the tiny model and the demo data, trains, lists, exports the adapter and the TRL recipe', async () => {
     const info = await engine.gpuInfo();
     expect(info.available).toBe(true);

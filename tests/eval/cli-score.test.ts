@@ -31,7 +31,7 @@ const REF2 = ['The dog had bit the man.', 'No one was surprised.', 'The man had 
 
 describe('scoreCommand', () => {
   it('prints chrF2, chrF++ and BLEU with signatures for two references', async () => {
-    const code = await scoreCommand(['score', '--hyp', file('h.txt', HYP), '--ref', file('r1.txt', REF1), '--ref', file('r2.txt', REF2, '\r\n')]);
+    const code = await scoreCommand(['--hyp', file('h.txt', HYP), '--ref', file('r1.txt', REF1), '--ref', file('r2.txt', REF2, '\r\n')]);
     expect(err).toEqual([]);
     expect(code).toBe(0);
     expect(out).toHaveLength(3);

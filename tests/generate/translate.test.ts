@@ -8,7 +8,7 @@ import { evalCommand } from '../../src/cli/eval.ts';
 import { translateCommand } from '../../src/cli/translate.ts';
 import { almaPrompt } from '../../src/data/rows/languages.ts';
 import { Decoder } from '../../src/generate/decoder.ts';
-import { translateWithAdapter } from '../../src/generate/engine.ts';
+import { translateWithAdapter } from '../../src/generate/with-adapter.ts';
 import { generatedText, newlinePredicate, promptIds, translate } from '../../src/generate/translate.ts';
 import type { GpuContext } from '../../src/gpu/context.ts';
 import { loadTokenizer } from '../../src/io/tokenizer.ts';

@@ -4,7 +4,8 @@ import { GpuContext } from '../../src/gpu/context.ts';
 import { DeviceLostError, GpuError } from '../../src/gpu/errors.ts';
 import { splitRows } from '../../src/gpu/split.ts';
 import { gpuWait } from '../../src/gpu/wait.ts';
-import { preprocess } from '../../src/gpu/wgsl.ts';
+import { preprocess, shaderKey } from '../../src/gpu/wgsl.ts';
+import { SHADERS } from '../../src/kernels/shaders.ts';
 import { swigluForward } from '../../src/kernels/swiglu/swiglu.ts';
 import { gpu } from '../util/gpu.ts';
 
@@ -18,10 +19,29 @@ describe('wgsl preprocess', () => {
   ])('%j', (defines, want) => {
     expect(preprocess(src, defines).split('\n').join(' ')).toBe(want);
   });
+  it('indents a multi-line generated block to its placeholder and substitutes inline ones as they are', () => {
+    expect(preprocess('fn f() {\n    {{BODY}}\n  let x = {{N}}u;\n}', { BODY: 'a;\n{\n  b;\n}', N: 3 })).toBe('fn f() {\n    a;\n    {\n      b;\n    }\n  let x = 3u;\n}');
+  });
+  it('derives pipeline keys from every define, in a fixed order', () => {
+    expect(shaderKey('k', { B: 1, A: true, C: 'x' })).toBe('k(A=true,B=1,C=x)');
+    expect(shaderKey('k', { A: true, B: 1 })).toBe(shaderKey('k', { B: 1, A: true }));
+    expect(shaderKey('k', { A: true, B: 1 })).not.toBe(shaderKey('k', { A: true, B: 2 }));
+  });
   it('refuses a placeholder without a define and an unbalanced #if', () => {
     expect(() => preprocess('{{MISSING}}')).toThrow(/MISSING/);
     expect(() => preprocess('#if A\nx')).toThrow(/unterminated/);
     expect(() => preprocess('#endif')).toThrow(/without #if/);
+  });
+});
+
+describe('registered kernels', () => {
+  // Parsing and validation only (no pipeline): a full compile of every example would take minutes on SwiftShader.
+  it.each(SHADERS.map((s) => [s.name, s] as const))('%s expands its example defines into valid WGSL', async (_, shader) => {
+    const ctx = await gpu();
+    const code = shader.build(shader.example);
+    expect(code.replace(/\/\/.*$/gm, '')).not.toMatch(/\{\{|^\s*#(if|else|elif|endif)/m);
+    const info = await gpuWait(ctx.device.createShaderModule({ code }).getCompilationInfo());
+    expect(info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}: ${m.message}`)).toEqual([]);
   });
 });
 

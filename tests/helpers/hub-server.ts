@@ -48,6 +48,8 @@ export class FakeHub {
   /** sha256 → the paths that hold it, so a cut can name a file served from the CDN path. */
   private names = new Map<string, string[]>();
   url = '';
+  /** Extra files served as-is under /static/ (a page and its script, for browser tests on this origin). */
+  readonly statics = new Map<string, { type: string; body: string }>();
 
   constructor(repos: Record<string, HubRepoSpec>) {
     for (const [id, spec] of Object.entries(repos)) this.setRepo(id, spec);
@@ -90,6 +92,9 @@ export class FakeHub {
         res.writeHead(500).end(String(e));
       }
     });
+    // Idle connections stay open for the whole test, so a slow assertion between two requests never races
+    // the server closing the socket fetch is about to reuse.
+    this.server.keepAliveTimeout = 60_000;
     await new Promise<void>((ok) => this.server.listen(0, '127.0.0.1', ok));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
@@ -132,6 +137,11 @@ export class FakeHub {
     const path = decodeURIComponent(u.pathname);
     this.requests.push({ method: req.method!, path: u.pathname + u.search, range: req.headers.range, auth: req.headers.authorization });
 
+    const st = this.statics.get(path);
+    if (st) {
+      res.writeHead(200, { 'content-type': st.type }).end(st.body);
+      return;
+    }
     let m = /^\/api\/(model|dataset)s\/([^/]+\/[^/]+|[^/]+)\/revision\/(.+)$/.exec(path);
     if (m) {
       const repo = this.findRepo(m[1], m[2], req, res);

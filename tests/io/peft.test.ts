@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { roundF16 } from '../../src/kernels/quant/formats.ts';
 import { openNodeFile } from '../../src/io/node-source.ts';
@@ -85,6 +85,35 @@ describe('peft', () => {
     expect(new TextDecoder().decode(files.get('adapter_config.json'))).toBe(ex.config);
     expect(files.get('adapter_model.safetensors')).toEqual(ex.weights);
     expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+  });
+
+  it('reads target_modules as PEFT 0.21 writes all-linear on small models: full module paths, matched by suffix', async () => {
+    const dir = resolve(import.meta.dirname, '../../../shared/golden-hf/gemma3');
+    const model = JSON.parse(readFileSync(resolve(dir, 'model/config.json'), 'utf8'));
+    const config = readFileSync(resolve(dir, 'adapter/adapter_config.json'), 'utf8');
+    expect(JSON.parse(config).target_modules).toContain('model.layers.0.self_attn.q_proj');
+    const a = await importPeftAdapter({ config, weights: new Uint8Array(readFileSync(resolve(dir, 'adapter/adapter_model.safetensors'))) }, model);
+    expect(a.settings.targetModules).toEqual([...LORA_MODULES]);
+    expect(a.pairs).toHaveLength(2 * 7);
+    // Every suffix form names the same modules; a path that covers only some layers, or no module, is refused.
+    const a1 = randomAdapter(4, ['q_proj', 'down_proj']);
+    const { config: c1, weights } = exportPeftAdapter(a1);
+    const cfg = JSON.parse(c1);
+    const L = MODEL.num_hidden_layers;
+    const paths = (f: (l: number) => string[]) => [...Array(L).keys()].flatMap(f);
+    for (const targets of [
+      paths((l) => [`model.layers.${l}.self_attn.q_proj`, `model.layers.${l}.mlp.down_proj`]),
+      paths((l) => [`layers.${l}.self_attn.q_proj`, `${l}.mlp.down_proj`]),
+      ['self_attn.q_proj', 'mlp.down_proj'],
+    ]) {
+      const got = await importPeftAdapter({ config: { ...cfg, target_modules: targets }, weights }, MODEL);
+      expect(got.pairs.map((p) => `${p.layer}.${p.module}`)).toEqual(a1.pairs.map((p) => `${p.layer}.${p.module}`));
+    }
+    const imp = (t: string[]) => rejects(importPeftAdapter({ config: { ...cfg, target_modules: t }, weights }, MODEL));
+    expect(await imp(['model.layers.0.self_attn.q_proj', 'down_proj'])).toMatch(/adapter_config\.json: target_modules: q_proj is targeted in layers 0 but not 1.*subset of layers/);
+    expect(await imp(['q_proj', 'down_proj', `model.layers.${L}.self_attn.k_proj`])).toMatch(/target_modules: model\.layers\.2\.self_attn\.k_proj does not exist/);
+    expect(await imp(['mlp.q_proj'])).toMatch(/target_modules: "mlp\.q_proj" is not supported/);
+    expect(await imp(['model.layers.0.q_proj'])).toMatch(/target_modules: "model\.layers\.0\.q_proj" is not supported/);
   });
 
   it('refuses configs and tensors that do not fit the model, naming the file and the tensor', async () => {

@@ -4,8 +4,8 @@ import { embeddingForwardRef } from '../../src/kernels/embedding/embedding.ref.t
 import { bytesPerRow, decodeWeight, encodeWeight } from '../../src/kernels/quant/formats.ts';
 import { releaseWeight, uploadWeight } from '../../src/kernels/quant/tensor.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { expectClose } from '../util/check.ts';
 import { gpu } from '../util/gpu.ts';
+import { checkOp } from './op.ts';
 
 describe('embedding', () => {
   const cases = [
@@ -27,15 +27,12 @@ describe('embedding', () => {
       // Ids in every part, the very last row (in the last part), repeats, and out-of-range ids.
       const ids = Uint32Array.from([V - 1, 0, 1, V - 1, V, V + 1000, 0xffffffff, ...Array.from({ length: 20 }, () => rng.int(V))]);
       const n = ids.length;
-      const x = ctx.buffer('x', n * C * 4);
-      ctx.poison(x);
-      const bids = ctx.upload('ids', ids);
-      const rec = ctx.recorder();
-      embeddingForward(rec, x, bids, table, n);
-      await rec.submit();
-      expectClose(await ctx.readF32(x, n * C), embeddingForwardRef(decodeWeight(type, bytes, V, C), ids, V, C), 0, 0, 'x');
-      ctx.release(x);
-      ctx.release(bids);
+      await checkOp({
+        inputs: { ids },
+        outputs: { x: n * C },
+        run: (rec, b) => embeddingForward(rec, b.x, b.ids, table, n),
+        want: { x: { ref: embeddingForwardRef(decodeWeight(type, bytes, V, C), ids, V, C), atol: 0, rtol: 0 } },
+      });
       releaseWeight(ctx, table);
     });
   }

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { outputHeadBackward, outputHeadForward, setHeadVariant, type HeadTuning } from '../../src/kernels/head/head.ts';
+import { kernelEnv, resetKernelEnv } from '../../src/kernels/env.ts';
+import { outputHeadBackward, outputHeadForward, type HeadTuning } from '../../src/kernels/head/head.ts';
 import { outputHeadBackwardRef, outputHeadForwardRef } from '../../src/kernels/head/head.ref.ts';
 import { bytesPerRow, decodeWeight, encodeWeight, type WeightType } from '../../src/kernels/quant/formats.ts';
 import { releaseWeight, uploadWeight } from '../../src/kernels/quant/tensor.ts';
@@ -11,7 +12,7 @@ type HeadTuningOverride = Partial<HeadTuning>;
 
 const POISON = 0x7fc00000 | 0xdead;
 
-afterAll(() => setHeadVariant(null));
+afterAll(resetKernelEnv);
 
 /** S distinct rows out of M, in random order (the model's unmasked positions need not be sorted). */
 function pickRows(rng: Rng, M: number, S: number): Uint32Array {
@@ -57,8 +58,8 @@ describe('output head', () => {
       if (variant === 'odd2' && !(type === 'q4_0' && C === 96)) continue;
       if (variant === 'vpt4' && !((type === 'f32' || type === 'f16') && S === 7)) continue;
       it(`${variant}: S=${S} V=${V} C=${C} ${type}${partRows ? ` parts of ${partRows} rows` : ''}`, async () => {
-        if (variant === 'odd' || variant === 'odd2' || variant === 'vpt4') setHeadVariant('cpu', odd[variant]);
-        else setHeadVariant(variant);
+        if (variant === 'odd' || variant === 'odd2' || variant === 'vpt4') Object.assign(kernelEnv.head, { variant: 'cpu', tuning: odd[variant] });
+        else Object.assign(kernelEnv.head, { variant, tuning: {} });
         const ctx = await gpu();
         const rng = new Rng(S * 1000 + V + C);
         const M = S + 5;

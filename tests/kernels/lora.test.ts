@@ -1,16 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { GpuContext } from '../../src/gpu/context.ts';
-import { loraBackward, loraForward, loraTuning, type LoraDropout } from '../../src/kernels/lora/lora.ts';
+import { describe, expect, it } from 'vitest';
+import { loraBackward, loraForward, type LoraDropout } from '../../src/kernels/lora/lora.ts';
 import { dropoutMask, loraBackwardRef, loraForwardRef } from '../../src/kernels/lora/lora.ref.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { dot, expectClose, numericGrad, toF64 } from '../util/check.ts';
-import { gpu } from '../util/gpu.ts';
-
-afterEach(() => {
-  loraTuning.split = 'auto';
-  loraTuning.wg = 'auto';
-  loraTuning.tile = 'auto';
-});
+import { dot, toF64 } from '../util/check.ts';
+import { checkOp, checkRefGrad, forceEnv, type Want } from './op.ts';
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -19,15 +12,15 @@ function maxAbs(a: ArrayLike<number>): number {
 }
 
 /** f32 sums of O(sqrt(T)) terms: the absolute tolerance follows the output's own scale. */
-function close(got: ArrayLike<number>, ref: ArrayLike<number>, what: string) {
-  expectClose(got, ref, 1e-5 * Math.max(1e-3, maxAbs(ref)), 1e-4, what);
+function close(ref: ArrayLike<number>): Want {
+  return { ref, atol: 1e-5 * Math.max(1e-3, maxAbs(ref)), rtol: 1e-4 };
 }
 
 // split and wg force the kernel's variants: the barrier-free loop (split 1) and the workgroup-split reduction.
 // tile forces the register tile (TA x TB outputs per invocation), which 'auto' picks from the device and shape.
 interface Case { M: number; N: number; K: number; R: number; dropout?: LoraDropout; acc: boolean; split: 'auto' | number; wg?: number; tile?: [number, number] }
 
-async function runCase(ctx: GpuContext, c: Case) {
+async function runCase(c: Case) {
   const { M, N, K, R } = c;
   const rng = new Rng(M * 7919 + N * 31 + K * 7 + R);
   const scale = 2 / R;
@@ -39,34 +32,22 @@ async function runCase(ctx: GpuContext, c: Case) {
   const dx0 = rng.randn(M * K);
   const dA0 = rng.randn(R * K);
   const dB0 = rng.randn(N * R);
-  const up = (l: string, d: Float32Array) => ctx.upload(l, d);
-  const [bx, ba, bb, by, bdy, bdx, bdA, bdB] = [up('x', x), up('a', a), up('b', b), up('y', y0), up('dy', dy), up('dx', dx0), up('dA', dA0), up('dB', dB0)];
-  const [bu, bdu] = [ctx.buffer('u', M * R * 4), ctx.buffer('du', M * R * 4)];
-  ctx.poison(bu);
-  ctx.poison(bdu);
-  if (!c.acc) {
-    ctx.poison(bdA);
-    ctx.poison(bdB);
-  }
-  loraTuning.split = c.split;
-  loraTuning.wg = c.wg ?? 'auto';
-  loraTuning.tile = c.tile ?? 'auto';
-  const rec = ctx.recorder();
-  loraForward(rec, by, bu, bx, ba, bb, M, N, K, R, scale, c.dropout);
-  loraBackward(rec, bdA, bdB, bdx, bdy, bx, bu, ba, bb, bdu, M, N, K, R, scale, { accumulateGrads: c.acc, dropout: c.dropout });
-  await rec.submit();
+  forceEnv({ lora: { split: c.split, wg: c.wg ?? 'auto', tile: c.tile ?? 'auto' } });
   const f = loraForwardRef(y0, x, a, b, M, N, K, R, scale, c.dropout);
   const g = loraBackwardRef(dy, x, a, b, M, N, K, R, scale, c.dropout);
   const plus = (base: Float32Array, d: Float64Array) => (c.acc ? d.map((v, i) => v + base[i]) : d);
-  close(await ctx.readF32(bu, M * R), f.u, 'u');
-  close(await ctx.readF32(by, M * N), f.y, 'y');
-  close(await ctx.readF32(bdu, M * R), g.du, 'du');
-  close(await ctx.readF32(bdB, N * R), plus(dB0, g.dB), 'dB');
-  close(await ctx.readF32(bdA, R * K), plus(dA0, g.dA), 'dA');
-  close(await ctx.readF32(bdx, M * K), g.dx.map((v, i) => v + dx0[i]), 'dx');
-  const out = { dA: await ctx.readF32(bdA, R * K), dB: await ctx.readF32(bdB, N * R) };
-  [bx, ba, bb, by, bdy, bdx, bdA, bdB, bu, bdu].forEach((buf) => ctx.release(buf));
-  return out;
+  return checkOp({
+    inputs: { x, a, b, dy },
+    // y and dx are added into; dA and dB too when accumulating gradients (else poisoned).
+    outputs: { y: y0, u: M * R, du: M * R, dx: dx0, dA: c.acc ? dA0 : R * K, dB: c.acc ? dB0 : N * R },
+    run: (rec, q) => {
+      loraForward(rec, q.y, q.u, q.x, q.a, q.b, M, N, K, R, scale, c.dropout);
+      loraBackward(rec, q.dA, q.dB, q.dx, q.dy, q.x, q.u, q.a, q.b, q.du, M, N, K, R, scale, { accumulateGrads: c.acc, dropout: c.dropout });
+    },
+    want: {
+      u: close(f.u), y: close(f.y), du: close(g.du), dB: close(plus(dB0, g.dB)), dA: close(plus(dA0, g.dA)), dx: close(g.dx.map((v, i) => v + dx0[i])),
+    },
+  });
 }
 
 describe('lora', () => {
@@ -81,9 +62,9 @@ describe('lora', () => {
     const zero = new Float64Array(M * N);
     const g = loraBackwardRef(w, x, a, b, M, N, K, R, 1.5, d);
     const fy = (xx: Float64Array, aa: Float64Array, bb: Float64Array) => dot(w, loraForwardRef(zero, xx, aa, bb, M, N, K, R, 1.5, d).y);
-    expectClose(numericGrad((v) => fy(v, a, b), x), g.dx, 1e-8, 1e-6, 'dx');
-    expectClose(numericGrad((v) => fy(x, v, b), a), g.dA, 1e-8, 1e-6, 'dA');
-    expectClose(numericGrad((v) => fy(x, a, v), b), g.dB, 1e-8, 1e-6, 'dB');
+    checkRefGrad('dx', (v) => fy(v, a, b), x, g.dx);
+    checkRefGrad('dA', (v) => fy(x, v, b), a, g.dA);
+    checkRefGrad('dB', (v) => fy(x, a, v), b, g.dB);
   });
 
   it('dropout mask keeps 1-p of the elements, depends on the seed, and is inverted', () => {
@@ -117,34 +98,31 @@ describe('lora', () => {
   for (const c of cases) {
     const d = c.dropout ? ` p=${c.dropout.p}` : '';
     it(`forward and backward match the reference, M=${c.M} N=${c.N} K=${c.K} R=${c.R}${d} acc=${c.acc} split=${c.split} wg=${c.wg ?? 'auto'} tile=${c.tile ?? 'auto'}`, async () => {
-      await runCase(await gpu(), c);
+      await runCase(c);
     });
   }
 
   it('gradients are bitwise reproducible', async () => {
-    const ctx = await gpu();
     const c: Case = { M: 37, N: 40, K: 50, R: 4, acc: false, split: 'auto', dropout: { p: 0.1, seed: 1 } };
-    const r1 = await runCase(ctx, c);
-    const r2 = await runCase(ctx, c);
+    const r1 = await runCase(c);
+    const r2 = await runCase(c);
     expect(Array.from(r1.dA)).toEqual(Array.from(r2.dA));
     expect(Array.from(r1.dB)).toEqual(Array.from(r2.dB));
   });
 
   it('dx may be null', async () => {
-    const ctx = await gpu();
     const [M, N, K, R] = [4, 6, 5, 2];
     const rng = new Rng(8);
     const [x, a, b, dy] = [rng.randn(M * K), rng.randn(R * K), rng.randn(N * R), rng.randn(M * N)];
-    const [bx, ba, bb, bdy] = [x, a, b, dy].map((v, i) => ctx.upload(`in${i}`, v));
-    const [bu, bdu, bdA, bdB, by] = [M * R, M * R, R * K, N * R, M * N].map((n, i) => ctx.buffer(`o${i}`, n * 4));
-    [bu, bdu, bdA, bdB].forEach((v) => ctx.poison(v));
-    ctx.device.queue.writeBuffer(by, 0, new Float32Array(M * N));
-    const rec = ctx.recorder();
-    loraForward(rec, by, bu, bx, ba, bb, M, N, K, R, 1);
-    loraBackward(rec, bdA, bdB, null, bdy, bx, bu, ba, bb, bdu, M, N, K, R, 1, { accumulateGrads: false });
-    await rec.submit();
     const g = loraBackwardRef(dy, x, a, b, M, N, K, R, 1);
-    close(await ctx.readF32(bdA, R * K), g.dA, 'dA');
-    close(await ctx.readF32(bdB, N * R), g.dB, 'dB');
+    await checkOp({
+      inputs: { x, a, b, dy },
+      outputs: { y: new Float32Array(M * N), u: M * R, du: M * R, dA: R * K, dB: N * R },
+      run: (rec, q) => {
+        loraForward(rec, q.y, q.u, q.x, q.a, q.b, M, N, K, R, 1);
+        loraBackward(rec, q.dA, q.dB, null, q.dy, q.x, q.u, q.a, q.b, q.du, M, N, K, R, 1, { accumulateGrads: false });
+      },
+      want: { dA: close(g.dA), dB: close(g.dB) },
+    });
   });
 });

@@ -1,13 +1,9 @@
-import { afterEach, describe, it } from 'vitest';
-import { rmsnormBackward, rmsnormForward, rmsnormTuning } from '../../src/kernels/rmsnorm/rmsnorm.ts';
+import { describe, it } from 'vitest';
+import { rmsnormBackward, rmsnormForward } from '../../src/kernels/rmsnorm/rmsnorm.ts';
 import { rmsnormBackwardRef, rmsnormForwardRef } from '../../src/kernels/rmsnorm/rmsnorm.ref.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { dot, expectClose, numericGrad, toF64 } from '../util/check.ts';
-import { gpu } from '../util/gpu.ts';
-
-afterEach(() => {
-  rmsnormTuning.layout = 'auto';
-});
+import { dot, toF64 } from '../util/check.ts';
+import { checkOp, checkRefGrad, eachVariant } from './op.ts';
 
 describe('rmsnorm', () => {
   it('reference backward matches finite differences', () => {
@@ -16,42 +12,38 @@ describe('rmsnorm', () => {
     const x = toF64(rng.randn(M * C));
     const w = toF64(rng.randn(C));
     const dy = toF64(rng.randn(M * C));
-    const dx = rmsnormBackwardRef(dy, x, w, M, C, eps);
-    expectClose(numericGrad((v) => dot(dy, rmsnormForwardRef(v, w, M, C, eps).y), x), dx, 1e-8, 1e-6, 'dx');
+    checkRefGrad('dx', (v) => dot(dy, rmsnormForwardRef(v, w, M, C, eps).y), x, rmsnormBackwardRef(dy, x, w, M, C, eps));
   });
 
   const shapes: [number, number][] = [[1, 1], [3, 63], [7, 65], [5, 896], [2, 4867]];
-  for (const layout of ['serial', 'workgroup'] as const)
-    for (const [M, C] of shapes)
-      for (const accumulate of [false, true]) {
-        it(`forward and backward match the reference, ${layout} M=${M} C=${C} accumulate=${accumulate}`, async () => {
-          const ctx = await gpu();
-          rmsnormTuning.layout = layout;
-          const rng = new Rng(M * 131 + C);
-          const eps = 1e-6;
-          // An offset mean and a spread of row scales: rstd varies by 100x between rows.
-          const x = rng.randn(M * C).map((v, i) => (v + 0.5) * 10 ** ((Math.floor(i / C) % 3) - 1));
-          const w = rng.randn(C).map((v) => 1 + 0.3 * v);
-          const dy = rng.randn(M * C);
-          const dx0 = rng.randn(M * C);
-          const [bx, bw, bdy, bdx] = [x, w, dy, dx0].map((a, i) => ctx.upload(`in${i}`, a));
-          const [by, brstd] = [ctx.buffer('y', M * C * 4), ctx.buffer('rstd', M * 4)];
-          ctx.poison(by);
-          ctx.poison(brstd);
-          if (!accumulate) ctx.poison(bdx);
-          const rec = ctx.recorder();
-          rmsnormForward(rec, by, brstd, bx, bw, M, C, eps);
-          rmsnormBackward(rec, bdx, bdy, bx, bw, brstd, M, C, accumulate);
-          await rec.submit();
-          const ref = rmsnormForwardRef(x, w, M, C, eps);
-          const dref = rmsnormBackwardRef(dy, x, w, M, C, eps);
-          expectClose(await ctx.readF32(brstd, M), ref.rstd, 0, 1e-5, 'rstd');
-          expectClose(await ctx.readF32(by, M * C), ref.y, 1e-6, 1e-5, 'y');
-          // dx's two terms cancel; scale atol by the row's rstd·|w|·|dy| magnitude.
-          const want = accumulate ? dref.map((v, i) => v + dx0[i]) : dref;
-          const atol = 1e-5 * Math.max(...ref.rstd);
-          expectClose(await ctx.readF32(bdx, M * C), want, atol, 1e-4, 'dx');
-          [bx, bw, bdy, bdx, by, brstd].forEach((b) => ctx.release(b));
+  const layouts = { serial: { rmsnorm: { layout: 'serial' } }, workgroup: { rmsnorm: { layout: 'workgroup' } } } as const;
+  for (const [M, C] of shapes)
+    for (const accumulate of [false, true]) {
+      eachVariant(layouts, `forward and backward match the reference, M=${M} C=${C} accumulate=${accumulate}`, async () => {
+        const rng = new Rng(M * 131 + C);
+        const eps = 1e-6;
+        // An offset mean and a spread of row scales: rstd varies by 100x between rows.
+        const x = rng.randn(M * C).map((v, i) => (v + 0.5) * 10 ** ((Math.floor(i / C) % 3) - 1));
+        const w = rng.randn(C).map((v) => 1 + 0.3 * v);
+        const dy = rng.randn(M * C);
+        const dx0 = rng.randn(M * C);
+        const ref = rmsnormForwardRef(x, w, M, C, eps);
+        const dref = rmsnormBackwardRef(dy, x, w, M, C, eps);
+        await checkOp({
+          inputs: { x, w, dy },
+          // Accumulating into dx: it starts as dx0, so it is not poisoned.
+          outputs: { y: M * C, rstd: M, dx: accumulate ? dx0 : M * C },
+          run: (rec, b) => {
+            rmsnormForward(rec, b.y, b.rstd, b.x, b.w, M, C, eps);
+            rmsnormBackward(rec, b.dx, b.dy, b.x, b.w, b.rstd, M, C, accumulate);
+          },
+          want: {
+            rstd: { ref: ref.rstd, atol: 0, rtol: 1e-5 },
+            y: { ref: ref.y, atol: 1e-6, rtol: 1e-5 },
+            // dx's two terms cancel; scale atol by the row's rstd·|w|·|dy| magnitude.
+            dx: { ref: accumulate ? dref.map((v, i) => v + dx0[i]) : dref, atol: 1e-5 * Math.max(...ref.rstd), rtol: 1e-4 },
+          },
         });
-      }
+      });
+    }
 });

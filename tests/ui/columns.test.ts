@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { columnsFromText } from '../../src/ui/lib/columns.ts';
+import { columnsFromText, guessMapping } from '../../src/ui/lib/columns.ts';
 import { formatBytes, formatDuration, formatNumber } from '../../src/ui/lib/format.ts';
+
+describe('column mapping guess', () => {
+  it('knows the common names of preference datasets', () => {
+    expect(guessMapping(['src', 'good', 'bad'])).toEqual({ source: 'src', chosen: 'good', rejected: 'bad' });
+    expect(guessMapping(['question', 'response_j', 'response_k', 'qid'])).toEqual({ prompt: 'question', chosen: 'response_j', rejected: 'response_k' });
+    expect(guessMapping(['Instruction', 'Preferred', 'Dispreferred'])).toEqual({ prompt: 'Instruction', chosen: 'Preferred', rejected: 'Dispreferred' });
+    expect(guessMapping(['translation.de', 'pair.better', 'pair.worse'])).toEqual({ chosen: 'pair.better', rejected: 'pair.worse' });
+    expect(guessMapping(['a', 'b'])).toEqual({});
+  });
+});
 
 describe('column sniffing', () => {
   it('reads JSONL keys, nested as dotted paths', () => {

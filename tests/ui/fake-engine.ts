@@ -71,6 +71,9 @@ export class FakeEngine implements StudioEngine {
       heads: demo ? 4 : 14,
       kvHeads: 2,
       vocab: demo ? 32000 : 151936,
+      intermediate: demo ? 64 : 4864,
+      headDim: demo ? 8 : 64,
+      tiedEmbeddings: true,
       quant,
       baseBytes: demo ? 2_100_000 : 350_000_000,
       fingerprint: hash(name + quant),
@@ -225,12 +228,27 @@ export class FakeEngine implements StudioEngine {
       }
       const control = this.control as 'run' | 'pause' | 'stop'; // changed by pause()/stop() while awaiting
       rec.status = control === 'pause' ? 'paused' : control === 'stop' ? 'stopped' : 'finished';
+      if (rec.status === 'finished') this.finalEval(rec, onEvent);
       onEvent({ type: 'status', runId: rec.id, status: rec.status });
       return { ...rec };
     } finally {
       this.training = false;
       rec.updatedAt = Date.now();
     }
+  }
+
+  /** The end-of-run checks as the real engine reports them: eval loss over the eval split, then generation scores with samples. */
+  private finalEval(rec: RunRecord, onEvent: (e: RunEvent) => void): void {
+    const m = rec.lastMetrics!;
+    const evalMetrics = { eval_loss: m.loss * 1.05, 'eval_rewards/accuracies': m['rewards/accuracies'] * 0.95, eval_pairs: Math.min(64, this.dataset?.evalPairs ?? 0) };
+    onEvent({ type: 'eval', runId: rec.id, step: rec.step, metrics: evalMetrics });
+    const gen = { 'gen/chrf2_base': 31.25, 'gen/chrf2_adapter': 38.5, 'gen/chrfpp_base': 29.75, 'gen/chrfpp_adapter': 36.125, 'gen/bleu_base': 8.5, 'gen/bleu_adapter': 12.75, 'gen/examples': 2 };
+    const samples = [
+      { prompt: 'Translate this from German to English:\nGerman: Guten Morgen.\nEnglish:', reference: 'Good morning.', base: 'Good morgen.', adapter: 'Good morning.' },
+      { prompt: 'Translate this from German to English:\nGerman: Danke schön.\nEnglish:', reference: 'Thank you very much.', base: 'Thanks beautiful.', adapter: 'Thank you very much.' },
+    ];
+    onEvent({ type: 'eval', runId: rec.id, step: rec.step, metrics: gen, samples });
+    rec.evalScores = { ...evalMetrics, ...gen };
   }
 
   async pause(): Promise<void> {

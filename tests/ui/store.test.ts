@@ -3,7 +3,8 @@ import type { AdapterFiles } from '../../src/engine/types.ts';
 import { SeriesStore } from '../../src/ui/lib/series.ts';
 import { LOCK_HELD_MESSAGE } from '../../src/ui/lib/runlock.ts';
 import { createStudioStore } from '../../src/ui/store/index.ts';
-import { startBlockers } from '../../src/ui/store/selectors.ts';
+import { listedStatus, startBlockers, unfinishedRuns } from '../../src/ui/store/selectors.ts';
+import { uniqueRunName } from '../../src/ui/store/training.ts';
 import { FakeEngine } from './fake-engine.ts';
 
 const jsonl = (n: number) =>
@@ -77,7 +78,7 @@ describe('studio store', () => {
     expect(series.get('loss').x).toHaveLength(40);
     const id = store.getState().runs[0].id;
     await store.getState().downloadAdapter(id, 'f16');
-    expect(saved[0].files.map((f) => f.name)).toEqual(['adapter_model.safetensors', 'adapter_config.json']);
+    expect(saved[0].files.map((f) => f.name)).toEqual(['quick-try-adapter.zip']);
     expect(store.getState().runNotes[id]).toMatch(/^Saved/);
   });
 
@@ -100,6 +101,8 @@ describe('studio store', () => {
     await store.getState().setDataFile(odd);
     expect(store.getState().needsMapping).toBe(true);
     expect(store.getState().columns).toEqual(['src', 'good', 'bad']);
+    // Guessed, and shown for the user to confirm.
+    expect(store.getState().dataSettings.mapping).toEqual({ source: 'src', chosen: 'good', rejected: 'bad' });
     store.getState().setDataSettings({ mapping: { source: 'src', chosen: 'good', rejected: 'bad', langPair: 'de-en' }, format: 'mapping' });
     await store.getState().loadDataset();
     expect(store.getState().dataInfo?.rowsUsable).toBe(3);
@@ -111,5 +114,53 @@ describe('studio store', () => {
     store.getState().setCompare({ compareSource: 'Hallo Welt', compareRunId: 'run-001' });
     await store.getState().translate();
     expect(store.getState().compareStatus).toBe('unsupported');
+  });
+
+  it('says at once that a pause or stop is coming, and stops a paused run', async () => {
+    const { store } = setup({ stepMs: 20 });
+    await store.getState().loadModel();
+    await store.getState().setDataFile(jsonl(20));
+    store.getState().setField('maxSteps', '400');
+    const training = store.getState().startTraining();
+    await new Promise((r) => setTimeout(r, 60));
+    const pausing = store.getState().pause();
+    expect(store.getState().run).toMatchObject({ pending: 'pause', message: expect.stringMatching(/^Pausing after the current step/) });
+    await pausing;
+    await training;
+    expect(store.getState().run).toMatchObject({ phase: 'paused', pending: null });
+    await store.getState().stop();
+    expect(store.getState().run.phase).toBe('stopped');
+    const rec = store.getState().runs[0];
+    expect(listedStatus(store.getState(), rec)).toBe('stopped');
+    expect(unfinishedRuns(store.getState())).toEqual([]);
+  });
+
+  it('names a new run apart from stored ones, and keeps the end-of-run results and samples', async () => {
+    expect(uniqueRunName('quick-try', ['quick-try', 'quick-try-2'])).toBe('quick-try-3');
+    expect(uniqueRunName('mine', ['quick-try'])).toBe('mine');
+    const { store } = setup({ stepMs: 1 });
+    await store.getState().loadModel();
+    await store.getState().setDataFile(jsonl(20));
+    store.getState().setField('maxSteps', '3');
+    await store.getState().startTraining();
+    await store.getState().startTraining();
+    expect(store.getState().runs.map((r) => r.name).sort()).toEqual(['quick-try', 'quick-try-2']);
+    const { lastEval, samples } = store.getState().run;
+    // The eval loss and the generation scores of the same step are one record, as the engine stores them.
+    expect(lastEval?.metrics).toEqual(store.getState().runs.find((r) => r.name === 'quick-try-2')!.evalScores);
+    expect(lastEval?.metrics).toMatchObject({ eval_loss: expect.any(Number), 'gen/chrf2_adapter': expect.any(Number) });
+    expect(samples).toHaveLength(2);
+  });
+
+  it('calls a run stored as running that no page trains interrupted, and lets it resume', async () => {
+    const engine = new FakeEngine({ stepMs: 1, loadMs: 1 });
+    const store = createStudioStore({ engine, series: new SeriesStore() });
+    const rec = { id: 'run-9', name: 'cut-short', status: 'running' as const, step: 4, totalSteps: 30, createdAt: 1, updatedAt: 2, config: store.getState().config, modelName: 'tiny-demo', modelFingerprint: '', datasetName: 'd.jsonl', datasetFingerprint: '' };
+    (engine as unknown as { runs: Map<string, typeof rec> }).runs.set(rec.id, rec);
+    await store.getState().refreshRuns();
+    expect(listedStatus(store.getState(), store.getState().runs[0])).toBe('interrupted');
+    expect(unfinishedRuns(store.getState()).map((r) => r.id)).toEqual(['run-9']);
+    await store.getState().viewRun('run-9');
+    expect(store.getState().run).toMatchObject({ runId: 'run-9', phase: 'paused', step: 4 });
   });
 });

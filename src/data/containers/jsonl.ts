@@ -23,7 +23,12 @@ export async function* parseJsonl(reader: ChunkReader): AsyncGenerator<RawItem> 
 }
 
 export function jsonError(e: unknown, text: string): string {
-  const msg = (e as Error).message ?? String(e);
+  const raw = (e as Error).message ?? String(e);
+  // V8 says "in JSON at position 61 (line 1 column 62)", counted within this row: beside the file line the
+  // issue names, "line 1" contradicted it. The column alone says where. The row is quoted as it is, not
+  // JSON-escaped a second time, and V8's own excerpt of it ("…" is not valid JSON) is dropped.
+  const pos = / at position (\d+)/.exec(raw);
+  const msg = raw.replace(/ in JSON at position \d+( \(line \d+ column \d+\))?/, pos ? ` at column ${Number(pos[1]) + 1}` : '').replace(/ of JSON input$/, '').replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '');
   const preview = text.length > 60 ? `${text.slice(0, 60)}…` : text;
-  return `${msg} in ${JSON.stringify(preview)}`;
+  return `${msg}: ${preview}`;
 }

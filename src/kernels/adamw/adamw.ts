@@ -1,7 +1,7 @@
 // AdamW (torch.optim.AdamW semantics: decoupled weight decay, bias correction) in place on f32 LoRA parameters.
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
-import { preprocess } from '../../gpu/wgsl.ts';
+import { defineShader, preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
 import src from './adamw.wgsl?raw';
 
@@ -15,8 +15,10 @@ export interface AdamHyper {
   step: number;
 }
 
-function pipe(ctx: GpuContext, scaled: boolean) {
-  return ctx.pipeline(`adamw${scaled ? '_scaled' : ''}`, () => preprocess(src, { SCALED: scaled }));
+export const adamwShader = defineShader('adamw', 'adamw.wgsl: SCALED (gradients times a clip scale)', { SCALED: false }, (d) => preprocess(src, d));
+
+function pipe(ctx: GpuContext, SCALED: boolean) {
+  return ctx.compile(adamwShader, { SCALED });
 }
 
 /** One AdamW step over n parameters; the gradient is multiplied by gradScale[0] first when given. */

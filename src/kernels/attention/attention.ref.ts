@@ -1,4 +1,5 @@
-// float64 reference for attention.wgsl / attention_tiled.wgsl: causal grouped-query attention with a padding mask.
+// float64 reference for attention.wgsl / attention_tiled.wgsl: causal grouped-query attention with a padding mask
+// and an optional sliding window.
 // Layouts as in attention.ts: q, out (B*Tq, H*D); k, v (B*kvStride, Hkv*D); lse (B, H, Tq); lengths (B) or null.
 import type { AttnShape } from './attention.ts';
 
@@ -8,6 +9,16 @@ export function visibleEnd(s: AttnShape, lengths: ArrayLike<number> | null, b: n
   return Math.max(1, Math.min(s.Tk - s.Tq + t + 1, len));
 }
 
+/**
+ * First key visible to query t of batch b: 0, or with a sliding window (s.window = W) the first of the last W
+ * positions up to the query's own (key j > pos − W), pos clamped to the sequence's last key.
+ */
+export function visibleStart(s: AttnShape, lengths: ArrayLike<number> | null, b: number, t: number): number {
+  if (!s.window) return 0;
+  const pos = visibleEnd(s, lengths, b, t) - 1;
+  return Math.max(0, pos + 1 - s.window);
+}
+
 /** Softmax row of query (b, h, t) over its visible keys, scores scaled by 1/sqrt(D). */
 function probs(q: ArrayLike<number>, k: ArrayLike<number>, s: AttnShape, lengths: ArrayLike<number> | null, b: number, h: number, t: number) {
   const { Tq, H, Hkv, D } = s;
@@ -15,10 +26,11 @@ function probs(q: ArrayLike<number>, k: ArrayLike<number>, s: AttnShape, lengths
   const g = Math.floor(h / (H / Hkv));
   const scale = 1 / Math.sqrt(D);
   const end = visibleEnd(s, lengths, b, t);
+  const beg = visibleStart(s, lengths, b, t);
   const qo = ((b * Tq + t) * H + h) * D;
-  const sc = new Float64Array(end);
+  const sc = new Float64Array(end); // entries before beg stay 0: probability 0
   let m = -Infinity;
-  for (let j = 0; j < end; j++) {
+  for (let j = beg; j < end; j++) {
     const ko = ((b * kvs + j) * Hkv + g) * D;
     let acc = 0;
     for (let d = 0; d < D; d++) acc += q[qo + d] * k[ko + d];
@@ -26,8 +38,8 @@ function probs(q: ArrayLike<number>, k: ArrayLike<number>, s: AttnShape, lengths
     m = Math.max(m, sc[j]);
   }
   let l = 0;
-  for (let j = 0; j < end; j++) l += Math.exp(sc[j] - m);
-  for (let j = 0; j < end; j++) sc[j] = Math.exp(sc[j] - m) / l;
+  for (let j = beg; j < end; j++) l += Math.exp(sc[j] - m);
+  for (let j = beg; j < end; j++) sc[j] = Math.exp(sc[j] - m) / l;
   return { p: sc, lse: m + Math.log(l), end, g, qo, scale };
 }
 

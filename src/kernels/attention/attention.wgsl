@@ -3,7 +3,8 @@
 // Also holds the backward pre-pass shared with attention_tiled.wgsl.
 //
 // Legend: q, out, dq (B*Tq, H*D); k, v, dk, dv (B*kvStride, Hkv*D); lse (B, H, Tq); lengths (B) u32.
-// Query t of batch b sits at position Tk - Tq + t and sees keys j <= position with j < lengths[b].
+// Query t of batch b sits at position Tk - Tq + t and sees keys j <= position with j < lengths[b]; with a sliding
+// window (win > 0) also only j >= kbeg_of(t) (see there). Windowed keys are masked, loops still start at key 0.
 // Query head h reads kv head h / (H / Hkv).
 // Backward is split so no float atomics are needed: PREP writes D_i = dout_i . out_i into the first element
 // of dq's own (row, head) slot (dq is overwritten later anyway, and this saves a scratch buffer), DKDV runs
@@ -13,10 +14,10 @@
 //
 // On SwiftShader every lane's storage load is a scalar gather, so each invocation owns several rows that share
 // every load: 8 (2 for D > 64) query rows in FORWARD, 4 (2) in DQ_DS, 2 in DQ, 4 (2) key rows in DKDV. The rows live in
-// named vec4 registers unrolled by attention.ts ({{...}} snippets): an indexed private array becomes
+// named vec4 registers unrolled by attention.gen.ts (each {{…}} line is one generated block): an indexed private array becomes
 // bounds-clamped per-lane stack traffic there, several times slower (measured).
 
-struct Params { B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, useLen: u32, scale: f32 }
+struct Params { B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, useLen: u32, scale: f32, win: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 
 const D4: u32 = {{D4}}u;   // D / 4
@@ -27,6 +28,13 @@ fn len_of(b: u32) -> u32 {
   var lenb = p.Tk;
   if (p.useLen != 0u) { lenb = min(lengths[b], p.Tk); }
   return max(lenb, 1u);   // key 0 is always visible
+}
+
+// First key query t sees: 0, or with a sliding window the first of the last win positions up to its own
+// (key j > pos − win), the position clamped to the sequence's last key (decoding: each slot's own length).
+fn kbeg_of(t: u32, lenb: u32) -> u32 {
+  let pos1 = min(p.Tk - p.Tq + t + 1u, lenb);
+  return select(0u, pos1 - min(pos1, p.win), p.win != 0u);
 }
 
 // FORWARD's and DQ_DS's invocation i: query rows tf .. tf + R - 1 (R = {{R}}) of head h in batch b, whose kv head
@@ -77,7 +85,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let jj = vec4<u32>(j0) + vec4<u32>(0u, 1u, 2u, 3u);
     {{F_SZERO}}
     {{F_QK}}
-    // exp(NEG - mx) is 0 on the first step, which holds key 0 and so a finite max.
+    // exp(NEG - mx) is 0 on the first step, which holds key 0 and so a finite max. (With a window, a row's
+    // steps before its first key have mx = NEG and accumulate junk with weight 1; the first visible key's
+    // finite max then rescales it by exp(NEG - mx) = 0.)
     {{F_SOFTMAX}}
     {{F_PV}}
   }
@@ -155,7 +165,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         var sk = {{VK}}<f32>(0.0);   // scores of the KPI keys
         var dpk = {{VK}}<f32>(0.0);
         {{KV_QKDO}}
-        let vis = kok & (jj <= {{VK}}<u32>(pos0 + t));
+        let vis = kok & (jj <= {{VK}}<u32>(pos0 + t)) & (jj >= {{VK}}<u32>(kbeg_of(t, jend)));
         let pr = select({{VK}}<f32>(0.0), exp(sk - {{VK}}<f32>(lse[lo + t])), vis);
         let ds = pr * (dpk - {{VK}}<f32>(dq[qo].x));
 #if STORE_DS
@@ -196,6 +206,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let lenb = len_of(b);
   let kenda = min(p.Tk - p.Tq + ta + 1u, lenb);
   let kend = min(p.Tk - p.Tq + tb + 1u, lenb);
+  let kbega = kbeg_of(ta, lenb);
+  let kbegb = kbeg_of(tb, lenb);
   let qa = ((b * p.Tq + ta) * p.H + h) * D4;
   let qb = ((b * p.Tq + tb) * p.H + h) * D4;
   let kstep = p.Hkv * D4;
@@ -220,8 +232,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var pa = vec2<f32>(0.0);
     var pb = vec2<f32>(0.0);
     {{QK2X2}}
-    let dsa = select(vec2<f32>(0.0), exp(sa - vec2<f32>(lia)) * (pa - vec2<f32>(dia)), jj < vec2<u32>(kenda));
-    let dsb = select(vec2<f32>(0.0), exp(sb - vec2<f32>(lib)) * (pb - vec2<f32>(dib)), jj < vec2<u32>(kend));
+    let dsa = select(vec2<f32>(0.0), exp(sa - vec2<f32>(lia)) * (pa - vec2<f32>(dia)), (jj < vec2<u32>(kenda)) & (jj >= vec2<u32>(kbega)));
+    let dsb = select(vec2<f32>(0.0), exp(sb - vec2<f32>(lib)) * (pb - vec2<f32>(dib)), (jj < vec2<u32>(kend)) & (jj >= vec2<u32>(kbegb)));
     {{A2_DSK}}
   }
   {{A2_OUT_DQA}}

@@ -4,7 +4,7 @@
 // each keeping a D/TPR slice of the row's accumulator in registers, so D = 128 needs no spilling. Scores go
 // through workgroup memory: the (T, T) matrix only ever exists one BQ x BK tile at a time.
 
-struct Params { B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, useLen: u32, scale: f32 }
+struct Params { B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, useLen: u32, scale: f32, win: u32 } // win: unused here (windowed calls take the loop kernels)
 @group(0) @binding(0) var<uniform> p: Params;
 
 const D: u32 = {{D}}u;

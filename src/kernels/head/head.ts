@@ -3,12 +3,11 @@
 // block), then one deterministic combine pass. See head.wgsl for the math.
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
-import { preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
+import { cpuTuned, kernelEnv } from '../env.ts';
 import { releaseScratch, scratchBuffer } from '../scratch.ts';
 import type { WeightTensor } from '../quant/tensor.ts';
-import { weightDefines, weightLoaderSource } from '../quant/weights.ts';
-import src from './head.wgsl?raw';
+import { headCombineShader, headPartShader } from './head.gen.ts';
 
 export interface HeadTuning {
   /** Threads per workgroup in the partial passes. */
@@ -36,17 +35,9 @@ const TUNING: Record<'cpu' | 'gpu', HeadTuning> = {
   gpu: { wg: 64, sbFwd: 8, vptFwd: 4, bwdTile: 16, bwdTarget: 1024, bwdScratchBytes: 64 << 20 },
 };
 
-let forced: 'cpu' | 'gpu' | null = null;
-let overrides: Partial<HeadTuning> = {};
-
-/** Tests force each variant (and odd tilings through `override`); null picks from ctx.caps.isCpu. */
-export function setHeadVariant(v: 'cpu' | 'gpu' | null, override: Partial<HeadTuning> = {}): void {
-  forced = v;
-  overrides = override;
-}
-
+// Forcing a set (or odd tilings): kernelEnv.head (src/kernels/env.ts); by default cpuTuned(ctx) picks.
 function tuning(ctx: GpuContext): HeadTuning {
-  const t = { ...TUNING[forced ?? (ctx.caps.isCpu ? 'cpu' : 'gpu')], ...overrides };
+  const t = { ...TUNING[kernelEnv.head.variant ?? (cpuTuned(ctx) ? 'cpu' : 'gpu')], ...kernelEnv.head.tuning };
   // The forward's per-workgroup fold uses one thread per position.
   if (t.sbFwd > t.wg) throw new Error(`output head tuning: sbFwd ${t.sbFwd} > wg ${t.wg}`);
   return t;
@@ -64,77 +55,12 @@ function checkShapes(w: WeightTensor, S: number): void {
 
 const VPT_BWD = 4; // vocab rows per thread per chunk in the backward (its (SB, VCH) workgroup array grows with it)
 
-/**
- * The unrolled register tiles of head.wgsl: SB positions x (vpt/4 vec4s of logits | CG groups of 8 columns of C).
- * With vpt 8 the second vec4 of position i is b{i}, from the second weight matrix (wm2, lo2/hi2, bl2).
- */
-function unrolled(sb: number, cg: number, vpt: number): Record<string, string> {
-  const I = [...Array(sb).keys()];
-  const two = vpt === 8;
-  const Q = [...Array(cg).keys()];
-  const lines = (f: (i: number) => string, pad = '  ') => I.map((i) => pad + f(i)).join('\n');
-  const both = (f: (i: number, q: number) => string, pad: string) => I.flatMap((i) => Q.map((q) => pad + f(i, q))).join('\n');
-  const g = (q: number) => `(t + ${q}u * WG)`;
-  return {
-    HB_DECL: lines((i) => `let hb${i} = rows[min(s0 + ${i}u, p.S - 1u)] * C4;`),
-    ACC_DECL: lines((i) => `var a${i} = vec4<f32>(0.0);${two ? ` var b${i} = vec4<f32>(0.0);` : ''}`),
-    ACC_STEP: lines((i) => (two ? `{ let hv = h[hb${i} + k4]; a${i} += hv * wm; b${i} += hv * wm2; }` : `a${i} += h[hb${i} + k4] * wm;`), '    '),
-    SACC_DECL: lines((i) => `var s${i} = vec4<f32>(0.0);${two ? ` var u${i} = vec4<f32>(0.0);` : ''}`, '    '),
-    SACC_Q8: lines((i) => (two ? `{ let hv = h[hb${i} + k4]; s${i} += hv * wm; u${i} += hv * wm2; }` : `s${i} += h[hb${i} + k4] * wm;`), '      '),
-    SACC_Q4: lines((i) =>
-      two
-        ? `{ let ha = h[hb${i} + k4]; let hb = h[hb${i} + k4 + 4u]; s${i} += ha * lo + hb * hi; u${i} += ha * lo2 + hb * hi2; }`
-        : `s${i} += h[hb${i} + k4] * lo + h[hb${i} + k4 + 4u] * hi;`, '      '),
-    SACC_FOLD: lines((i) => `a${i} += s${i} * bl.d;${two ? ` b${i} += u${i} * bl2.d;` : ''}`, '    '),
-    ACC_LIST: [...I.map((i) => `a${i}`), ...(two ? I.map((i) => `b${i}`) : [])].join(', '),
-    BACC_DECL: both((i, q) => `var b${i}_${q} = vec4<f32>(0.0);\n  var c${i}_${q} = vec4<f32>(0.0);`, '  '),
-    BACC_STEP: [
-      lines((i) => `let pv${i} = pw[${i}u * VCH + r];`, '      '),
-      ...Q.map((q) =>
-        [
-          `      if (${g(q)} < C8) {`,
-          `        let w8 = w_load8c(row, ${g(q)} * 8u, p.C);`,
-          lines((i) => `b${i}_${q} += pv${i} * w8.a;\n        c${i}_${q} += pv${i} * w8.b;`, '        '),
-          '      }',
-        ].join('\n'),
-      ),
-    ].join('\n'),
-    BACC_STORE: both(
-      (i, q) =>
-        [
-          `if (s0 + ${i}u < p.S && ${g(q)} < C8) {`,
-          `    let o = ((p.base + sp) * p.S + s0 + ${i}u) * C4 + ${g(q)} * 2u;`,
-          `    part[o] = b${i}_${q};`,
-          `    if (${g(q)} * 2u + 1u < C4) { part[o + 1u] = c${i}_${q}; }`,
-          '  }',
-        ].join('\n'),
-      '  ',
-    ),
-  };
+function partPipeline(ctx: GpuContext, FORWARD: boolean, w: WeightTensor, SB: number, CG: number, t: HeadTuning) {
+  return ctx.compile(headPartShader, { FORWARD, TYPE: w.type, WG: t.wg, SB, CG: FORWARD ? 0 : CG, VPT: FORWARD ? t.vptFwd : VPT_BWD });
 }
 
-function partPipeline(ctx: GpuContext, forward: boolean, w: WeightTensor, sb: number, cg: number, t: HeadTuning) {
-  const name = forward ? 'FWD_PART' : 'BWD_PART';
-  const vpt = forward ? t.vptFwd : VPT_BWD;
-  const key = `head_${forward ? 'fwd' : 'bwd'}_part_${w.type}_wg${t.wg}_sb${sb}_cg${cg}_vpt${vpt}`;
-  return ctx.pipeline(key, () =>
-    preprocess(`${weightLoaderSource}\n${src}`, {
-      ...weightDefines(w.type),
-      [name]: true,
-      PART: true,
-      WG: t.wg,
-      SB: sb,
-      VPT: vpt,
-      ROWS8: vpt === 8,
-      ...unrolled(sb, forward ? 0 : cg, vpt),
-    }),
-  );
-}
-
-function combinePipeline(ctx: GpuContext, forward: boolean) {
-  const name = forward ? 'FWD_COMBINE' : 'BWD_COMBINE';
-  // The tile constants are unused by the combine passes but must be defined for the shared header.
-  return ctx.pipeline(`head_${forward ? 'fwd' : 'bwd'}_combine`, () => preprocess(src, { [name]: true, WG: 64, SB: 1, VPT: 4 }));
+function combinePipeline(ctx: GpuContext, FORWARD: boolean) {
+  return ctx.compile(headCombineShader, { FORWARD });
 }
 
 function chunksOf(w: WeightTensor, vch: number): number[] {

@@ -25,13 +25,13 @@ struct Params { S: u32, C: u32, vStart: u32, vEnd: u32, base: u32, nTotal: u32, 
 
 // Logits of SB positions (s0..s0+SB-1, clamped to S-1) against this thread's 4 vocab rows v0 + t + j·WG of the
 // chunk (rows past vEnd are clamped; the caller masks them): component j of result i. Register tile, no barriers.
-// The SB accumulators are unrolled by the host ({{...}} blocks, see head.ts): SwiftShader's Subzero JIT keeps
+// The SB accumulators are unrolled by head.gen.ts (each {{…}} line is one generated block): SwiftShader's Subzero JIT keeps
 // loops and private arrays as written, and indexed private arrays there are memory traffic.
 // Quantized weights are walked a block at a time, as in matmul.wgsl's forward: the scale is read once per block
 // and the quants as whole words (w_load4 reads the scale and two words per four weights: ~1.5x slower, measured).
 fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, NT> {
   let C4 = p.C / 4u;
-{{HB_DECL}}
+  {{HB_DECL}}
   let r0 = min(v0 + t, p.vEnd - 1u) - p.vStart;
   let r1 = min(v0 + t + WG, p.vEnd - 1u) - p.vStart;
   let r2 = min(v0 + t + 2u * WG, p.vEnd - 1u) - p.vStart;
@@ -43,33 +43,22 @@ fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, NT> {
   let r7 = min(v0 + t + 7u * WG, p.vEnd - 1u) - p.vStart;
   let bo2 = vec4<u32>(r4, r5, r6, r7) * (p.C >> 5u);
 #endif
-{{ACC_DECL}}
+  {{ACC_DECL}}
 #if W_QUANT
   let nblk = p.C >> 5u;
   let bo = vec4<u32>(r0, r1, r2, r3) * nblk;
   for (var b = 0u; b < nblk; b++) {
-#if W_Q8_0
-    let bl = blocks((bo + vec4<u32>(b)) * 34u);
+    let bl = blocks((bo + vec4<u32>(b)) * BLOCK_BYTES);
 #if ROWS8
-    let bl2 = blocks((bo2 + vec4<u32>(b)) * 34u);
-#endif
-#else
-    let bl = blocks((bo + vec4<u32>(b)) * 18u);
-#if ROWS8
-    let bl2 = blocks((bo2 + vec4<u32>(b)) * 18u);
-#endif
+    let bl2 = blocks((bo2 + vec4<u32>(b)) * BLOCK_BYTES);
 #endif
     let kb = b * 8u;  // the block's first vec4 of h
-{{SACC_DECL}}
+    {{SACC_DECL}}
     var prev = bl.first;
 #if ROWS8
     var prev2 = bl2.first;
 #endif
-#if W_Q8_0
-    for (var j = 0u; j < 8u; j++) {
-#else
-    for (var j = 0u; j < 4u; j++) {
-#endif
+    for (var j = 0u; j < BLOCK_WORDS; j++) {
       let bw = block_words(bl, prev, j);
       let q = bw.q;
       prev = bw.raw;
@@ -84,7 +73,7 @@ fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, NT> {
 #if ROWS8
       let wm2 = mat4x4<f32>(i8x4(q2.x), i8x4(q2.y), i8x4(q2.z), i8x4(q2.w));
 #endif
-{{SACC_Q8}}
+      {{SACC_Q8}}
 #else
       let lo = mat4x4<f32>(nib_lo(q.x), nib_lo(q.y), nib_lo(q.z), nib_lo(q.w));
       let hi = mat4x4<f32>(nib_hi(q.x), nib_hi(q.y), nib_hi(q.z), nib_hi(q.w));
@@ -92,10 +81,10 @@ fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, NT> {
       let lo2 = mat4x4<f32>(nib_lo(q2.x), nib_lo(q2.y), nib_lo(q2.z), nib_lo(q2.w));
       let hi2 = mat4x4<f32>(nib_hi(q2.x), nib_hi(q2.y), nib_hi(q2.z), nib_hi(q2.w));
 #endif
-{{SACC_Q4}}
+      {{SACC_Q4}}
 #endif
     }
-{{SACC_FOLD}}
+    {{SACC_FOLD}}
   }
 #else
   for (var k4 = 0u; k4 < C4; k4++) {
@@ -105,7 +94,7 @@ fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, NT> {
 #if ROWS8
     let wm2 = mat4x4<f32>(w_load4(r4, k, p.C), w_load4(r5, k, p.C), w_load4(r6, k, p.C), w_load4(r7, k, p.C));
 #endif
-{{ACC_STEP}}
+    {{ACC_STEP}}
   }
 #endif
   return array<vec4<f32>, NT>({{ACC_LIST}});
@@ -235,7 +224,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     zs[i] = lse[s];
     lab[i] = labels[s];
   }
-{{BACC_DECL}}
+  {{BACC_DECL}}
   for (var c = cA; c < cB; c++) {
     let v0 = p.vStart + c * VCH;
     let lg = logits_tile(s0, v0, t);
@@ -254,11 +243,11 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     let nv = min(VCH, p.vEnd - v0);
     for (var r = 0u; r < nv; r++) {
       let row = v0 - p.vStart + r;
-{{BACC_STEP}}
+      {{BACC_STEP}}
     }
     workgroupBarrier();
   }
-{{BACC_STORE}}
+  {{BACC_STORE}}
 }
 #endif
 

@@ -8,10 +8,10 @@
 // went from ~28% to ~13% (bench, SwiftShader).
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
-import { preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
+import { cpuTuned, kernelEnv } from '../env.ts';
 import { scratchBuffer } from '../scratch.ts';
-import src from './lora.wgsl?raw';
+import { loraShader, SHORT_COLS } from './lora.gen.ts';
 
 export interface LoraDropout {
   /** Probability of dropping an element of x; 0 means no dropout. */
@@ -48,93 +48,24 @@ const CPU_WG = 8;
 // Where a product applies the dropout mask itself: only dx's output (its input x comes in already dropped).
 type DropSite = 'none' | 'out';
 
-/**
- * Test hooks. split: of the reduction across a workgroup; `auto` picks from the device and the shape, tests force
- * 1 (the barrier-free path) and 64 (the widest split) so both are covered whatever the device. tile: the register
- * tile. short: the SHORT form for products over R (`auto`: on a CPU adapter, unless a tile is forced).
- */
-export const loraTuning: { split: 'auto' | number; wg: 'auto' | number; tile: 'auto' | [number, number]; short: 'auto' | boolean } = {
-  split: 'auto',
-  wg: 'auto',
-  tile: 'auto',
-  short: 'auto',
-};
+// Forcing the split, workgroup, tile or SHORT form: kernelEnv.lora (src/kernels/env.ts).
 
 /** The largest R the SHORT kernel takes: it unrolls R and keeps 4R values per invocation in registers. */
 const SHORT_MAX_R = 64;
 
-/**
- * The SHORT kernel's unrolled body: Rr's R x SC values (SC/4 vec4 groups), then each row's R terms in two
- * interleaved sums per group. 8 columns measured ~1.3x over 4 at 64x896->4864: each L load feeds twice the FMAs.
- */
-const SHORT_COLS = 8;
-function shortSource(R: number): Record<string, string> {
-  const T = [...Array(R).keys()];
-  const G = [...Array(SHORT_COLS / 4).keys()];
-  const K = [0, 1, 2, 3];
-  const comp = ['x', 'y', 'z', 'w'];
-  return {
-    SC: `${SHORT_COLS}`,
-    SC4: `${4 * SHORT_COLS}`,
-    RC_DECL: G.map((g) => `  let rc${g} = vec4<u32>(${K.map((k) => `min(c + ${16 * g + 4 * k}u, last_b)`).join(', ')}) * p.rb;`).join('\n'),
-    RV_DECL: T.flatMap((t) => G.map((g) => `  let rv${t}_${g} = vec4<f32>(${K.map((k) => `r[rc${g}.${comp[k]} + ${t}u * p.rt]`).join(', ')});`)).join('\n'),
-    ROW_BODY: [
-      ...G.map((g) => `    var e${g} = vec4<f32>(0.0);\n    var f${g} = vec4<f32>(0.0);`),
-      ...T.flatMap((t) => [`    let l${t} = l[lo + ${t}u * p.lt];`, ...G.map((g) => `    ${t % 2 ? 'f' : 'e'}${g} += l${t} * rv${t}_${g};`)]),
-    ].join('\n'),
-    ROW_STORE: G.flatMap((g) => [
-      `    let v${g} = (e${g} + f${g}) * p.scale;`,
-      ...K.map((k) => `    if (c + ${16 * g + 4 * k}u < p.n_b) { store(o + ${16 * g + 4 * k}u, v${g}.${comp[k]}); }`),
-    ]).join('\n'),
-  };
+function pipe(ctx: GpuContext, WG: number, SPLIT: boolean, ACCUM: boolean, drop: DropSite, TA: number, TB: number) {
+  return ctx.compile(loraShader, { KERNEL: 'TILE', WG, SPLIT, ACCUM, DROP_OUT: drop === 'out', TA, TB });
 }
 
-/** The unrolled register tile of lora.wgsl: TA x TB outputs, both multiples of 4. */
-function tileSource(ta: number, tb: number): Record<string, string> {
-  const G = [...Array(ta / 4).keys()];
-  const H = [...Array(tb / 4).keys()];
-  const I = [0, 1, 2, 3];
-  const accs = G.flatMap((g) => H.flatMap((h) => I.map((i) => `acc${g}_${h}_${i}`)));
-  const vec = (base: string, last: string, stride: string, k: number) =>
-    `vec4<u32>(${I.map((i) => `min(${base} + ${4 * k + i}u, ${last})`).join(', ')}) * ${stride}`;
-  const comps = ['x', 'y', 'z', 'w'];
-  const load = (arr: string, j: string) => `vec4<f32>(${comps.map((c) => `${arr}[${j}.${c}]`).join(', ')})`;
-  return {
-    TA: `${ta}`,
-    TB: `${tb}`,
-    NACC: `${accs.length}`,
-    IDX_DECL: [...G.map((g) => `  let ia${g} = ${vec('a0', 'last_a', 'p.la', g)};`), ...H.map((h) => `  let ib${h} = ${vec('b0', 'last_b', 'p.rb', h)};`)].join('\n'),
-    ACC_DECL: accs.map((a) => `  var ${a} = vec4<f32>(0.0);`).join('\n'),
-    LOOP_BODY: [
-      ...G.map((g) => `      let jl${g} = ia${g} + vec4<u32>(t * p.lt);\n      let lv${g} = ${load('l', `jl${g}`)};`),
-      ...H.map((h) => `      let jr${h} = ib${h} + vec4<u32>(t * p.rt);\n      let rv${h} = ${load('r', `jr${h}`)};`),
-      ...G.flatMap((g) => H.flatMap((h) => I.map((i) => `      acc${g}_${h}_${i} += lv${g}.${comps[i]} * rv${h};`))),
-    ].join('\n'),
-    PART_STORE: accs.map((a, j) => `  part[lid * ${accs.length}u + ${j}u] = ${a};`).join('\n'),
-    PART_SUM: accs.map((a, j) => `    ${a} += part[q + ${j}u];`).join('\n'),
-    STORE: G.flatMap((g) => H.flatMap((h) => I.map((i) => `  store_row(a0 + ${4 * g + i}u, b0 + ${4 * h}u, acc${g}_${h}_${i});`))).join('\n'),
-  };
-}
-
-function pipe(ctx: GpuContext, wg: number, split: boolean, accum: boolean, drop: DropSite, ta: number, tb: number) {
-  const key = `lora wg=${wg} split=${+split} accum=${+accum} drop=${drop} tile=${ta}x${tb}`;
-  return ctx.pipeline(key, () =>
-    preprocess(src, { WG: wg, SPLIT: split, ACCUM: accum, DROP_OUT: drop === 'out', ...tileSource(ta, tb) }),
-  );
-}
-
-function shortPipe(ctx: GpuContext, wg: number, accum: boolean, drop: DropSite, R: number) {
-  const key = `lora short wg=${wg} accum=${+accum} drop=${drop} r=${R}`;
-  return ctx.pipeline(key, () =>
-    preprocess(src, { WG: wg, SHORT: true, ACCUM: accum, DROP_OUT: drop === 'out', ...shortSource(R) }),
-  );
+function shortPipe(ctx: GpuContext, WG: number, ACCUM: boolean, drop: DropSite, R: number) {
+  return ctx.compile(loraShader, { KERNEL: 'SHORT', WG, SPLIT: false, ACCUM, DROP_OUT: drop === 'out', TA: R, TB: 0 });
 }
 
 /** Whether a product over R runs as the SHORT kernel: a CPU adapter's choice, unless a test forces it. */
 function useShort(ctx: GpuContext, q: Product): boolean {
   if (q.reduce || q.nT > SHORT_MAX_R) return false;
-  if (loraTuning.short !== 'auto') return loraTuning.short;
-  return ctx.caps.isCpu && loraTuning.tile === 'auto';
+  if (kernelEnv.lora.short !== 'auto') return kernelEnv.lora.short;
+  return cpuTuned(ctx) && kernelEnv.lora.tile === 'auto';
 }
 
 // Measured on SwiftShader at Qwen2.5-0.5B shapes (M 16-64, R 16): products with a long reduction (over K or N)
@@ -142,17 +73,17 @@ function useShort(ctx: GpuContext, q: Product): boolean {
 // those over R or M (16 terms) as 8 x 16 (~1.0 vs ~0.6), where each output's load-accumulate-store and the loop
 // set-up weigh as much as its 16 FMAs. A GPU keeps 4 x 4 tiles: it wants the many threads, not the reuse.
 function autoTile(ctx: GpuContext, q: Product): [number, number] {
-  if (!ctx.caps.isCpu) return [4, 4];
+  if (!cpuTuned(ctx)) return [4, 4];
   return q.reduce && q.nT >= 128 ? [8, 8] : [8, 16];
 }
 
 function chooseSplit(ctx: GpuContext, wg: number, tiles: number, nT: number): number {
-  if (loraTuning.split !== 'auto') return loraTuning.split;
+  if (kernelEnv.lora.split !== 'auto') return kernelEnv.lora.split;
   // SwiftShader runs a barrier by switching coroutines: measured 5-30x slower than the unsplit loop.
-  if (ctx.caps.isCpu) return 1;
+  if (cpuTuned(ctx)) return 1;
   // A CPU rasterizer needs only enough invocations for its cores and pays for barriers; a GPU wants tens of
   // thousands of threads. Below ~32 terms per invocation the partial sums cost more than they save.
-  const target = ctx.caps.isCpu ? 1024 : 32768;
+  const target = cpuTuned(ctx) ? 1024 : 32768;
   let s = 1;
   while (s < wg && tiles * s < target && nT / (2 * s) >= 32) s *= 2;
   return s;
@@ -182,7 +113,7 @@ interface Product {
 function product(rec: Recorder, q: Product): void {
   const ctx = rec.ctx;
   if (q.nA === 0 || q.nB === 0) return;
-  const wg = loraTuning.wg === 'auto' ? (ctx.caps.isCpu ? CPU_WG : 64) : loraTuning.wg;
+  const wg = kernelEnv.lora.wg === 'auto' ? (cpuTuned(ctx) ? CPU_WG : 64) : kernelEnv.lora.wg;
   const drop = q.dropout && q.dropout.p > 0 ? q.drop : 'none';
   const keys = dropoutKeys(drop === 'none' ? { p: 0, seed: 0 } : q.dropout!);
   const uniforms = (split: number, rows: number) =>
@@ -198,11 +129,11 @@ function product(rec: Recorder, q: Product): void {
     });
     return;
   }
-  let [ta, tb] = loraTuning.tile === 'auto' ? autoTile(ctx, q) : loraTuning.tile;
+  let [ta, tb] = kernelEnv.lora.tile === 'auto' ? autoTile(ctx, q) : kernelEnv.lora.tile;
   let tiles = Math.ceil(q.nA / ta) * Math.ceil(q.nB / tb);
   let split = q.reduce ? chooseSplit(ctx, wg, tiles, q.nT) : 1;
   // A split reduction parks every invocation's whole tile in workgroup memory: keep that to 4 x 4.
-  if (split > 1 && loraTuning.tile === 'auto' && ta * tb > 16) {
+  if (split > 1 && kernelEnv.lora.tile === 'auto' && ta * tb > 16) {
     [ta, tb] = [4, 4];
     tiles = Math.ceil(q.nA / ta) * Math.ceil(q.nB / tb);
     split = chooseSplit(ctx, wg, tiles, q.nT);
@@ -226,7 +157,7 @@ function dropped(rec: Recorder, x: GPUBuffer, n: number, dropout: LoraDropout | 
   const keys = dropoutKeys(dropout);
   rec.dispatch({
     kernel: 'lora_drop_x', shapes: `n=${n} p=${dropout.p}`,
-    pipeline: ctx.pipeline('lora drop_x', () => preprocess(src, { WG: 64, DROP_X: true })),
+    pipeline: ctx.compile(loraShader, { KERNEL: 'DROP_X', WG: 64, SPLIT: false, ACCUM: false, DROP_OUT: false, TA: 0, TB: 0 }),
     params: params([n, 0, 0, 0, 0, 0, 0, 1, { f32: 1 }, keys.threshold, keys.seedHash, { f32: keys.mul }, 0, keys.thresholdHi]),
     buffers: [xd, x], workgroups: grid1d(ctx, Math.ceil(n / 2), 64), // a pair of elements per invocation
   });

@@ -89,19 +89,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let ci = idx % ncol;
   let c = (ci / 4u) * {{SC4}}u + ci % 4u;
   let last_b = p.n_b - 1u;
-{{RC_DECL}}
-{{RV_DECL}}
+  {{RC_DECL}}
+  {{RV_DECL}}
   let a1 = min(a0 + p.rows, p.n_a);
   for (var a = a0; a < a1; a++) {
     let lo = a * p.la;
-{{ROW_BODY}}
+    {{ROW_BODY}}
     let o = a * p.n_b + c;
-{{ROW_STORE}}
+    {{ROW_STORE}}
   }
 }
 #else
 // Each invocation owns a TA x TB tile ({{TA}} x {{TB}}): rows a0 + 4g + i of L, columns b0 + 4h .. b0 + 4h + 3 of
-// Rr, in registers acc{g}_{h}_{i} unrolled by lora.ts (indexed private arrays spill on SwiftShader).
+// Rr, in registers acc{g}_{h}_{i} unrolled by lora.gen.ts (indexed private arrays spill on SwiftShader).
 @compute @workgroup_size({{WG}})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
 #if SPLIT
@@ -118,24 +118,24 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // their results are never written.
   let last_a = p.n_a - 1u;
   let last_b = p.n_b - 1u;
-{{IDX_DECL}}
-{{ACC_DECL}}
+  {{IDX_DECL}}
+  {{ACC_DECL}}
   if (a0 < p.n_a) {
     for (var t = slice; t < p.n_t; t += S) {
-{{LOOP_BODY}}
+      {{LOOP_BODY}}
     }
   }
 #if SPLIT
-{{PART_STORE}}
+  {{PART_STORE}}
   workgroupBarrier();
   if (slice != 0u) { return; }
   for (var s = 1u; s < S; s++) {
     let q = (lid + s) * {{NACC}}u;
-{{PART_SUM}}
+    {{PART_SUM}}
   }
 #endif
   if (a0 >= p.n_a) { return; }
-{{STORE}}
+  {{STORE}}
 }
 #endif
 

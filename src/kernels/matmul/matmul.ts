@@ -5,8 +5,9 @@
 // few rows, where the 8-row register tiles would redo clamped rows' work.
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
-import { preprocess } from '../../gpu/wgsl.ts';
+import { defineShader, preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
+import { cpuTuned, kernelEnv } from '../env.ts';
 import type { WeightTensor } from '../quant/tensor.ts';
 import { weightDefines, weightLoaderSource } from '../quant/weights.ts';
 import type { WeightType } from '../quant/formats.ts';
@@ -25,35 +26,50 @@ export interface MatmulOptions {
   bias?: GPUBuffer;
   /** Add into Y instead of overwriting it. */
   accumulate?: boolean;
-  /** Force a variant (tests); by default chosen from ctx.caps and M. */
+  /** Force a variant for this call; by default kernelEnv.matmul.variant, else chosen from ctx.caps and M. */
   variant?: MatmulForwardVariant;
 }
 
 export function defaultVariant(ctx: GpuContext): MatmulVariant {
-  return ctx.caps.isCpu ? 'register' : 'shared';
+  const forced = kernelEnv.matmul.variant;
+  if (forced === 'register' || forced === 'shared') return forced;
+  return cpuTuned(ctx) ? 'register' : 'shared';
 }
 
 /** The forward's variant for M rows: matvec for decoding's few rows on a CPU adapter. */
 export function defaultForwardVariant(ctx: GpuContext, M: number): MatmulForwardVariant {
-  return ctx.caps.isCpu && M <= MATVEC_MAX_ROWS ? 'matvec' : defaultVariant(ctx);
+  const forced = kernelEnv.matmul.variant;
+  if (forced === 'matvec' && M <= MATVEC_MAX_ROWS) return 'matvec';
+  if (forced) return defaultVariant(ctx);
+  return cpuTuned(ctx) && M <= MATVEC_MAX_ROWS ? 'matvec' : defaultVariant(ctx);
 }
 
-function vecPipe(ctx: GpuContext, type: WeightType, rows: number, bias: boolean, accum: boolean) {
-  const key = `matmul_matvec_fwd_${type}_r${rows}${bias ? '_bias' : ''}${accum ? '_acc' : ''}`;
-  return ctx.pipeline(key, () => {
-    const defines = { ...weightDefines(type), ...Object.fromEntries([2, 3, 4, 5, 6, 7, 8].map((r) => [`R${r}`, rows >= r])), HAS_BIAS: bias, ACCUM: accum };
-    return preprocess(`${weightLoaderSource}\n${vecSrc}`, defines);
-  });
+export const matvecShader = defineShader(
+  'matmul_matvec',
+  'matmul_vec.wgsl (forward): TYPE f32|f16|q8_0|q4_0, ROWS 1..8, HAS_BIAS, ACCUM',
+  { TYPE: 'q4_0' as WeightType, ROWS: 1, HAS_BIAS: false, ACCUM: false },
+  (d) => {
+    const rows = Object.fromEntries([2, 3, 4, 5, 6, 7, 8].map((r) => [`R${r}`, d.ROWS >= r]));
+    return preprocess(`${weightLoaderSource}\n${vecSrc}`, { ...weightDefines(d.TYPE), ...rows, HAS_BIAS: d.HAS_BIAS, ACCUM: d.ACCUM });
+  },
+);
+
+export const matmulShader = defineShader(
+  'matmul',
+  'matmul.wgsl (register) or matmul_shared.wgsl (shared): VARIANT, FORWARD (else dX), TYPE f32|f16|q8_0|q4_0, HAS_BIAS, ACCUM',
+  { VARIANT: 'register' as MatmulVariant, FORWARD: true, TYPE: 'q8_0' as WeightType, HAS_BIAS: false, ACCUM: false },
+  // Module-scope declarations may come in any order: the loaders can precede the `w` they read.
+  (d) => preprocess(`${weightLoaderSource}\n${d.VARIANT === 'register' ? registerSrc : sharedSrc}`, {
+    ...weightDefines(d.TYPE), FORWARD: d.FORWARD, HAS_BIAS: d.HAS_BIAS, ACCUM: d.ACCUM,
+  }),
+);
+
+function vecPipe(ctx: GpuContext, TYPE: WeightType, ROWS: number, HAS_BIAS: boolean, ACCUM: boolean) {
+  return ctx.compile(matvecShader, { TYPE, ROWS, HAS_BIAS, ACCUM });
 }
 
-function pipe(ctx: GpuContext, variant: MatmulVariant, forward: boolean, type: WeightType, bias: boolean, accum: boolean) {
-  const key = `matmul_${variant}_${forward ? 'fwd' : 'bwd'}_${type}${bias ? '_bias' : ''}${accum ? '_acc' : ''}`;
-  return ctx.pipeline(key, () => {
-    const defines = { ...weightDefines(type), FORWARD: forward, HAS_BIAS: bias, ACCUM: accum };
-    // Module-scope declarations may come in any order: the loaders can precede the `w` they read.
-    const src = variant === 'register' ? registerSrc : sharedSrc;
-    return preprocess(`${weightLoaderSource}\n${src}`, defines);
-  });
+function pipe(ctx: GpuContext, VARIANT: MatmulVariant, FORWARD: boolean, TYPE: WeightType, HAS_BIAS: boolean, ACCUM: boolean) {
+  return ctx.compile(matmulShader, { VARIANT, FORWARD, TYPE, HAS_BIAS, ACCUM });
 }
 
 function shapes(M: number, w: WeightTensor, extra = ''): string {

@@ -76,13 +76,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let nblk = K >> 5u;
   for (var b = 0u; b < nblk; b++) {
     let kb = b * 32u;
-#if W_Q8_0
-    let bl = blocks((wr * nblk + b) * 34u);
-    let bl2 = blocks((wr2 * nblk + b) * 34u);
-#else
-    let bl = blocks((wr * nblk + b) * 18u);
-    let bl2 = blocks((wr2 * nblk + b) * 18u);
-#endif
+    let bl = blocks((wr * nblk + b) * BLOCK_BYTES);
+    let bl2 = blocks((wr2 * nblk + b) * BLOCK_BYTES);
     var s0 = vec4<f32>(0.0);
     var s1 = vec4<f32>(0.0);
     var s2 = vec4<f32>(0.0);
@@ -101,11 +96,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var u7 = vec4<f32>(0.0);
     var prev = bl.first;
     var prev2 = bl2.first;
-#if W_Q8_0
-    for (var j = 0u; j < 8u; j++) {
-#else
-    for (var j = 0u; j < 4u; j++) {
-#endif
+    for (var j = 0u; j < BLOCK_WORDS; j++) {
       let bw = block_words(bl, prev, j);
       let q = bw.q;
       prev = bw.raw;

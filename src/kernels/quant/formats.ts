@@ -5,6 +5,11 @@
 //   Q4_0: {f16 d, u8 qs[16]} 18 bytes, element j in the low nibble of qs[j], j+16 in the high nibble, value = (q-8)*d
 //   F16:  IEEE half, 2 bytes;  F32: 4 bytes.
 
+import { bf16BitsToF32, f16BitsToF32, f32ToF16Bits, roundF16 } from '../../util/f16.ts';
+
+// The IEEE half / bfloat16 codecs live in util/f16.ts (io and onnx use them without the kernels); re-exported for the kernels' callers.
+export { bf16BitsToF32, f16BitsToF32, f32ToF16Bits, roundF16 };
+
 export type WeightType = 'f32' | 'f16' | 'q8_0' | 'q4_0';
 export const QK = 32;
 
@@ -26,53 +31,6 @@ export function checkK(type: WeightType, K: number, what = 'weight'): void {
     throw new Error(`${what}: ${type} needs the input dimension to be a multiple of ${QK}, got ${K}`);
   }
   if (type === 'f16' && K % 2 !== 0) throw new Error(`${what}: f16 rows must have an even length, got ${K}`);
-}
-
-const f32buf = new Float32Array(1);
-const u32buf = new Uint32Array(f32buf.buffer);
-
-/** IEEE binary16 bits of an f32 value, round to nearest even (what F16C and ggml's fallback do). */
-export function f32ToF16Bits(value: number): number {
-  f32buf[0] = value;
-  const x = u32buf[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    const rest = mant & ((1 << shift) - 1);
-    let h = mant >>> shift;
-    if (rest > half || (rest === half && (h & 1))) h++;
-    return sign | h;
-  }
-  const rest = mant & 0x1fff;
-  let h = (e << 10) | (mant >>> 13);
-  if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++;
-  return sign | h; // a carry into the exponent rounds up correctly, to infinity at the top
-}
-
-export function f16BitsToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
-export function bf16BitsToF32(h: number): number {
-  u32buf[0] = h << 16;
-  return f32buf[0];
-}
-
-export function roundF16(value: number): number {
-  return f16BitsToF32(f32ToF16Bits(value));
 }
 
 const fr = Math.fround;

@@ -2,7 +2,7 @@
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
 import { splitRows } from '../../gpu/split.ts';
-import { preprocess } from '../../gpu/wgsl.ts';
+import { defineShader, preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
 import { bytesPerRow, checkK, type WeightType } from './formats.ts';
 import src from './quantize.wgsl?raw';
@@ -14,13 +14,19 @@ export function sourceBytes(srcType: SourceType): number {
   return srcType === 'f32' ? 4 : 2;
 }
 
-function pipe(ctx: GpuContext, srcType: SourceType, dstType: WeightType) {
-  return ctx.pipeline(`quantize_${srcType}_${dstType}`, () =>
+export const quantizeShader = defineShader(
+  'quantize',
+  'quantize.wgsl: SRC f32|f16|bf16, DST f32|f16|q8_0|q4_0',
+  { SRC: 'bf16' as SourceType, DST: 'q4_0' as WeightType },
+  ({ SRC: s, DST: d }) =>
     preprocess(src, {
-      SRC_F32: srcType === 'f32', SRC_F16: srcType === 'f16', SRC_BF16: srcType === 'bf16',
-      DST_F32: dstType === 'f32', DST_F16: dstType === 'f16', DST_Q8_0: dstType === 'q8_0', DST_Q4_0: dstType === 'q4_0',
+      SRC_F32: s === 'f32', SRC_F16: s === 'f16', SRC_BF16: s === 'bf16',
+      DST_F32: d === 'f32', DST_F16: d === 'f16', DST_Q8_0: d === 'q8_0', DST_Q4_0: d === 'q4_0',
     }),
-  );
+);
+
+function pipe(ctx: GpuContext, SRC: SourceType, DST: WeightType) {
+  return ctx.compile(quantizeShader, { SRC, DST });
 }
 
 // Invocations: one per element (f32), per word of two halves (f16), per pair of blocks (q8_0, q4_0).

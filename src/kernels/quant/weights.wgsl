@@ -66,7 +66,20 @@ fn w_load4(row: u32, k: u32, K: u32) -> vec4<f32> {
 #endif
 
 // Block-walking helpers for kernels that read whole 32-element blocks (matmul, output head): the scale is read
-// once per block and the quants as whole words.
+// once per block and the quants as whole words. The walk, in every such kernel:
+//   let bl = blocks(first byte of four rows' block b, i.e. (row * (K / 32) + b) * BLOCK_BYTES);
+//   var prev = bl.first;
+//   for (var j = 0u; j < BLOCK_WORDS; j++) { let bw = block_words(bl, prev, j); prev = bw.raw; ... bw.q ... }
+//   (sums of x · the quants of bw.q, then times bl.d once per block)
+// q8_0: word j holds columns 4j .. 4j+3 of the block (i8x4). q4_0: word j holds columns 4j .. 4j+3 in its low
+// nibbles (nib_lo) and 16+4j .. 16+4j+3 in its high ones (nib_hi).
+#if W_Q8_0
+const BLOCK_BYTES = 34u;  // f16 scale, 32 int8
+const BLOCK_WORDS = 8u;   // words of quants per block
+#elif W_Q4_0
+const BLOCK_BYTES = 18u;  // f16 scale, 16 bytes of nibble pairs
+const BLOCK_WORDS = 4u;
+#endif
 
 // Dequantization without shifts in the hot loops. WGSL shifts are slow on SwiftShader (SSE has no per-lane
 // shift, and it seems to emit one per lane): the shifting version took ~2x as long for the whole q8_0 matvec.
@@ -135,10 +148,10 @@ struct W8 { a: vec4<f32>, b: vec4<f32> }
 fn w_load8(n: u32, k0: u32, K: u32) -> W8 {
 #if W_QUANT
 #if W_Q8_0
-  let o = (n * (K >> 5u) + (k0 >> 5u)) * 34u;
+  let o = (n * (K >> 5u) + (k0 >> 5u)) * BLOCK_BYTES;
   let s = o + 2u + (k0 & 31u);
 #else
-  let o = (n * (K >> 5u) + (k0 >> 5u)) * 18u;
+  let o = (n * (K >> 5u) + (k0 >> 5u)) * BLOCK_BYTES;
   let s = o + 2u + (k0 & 15u);
   let m = select(NIB_LO_M, NIB_HI_M, (k0 & 16u) != 0u);  // elements 16..31 are the high nibbles
 #endif

@@ -2,7 +2,7 @@
 // (fixed tree orders), so a training step reproduces bit for bit.
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
-import { preprocess } from '../../gpu/wgsl.ts';
+import { defineShader, preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
 import src from './reduce.wgsl?raw';
 
@@ -10,8 +10,14 @@ const WG = 256;
 /** Elements reduced by one first-stage workgroup of sumSquares (WG * ELEMS in reduce.wgsl). */
 const BLOCK = WG * 64;
 
-function pipe(ctx: GpuContext, entry: 'SEGMENT' | 'SUMSQ_PART' | 'SUMSQ_FINAL' | 'CLIP') {
-  return ctx.pipeline(`reduce_${entry.toLowerCase()}`, () => preprocess(src, { [entry]: true }));
+type ReduceKernel = 'SEGMENT' | 'SUMSQ_PART' | 'SUMSQ_FINAL' | 'CLIP';
+
+export const reduceShader = defineShader('reduce', 'reduce.wgsl: KERNEL SEGMENT|SUMSQ_PART|SUMSQ_FINAL|CLIP', { KERNEL: 'SEGMENT' as ReduceKernel }, (d) =>
+  preprocess(src, { [d.KERNEL]: true }),
+);
+
+function pipe(ctx: GpuContext, KERNEL: ReduceKernel) {
+  return ctx.compile(reduceShader, { KERNEL });
 }
 
 /** Segment g is values[offsets[g] .. offsets[g+1]); an empty segment gives sum 0 and mean 0. */

@@ -1,23 +1,28 @@
 // RMSNorm forward and backward over M rows of C (Llama's; the weight is frozen, so there is no dw).
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
-import { preprocess } from '../../gpu/wgsl.ts';
+import { defineShader, preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
+import { cpuTuned, kernelEnv } from '../env.ts';
 import src from './rmsnorm.wgsl?raw';
 
-/** `auto` picks by device: one row per invocation on CPU rasterizers (barriers are costly there), else a workgroup per row. Tests force each. */
-export const rmsnormTuning: { layout: 'auto' | 'serial' | 'workgroup' } = { layout: 'auto' };
+export const rmsnormShader = defineShader(
+  'rmsnorm',
+  'rmsnorm.wgsl: FORWARD (else backward), SERIAL (a row per invocation) or a workgroup per row, WG, ACCUM',
+  { FORWARD: true, SERIAL: true, WG: 4, ACCUM: false },
+  (d) => preprocess(src, d),
+);
 
+/** kernelEnv.rmsnorm.layout 'auto' picks by device: one row per invocation on CPU rasterizers (barriers are costly there), else a workgroup per row. */
 function layout(ctx: GpuContext): { serial: boolean; wg: number } {
-  const l = rmsnormTuning.layout === 'auto' ? (ctx.caps.isCpu ? 'serial' : 'workgroup') : rmsnormTuning.layout;
+  const l = kernelEnv.rmsnorm.layout === 'auto' ? (cpuTuned(ctx) ? 'serial' : 'workgroup') : kernelEnv.rmsnorm.layout;
   // Serial: few rows per workgroup so a CPU's cores all get some. Workgroup: 64 threads per row of ~1-8k.
   return l === 'serial' ? { serial: true, wg: 4 } : { serial: false, wg: 64 };
 }
 
 function pipe(ctx: GpuContext, forward: boolean, accum: boolean) {
   const { serial, wg } = layout(ctx);
-  const key = `rmsnorm_${forward ? 'fwd' : 'bwd'} serial=${+serial} wg=${wg} accum=${+accum}`;
-  return { pipeline: ctx.pipeline(key, () => preprocess(src, { FORWARD: forward, SERIAL: serial, WG: wg, ACCUM: accum })), serial, wg };
+  return { pipeline: ctx.compile(rmsnormShader, { FORWARD: forward, SERIAL: serial, WG: wg, ACCUM: accum }), serial, wg };
 }
 
 function grid(ctx: GpuContext, serial: boolean, wg: number, M: number): [number, number] {

@@ -1,12 +1,14 @@
 // SwiGLU forward and backward over N = (B*T)*F elements.
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
-import { preprocess } from '../../gpu/wgsl.ts';
+import { defineShader, preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
 import src from './swiglu.wgsl?raw';
 
-function pipe(ctx: GpuContext, forward: boolean) {
-  return ctx.pipeline(`swiglu_${forward ? 'fwd' : 'bwd'}`, () => preprocess(src, { FORWARD: forward }));
+export const swigluShader = defineShader('swiglu', 'swiglu.wgsl: FORWARD (else backward)', { FORWARD: true }, (d) => preprocess(src, d));
+
+function pipe(ctx: GpuContext, FORWARD: boolean) {
+  return ctx.compile(swigluShader, { FORWARD });
 }
 
 /** y = silu(g) * u.  y, g, u: (N) f32 */

@@ -1,30 +1,24 @@
 // The memory estimate for the current plan: the loaded model's dims when there is one, else the catalog's.
-import { estimateMemory, availableBytes } from '../lib/memory.ts';
-import { catalogModel, dimsFromInfo, type ModelDims } from '../lib/models.ts';
 import { formatBytes, formatCount } from '../lib/format.ts';
-import { useStudio } from '../store/context.tsx';
+import { useShallow } from 'zustand/react/shallow';
+import { useStudio, useStudioStore } from '../store/context.tsx';
+import { memoryPlan, planDims } from '../store/selectors.ts';
 import { MemoryBar } from './MemoryBar.tsx';
 
-export function useModelDims(): { dims: ModelDims | null; source: string } {
-  const info = useStudio((s) => s.modelInfo);
-  const planned = useStudio((s) => s.plannedModelId);
-  if (info) return { dims: dimsFromInfo(info), source: `${info.name} (loaded)` };
-  const m = catalogModel(planned);
-  return m ? { dims: m.dims, source: m.label } : { dims: null, source: '' };
-}
-
-export function MemoryEstimate() {
-  const { dims, source } = useModelDims();
+/** The estimate for the training settings, or for `what` (the Start screen's what-if, which does not change them). */
+export function MemoryEstimate({ what = {} }: { what?: { batchSize?: number; maxLength?: number } }) {
+  const source = useStudio((s) => planDims(s).source);
   const quant = useStudio((s) => s.quant);
-  const batchSize = useStudio((s) => s.config.batchSize);
-  const maxLength = useStudio((s) => s.config.maxLength);
+  const batchSize = useStudio((s) => what.batchSize ?? s.config.batchSize);
+  const maxLength = useStudio((s) => what.maxLength ?? s.config.maxLength);
   const r = useStudio((s) => s.config.r);
-  const targets = useStudio((s) => s.config.targets);
   const gpu = useStudio((s) => s.gpu);
   const deviceMemory = useStudio((s) => s.deviceMemoryGiB);
-  if (!dims) return <p className="muted">Pick a model to see its memory estimate.</p>;
-  const est = estimateMemory({ dims, quant, batchSize, maxLength, r, targets });
-  const avail = availableBytes(deviceMemory);
+  // Everything else the plan reads, so the estimate redraws when any of it changes.
+  useStudio(useShallow((s) => [s.modelInfo, s.plannedModelId, s.config.targets]));
+  const plan = memoryPlan(useStudioStore().getState(), { batchSize, maxLength });
+  if (!plan) return <p className="muted">Pick a model to see its memory estimate.</p>;
+  const { est, limit: avail } = plan;
   const maxBuffer = gpu?.available ? gpu.maxBufferSize : 0;
   return (
     <div className="memory">

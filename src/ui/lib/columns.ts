@@ -92,3 +92,39 @@ export async function sniffColumns(file: Blob & { name?: string }): Promise<stri
   }
   return columnsFromText(name, await blob.text());
 }
+
+// Column names in common preference datasets, most specific first: TRL and Anthropic HH (chosen/rejected),
+// SHP and StackExchange-paired (response_j is the preferred answer, response_k the other), UltraFeedback-style
+// preferred/dispreferred, and plain good/bad, better/worse, positive/negative.
+const GUESSES: Record<'prompt' | 'source' | 'chosen' | 'rejected', string[]> = {
+  prompt: ['prompt', 'question', 'instruction', 'query', 'history', 'input'],
+  source: ['source', 'src', 'source_text', 'src_text', 'sentence'],
+  chosen: ['chosen', 'preferred', 'response_j', 'chosen_response', 'good', 'better', 'accepted', 'positive', 'pos', 'winner', 'win'],
+  rejected: ['rejected', 'dispreferred', 'response_k', 'rejected_response', 'bad', 'worse', 'declined', 'negative', 'neg', 'loser', 'lose'],
+};
+
+/**
+ * A first guess at the column mapping from the column names (exact names, case-insensitive, the last part of
+ * a dotted path too); a role with no likely column is left out, for the user to pick.
+ */
+export function guessMapping(columns: string[]): Record<string, string> {
+  const norm = (c: string) => c.toLowerCase().split('.').pop()!.replace(/[\s-]+/g, '_');
+  const find = (names: string[], taken: Set<string>) => {
+    for (const n of names) {
+      const hit = columns.find((c) => !taken.has(c) && (c.toLowerCase() === n || norm(c) === n));
+      if (hit) return hit;
+    }
+    return undefined;
+  };
+  const out: Record<string, string> = {};
+  const taken = new Set<string>();
+  for (const role of ['chosen', 'rejected', 'prompt', 'source'] as const) {
+    if (role === 'source' && out.prompt) break;
+    const hit = find(GUESSES[role], taken);
+    if (hit) {
+      out[role] = hit;
+      taken.add(hit);
+    }
+  }
+  return out;
+}

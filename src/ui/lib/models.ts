@@ -31,9 +31,9 @@ export function catalogModel(id: string): CatalogModel | undefined {
   return MODEL_CATALOG.find((m) => m.id === id);
 }
 
-/** Dims from a loaded model's info; FFN size is not in ModelInfo, so Llama's 8/3·C rounded to 256 stands in. */
-export function dimsFromInfo(info: { layers: number; hidden: number; heads: number; kvHeads: number; vocab: number }, intermediate?: number): ModelDims {
+/** Dims from a loaded model's info; an engine that does not report the FFN size gets Llama's 8/3·C rounded to 256. */
+export function dimsFromInfo(info: { layers: number; hidden: number; heads: number; kvHeads: number; vocab: number; intermediate?: number; headDim?: number; tiedEmbeddings?: boolean }): ModelDims {
   const C = info.hidden;
-  const F = intermediate ?? Math.ceil((8 * C) / 3 / 256) * 256;
-  return { L: info.layers, C, F, H: info.heads, Hkv: info.kvHeads, D: Math.round(C / info.heads), V: info.vocab, tied: false };
+  const F = info.intermediate ?? Math.ceil((8 * C) / 3 / 256) * 256;
+  return { L: info.layers, C, F, H: info.heads, Hkv: info.kvHeads, D: info.headDim ?? Math.round(C / info.heads), V: info.vocab, tied: info.tiedEmbeddings ?? false };
 }

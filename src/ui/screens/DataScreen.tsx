@@ -12,6 +12,8 @@ import { PreviewRow } from './data/PreviewRow.tsx';
 import { Report } from './data/Report.tsx';
 import { FORMAT_NAMES } from './data/words.ts';
 
+const DEMO_DATASET = 'demo/wmt22-preference.jsonl';
+
 export function DataScreen() {
   const file = useStudio((s) => s.dataFile);
   const setFile = useStudio((s) => s.setDataFile);
@@ -35,6 +37,18 @@ export function DataScreen() {
   const seedNum = Number(seed);
   const seedErr = !Number.isInteger(seedNum) || seedNum < 0 ? 'Seed must be a whole number ≥ 0' : undefined;
   const loading = status === 'loading';
+  const [demoError, setDemoError] = useState<string | null>(null);
+  // The demo file ships with the app (public/demo/): fetched from the page's own origin.
+  const loadDemo = async () => {
+    setDemoError(null);
+    try {
+      const res = await fetch(`${import.meta.env.BASE_URL}${DEMO_DATASET}`);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      await setFile(new File([await res.blob()], DEMO_DATASET.split('/').pop()!, { type: 'application/jsonl' }));
+    } catch (e) {
+      setDemoError(`The demo dataset (${DEMO_DATASET}) could not be fetched: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
 
   return (
     <>
@@ -48,6 +62,17 @@ export function DataScreen() {
           <p>
             Drop a <strong>JSONL, JSON, CSV, TSV or Parquet</strong> file here (gzip is fine). TRL columns (prompt, chosen, rejected), translation triplets and the ALMA-R format are detected.
           </p>
+          <p>
+            <button type="button" className="secondary" disabled={loading} onClick={() => void loadDemo()}>
+              Use the demo dataset
+            </button>{' '}
+            <span className="muted small">WMT22 translation triplets: 320 rows of de-en, en-de, cs-en and zh-en (public/demo/).</span>
+          </p>
+          {demoError && (
+            <p className="note error" role="alert">
+              {demoError}
+            </p>
+          )}
           {file && (
             <p className="muted small">
               {file.name ?? 'dataset'} · {formatBytes(file.size)}

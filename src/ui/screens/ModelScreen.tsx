@@ -1,7 +1,7 @@
 // Model: the demo model, a Hub id, a dropped folder or a GGUF file, and the quantization to load it at.
 import { DropZone } from '../components/DropZone.tsx';
 import { ProgressBar } from '../components/ProgressBar.tsx';
-import { Select, TextInput } from '../components/fields.tsx';
+import { Field, Select, TextInput } from '../components/fields.tsx';
 import { formatBytes, formatCount } from '../lib/format.ts';
 import { MODEL_CATALOG } from '../lib/models.ts';
 import { useStudio } from '../store/context.tsx';
@@ -15,6 +15,38 @@ const CHOICES: { value: ModelChoice; label: string }[] = [
   { value: 'files', label: 'Model folder from disk' },
   { value: 'gguf', label: 'GGUF file from disk' },
 ];
+
+/** What the engine is doing, from its progress messages ("download <file>", "load <tensor>"). */
+function loadLabel(what: string | undefined): string {
+  if (!what) return 'Loading the model';
+  if (what.startsWith('download ')) return `Downloading ${what.slice(9)}`;
+  if (what.startsWith('load ')) return `Loading weights to the GPU: ${what.slice(5)}`;
+  return what;
+}
+
+/** The units the engine counts in: bytes for a Hub download, files for the demo, tensors while loading weights. */
+function loadDetail(p: { loaded: number; total: number; what: string }, choice: ModelChoice): string {
+  if (p.what.startsWith('load ')) return `${formatCount(p.loaded)} of ${formatCount(p.total)} tensors`;
+  if (choice === 'demo') return `${formatCount(p.loaded)} of ${formatCount(p.total)} files`;
+  return `${formatBytes(p.loaded)} of ${formatBytes(p.total)}`;
+}
+
+/** An access token for gated repositories (Llama, Gemma): kept for this browser session unless asked. */
+function HubToken() {
+  const token = useStudio((s) => s.hubToken);
+  const remember = useStudio((s) => s.rememberHubToken);
+  const setToken = useStudio((s) => s.setHubToken);
+  return (
+    <div className="grid-2">
+      <Field label="Access token (optional)" hint="For gated or private models (Llama, Gemma): a read token from huggingface.co/settings/tokens. Sent only to huggingface.co.">
+        {({ id, describedBy }) => <input id={id} type="password" autoComplete="off" spellCheck={false} value={token} aria-describedby={describedBy} placeholder="hf_…" onChange={(e) => setToken(e.target.value, remember)} />}
+      </Field>
+      <label className="check align-end">
+        <input type="checkbox" checked={remember} onChange={(e) => setToken(token, e.target.checked)} /> Remember on this device (otherwise kept until this tab closes)
+      </label>
+    </div>
+  );
+}
 
 function Loaded() {
   const info = useStudio((s) => s.modelInfo);
@@ -82,6 +114,7 @@ export function ModelScreen() {
         {choice === 'hub' && (
           <>
             <TextInput label="Hub model id" value={hubId} onChange={setHubId} placeholder="owner/name" list="hub-models" hint="Downloaded from huggingface.co into this browser's cache; needs safetensors weights." />
+            <HubToken />
             <datalist id="hub-models">
               {MODEL_CATALOG.filter((m) => m.id !== 'demo').map((m) => (
                 <option key={m.id} value={m.id}>
@@ -103,21 +136,22 @@ export function ModelScreen() {
             {gguf && <p className="muted small">{gguf.name} · {formatBytes(gguf.size)}</p>}
           </DropZone>
         )}
-        {loading && <ProgressBar label={progress?.what || 'Loading the model'} value={progress?.loaded} max={progress?.total} detail={progress && progress.total > 0 ? `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)}` : undefined} />}
+        {loading && <ProgressBar label={loadLabel(progress?.what)} value={progress?.loaded} max={progress?.total} detail={progress && progress.total > 0 ? loadDetail(progress, choice) : undefined} />}
         {error && (
           <p className="note error" role="alert">
             {error}
           </p>
         )}
         <div className="actions">
-          <button type="button" onClick={() => void load()} disabled={!canLoad}>
-            {status === 'ready' ? 'Load again' : 'Load model'}
-          </button>
+          {/* Once a model is loaded, going on is the next step: loading again is the secondary choice. */}
           {status === 'ready' && (
-            <button type="button" className="secondary" onClick={() => go('data')}>
+            <button type="button" className="primary" onClick={() => go('data')}>
               Next: dataset
             </button>
           )}
+          <button type="button" className={status === 'ready' ? 'secondary' : 'primary'} onClick={() => void load()} disabled={!canLoad}>
+            {status === 'ready' ? 'Load again' : 'Load model'}
+          </button>
         </div>
       </section>
       <Loaded />

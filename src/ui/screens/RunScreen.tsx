@@ -5,6 +5,9 @@ import { LineChart } from '../components/LineChart.tsx';
 import { ProgressBar } from '../components/ProgressBar.tsx';
 import { formatBytes, formatCount, formatDuration, formatNumber } from '../lib/format.ts';
 import { StartButton } from './TrainingScreen.tsx';
+import { ResultsCard } from './run/ResultsCard.tsx';
+import { UnfinishedRunsNote } from '../components/UnfinishedRunsNote.tsx';
+import { resultsOf } from '../lib/results.ts';
 import { isActive } from '../store/selectors.ts';
 import { PHASE_WORDS } from '../store/training.ts';
 
@@ -17,8 +20,8 @@ const CHARTS: { metric: string; title: string; hint?: string; format?: (v: numbe
   { metric: 'nll_loss', title: 'NLL loss', hint: 'on the chosen answers' },
   { metric: 'rewards/margins', title: 'Reward margin', hint: 'chosen − rejected; should rise' },
   { metric: 'rewards/accuracies', title: 'Reward accuracy', hint: 'share of pairs ranked right', format: pct, yDomain: ACC_DOMAIN },
-  { metric: 'logps/chosen', title: 'Log-prob, chosen' },
-  { metric: 'logps/rejected', title: 'Log-prob, rejected' },
+  { metric: 'logps/chosen', title: 'Log-prob, chosen', hint: 'nats, summed over the answer’s tokens (ipo, simpo: mean per token)' },
+  { metric: 'logps/rejected', title: 'Log-prob, rejected', hint: 'nats, summed over the answer’s tokens (ipo, simpo: mean per token)' },
   { metric: 'grad_norm', title: 'Gradient norm', hint: 'before clipping' },
   { metric: 'learning_rate', title: 'Learning rate', format: lrFmt },
   { metric: 'tokens_per_second', title: 'Tokens per second' },
@@ -37,23 +40,26 @@ const evalValue = (m: Record<string, number>, k: string) => m[`eval_${k}`] ?? m[
 function Controls() {
   const phase = useStudio((s) => s.run.phase);
   const runId = useStudio((s) => s.run.runId);
+  const pending = useStudio((s) => s.run.pending);
   const pause = useStudio((s) => s.pause);
   const resume = useStudio((s) => s.resume);
   const stop = useStudio((s) => s.stop);
   const lockMessage = useStudio((s) => s.lockMessage);
   const active = isActive(phase);
+  const paused = phase === 'paused' && !!runId;
   return (
     <>
       <div className="controls" role="group" aria-label="Run controls">
-        <StartButton />
-        <button type="button" className="secondary" disabled={phase !== 'running'} onClick={() => void pause()}>
-          Pause
+        {/* While a run is paused, resuming it is the likely next step, not starting another. */}
+        <StartButton secondary={paused} />
+        <button type="button" className="secondary" disabled={phase !== 'running' || !!pending} onClick={() => void pause()}>
+          {pending === 'pause' ? 'Pausing…' : 'Pause'}
         </button>
-        <button type="button" className="secondary" disabled={phase !== 'paused' || !runId} onClick={() => void resume()}>
+        <button type="button" className={paused ? 'primary' : 'secondary'} disabled={!paused} onClick={() => void resume()}>
           Resume
         </button>
-        <button type="button" className="danger" disabled={!active} onClick={() => void stop()}>
-          Stop
+        <button type="button" className="danger" disabled={!(active || paused) || pending === 'stop'} onClick={() => void stop()}>
+          {pending === 'stop' ? 'Stopping…' : 'Stop'}
         </button>
       </div>
       {lockMessage && (
@@ -111,9 +117,9 @@ function Progress() {
           {run.message}
         </p>
       )}
-      {run.lastEval && (
+      {run.lastEval && EVAL_SHOWN.some(([k]) => Number.isFinite(evalValue(run.lastEval!.metrics, k))) && (
         <p className="small" data-testid="last-eval">
-          <strong>Eval at step {run.lastEval.step}</strong> (held-out pairs):{' '}
+          <strong>Eval at step {run.lastEval.step}</strong> ({run.lastEval.metrics.eval_pairs ? `${formatCount(run.lastEval.metrics.eval_pairs)} held-out pairs` : 'held-out pairs'}):{' '}
           {EVAL_SHOWN.filter(([k]) => Number.isFinite(evalValue(run.lastEval!.metrics, k)))
             .map(([k, label, fmt]) => `${label} ${(fmt ?? ((v: number) => formatNumber(v, 4)))(evalValue(run.lastEval!.metrics, k))}`)
             .join(' · ')}
@@ -128,20 +134,15 @@ function Progress() {
   );
 }
 
-/** After a reload the page has no run of its own, but stored ones may be waiting to resume. */
-function StoredRunsNote() {
-  const idle = useStudio((s) => s.run.phase === 'idle');
-  const paused = useStudio((s) => s.runs.filter((r) => r.status === 'paused' && r.step < r.totalSteps).length);
-  const go = useStudio((s) => s.go);
-  if (!idle || !paused) return null;
-  return (
-    <p className="note">
-      {paused === 1 ? 'A paused run is' : `${paused} paused runs are`} stored in this browser.{' '}
-      <button type="button" className="link" onClick={() => go('runs')}>
-        Resume from Runs
-      </button>
-    </p>
-  );
+function Results() {
+  const runId = useStudio((s) => s.run.runId);
+  const name = useStudio((s) => s.run.config?.name ?? '');
+  const finished = useStudio((s) => s.run.phase === 'finished');
+  const metrics = useStudio((s) => s.run.lastEval?.metrics);
+  const samples = useStudio((s) => s.run.samples);
+  const results = resultsOf(metrics);
+  if (!finished || !runId || !results) return null;
+  return <ResultsCard runId={runId} name={name} results={results} samples={samples} />;
 }
 
 export function RunScreen() {
@@ -152,9 +153,10 @@ export function RunScreen() {
         <h1>Run</h1>
         <p className="lede">Live metrics, one point per optimizer step. Hover a chart, or focus it and use the arrow keys, to read values.</p>
       </header>
-      <StoredRunsNote />
+      <UnfinishedRunsNote />
       <Controls />
       <Progress />
+      <Results />
       <section className="charts" aria-label="Training charts">
         {CHARTS.map((c) => (
           <LineChart key={c.metric} series={series} {...c} />

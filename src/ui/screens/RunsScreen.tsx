@@ -2,9 +2,11 @@
 import { useEffect, useState } from 'react';
 import type { RunRecord } from '../../engine/types.ts';
 import { Select } from '../components/fields.tsx';
+import { isHubId } from '../lib/peft-zip.ts';
 import { formatCount, formatNumber } from '../lib/format.ts';
 import { useStudio } from '../store/context.tsx';
-import { isActive, resumeBlockers } from '../store/selectors.ts';
+import { isActive, listedStatus, resumeBlockers } from '../store/selectors.ts';
+import { resultsOf, scoreChange, type GenScore } from '../lib/results.ts';
 import { PHASE_WORDS } from '../store/training.ts';
 
 const when = (t: number) => (t ? new Date(t).toLocaleString() : '—');
@@ -20,10 +22,14 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
   const deleteRun = useStudio((s) => s.deleteRun);
   const downloadAdapter = useStudio((s) => s.downloadAdapter);
   const exportRecipe = useStudio((s) => s.exportRecipe);
+  const peftBase = useStudio((s) => s.peftBase[r.id]);
+  const setPeftBase = useStudio((s) => s.setPeftBase);
   const [confirming, setConfirming] = useState(false);
-  const status = active ? 'running' : r.status;
+  const status = useStudio((s) => listedStatus(s, r));
   const m = r.lastMetrics;
-  const resumable = (r.status === 'paused' || r.status === 'stopped' || r.status === 'failed') && r.step < r.totalSteps;
+  const results = resultsOf(r.evalScores);
+  const score = (id: GenScore['id']) => results?.scores.find((x) => x.id === id);
+  const resumable = !active && status !== 'finished' && r.step < r.totalSteps;
   // What is missing before it can resume (after a reload: the model and the dataset), as one line.
   const missing = useStudio((s) => (resumable && !anyActive ? resumeBlockers(s, r).join('\n') : ''));
   const go = useStudio((s) => s.go);
@@ -48,6 +54,15 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
         <td>{m ? formatNumber(m.loss, 4) : '—'}</td>
         <td>{m ? formatNumber(m['rewards/margins'], 3) : '—'}</td>
         <td>{m ? `${Math.round(m['rewards/accuracies'] * 100)}%` : '—'}</td>
+        <td className="nowrap" data-testid="runs-eval-loss">{results?.evalLoss !== undefined ? formatNumber(results.evalLoss, 4) : '—'}</td>
+        {(['chrf2', 'chrfpp', 'bleu'] as const).map((id) => {
+          const sc = score(id);
+          return (
+            <td key={id} className="nowrap" data-testid={`runs-${id}`} title={sc ? 'base model → with adapter' : undefined}>
+              {sc ? scoreChange(sc) : '—'}
+            </td>
+          );
+        })}
         <td className="small">{when(r.updatedAt)}</td>
         <td>
           <div className="row-actions">
@@ -60,6 +75,17 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
             <button type="button" disabled={anyBusy || r.step === 0} onClick={() => void downloadAdapter(r.id, dtype)} aria-label={`Download adapter of ${r.name}`}>
               {busy ? 'Working…' : 'Download adapter'}
             </button>
+            {!isHubId(r.modelName) && (
+              <input
+                type="text"
+                className="base-input"
+                aria-label={`Base model of ${r.name} for adapter_config.json`}
+                title="base_model_name_or_path in the adapter's config: the base model's Hub id or local folder"
+                placeholder="base model Hub id or folder"
+                value={peftBase ?? r.modelName}
+                onChange={(e) => setPeftBase(r.id, e.target.value)}
+              />
+            )}
             <button type="button" className="secondary" disabled={anyBusy} onClick={() => void exportRecipe(r.id)} aria-label={`Export ${r.name} as a TRL recipe`} title="The same run for Hugging Face TRL: dataset, CPOConfig, LoraConfig, script and accelerate command">
               TRL recipe
             </button>
@@ -95,7 +121,7 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
       </tr>
       {missing && (
         <tr className="hint-row">
-          <td colSpan={8}>
+          <td colSpan={12}>
             <div className="note warn small resume-hint" id={hintId}>
               <p>
                 {/Model screen|Data screen/.test(missing) ? (
@@ -182,6 +208,10 @@ export function RunsScreen() {
                   <th scope="col">Loss</th>
                   <th scope="col">Margin</th>
                   <th scope="col">Accuracy</th>
+                  <th scope="col">Eval loss</th>
+                  <th scope="col" title="base model → with adapter">chrF2</th>
+                  <th scope="col" title="base model → with adapter">chrF++</th>
+                  <th scope="col" title="base model → with adapter">BLEU</th>
                   <th scope="col">Updated</th>
                   <th scope="col">
                     <span className="visually-hidden">Actions</span>

@@ -1,10 +1,12 @@
 // Start: what WebGPU this browser offers, and whether the planned run fits before anything downloads.
+import { useState } from 'react';
 import type { Quant } from '../../engine/types.ts';
 import { MemoryEstimate } from '../components/MemoryEstimate.tsx';
+import { UnfinishedRunsNote } from '../components/UnfinishedRunsNote.tsx';
 import { NumberInput, Select } from '../components/fields.tsx';
 import { formatBytes } from '../lib/format.ts';
 import { MODEL_CATALOG } from '../lib/models.ts';
-import { validateConfig } from '../lib/validate.ts';
+import { FIELD_BY_KEY, checkNumber } from '../lib/validate.ts';
 import { howToEnableWebGpu, isSoftwareAdapter } from '../lib/webgpu.ts';
 import { useStudio } from '../store/context.tsx';
 
@@ -64,16 +66,24 @@ function GpuCheck() {
   );
 }
 
+/**
+ * A what-if: batch size and max length here change only this estimate. They become the training settings
+ * only when the user says so (they used to rewrite them silently, and turn the preset into "custom").
+ */
 function Plan() {
   const planned = useStudio((s) => s.plannedModelId);
   const setPlanned = useStudio((s) => s.setPlannedModel);
   const quant = useStudio((s) => s.quant);
   const setQuant = useStudio((s) => s.setQuant);
   const config = useStudio((s) => s.config);
-  const drafts = useStudio((s) => s.drafts);
   const setField = useStudio((s) => s.setField);
   const modelInfo = useStudio((s) => s.modelInfo);
-  const errors = validateConfig(config, drafts);
+  const [batch, setBatch] = useState<string | null>(null);
+  const [length, setLength] = useState<string | null>(null);
+  const b = checkNumber(FIELD_BY_KEY.batchSize, batch ?? String(config.batchSize));
+  const l = checkNumber(FIELD_BY_KEY.maxLength, length ?? String(config.maxLength));
+  const what = { batchSize: b.error ? undefined : b.value, maxLength: l.error ? undefined : l.value };
+  const differs = (what.batchSize !== undefined && what.batchSize !== config.batchSize) || (what.maxLength !== undefined && what.maxLength !== config.maxLength);
   return (
     <section className="card" aria-labelledby="plan-h">
       <h2 id="plan-h">Will it fit?</h2>
@@ -87,10 +97,27 @@ function Plan() {
           onChange={setPlanned}
         />
         <Select label="Quantization" value={quant} options={QUANT_OPTIONS} onChange={setQuant} />
-        <NumberInput label="Batch size (pairs)" value={drafts.batchSize ?? String(config.batchSize)} error={errors.batchSize} onChange={(v) => setField('batchSize', v)} />
-        <NumberInput label="Max length (tokens)" value={drafts.maxLength ?? String(config.maxLength)} error={errors.maxLength} onChange={(v) => setField('maxLength', v)} />
+        <NumberInput label="Batch size (pairs)" value={batch ?? String(config.batchSize)} error={b.error} onChange={setBatch} />
+        <NumberInput label="Max length (tokens)" value={length ?? String(config.maxLength)} error={l.error} onChange={setLength} />
       </div>
-      <MemoryEstimate />
+      <MemoryEstimate what={what} />
+      {differs && (
+        <div className="actions">
+          <span className="muted small">The training settings have batch {config.batchSize} and max length {config.maxLength}.</span>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => {
+              if (what.batchSize !== undefined) setField('batchSize', String(what.batchSize));
+              if (what.maxLength !== undefined) setField('maxLength', String(what.maxLength));
+              setBatch(null);
+              setLength(null);
+            }}
+          >
+            Use these for training
+          </button>
+        </div>
+      )}
     </section>
   );
 }
@@ -103,6 +130,7 @@ export function StartScreen() {
         <h1>Start</h1>
         <p className="lede">Train a LoRA adapter with Contrastive Preference Optimization on your own GPU. Nothing leaves this browser: the model, your data and the adapter stay on this machine.</p>
       </header>
+      <UnfinishedRunsNote />
       <GpuCheck />
       <Plan />
       <div className="actions">

@@ -14,7 +14,7 @@ const LOSSES: { value: LossType; label: string }[] = [
   { value: 'hinge', label: 'hinge' },
   { value: 'ipo', label: 'ipo' },
   { value: 'simpo', label: 'simpo (CPO-SimPO)' },
-  { value: 'dpo', label: 'dpo (ref-free)' },
+  { value: 'dpo', label: 'dpo (reference: the base model, adapter off)' },
   { value: 'sft', label: 'sft (NLL only)' },
 ];
 
@@ -61,7 +61,7 @@ function Targets() {
   );
 }
 
-export function StartButton() {
+export function StartButton({ secondary = false }: { secondary?: boolean }) {
   const store = useStudioStore();
   const blockers = useStudio((s) => startBlockers(s).join('\n'));
   const start = useStudio((s) => s.startTraining);
@@ -71,7 +71,7 @@ export function StartButton() {
     <div className="start-block">
       <button
         type="button"
-        className="primary"
+        className={secondary ? 'secondary' : 'primary'}
         disabled={list.length > 0}
         aria-describedby={list.length ? 'start-blockers' : undefined}
         onClick={() => {

@@ -1,7 +1,7 @@
 // The preference dataset: the file, how it is read (format override, column mapping, split) and the
 // engine's answer (preview rows and validation report).
 import type { DatasetInfo } from '../../engine/types.ts';
-import { sniffColumns } from '../lib/columns.ts';
+import { guessMapping, sniffColumns } from '../lib/columns.ts';
 import { throttle } from '../lib/throttle.ts';
 import { errorMessage, type Progress, type SliceCreator } from './types.ts';
 
@@ -91,7 +91,9 @@ export const createDataSlice: SliceCreator<DataSlice> = (deps) => (set, get) => 
     set({ dataStatus: error ? 'error' : 'ready', dataInfo: info, dataError: error, dataProgress: null, needsMapping, dataLengths: error ? null : lengths });
     if (needsMapping && get().columns.length === 0) {
       const columns = await sniffColumns(file).catch(() => []);
-      if (get().dataFile === file) set({ columns });
+      // A first guess the user confirms with "Read with this mapping" (never applied unseen).
+      const guess = guessMapping(columns);
+      if (get().dataFile === file) set((s) => ({ columns, dataSettings: s.dataSettings.mapping || !Object.keys(guess).length ? s.dataSettings : { ...s.dataSettings, mapping: guess, format: 'mapping' } }));
     }
   },
 });

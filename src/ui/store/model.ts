@@ -1,6 +1,7 @@
 // Choosing and loading the base model.
 import type { ModelInfo, ModelSource, Quant } from '../../engine/types.ts';
 import { throttle } from '../lib/throttle.ts';
+import { loadHubToken, saveHubToken } from '../lib/token.ts';
 import { errorMessage, type Progress, type SliceCreator } from './types.ts';
 
 export type ModelChoice = 'demo' | 'hub' | 'files' | 'gguf';
@@ -8,6 +9,9 @@ export type ModelChoice = 'demo' | 'hub' | 'files' | 'gguf';
 export interface ModelSlice {
   modelChoice: ModelChoice;
   hubId: string;
+  /** A Hub access token for gated repositories; '' for none. */
+  hubToken: string;
+  rememberHubToken: boolean;
   modelFiles: File[];
   ggufFile: File | null;
   quant: Quant;
@@ -19,6 +23,7 @@ export interface ModelSlice {
   modelError: string | null;
   setModelChoice(c: ModelChoice): void;
   setHubId(id: string): void;
+  setHubToken(token: string, remember: boolean): void;
   setModelFiles(files: File[]): void;
   setQuant(q: Quant): void;
   setPlannedModel(id: string): void;
@@ -29,6 +34,8 @@ export interface ModelSlice {
 export const createModelSlice: SliceCreator<ModelSlice> = (deps) => (set, get) => ({
   modelChoice: 'demo',
   hubId: 'Qwen/Qwen2.5-0.5B-Instruct',
+  hubToken: loadHubToken().token,
+  rememberHubToken: loadHubToken().remember,
   modelFiles: [],
   ggufFile: null,
   quant: 'q4_0',
@@ -39,6 +46,10 @@ export const createModelSlice: SliceCreator<ModelSlice> = (deps) => (set, get) =
   modelError: null,
   setModelChoice: (modelChoice) => set({ modelChoice, modelError: null, ...(modelChoice === 'demo' ? { plannedModelId: 'demo' } : {}) }),
   setHubId: (hubId) => set({ hubId, modelError: null }),
+  setHubToken(hubToken, rememberHubToken) {
+    saveHubToken(hubToken, rememberHubToken);
+    set({ hubToken, rememberHubToken });
+  },
   setModelFiles(files) {
     // A single .gguf is a GGUF checkpoint; anything else is read as a Hugging Face folder.
     const gguf = files.length === 1 && /\.gguf$/i.test(files[0].name) ? files[0] : null;
@@ -52,7 +63,7 @@ export const createModelSlice: SliceCreator<ModelSlice> = (deps) => (set, get) =
       case 'demo':
         return { kind: 'demo' };
       case 'hub':
-        return s.hubId.trim() ? { kind: 'hub', id: s.hubId.trim() } : null;
+        return s.hubId.trim() ? { kind: 'hub', id: s.hubId.trim(), ...(s.hubToken.trim() ? { token: s.hubToken.trim() } : {}) } : null;
       case 'files':
         return s.modelFiles.length ? { kind: 'files', files: s.modelFiles } : null;
       case 'gguf':

@@ -1,6 +1,7 @@
 // Past and current runs as the engine stores them.
 import type { RunRecord } from '../../engine/types.ts';
 import { downloadAdapter, safeFileStem } from '../lib/download.ts';
+import { peftZip } from '../lib/peft-zip.ts';
 import { tokensSeen } from '../lib/meter.ts';
 import { isActive, resumeBlockers } from './selectors.ts';
 import { errorMessage, type SliceCreator } from './types.ts';
@@ -12,8 +13,14 @@ export interface RunsSlice {
   /** Per-run messages (download finished, delete failed…). */
   runNotes: Record<string, string>;
   busyRunId: string | null;
+  /** base_model_name_or_path per run, where the user typed one (a model not from the Hub). */
+  peftBase: Record<string, string>;
+  /** Paused runs stopped from this page (the engine has no loop to stop for them; kept for the session). */
+  stoppedRuns: Record<string, true>;
+  setPeftBase(id: string, base: string): void;
   refreshRuns(): Promise<void>;
   deleteRun(id: string): Promise<void>;
+  /** Saves the adapter as one zip of a PEFT folder. */
   downloadAdapter(id: string, dtype: 'f32' | 'f16'): Promise<void>;
   /** Saves the run as a TRL recipe zip (the run's dataset must be loaded). */
   exportRecipe(id: string): Promise<void>;
@@ -30,6 +37,9 @@ export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => 
     runsError: null,
     runNotes: {},
     busyRunId: null,
+    peftBase: {},
+    stoppedRuns: {},
+    setPeftBase: (id, base) => set((s) => ({ peftBase: { ...s.peftBase, [id]: base } })),
     async refreshRuns() {
       set({ runsStatus: 'loading' });
       try {
@@ -60,8 +70,11 @@ export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => 
       set({ busyRunId: id });
       note(id, 'Preparing the adapter…');
       try {
-        const files = await deps.engine.exportAdapter(id, dtype);
-        const names = await (deps.save ?? downloadAdapter)(files, safeFileStem(rec?.name ?? id));
+        if (!rec) throw new Error(`no stored run ${id}`);
+        const exported = await deps.engine.exportAdapter(id, dtype);
+        const base = get().peftBase[id]?.trim() || rec.modelName;
+        const zip = peftZip(exported, rec, `${safeFileStem(rec.name)}-adapter`, base);
+        const names = await (deps.save ?? downloadAdapter)({ files: [zip] }, safeFileStem(rec.name));
         note(id, `Saved ${names.join(', ')}`);
       } catch (e) {
         note(id, `Export failed: ${errorMessage(e)}`);
@@ -76,7 +89,7 @@ export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => 
       try {
         const files = await deps.engine.exportRecipe(id);
         const names = await (deps.save ?? downloadAdapter)(files, safeFileStem(rec?.name ?? id));
-        note(id, `Saved ${names.join(', ')}: unzip it and run \`accelerate launch train_cpo.py\` (see its README).`);
+        note(id, `Saved ${names.join(', ')}: unzip it and run “accelerate launch train_cpo.py” (see its README).`);
       } catch (e) {
         note(id, `Recipe export failed: ${errorMessage(e)}`);
       } finally {
@@ -102,7 +115,22 @@ export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => 
           return;
         }
         set((s) => ({
-          run: { ...s.run, runId: id, phase: rec.status, step: rec.step, totalSteps: rec.totalSteps, lastMetrics: rec.lastMetrics ?? null, config: rec.config, etaMs: undefined, message: null, tokens },
+          run: {
+            ...s.run,
+            runId: id,
+            // A run stored as running that this page is not training was interrupted: it waits to resume, as a paused one does.
+            phase: rec.status === 'running' ? 'paused' : rec.status,
+            step: rec.step,
+            totalSteps: rec.totalSteps,
+            lastMetrics: rec.lastMetrics ?? null,
+            lastEval: rec.evalScores ? { step: rec.step, metrics: rec.evalScores } : null,
+            samples: null,
+            pending: null,
+            config: rec.config,
+            etaMs: undefined,
+            message: null,
+            tokens,
+          },
         }));
       }
       get().go('run');

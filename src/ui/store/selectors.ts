@@ -1,9 +1,11 @@
 // Answers that read more than one slice (can a run start, can this stored run resume), kept apart from the
 // slices so each slice only holds its own state and actions.
 import type { RunRecord } from '../../engine/types.ts';
+import { availableBytes, estimateMemory, fitOf, type Fit, type MemoryEstimate } from '../lib/memory.ts';
+import { catalogModel, dimsFromInfo, type ModelDims } from '../lib/models.ts';
 import { hasErrors, validateConfig } from '../lib/validate.ts';
 import type { DataLengths } from './data.ts';
-import type { RunPhase } from './training.ts';
+import type { ListedStatus, RunPhase } from './training.ts';
 import type { StudioState } from './types.ts';
 
 export function sameLengths(a: DataLengths | null, b: DataLengths): boolean {
@@ -44,3 +46,45 @@ export function resumeBlockers(s: StudioState, rec: RunRecord): string[] {
   return out;
 }
 
+
+/**
+ * How a stored run reads in the list: this page's live run as its phase; a run stored as running that no
+ * page trains (the page was reloaded or closed mid-run) as interrupted; a paused run stopped here as stopped.
+ */
+export function listedStatus(s: StudioState, rec: RunRecord): ListedStatus {
+  if (s.run.runId === rec.id && isActive(s.run.phase)) return 'running';
+  if (s.stoppedRuns[rec.id] && rec.status === 'paused') return 'stopped';
+  if (rec.status === 'running') return 'interrupted';
+  return rec.status;
+}
+
+/** Stored runs a reload left half-done: interrupted mid-run, or paused and not stopped. */
+export function unfinishedRuns(s: StudioState): RunRecord[] {
+  return s.runs.filter((r) => r.step < r.totalSteps && ['interrupted', 'paused'].includes(listedStatus(s, r)));
+}
+
+/** The shape the memory plan uses: the loaded model's, else the catalog model picked on Start. */
+export function planDims(s: StudioState): { dims: ModelDims | null; source: string } {
+  if (s.modelInfo) return { dims: dimsFromInfo(s.modelInfo), source: `${s.modelInfo.name} (loaded)` };
+  const m = catalogModel(s.plannedModelId);
+  return m ? { dims: m.dims, source: m.label } : { dims: null, source: '' };
+}
+
+/** The memory estimate of the training settings (or of `what`, a what-if on the Start screen) and whether it fits. */
+export function memoryPlan(s: StudioState, what: { batchSize?: number; maxLength?: number } = {}): { est: MemoryEstimate; fit: Fit; limit: number } | null {
+  const { dims } = planDims(s);
+  if (!dims) return null;
+  const est = estimateMemory({ dims, quant: s.quant, batchSize: what.batchSize ?? s.config.batchSize, maxLength: what.maxLength ?? s.config.maxLength, r: s.config.r, targets: s.config.targets });
+  const limit = availableBytes(s.deviceMemoryGiB);
+  const maxBuffer = s.gpu?.available ? s.gpu.maxBufferSize : 0;
+  const fit = maxBuffer > 0 && est.largestBufferBytes > maxBuffer ? 'too-big' : fitOf(est.totalBytes, limit);
+  return { est, fit, limit };
+}
+
+/** The Training step of the sidebar: done only when a run could start with these settings and they fit. */
+export function trainingStep(s: StudioState): { state: 'done' | 'todo' | 'problem'; detail: string } {
+  if (hasErrors(validateConfig(s.config, s.drafts))) return { state: 'problem', detail: 'fix settings' };
+  if (memoryPlan(s)?.fit === 'too-big') return { state: 'problem', detail: 'does not fit in memory' };
+  const ready = s.modelStatus === 'ready' && s.dataStatus === 'ready' && (s.dataInfo?.trainPairs ?? 0) > 0;
+  return { state: ready ? 'done' : 'todo', detail: ready ? 'ready to start' : 'load a model and data first' };
+}

@@ -1,6 +1,6 @@
 // The run configuration form and the live run. Per-step metrics go to the series store; only coarse
 // progress (step, tokens, ETA) reaches zustand, throttled, so React re-renders a few times a second at most.
-import type { RunConfig, RunEvent, RunRecord, RunStatus, StepMetrics } from '../../engine/types.ts';
+import type { EvalSample, RunConfig, RunEvent, RunRecord, RunStatus, StepMetrics } from '../../engine/types.ts';
 import { RunMeter, tokensSeen } from '../lib/meter.ts';
 import { DEFAULT_PRESET, presetConfig } from '../lib/presets.ts';
 import { LOCK_HELD_MESSAGE, withRunLock } from '../lib/runlock.ts';
@@ -10,6 +10,8 @@ import { isActive, resumeBlockers, sameLengths, startBlockers } from './selector
 import { errorMessage, type SliceCreator } from './types.ts';
 
 export type RunPhase = 'idle' | 'starting' | RunStatus;
+/** How a stored run reads in the list: 'interrupted' is a run stored as running that no page is training. */
+export type ListedStatus = RunPhase | 'interrupted';
 
 export interface RunView {
   runId: string | null;
@@ -19,7 +21,12 @@ export interface RunView {
   tokens: number;
   etaMs: number | undefined;
   lastMetrics: StepMetrics | null;
+  /** The latest eval, with the end-of-run generation scores merged into the eval of the same step. */
   lastEval: { step: number; metrics: Record<string, number> } | null;
+  /** The end-of-run check's outputs (this session only: they are not stored with the run). */
+  samples: EvalSample[] | null;
+  /** Pause or Stop was asked for; the engine acts at the end of the current step. */
+  pending: 'pause' | 'stop' | null;
   lastCheckpoint: { step: number; bytes: number } | null;
   message: string | null;
   /** The config the current run was started with (Resume reuses it). */
@@ -49,20 +56,36 @@ export const IDLE_RUN: RunView = {
   etaMs: undefined,
   lastMetrics: null,
   lastEval: null,
+  samples: null,
+  pending: null,
   lastCheckpoint: null,
   message: null,
   config: null,
 };
 
-export const PHASE_WORDS: Record<RunPhase, string> = {
+export const PHASE_WORDS: Record<ListedStatus, string> = {
   idle: 'Not started',
   starting: 'Starting…',
   running: 'Training',
   paused: 'Paused',
   stopped: 'Stopped',
+  interrupted: 'Interrupted',
   finished: 'Finished',
   failed: 'Failed',
 };
+
+/** What a new run does before its first step, said while it happens (13 s on SwiftShader with no word before). */
+export const STARTING_MESSAGE = 'Preparing the first step: tokenized pairs to the GPU, then compiling the GPU shaders (the first step takes longest).';
+export const COMPILING_MESSAGE = 'Running the first step: the GPU shaders are compiled as they are first used (about 10 s on a software GPU, once per page).';
+export const RESUMING_MESSAGE = 'Loading the checkpoint (LoRA weights and optimizer state), then compiling the GPU shaders for the next step…';
+
+/** `name`, or `name-2`, `name-3`… when a stored run already has it. */
+export function uniqueRunName(name: string, taken: string[]): string {
+  const used = new Set(taken);
+  if (!used.has(name)) return name;
+  const stem = name.replace(/-\d+$/, '');
+  for (let i = 2; ; i++) if (!used.has(`${stem}-${i}`)) return `${stem}-${i}`;
+}
 
 /** A start refused before the engine began (the data could not be made ready): nothing failed. */
 class NotStarted extends Error {}
@@ -86,18 +109,23 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
         meter.current.resetClock();
         progress.cancel();
         pendingRef.current = {};
-        patchRun({ runId: e.runId, phase: 'running', step: e.step, totalSteps: e.totalSteps, message: null });
+        patchRun({ runId: e.runId, phase: 'running', step: e.step, totalSteps: e.totalSteps, message: COMPILING_MESSAGE });
         break;
       case 'step':
         deps.series.appendMetrics(e.metrics);
         meter.current.onStep(e.metrics);
         pendingRef.current = { ...pendingRef.current, step: e.metrics.step, totalSteps: e.totalSteps, tokens: meter.current.tokens, lastMetrics: e.metrics };
+        if (get().run.message === COMPILING_MESSAGE) pendingRef.current.message = null;
         progress();
         break;
       // Evals and checkpoints ride the same throttle: on a fast GPU they can come every few steps.
       case 'eval':
         deps.series.append(e.step, Object.fromEntries(Object.entries(e.metrics).map(([k, v]) => [k.startsWith('eval') ? k : `eval/${k}`, v])));
-        pendingRef.current = { ...pendingRef.current, lastEval: { step: e.step, metrics: e.metrics } };
+        {
+          const prev = pendingRef.current.lastEval ?? get().run.lastEval;
+          const merged = prev && prev.step === e.step ? { ...prev.metrics, ...e.metrics } : e.metrics;
+          pendingRef.current = { ...pendingRef.current, lastEval: { step: e.step, metrics: merged }, ...(e.samples ? { samples: e.samples } : {}) };
+        }
         progress();
         break;
       case 'checkpoint':
@@ -106,7 +134,7 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
         break;
       case 'status':
         progress.flush();
-        patchRun({ phase: e.status, message: e.message ?? null, ...(e.status === 'running' ? {} : { etaMs: undefined }) });
+        patchRun({ phase: e.status, message: e.message ?? null, ...(e.status === 'running' ? {} : { etaMs: undefined, pending: null }) });
         break;
     }
   };
@@ -155,7 +183,8 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
       const resume = opts?.resume;
       if (isActive(s.run.phase)) return;
       if (!resume && startBlockers(s).length) return;
-      const config: RunConfig = resume ? resume.config : { ...s.config, quant: s.quant };
+      // A new run never shares a stored run's name: the name is how Runs, downloads and recipes tell runs apart.
+      const config: RunConfig = resume ? resume.config : { ...s.config, quant: s.quant, name: uniqueRunName(s.config.name, s.runs.map((r) => r.name)) };
       if (resume) {
         const why = resumeBlockers(s, resume);
         if (why.length) {
@@ -170,15 +199,16 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
           if (!resume) {
             deps.series.clear();
             meter.current = new RunMeter();
-            set({ run: { ...IDLE_RUN, phase: 'starting', config } });
+            set({ run: { ...IDLE_RUN, phase: 'starting', config, message: STARTING_MESSAGE } });
           } else {
+            set((st) => ({ stoppedRuns: Object.fromEntries(Object.entries(st.stoppedRuns).filter(([k]) => k !== resume.id)) }));
             if (get().run.runId !== resume.id) {
               const history = await deps.engine.runHistory(resume.id).catch(() => []);
               meter.current = new RunMeter();
               meter.current.tokens = tokensSeen(history);
               deps.series.load(history);
             }
-            set({ run: { ...get().run, runId: resume.id, phase: 'starting', config, step: resume.step, totalSteps: resume.totalSteps, tokens: meter.current.tokens, lastMetrics: resume.lastMetrics ?? get().run.lastMetrics, message: null } });
+            set({ run: { ...get().run, runId: resume.id, phase: 'starting', pending: null, config, step: resume.step, totalSteps: resume.totalSteps, tokens: meter.current.tokens, lastMetrics: resume.lastMetrics ?? get().run.lastMetrics, message: RESUMING_MESSAGE } });
           }
           await dataFor(config, resume);
           return deps.engine.train(config, onEvent, resume?.id);
@@ -193,15 +223,17 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
       } catch (e) {
         progress.flush();
         // Refused before the engine started: the run is as it was (a resumed one stays paused).
-        if (e instanceof NotStarted) patchRun({ phase: resume ? resume.status : 'idle', message: e.message, etaMs: undefined });
+        if (e instanceof NotStarted) patchRun({ phase: !resume ? 'idle' : resume.status === 'running' ? 'paused' : resume.status, message: e.message, etaMs: undefined });
         else patchRun({ phase: 'failed', message: errorMessage(e), etaMs: undefined });
       } finally {
         void get().refreshRuns();
       }
     },
     async pause() {
-      if (get().run.phase !== 'running') return;
-      await deps.engine.pause().catch((e) => patchRun({ message: `Pause failed: ${errorMessage(e)}` }));
+      if (get().run.phase !== 'running' || get().run.pending) return;
+      // The engine pauses between steps (seconds on a big model): say so at once.
+      patchRun({ pending: 'pause', message: 'Pausing after the current step, then saving a checkpoint…' });
+      await deps.engine.pause().catch((e) => patchRun({ pending: null, message: `Pause failed: ${errorMessage(e)}` }));
     },
     async resume() {
       const { run, runs } = get();
@@ -214,9 +246,16 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
       });
     },
     async stop() {
-      // A paused run has no training loop to stop; it simply stays paused in the runs list.
-      if (!isActive(get().run.phase)) return;
-      await deps.engine.stop().catch((e) => patchRun({ message: `Stop failed: ${errorMessage(e)}` }));
+      const { run } = get();
+      if (run.phase === 'paused' && run.runId) {
+        // No training loop to stop: the run ends here. Its checkpoint stays (Runs can still resume or export it).
+        const id = run.runId;
+        set((s) => ({ run: { ...s.run, phase: 'stopped', pending: null, message: `Stopped at step ${run.step}. Its checkpoint is kept: download the adapter, or resume it from Runs.` }, stoppedRuns: { ...s.stoppedRuns, [id]: true } }));
+        return;
+      }
+      if (!isActive(run.phase) || run.pending === 'stop') return;
+      patchRun({ pending: 'stop', message: 'Stopping after the current step, then saving a checkpoint…' });
+      await deps.engine.stop().catch((e) => patchRun({ pending: null, message: `Stop failed: ${errorMessage(e)}` }));
     },
   };
 };

@@ -1,6 +1,7 @@
-// The pair-length histogram of the validation report.
+// The pair-length histogram of the validation report: lengths before truncation, with the bins past the
+// run's max length marked, since those pairs are cut.
 
-export function Histogram({ edges: allEdges, counts: allCounts }: { edges: number[]; counts: number[] }) {
+export function Histogram({ edges: allEdges, counts: allCounts, maxLength }: { edges: number[]; counts: number[]; maxLength: number }) {
   // Empty bins past the longest pair say nothing: keep one of them, to show where the data ends.
   let last = allCounts.length - 1;
   while (last > 0 && !allCounts[last] && !allCounts[last - 1]) last--;
@@ -9,12 +10,14 @@ export function Histogram({ edges: allEdges, counts: allCounts }: { edges: numbe
   const max = Math.max(1, ...counts);
   return (
     <figure className="histogram">
-      <figcaption>Pair length (prompt + longer completion, tokens)</figcaption>
+      <figcaption>Pair length before truncation (prompt + longer completion, tokens); max length {maxLength}</figcaption>
       <ol aria-label="Length histogram">
         {counts.map((c, i) => {
           const label = i < edges.length ? `≤ ${edges[i]}` : `> ${edges[edges.length - 1]}`;
+          // Every pair in this bin is longer than max length (the bin starts above it).
+          const cut = i > 0 && allEdges[i - 1] >= maxLength;
           return (
-            <li key={i} aria-label={`${label}: ${c} pairs`}>
+            <li key={i} className={cut ? 'cut' : undefined} aria-label={`${label}: ${c} pairs${cut ? ', cut to max length' : ''}`}>
               <span className="hbar" style={{ height: `${(100 * c) / max}%` }} />
               <span className="hlabel">{label}</span>
               <span className="hcount">{c}</span>

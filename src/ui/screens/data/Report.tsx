@@ -3,10 +3,13 @@ import { useState } from 'react';
 import type { DatasetInfo } from '../../../engine/types.ts';
 import type { IssueReason, ValidationReport } from '../../../data/types.ts';
 import { formatCount } from '../../lib/format.ts';
+import { useStudio } from '../../store/context.tsx';
 import { Histogram } from './Histogram.tsx';
 import { REASON_WORDS } from './words.ts';
 
 export function Report({ info }: { info: DatasetInfo }) {
+  // The limit the file was cut to (the run's, when it was read).
+  const maxLength = useStudio((s) => s.dataLengths?.maxLength ?? s.config.maxLength);
   const r = (info.report ?? {}) as Partial<ValidationReport>;
   const counts = Object.entries(r.counts ?? {}).filter(([, n]) => (n ?? 0) > 0) as [IssueReason, number][];
   const pairs = Object.entries(r.languagePairs ?? {});
@@ -97,7 +100,12 @@ export function Report({ info }: { info: DatasetInfo }) {
               </ul>
             </>
           )}
-          {r.tokenization?.histogram && <Histogram edges={r.tokenization.histogram.edges} counts={r.tokenization.histogram.counts} />}
+          {r.tokenization?.histogram && <Histogram edges={r.tokenization.histogram.edges} counts={r.tokenization.histogram.counts} maxLength={maxLength} />}
+          {r.tokenization && r.tokenization.truncatedCompletions + r.tokenization.truncatedPrompts > 0 && (
+            <p className="note warn small" data-testid="cut-hint">
+              {formatCount(r.tokenization.truncatedCompletions + r.tokenization.truncatedPrompts)} pairs are longer than max length {maxLength} tokens and were cut. To train on them whole, raise “Max length (tokens)” on the Training screen (it costs memory: see the estimate there).
+            </p>
+          )}
           {r.tokenization && (
             <p className="muted small">
               Prompts cut: {r.tokenization.truncatedPrompts} · completions cut: {r.tokenization.truncatedCompletions} · dropped for long prompts: {r.tokenization.droppedLongPrompts}

@@ -1,19 +1,15 @@
 // One-call translation for StudioEngine.translate (engine/local.ts): an adapter from a run checkpoint (or none),
 // a decoder over the loaded base, ALMA translation, everything released afterwards.
 import type { GpuContext } from '../gpu/context.ts';
-import type { Projection } from '../model/config.ts';
 import { createLora, releaseLora } from '../model/lora.ts';
 import type { BaseModel } from '../model/model.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
+import { loraSettings, type RunConfig } from '../train/config.ts';
 import { Decoder } from './decoder.ts';
 import { translate, type TranslateOptions } from './translate.ts';
 
-/** A LoRA as a checkpoint holds it: PEFT-named lora_A/lora_B tensors (extra tensors, e.g. moments, ignored). */
-export interface StoredAdapter {
-  r: number;
-  alpha: number;
-  targets: string[] | 'all-linear';
-  useRslora: boolean;
+/** A LoRA as a checkpoint holds it: the run's LoRA fields and PEFT-named lora_A/lora_B tensors (extra tensors, e.g. moments, ignored). */
+export interface StoredAdapter extends Pick<RunConfig, 'r' | 'alpha' | 'targets' | 'useRslora'> {
   tensors: Map<string, Float32Array>;
 }
 
@@ -25,9 +21,7 @@ export async function translateWithAdapter(
   sources: string[],
   opts: TranslateOptions,
 ): Promise<string[]> {
-  const lora = adapter
-    ? createLora(ctx, base.cfg, { r: adapter.r, alpha: adapter.alpha, dropout: 0, targets: adapter.targets as Projection[] | 'all-linear', useRslora: adapter.useRslora }, 0, adapter.tensors)
-    : null;
+  const lora = adapter ? createLora(ctx, base.cfg, loraSettings(adapter), 0, adapter.tensors) : null;
   const dec = new Decoder(ctx, base, lora);
   try {
     return await translate(dec, tokenizer, sources, { ...opts, useLora: !!lora });

@@ -1,0 +1,215 @@
+// The wiring both front doors share: load a model (weights, tokenizer, fingerprint), prepare a dataset (read,
+// tokenize, the one train/eval split, the report), start a run. LocalEngine (the studio's worker, tests) and
+// every CLI command call these, so a model loads, a dataset splits and a run starts the same way in both.
+import { formatReport, PairBatcher, readPreferenceFile, tokenizePairs, withTokenization, type ReadResult, type TokenizedPair } from '../data/index.ts';
+import type { ColumnMapping, PreferenceRow, RowFormat, ValidationReport } from '../data/types.ts';
+import type { GpuContext } from '../gpu/context.ts';
+import { ggufTokenizerFiles } from '../io/gguf-tokenizer.ts';
+import { loadTokenizer } from '../io/tokenizer.ts';
+import { openModel, type FileProvider, type OpenedModel } from '../model/load.ts';
+import { createLora, releaseLora, type Lora } from '../model/lora.ts';
+import { loadBaseModel, releaseBaseModel, type BaseModel } from '../model/model.ts';
+import type { Quant } from '../model/projections.ts';
+import type { TextTokenizer } from '../model/tokenizer.ts';
+import { Transformer } from '../model/transformer.ts';
+import { batchSource, datasetFingerprint } from '../train/batches.ts';
+import type { Checkpoint, RunStore } from '../train/checkpoint.ts';
+import { loraSettings, type RunConfig, type RunEvent } from '../train/config.ts';
+import { validateRunConfig } from '../train/presets.ts';
+import { TrainingRun, type RunOptions } from '../train/run.ts';
+import { Fingerprint } from '../util/hash.ts';
+import type { DataOptions, DatasetInfo, ModelInfo } from './types.ts';
+
+export type Progress = (p: { loaded: number; total: number; what: string }) => void;
+
+export interface LoadedModel {
+  info: ModelInfo;
+  opened: OpenedModel;
+  base: BaseModel;
+  tokenizer: TextTokenizer | null;
+}
+
+/** What a run checks a resumed model against: the parsed config.json and the storage type. */
+export function modelFingerprint(configJson: Record<string, unknown>, quant: Quant): string {
+  return new Fingerprint().string(JSON.stringify(configJson)).string(quant).hex();
+}
+
+/** The model's tokenizer: tokenizer.json when the folder has one, else the vocabulary inside a GGUF; null if neither. */
+export async function modelTokenizer(opened: OpenedModel): Promise<TextTokenizer | null> {
+  if (opened.tokenizerJson) return loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig ?? undefined });
+  if (opened.ggufMetadata) return loadTokenizer(ggufTokenizerFiles(opened.ggufMetadata, opened.reader.source));
+  return null;
+}
+
+/** Opens the model's files, puts the base weights on the GPU in `quant`, reads its tokenizer. */
+export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: Quant, name?: string, onProgress?: Progress): Promise<LoadedModel> {
+  const opened = await openModel(provider);
+  const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant, (done, total, what) => onProgress?.({ loaded: done, total, what: `load ${what}` })).finally(() => opened.close());
+  let tokenizer: TextTokenizer | null;
+  try {
+    tokenizer = await modelTokenizer(opened);
+  } catch (e) {
+    releaseBaseModel(ctx, base);
+    throw e;
+  }
+  const c = opened.cfg;
+  const info: ModelInfo = {
+    name: name ?? opened.name,
+    architecture: c.architecture,
+    layers: c.L,
+    hidden: c.C,
+    heads: c.H,
+    kvHeads: c.Hkv,
+    vocab: c.V,
+    intermediate: c.F,
+    headDim: c.D,
+    tiedEmbeddings: c.tieEmbeddings,
+    quant,
+    baseBytes: base.bytes,
+    fingerprint: modelFingerprint(opened.configJson, quant),
+    hasChatTemplate: !!tokenizer?.applyChatTemplate,
+  };
+  return { info, opened, base, tokenizer };
+}
+
+export function requireTokenizer(m: LoadedModel, forWhat = 'text data cannot be tokenized'): TextTokenizer {
+  if (!m.tokenizer) throw new Error(`${m.info.name} has no tokenizer (tokenizer.json or a GGUF vocabulary), so ${forWhat}`);
+  return m.tokenizer;
+}
+
+/** Pairs scored by a run's periodic evaluation at most: 64 keep an eval under a tenth of a run's steps on small sets. */
+export const MAX_EVAL_PAIRS = 64;
+
+/** The one train/eval split: it depends only on the pairs, the seed and the fraction, so every caller gets the same. */
+export function splitPairs(pairs: TokenizedPair[], seed: number, evalFraction: number, batchSize = 1): PairBatcher {
+  return new PairBatcher(pairs, { batchSize, seed, evalFraction });
+}
+
+export interface PreparedDataset {
+  info: DatasetInfo;
+  pairs: TokenizedPair[];
+  rows: PreferenceRow[];
+  opts: DataOptions;
+  report: ValidationReport;
+}
+
+const ROW_FORMATS: readonly RowFormat[] = ['trl', 'translation', 'alma-r', 'mapping'];
+
+/** DataOptions arrive from the page as plain strings: checked here, where they become the data layer's types. */
+export function readOptions(opts: Pick<DataOptions, 'format' | 'mapping'>): { format?: RowFormat; mapping?: ColumnMapping } {
+  const format = ROW_FORMATS.find((f) => f === opts.format);
+  if (opts.format && !format) throw new Error(`format: unknown row format ${JSON.stringify(opts.format)} (one of ${ROW_FORMATS.join(', ')})`);
+  const m = opts.mapping;
+  if (!m) return { format };
+  for (const k of ['chosen', 'rejected'] as const) if (typeof m[k] !== 'string' || !m[k]) throw new Error(`mapping: the ${k} column is not named`);
+  const mapping: ColumnMapping = { chosen: m.chosen, rejected: m.rejected };
+  for (const k of ['prompt', 'source', 'langPair', 'langPairColumn', 'srcLangColumn', 'tgtLangColumn'] as const) if (typeof m[k] === 'string' && m[k]) mapping[k] = m[k];
+  return { format, mapping };
+}
+
+/** Reads a preference file as the data options say (format override, column mapping), with read progress. */
+export function readDataset(file: Blob & { name?: string }, opts: Pick<DataOptions, 'format' | 'mapping'>, onProgress?: Progress): Promise<ReadResult> {
+  const name = file.name ?? 'dataset';
+  return readPreferenceFile(file, {
+    name,
+    ...readOptions(opts),
+    onProgress: (loaded, total) => onProgress?.({ loaded, total: total ?? file.size, what: `read ${name}` }),
+  });
+}
+
+/** Tokenizes what was read, splits it, and builds the dataset's summary and report. */
+export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts: DataOptions, onProgress?: Progress): PreparedDataset {
+  onProgress?.({ loaded: 0, total: read.rows.length, what: 'tokenize' });
+  const tok = tokenizePairs(read.rows, tokenizer, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength });
+  onProgress?.({ loaded: read.rows.length, total: read.rows.length, what: 'tokenize' });
+  const report = withTokenization(read.report, tok);
+  const split = splitPairs(tok.pairs, opts.seed, opts.evalFraction);
+  const preview = tok.pairs.slice(0, 5).map((p) => {
+    const row = read.rows[p.index];
+    const text = row.kind === 'text' ? row : { chosen: JSON.stringify(row.chosen), rejected: JSON.stringify(row.rejected) };
+    return {
+      line: row.line,
+      prompt: tokenizer.decode(p.promptIds),
+      chosen: text.chosen,
+      rejected: text.rejected,
+      promptTokens: p.promptIds.length,
+      chosenTokens: p.chosenIds.length,
+      rejectedTokens: p.rejectedIds.length,
+    };
+  });
+  const info: DatasetInfo = {
+    name: report.file,
+    container: read.detected.container,
+    format: read.detected.format,
+    rowsRead: report.rowsRead,
+    rowsUsable: tok.pairs.length,
+    trainPairs: split.train.length,
+    evalPairs: split.eval.length,
+    fingerprint: datasetFingerprint(tok.pairs, opts.seed, opts.evalFraction),
+    preview,
+    report,
+    reportText: formatReport(report),
+  };
+  return { info, pairs: tok.pairs, rows: read.rows, opts, report };
+}
+
+/** The settings a run continues with: its own, except the step budget (max_steps, epochs) the caller may change. */
+export function resumedConfig(saved: RunConfig, asked: Pick<RunConfig, 'maxSteps' | 'epochs'>): RunConfig {
+  return { ...saved, maxSteps: asked.maxSteps || saved.maxSteps, epochs: asked.epochs };
+}
+
+export interface StartedRun {
+  run: TrainingRun;
+  tf: Transformer;
+  lora: Lora;
+  /** The eval split's rows, for the generation check at the end. */
+  evalRows: PreferenceRow[];
+  release(): void;
+}
+
+/** Checks the settings against the loaded model and dataset, builds the LoRA and the run (resumed from `resume` if given). */
+export function startRun(
+  ctx: GpuContext,
+  m: LoadedModel,
+  d: PreparedDataset,
+  cfg: RunConfig,
+  store: RunStore,
+  onEvent: (e: RunEvent) => void,
+  runId: string,
+  resume?: Checkpoint,
+  runOptions: RunOptions = {},
+): StartedRun {
+  const errors = validateRunConfig(cfg);
+  if (errors.length) throw new Error(`invalid settings: ${errors.join('; ')}`);
+  if (m.info.quant !== cfg.quant) throw new Error(`the model is loaded as ${m.info.quant} but the run asks for ${cfg.quant}: reload the model`);
+  // The pairs were cut to the limits the dataset was read with: training them under other limits would
+  // silently use the old ones (and a resumed run's dataset fingerprint would not match).
+  if (d.opts.maxLength !== cfg.maxLength || d.opts.maxPromptLength !== cfg.maxPromptLength) {
+    throw new Error(
+      `the dataset was read for max_length ${d.opts.maxLength} / max_prompt_length ${d.opts.maxPromptLength}, but the run uses ${cfg.maxLength} / ${cfg.maxPromptLength}: read the dataset again with the run's limits`,
+    );
+  }
+  const batcher = splitPairs(d.pairs, cfg.seed, d.opts.evalFraction, cfg.batchSize);
+  const lora = createLora(ctx, m.opened.cfg, loraSettings(cfg), cfg.seed);
+  const tf = new Transformer(ctx, m.base, lora);
+  const identity = { runId, modelName: m.info.name, modelFingerprint: m.info.fingerprint, datasetName: d.info.name, datasetFingerprint: d.info.fingerprint };
+  let run: TrainingRun;
+  try {
+    run = new TrainingRun(ctx, tf, lora, batchSource(batcher), batcher.eval.slice(0, MAX_EVAL_PAIRS), cfg, store, onEvent, identity, resume, runOptions);
+  } catch (e) {
+    tf.release();
+    releaseLora(ctx, lora);
+    throw e;
+  }
+  return {
+    run,
+    tf,
+    lora,
+    evalRows: batcher.eval.map((p) => d.rows[p.index]),
+    release() {
+      run.release();
+      tf.release();
+      releaseLora(ctx, lora);
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// Every knob of the kernels in one object, in the spirit of transformers.js' `env`: which variant runs and with
+// which tiles. `null` / 'auto' (the defaults) let each kernel pick from ctx.caps and the shape; anything else forces
+// that choice for every later dispatch, on any device (tests force each variant on SwiftShader this way; a bench can
+// try another tiling). Set a field, run, then resetKernelEnv(). Pipelines are cached per define set, so a forced
+// variant compiles once and switching back costs nothing.
+import type { GpuContext } from '../gpu/context.ts';
+import type { HeadTuning } from './head/head.ts';
+
+export interface KernelEnv {
+  /**
+   * Whose choices the kernels make where a field below is left to them: 'cpu' tunes for a CPU rasterizer
+   * (SwiftShader: barrier-free register tiles, small workgroups), 'gpu' for a real GPU (workgroup-shared tiles,
+   * split reductions, many threads), 'auto' by ctx.caps.isCpu. 'gpu' on SwiftShader runs exactly the kernels a
+   * real GPU runs (slower there, still correct): the whole-model tests force it.
+   */
+  device: 'auto' | 'cpu' | 'gpu';
+  attention: {
+    /** 'loop': rows in registers, no barriers (CPU adapters). 'tiled': workgroup-shared Q/K/V tiles (GPUs). */
+    variant: 'loop' | 'tiled' | null;
+    /** Tiles of the tiled variant (query rows x keys); null: the largest that fit the device. */
+    tiles: { BQ: number; BK: number } | null;
+  };
+  matmul: {
+    /**
+     * 'register': 8x8 register tiles (CPU adapters). 'shared': 64x64 workgroup tiles (GPUs). 'matvec' (forward
+     * only, M <= 8): a CPU adapter's choice for decoding; the backward then takes 'register'. A per-call
+     * `opts.variant` still wins over this.
+     */
+    variant: 'register' | 'shared' | 'matvec' | null;
+  };
+  head: {
+    /** The output head's tuning set: 'cpu' (register tiles for SwiftShader) or 'gpu' (vocab splits for occupancy). */
+    variant: 'cpu' | 'gpu' | null;
+    /** Fields that replace the chosen set's (odd tilings in tests). */
+    tuning: Partial<HeadTuning>;
+  };
+  rmsnorm: {
+    /** 'serial': one row per invocation (CPU adapters). 'workgroup': 64 threads per row (GPUs). */
+    layout: 'auto' | 'serial' | 'workgroup';
+  };
+  lora: {
+    /** Invocations sharing one output tile's reduction: 1 is barrier-free; a power of two <= wg. */
+    split: 'auto' | number;
+    /** Workgroup size. */
+    wg: 'auto' | number;
+    /** Register tile (rows x columns, multiples of 4). */
+    tile: 'auto' | [number, number];
+    /** The SHORT form for products over R ('auto': on a CPU adapter unless a tile is forced). */
+    short: 'auto' | boolean;
+  };
+}
+
+function defaults(): KernelEnv {
+  return {
+    device: 'auto',
+    attention: { variant: null, tiles: null },
+    matmul: { variant: null },
+    head: { variant: null, tuning: {} },
+    rmsnorm: { layout: 'auto' },
+    lora: { split: 'auto', wg: 'auto', tile: 'auto', short: 'auto' },
+  };
+}
+
+export const kernelEnv: KernelEnv = defaults();
+
+/** Whether the kernels tune for a CPU rasterizer: kernelEnv.device, or the adapter's own kind under 'auto'. */
+export function cpuTuned(ctx: GpuContext): boolean {
+  return kernelEnv.device === 'auto' ? ctx.caps.isCpu : kernelEnv.device === 'cpu';
+}
+
+/** Back to every kernel's own choice. Sections are reset in place, so references to them stay valid. */
+export function resetKernelEnv(): void {
+  const d = defaults();
+  kernelEnv.device = d.device;
+  for (const k of ['attention', 'matmul', 'head', 'rmsnorm', 'lora'] as const) Object.assign(kernelEnv[k], d[k]);
+}

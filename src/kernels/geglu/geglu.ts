@@ -1,0 +1,28 @@
+// GeGLU (gelu-tanh gated MLP, Gemma) forward and backward over N = (B*T)*F elements.
+import type { GpuContext } from '../../gpu/context.ts';
+import type { Recorder } from '../../gpu/recorder.ts';
+import { preprocess } from '../../gpu/wgsl.ts';
+import { grid1d, params } from '../dispatch.ts';
+import src from './geglu.wgsl?raw';
+
+function pipe(ctx: GpuContext, forward: boolean) {
+  return ctx.pipeline(`geglu_${forward ? 'fwd' : 'bwd'}`, () => preprocess(src, { FORWARD: forward }));
+}
+
+/** y = gelu_tanh(g) * u.  y, g, u: (N) f32 */
+export function gegluForward(rec: Recorder, y: GPUBuffer, g: GPUBuffer, u: GPUBuffer, n: number): void {
+  const ctx = rec.ctx;
+  rec.dispatch({
+    kernel: 'geglu_fwd', shapes: `N=${n}`, pipeline: pipe(ctx, true),
+    params: params([n]), buffers: [y, g, u], workgroups: grid1d(ctx, n, 256),
+  });
+}
+
+/** dg, du (overwritten) from dy and the forward inputs g, u. All (N) f32. */
+export function gegluBackward(rec: Recorder, dg: GPUBuffer, du: GPUBuffer, dy: GPUBuffer, g: GPUBuffer, u: GPUBuffer, n: number): void {
+  const ctx = rec.ctx;
+  rec.dispatch({
+    kernel: 'geglu_bwd', shapes: `N=${n}`, pipeline: pipe(ctx, false),
+    params: params([n]), buffers: [dg, du, dy, g, u], workgroups: grid1d(ctx, n, 256),
+  });
+}
