@@ -38,7 +38,7 @@ describe('LocalEngine and a lost device', () => {
     expect(rec.status).toBe('finished');
     const notices = events.filter((e) => e.type === 'status' && e.message?.includes('resuming automatically'));
     expect(notices).toHaveLength(1);
-    expect((notices[0] as { message: string }).message).toMatch(/^the GPU device was lost; resuming automatically on a new device from its checkpoint at step [12]$/);
+    expect((notices[0] as { message: string }).message).toMatch(/^the GPU device was lost; resuming automatically on a new device from its checkpoint at step [12], .*\.safetensors$/);
     expect(rec.step).toBe(4);
     // One run id throughout; after the notice the steps continue from the checkpoint to the end.
     const after = events.slice(events.indexOf(notices[0])).filter((e) => e.type === 'step').map((e) => (e as { metrics: { step: number } }).metrics.step);
