@@ -82,8 +82,9 @@ describe('faults during a run', { timeout: 600_000 }, () => {
       list: () => inner.list(),
       delete: (id) => inner.delete(id),
       async save(id: string, bytes: Uint8Array, st: RunState) {
-        // The second and third saves (steps 4 and 6) fail as a full disk would.
-        if (++saves === 2 || saves === 3) {
+        // The saves at steps 4 and 6 fail as a full disk would.
+        saves++;
+        if (st.step === 4 || st.step === 6) {
           const step = (await inner.load(id))!.state.step;
           expect(step).toBe(2);
           throw new Error(`disk full writing a ${bytes.byteLength} B checkpoint; the previous checkpoint (step ${step}) is intact`);
