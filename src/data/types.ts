@@ -152,6 +152,9 @@ export interface TokenizedPair {
   promptIds: number[];
   chosenIds: number[];
   rejectedIds: number[];
+  /** One side's extra prompt token (masked, as TRL does) when only the other side's prompt merged with its answer. */
+  chosenPromptTail?: number[];
+  rejectedPromptTail?: number[];
 }
 
 /** A file that cannot be read at all: the message names the file and says why. */

@@ -268,7 +268,7 @@ const DIRECT: Partial<Record<GgmlType, WeightType>> = {
  * in Hugging Face order (convert_hf_to_gguf permutes them for ggml's interleaved RoPE); `raw` skips that.
  */
 export async function readGgufTensor(g: GgufFile, name: string, opts: { raw?: boolean } = {}): Promise<LoadedTensor> {
-  const info = g.tensors.get(name) ?? g.tensors.get(hfToGgufName(name) ?? '') ?? null;
+  const info = g.tensors.get(name) ?? g.tensors.get(hfToGgufName(name, architecture(g)) ?? '') ?? null;
   if (!info) throw new Error(`${g.source.name}: tensor ${JSON.stringify(name)}: not in this file`);
   const what = `${g.source.name}: tensor ${JSON.stringify(info.name)}`;
   const elements = info.dims.reduce((a, b) => a * b, 1);
@@ -295,7 +295,7 @@ export async function readGgufTensor(g: GgufFile, name: string, opts: { raw?: bo
       data = unpermuteRows(data, shape[0], heads, what);
     }
   }
-  return { name: ggufToHfName(info.name) ?? info.name, ggufName: info.name, type, shape, data };
+  return { name: ggufToHfName(info.name, architecture(g)) ?? info.name, ggufName: info.name, type, shape, data };
 }
 
 /**
@@ -336,7 +336,7 @@ export function permuteRows(data: Uint8Array, rows: number, heads: number): Uint
   return out;
 }
 
-function architecture(g: GgufFile): string {
+export function architecture(g: GgufFile): string {
   const a = g.metadata.get('general.architecture');
   return typeof a === 'string' ? a : '';
 }
@@ -345,27 +345,36 @@ const LAYER_NAMES: Record<string, string> = {
   attn_q: 'self_attn.q_proj', attn_k: 'self_attn.k_proj', attn_v: 'self_attn.v_proj', attn_output: 'self_attn.o_proj',
   ffn_gate: 'mlp.gate_proj', ffn_up: 'mlp.up_proj', ffn_down: 'mlp.down_proj',
   attn_norm: 'input_layernorm', ffn_norm: 'post_attention_layernorm',
+  attn_q_norm: 'self_attn.q_norm', attn_k_norm: 'self_attn.k_norm',
 };
+// Gemma 3 (llama.cpp's gemma3): ffn_norm is the pre-feed-forward norm, and the sandwich norms have their own names.
+const GEMMA3_NAMES: Record<string, string> = {
+  ...LAYER_NAMES,
+  ffn_norm: 'pre_feedforward_layernorm', post_attention_norm: 'post_attention_layernorm', post_ffw_norm: 'post_feedforward_layernorm',
+};
+const layerNames = (arch: string) => (arch === 'gemma3' ? GEMMA3_NAMES : LAYER_NAMES);
 const GLOBAL_NAMES: Record<string, string> = {
   'token_embd.weight': 'model.embed_tokens.weight', 'output_norm.weight': 'model.norm.weight', 'output.weight': 'lm_head.weight',
 };
 
-export function ggufToHfName(name: string): string | null {
+/** Hugging Face name of a GGUF tensor (llama.cpp's names for `arch`: llama, qwen2, qwen3, gemma3). */
+export function ggufToHfName(name: string, arch = 'llama'): string | null {
   if (GLOBAL_NAMES[name]) return GLOBAL_NAMES[name];
   const m = /^blk\.(\d+)\.([a-z_]+)\.(weight|bias)$/.exec(name);
-  if (!m || !LAYER_NAMES[m[2]]) return null;
-  return `model.layers.${m[1]}.${LAYER_NAMES[m[2]]}.${m[3]}`;
+  const names = layerNames(arch);
+  if (!m || !names[m[2]]) return null;
+  return `model.layers.${m[1]}.${names[m[2]]}.${m[3]}`;
 }
 
-export function hfToGgufName(name: string): string | null {
+export function hfToGgufName(name: string, arch = 'llama'): string | null {
   for (const [g, h] of Object.entries(GLOBAL_NAMES)) if (h === name) return g;
   const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(name);
   if (!m) return null;
-  const g = Object.entries(LAYER_NAMES).find(([, h]) => h === m[2]);
+  const g = Object.entries(layerNames(arch)).find(([, h]) => h === m[2]);
   return g ? `blk.${m[1]}.${g[0]}.${m[3]}` : null;
 }
 
-const ARCH_CLASS: Record<string, string> = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM' };
+const ARCH_CLASS: Record<string, string> = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', gemma3: 'Gemma3ForCausalLM' };
 
 /**
  * A Hugging Face config.json equivalent built from `{arch}.*` metadata. llama3-style RoPE scaling in GGUF
@@ -375,7 +384,7 @@ export function ggufConfig(g: GgufFile): { config: Record<string, unknown>; rope
   const arch = architecture(g);
   const cls = ARCH_CLASS[arch];
   const file = g.source.name;
-  if (!cls) throw new Error(`${file}: metadata "general.architecture": ${JSON.stringify(arch)} is not supported (llama, qwen2)`);
+  if (!cls) throw new Error(`${file}: metadata "general.architecture": ${JSON.stringify(arch)} is not supported (${Object.keys(ARCH_CLASS).join(', ')})`);
   const num = (key: string, fallback?: number): number => {
     const v = g.metadata.get(`${arch}.${key}`);
     if (v === undefined) {
@@ -412,7 +421,24 @@ export function ggufConfig(g: GgufFile): { config: Record<string, unknown>; rope
     bos_token_id: id('bos_token_id'),
     eos_token_id: id('eos_token_id'),
   };
-  if (arch === 'qwen2') config.use_sliding_window = false;
+  if (arch === 'qwen2' || arch === 'qwen3') config.use_sliding_window = false;
+  if (arch === 'gemma3') {
+    // As llama.cpp's gemma3 runs it: the hidden activation is gelu-tanh, sliding layers use θ 10000 unless the
+    // file says otherwise and every 6th layer is global, and scores are scaled by head_dim^-½ except on the
+    // 62-layer 27B (hidden / heads). convert_hf_to_gguf stored every norm weight as 1 + w.
+    const L = num('block_count');
+    const pattern = num('attention.sliding_window_pattern', 6);
+    Object.assign(config, {
+      model_type: 'gemma3_text',
+      hidden_activation: 'gelu_pytorch_tanh',
+      sliding_window: num('attention.sliding_window'),
+      layer_types: Array.from({ length: L }, (_, i) => ((i + 1) % pattern === 0 ? 'full_attention' : 'sliding_attention')),
+      rope_local_base_freq: num('rope.freq_base_swa', 10000),
+      query_pre_attn_scalar: L === 62 ? C / H : num('attention.key_length', C / H),
+      norm_weights_include_one: true,
+    });
+    delete config.hidden_act;
+  }
   const scaling = g.metadata.get(`${arch}.rope.scaling.type`);
   if (typeof scaling === 'string' && scaling !== 'none') {
     config.rope_scaling = { rope_type: scaling, type: scaling, factor: num('rope.scaling.factor', 1), original_max_position_embeddings: num('rope.scaling.original_context_length', 0) || undefined };

@@ -6,6 +6,12 @@ export interface PairIds {
   promptIds: number[];
   chosenIds: number[];
   rejectedIds: number[];
+  /**
+   * Prompt tokens of one side only, after the shared prompt: masked like the prompt, never scored. TRL's
+   * tokenization gives the side whose prompt did not merge with its answer one more prompt token.
+   */
+  chosenPromptTail?: number[];
+  rejectedPromptTail?: number[];
 }
 
 export interface SequenceBatch {
@@ -26,8 +32,9 @@ export function layoutPairs(pairs: PairIds[], padId = 0, seqs?: 'both' | 'chosen
   const B = pairs.length;
   const both = seqs !== 'chosen';
   const list: { prompt: number[]; completion: number[] }[] = [];
-  for (const p of pairs) list.push({ prompt: p.promptIds, completion: p.chosenIds });
-  if (both) for (const p of pairs) list.push({ prompt: p.promptIds, completion: p.rejectedIds });
+  const side = (prompt: number[], tail: number[] | undefined) => (tail?.length ? [...prompt, ...tail] : prompt);
+  for (const p of pairs) list.push({ prompt: side(p.promptIds, p.chosenPromptTail), completion: p.chosenIds });
+  if (both) for (const p of pairs) list.push({ prompt: side(p.promptIds, p.rejectedPromptTail), completion: p.rejectedIds });
   const nSeq = list.length;
   let T = 1;
   for (const s of list) {

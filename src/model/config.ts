@@ -47,6 +47,8 @@ export interface ModelConfig {
   // ---- beyond Llama (absent: Llama's behaviour) ----
   /** 'linear' RoPE scaling factor of full-attention layers. */
   ropeLinearFactor?: number;
+  /** GGUF's rope_freqs (Llama 3): inv_freq of full-attention layers divided by these, (D/2). */
+  ropeFreqFactors?: Float32Array;
   /** Qwen3, Gemma 3: per-head RMSNorm of q and k (q_norm, k_norm over D) before RoPE. */
   qkNorm?: boolean;
   /** Gemma: RMSNorm multiplies by (1 + w); the stored weights are offsets from 1. */
@@ -249,7 +251,8 @@ export function parseConfig(json: Json, file = 'config.json'): ModelConfig {
   if (qwen3 || gemma) cfg.qkNorm = true;
   if (gemma) {
     Object.assign(cfg, {
-      normPlusOne: true,
+      // A GGUF from convert_hf_to_gguf already stores 1 + w (ggufConfig says so).
+      normPlusOne: json.norm_weights_include_one !== true,
       sandwichNorms: true,
       act: 'gelu_tanh',
       embedScale: embedScale(C, dtypeOf(json)),

@@ -1,6 +1,6 @@
 // Opens a model from wherever its files are (a Node folder, dropped browser files, a Hub download, a GGUF):
 // config.json (or GGUF metadata) parsed and checked, and a TensorReader that yields one tensor at a time.
-import { ggufConfig, openGguf, readGgufTensor, hfToGgufName, type GgufValue } from '../io/gguf.ts';
+import { architecture, ggufConfig, openGguf, readGgufTensor, hfToGgufName, type GgufValue } from '../io/gguf.ts';
 import { openSafetensors, openShardedSafetensors, type TensorSet } from '../io/safetensors.ts';
 import type { ByteSource } from '../io/source.ts';
 import { parseConfig, type ModelConfig } from './config.ts';
@@ -63,14 +63,21 @@ export async function openModel(p: FileProvider): Promise<OpenedModel> {
   const gguf = files.find((f) => f.toLowerCase().endsWith('.gguf'));
   if (gguf && !files.includes('config.json')) {
     const g = await openGguf(await p.open(gguf));
+    const arch = architecture(g);
     const { config, ropeFreqsTensor } = ggufConfig(g);
-    // llama.cpp stores Llama-3 rope scaling as precomputed frequency factors; refusing beats running wrong RoPE.
-    if (ropeFreqsTensor) throw new Error(`${gguf}: tensor rope_freqs (Llama-3 rope scaling) is not supported from GGUF yet; load the Hugging Face folder instead`);
     const cfg = parseConfig(config, gguf);
+    if (ropeFreqsTensor) {
+      // llama.cpp stores Llama-3 RoPE scaling as per-frequency divisors (convert_hf_to_gguf's rope_freqs).
+      const t = await readGgufTensor(g, 'rope_freqs.weight');
+      if (t.type !== 'f32' || t.shape.length !== 1 || t.shape[0] !== cfg.D / 2) {
+        throw new Error(`${gguf}: tensor rope_freqs.weight: expected ${cfg.D / 2} f32 values (head_dim / 2), got ${t.type} [${t.shape}]`);
+      }
+      cfg.ropeFreqFactors = Float32Array.from(new Float32Array(t.data.buffer, t.data.byteOffset, cfg.D / 2));
+    }
     const types: Record<string, HostDtype> = { f32: 'F32', f16: 'F16', q8_0: 'Q8_0', q4_0: 'Q4_0' };
     const reader: TensorReader = {
       source: gguf,
-      has: (n) => g.tensors.has(hfToGgufName(n) ?? n),
+      has: (n) => g.tensors.has(hfToGgufName(n, arch) ?? n),
       async read(n): Promise<HostTensor> {
         const t = await readGgufTensor(g, n);
         const out: HostTensor = { dtype: types[t.type], shape: t.shape, data: t.data };

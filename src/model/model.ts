@@ -149,10 +149,12 @@ export async function loadBaseModel(
     return b;
   };
   const norm = (name: string, n: number, scale?: number) => vector(name, n, { scale });
-  const freqs = (label: string, theta: number, scaling: ModelConfig['ropeScaling'], linear?: number) => {
+  const freqs = (label: string, theta: number, scaling: ModelConfig['ropeScaling'], linear?: number, divisors?: Float32Array) => {
     let f = ropeInvFreq(cfg.D, theta, scaling);
     // transformers' linear scaling: inv_freq / factor, in f32.
     if (linear) f = f.map((x) => Math.fround(x / Math.fround(linear)));
+    // llama.cpp's rope_freqs: θ_i = pos · inv_freq_i / factor_i.
+    if (divisors) f = f.map((x, i) => Math.fround(x / divisors[i]));
     const b = ctx.upload(label, f);
     allocated.push(b);
     return b;
@@ -167,7 +169,7 @@ export async function loadBaseModel(
   };
   try {
     const embed = await matrix('model.embed_tokens.weight', cfg.V, cfg.C, embedType);
-    const invFreq = freqs('inv_freq', cfg.ropeTheta, cfg.ropeScaling, cfg.ropeLinearFactor);
+    const invFreq = freqs('inv_freq', cfg.ropeTheta, cfg.ropeScaling, cfg.ropeLinearFactor, cfg.ropeFreqFactors);
     const local = cfg.ropeLocal;
     const invFreqLocal = local ? freqs('inv_freq_local', local.theta, local.scaling, local.linearFactor) : undefined;
     const layers: LayerWeights[] = [];

@@ -35,7 +35,7 @@ export interface LossNormalizer {
 export interface LossResult {
   /** This micro-batch's share of the batch loss (sums to the full-batch loss over micro-batches). */
   loss: number;
-  nll: number; // this micro-batch's share of the token-mean NLL (before cpo_alpha)
+  nll: number; // this micro-batch's share of the token-mean NLL (before cpo_alpha; 0 when cpo_alpha is 0, as TRL logs it)
   /** d(loss)/d(log p of each chosen / rejected token of pair i): the same for every token of a sequence. */
   dChosen: Float64Array;
   dRejected: Float64Array;
@@ -119,5 +119,6 @@ export function cpoLoss(pairs: PairLogps[], cfg: LossConfig, norm: LossNormalize
   const dNll = -cfg.cpoAlpha / norm.chosenTokens;
   for (let i = 0; i < n; i++) dChosen[i] += dNll;
   const prefWeight = cfg.loss === 'sft' ? 0 : 1;
-  return { loss: (prefWeight * pref) / norm.pairs + cfg.cpoAlpha * nll, nll, dChosen, dRejected, sums };
+  // TRL reports nll_loss 0 when cpo_alpha is 0 (it skips computing it).
+  return { loss: (prefWeight * pref) / norm.pairs + cfg.cpoAlpha * nll, nll: cfg.cpoAlpha === 0 ? 0 : nll, dChosen, dRejected, sums };
 }

@@ -21,6 +21,7 @@ export interface EngineArgsMap {
   exportAdapter: [runId: string, dtype: 'f32' | 'f16'];
   exportRecipe: [runId: string];
   translate: Parameters<StudioEngine['translate']>;
+  prefsCandidates: Parameters<StudioEngine['prefsCandidates']>;
 }
 export type EngineArgs<K extends keyof StudioEngine> = EngineArgsMap[K];
 export type EngineRequest = { [K in keyof StudioEngine]: Request<K, EngineArgs<K>> }[keyof StudioEngine];
@@ -117,6 +118,7 @@ export class WorkerEngine implements StudioEngine {
   exportAdapter: StudioEngine['exportAdapter'] = (runId, dtype) => this.call('exportAdapter', [runId, dtype]);
   exportRecipe: StudioEngine['exportRecipe'] = (runId) => this.call('exportRecipe', [runId]);
   translate: StudioEngine['translate'] = (sources, opts) => this.call('translate', [sources, opts]);
+  prefsCandidates: StudioEngine['prefsCandidates'] = (rows, batchIndex, opts) => this.call('prefsCandidates', [rows, batchIndex, opts]);
 }
 
 export function createWorkerEngine(): WorkerEngine {

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatReport, readPreferenceFile, tokenizePairs, withTokenization, type PreferenceRow } from '../../src/data/index.ts';
+import { loadTokenizer } from '../../src/io/tokenizer.ts';
 import type { ChatMessage } from '../../src/model/tokenizer.ts';
 import { GreedyTokenizer, jsonl, memFile } from './helpers.ts';
 
@@ -27,14 +30,17 @@ describe('TRL tokenization and masking', () => {
     expect(both.promptIds).toEqual([1, x]);
     expect(both.chosenIds).toEqual([ab, c, 2]);
     expect(both.rejectedIds).toEqual([ab, b, 2]);
-    // Merge on the chosen side only: the shared prompt is the shorter one, the rejected side keeps "a" in front.
+    // Merge on the chosen side only: the shared prompt is the shorter one; the rejected side keeps "a" as a
+    // masked prompt tail, as TRL masks it.
     const one = tokenizePairs([row('xa', 'bc', 'cc')], tok);
     expect(one.pairs[0].promptIds).toEqual([1, x]);
     expect(one.pairs[0].chosenIds).toEqual([ab, c, 2]);
-    expect(one.pairs[0].rejectedIds).toEqual([a, c, c, 2]);
+    expect(one.pairs[0].rejectedPromptTail).toEqual([a]);
+    expect(one.pairs[0].rejectedIds).toEqual([c, c, 2]);
+    expect(one.pairs[0].chosenPromptTail).toBeUndefined();
     expect(one.summary.boundaryMismatches).toBe(1);
     // Full sequences still equal TRL's chosen/rejected input_ids.
-    expect([...one.pairs[0].promptIds, ...one.pairs[0].rejectedIds]).toEqual([1, ...tok.encode('xacc'), 2]);
+    expect([...one.pairs[0].promptIds, ...one.pairs[0].rejectedPromptTail!, ...one.pairs[0].rejectedIds]).toEqual([1, ...tok.encode('xacc'), 2]);
   });
 
   it('does not add BOS or EOS twice, nor when the tokenizer has none', () => {
@@ -49,18 +55,71 @@ describe('TRL tokenization and masking', () => {
     expect(q.chosenIds).toEqual(tok.encode(' yo'));
   });
 
-  it('truncates like CPOTrainer: prompt to max_prompt_length (keep_end / keep_start), then completions', () => {
+  it("matches TRL 1.13's tokenize_row with a real tokenizer: ids, masked labels, merges on one side, truncation", async () => {
+    // Made by scripts/make-trl-tokenize-fixtures.py (TRL 1.13 itself on public/models/tiny's tokenizer).
+    const fx = JSON.parse(readFileSync(resolve(import.meta.dirname, 'fixtures/trl-1.13-tokenize.json'), 'utf8')) as {
+      cases: { max_length: number; prompt: string; chosen: string; rejected: string; chosen_input_ids: number[]; chosen_labels: number[]; rejected_input_ids: number[]; rejected_labels: number[] }[];
+    };
+    const dir = resolve(import.meta.dirname, '../../public/models/tiny');
+    const tok = await loadTokenizer({
+      tokenizerJson: JSON.parse(readFileSync(resolve(dir, 'tokenizer.json'), 'utf8')),
+      tokenizerConfig: JSON.parse(readFileSync(resolve(dir, 'tokenizer_config.json'), 'utf8')),
+    });
+    let tails = 0;
+    let cuts = 0;
+    let dropped = 0;
+    for (const c of fx.cases) {
+      const what = `max_length ${c.max_length}, ${JSON.stringify(c.chosen)} / ${JSON.stringify(c.rejected)}`;
+      const res = tokenizePairs([row(c.prompt, c.chosen, c.rejected)], tok, { maxLength: c.max_length });
+      const scored = (labels: number[]) => labels.filter((l) => l !== -100).length;
+      if (scored(c.chosen_labels) === 0 || scored(c.rejected_labels) === 0) {
+        // TRL keeps a pair whose answer was cut to nothing (it scores no token); it is dropped here, saying why.
+        expect(res.pairs, what).toHaveLength(0);
+        expect(res.issues[0].message).toMatch(/cut to nothing/);
+        dropped++;
+        continue;
+      }
+      const p = res.pairs[0];
+      for (const [side, tail, ids, wantIds, wantLabels] of [
+        ['chosen', p.chosenPromptTail ?? [], p.chosenIds, c.chosen_input_ids, c.chosen_labels],
+        ['rejected', p.rejectedPromptTail ?? [], p.rejectedIds, c.rejected_input_ids, c.rejected_labels],
+      ] as const) {
+        expect([...p.promptIds, ...tail, ...ids], `${side} ids, ${what}`).toEqual(wantIds);
+        expect([...Array(p.promptIds.length + tail.length).fill(-100), ...ids], `${side} labels, ${what}`).toEqual(wantLabels);
+        tails += tail.length;
+      }
+      cuts += res.summary.truncatedCompletions;
+    }
+    // The fixture holds one-sided merges, cuts and an answer cut to nothing.
+    expect(tails).toBeGreaterThan(0);
+    expect(cuts).toBeGreaterThan(0);
+    expect(dropped).toBeGreaterThan(0);
+  });
+
+  it("truncates with TRL 1.13's rule: prompts kept, answers cut to max_length - longer answer when too long", () => {
+    const tok = new GreedyTokenizer();
+    const prompt = 'abcdefghijklmnopqrstuvwxyz'; // 26 tokens + BOS
+    const chosen = tok.encode(' 1234567890'); // 11 tokens, 12 with EOS: the longer answer
+    expect(tokenizePairs([row(prompt, ' 1234567890', ' 678')], tok, { maxLength: 24 }).pairs[0].chosenIds).toEqual([...chosen, 2]); // 24 − 12 > 12: no cut
+    const r = tokenizePairs([row(prompt, ' 1234567890', ' 678')], tok, { maxLength: 20 });
+    expect(r.pairs[0].promptIds).toHaveLength(27);
+    expect(r.pairs[0].chosenIds).toEqual(chosen.slice(0, 20 - 12));
+    expect(r.pairs[0].rejectedIds).toEqual([...tok.encode(' 678'), 2]);
+    expect(r.summary).toMatchObject({ truncatedPrompts: 0, truncatedCompletions: 1 });
+  });
+
+  it("truncates like CPOTrainer before TRL 1.13 (truncation 'trl-legacy'): prompt to max_prompt_length, then completions", () => {
     const tok = new GreedyTokenizer();
     const prompt = 'abcdefghijklmnopqrstuvwxyz'; // 26 tokens + BOS
     const r = [row(prompt, ' 12345', ' 678')];
-    const end = tokenizePairs(r, tok, { maxLength: 20, maxPromptLength: 10, truncationMode: 'keep_end' });
+    const end = tokenizePairs(r, tok, { maxLength: 20, maxPromptLength: 10, truncation: 'trl-legacy', truncationMode: 'keep_end' });
     expect(tok.decode(end.pairs[0].promptIds)).toBe('qrstuvwxyz');
     expect(end.pairs[0].chosenIds).toEqual([...tok.encode(' 12345'), 2]);
     expect(end.summary.truncatedPrompts).toBe(1);
-    const start = tokenizePairs(r, tok, { maxLength: 20, maxPromptLength: 10, truncationMode: 'keep_start' });
+    const start = tokenizePairs(r, tok, { maxLength: 20, maxPromptLength: 10, truncation: 'trl-legacy', truncationMode: 'keep_start' });
     expect(tok.decode(start.pairs[0].promptIds)).toBe('<s>abcdefghi');
     // Still too long: completions cut to max_length - max_prompt_length.
-    const tight = tokenizePairs([row(prompt, ' 1234567890123', ' 6')], tok, { maxLength: 16, maxPromptLength: 10 });
+    const tight = tokenizePairs([row(prompt, ' 1234567890123', ' 6')], tok, { maxLength: 16, maxPromptLength: 10, truncation: 'trl-legacy' });
     expect(tight.pairs[0].promptIds).toHaveLength(10);
     expect(tight.pairs[0].chosenIds).toEqual(tok.encode(' 12345'));
     expect(tight.pairs[0].rejectedIds).toEqual([...tok.encode(' 6'), 2]);
@@ -71,7 +130,7 @@ describe('TRL tokenization and masking', () => {
     expect(full).toBeGreaterThan(16);
     expect([edges, counts]).toEqual([[16, 1024], [0, 1, 0]]);
     // Short rows are left alone.
-    const short = tokenizePairs([row('ab', ' c', ' d')], tok, { maxLength: 16, maxPromptLength: 10 });
+    const short = tokenizePairs([row('ab', ' c', ' d')], tok, { maxLength: 16, maxPromptLength: 10, truncation: 'trl-legacy' });
     expect(short.summary.truncatedPrompts + short.summary.truncatedCompletions).toBe(0);
   });
 

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.ts';
+import { Decoder } from '../../src/generate/decoder.ts';
+import { tokenLogp } from '../../src/generate/sampling.ts';
 import { importPeftAdapter } from '../../src/io/peft.ts';
 import { openSafetensors, toFloat32 } from '../../src/io/safetensors.ts';
 import { memorySource } from '../../src/io/source.ts';
@@ -51,6 +53,36 @@ for (const arch of ['qwen3', 'gemma3']) {
       await opened.close();
     });
 
+    it('decoding with the KV cache scores the chosen answers as transformers does (ragged prompts, windows crossed)', async () => {
+      const c = g.cases.find((x) => x.quant === 'none')!;
+      if (!models.has('none')) models.set('none', await loadBaseModel(ctx, opened.cfg, opened.reader, 'none'));
+      const adir = resolve(dir, 'adapter');
+      const adapter = await importPeftAdapter(
+        { config: readFileSync(resolve(adir, 'adapter_config.json'), 'utf8'), weights: new Uint8Array(readFileSync(resolve(adir, 'adapter_model.safetensors'))) },
+        opened.configJson as never,
+      );
+      const ad = adapterInit(adapter);
+      const lora = createLora(ctx, opened.cfg, { ...ad.config, dropout: 0 }, 0, ad.init);
+      const dec = new Decoder(ctx, models.get('none')!, lora);
+      try {
+        const V = opened.cfg.V;
+        const n = pairs.length;
+        const P = Math.max(...pairs.map((p) => p.promptIds.length));
+        const steps = Math.max(...pairs.map((p) => p.chosenIds.length));
+        dec.reserve({ slots: n, maxLen: P + steps, prefillRows: n * P });
+        let logits = await dec.prefill(pairs.map((p) => p.promptIds));
+        const sums = new Float64Array(n);
+        for (let s = 0; s < steps; s++) {
+          for (let i = 0; i < n; i++) if (s < pairs[i].chosenIds.length) sums[i] += tokenLogp(logits, pairs[i].chosenIds[s], i * V, V);
+          if (s + 1 < steps) logits = await dec.step(pairs.map((p) => p.chosenIds[Math.min(s, p.chosenIds.length - 1)]));
+        }
+        expect(relErr(sums, c.chosen_logps)).toBeLessThan(1e-4);
+      } finally {
+        dec.release();
+        releaseLora(ctx, lora);
+      }
+    });
+
     for (const c of g.cases) {
       it(`${c.quant} ${c.loss}: log-probs, loss, TRL metrics and every LoRA gradient`, async () => {
         if (!models.has(c.quant)) models.set(c.quant, await loadBaseModel(ctx, opened.cfg, opened.reader, c.quant));
@@ -74,6 +106,7 @@ for (const arch of ['qwen3', 'gemma3']) {
           const metrics: Record<string, number> = {
             'rewards/chosen': s.rewardsChosen / n, 'rewards/rejected': s.rewardsRejected / n, 'rewards/margins': s.margins / n,
             'rewards/accuracies': s.accuracies / n, 'logps/chosen': s.logpsChosen / n, 'logps/rejected': s.logpsRejected / n,
+            nll_loss: res.loss.nll, // 0 with cpo_alpha 0, as TRL logs it (the simpo cases)
           };
           for (const [k, v] of Object.entries(metrics)) {
             // TRL computes accuracies in float32 (0.2000000029…).

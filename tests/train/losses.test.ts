@@ -93,3 +93,14 @@ describe('CPO loss family', () => {
     expect(() => validateLossConfig({ ...CASES[0], loss: 'nope' as never })).toThrow(/unknown/);
   });
 });
+
+describe('nll_loss as TRL logs it', () => {
+  it('is 0 with cpo_alpha 0 (TRL skips it), the token-mean NLL otherwise', () => {
+    const ps = pairs(11, 3, false);
+    const tokens = ps.reduce((a, p) => a + p.chosenTokens, 0);
+    const norm = { pairs: ps.length, chosenTokens: tokens };
+    const base: LossConfig = { loss: 'simpo', beta: 2, cpoAlpha: 0, labelSmoothing: 0, simpoGamma: 0.5 };
+    expect(cpoLoss(ps, base, norm).nll).toBe(0);
+    expect(cpoLoss(ps, { ...base, cpoAlpha: 1 }, norm).nll).toBeCloseTo(-ps.reduce((a, p) => a + p.chosenSum, 0) / tokens, 12);
+  });
+});
