@@ -3,6 +3,7 @@
 import { existsSync, openAsBlob, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatReport, type ReadOptions, type ReadResult } from '../data/index.ts';
+import { readTextLines } from '../data/node-text.ts';
 import { readPreferenceFile } from '../data/read.ts';
 import { issueTotal } from '../data/report.ts';
 import type { ValidationReport } from '../data/types.ts';
@@ -78,9 +79,7 @@ export async function dataBlob(path: string): Promise<Blob & { name: string }> {
 /** Text lines as sacreBLEU reads them: split on '\n', the final newline starts no line, CR of CRLF dropped. */
 export function readLines(path: string): string[] {
   checkFile(path);
-  const lines = readFileSync(path, 'utf8').split('\n');
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  return readTextLines(path); // UTF-8 only: UTF-16, binary and invalid UTF-8 are refused naming the encoding or line
 }
 
 /** Hub download progress on stderr, in progressLog's lines. */

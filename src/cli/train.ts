@@ -24,6 +24,7 @@ const spec: ArgSpec = {
   out: { type: 'string', help: 'adapter folder (PEFT files at the end, checkpoints/ inside)' },
   preset: { type: 'string', default: 'quick', choices: [...Object.keys(PRESETS), 'custom'], help: 'starting settings' },
   resume: { type: 'boolean', help: 'continue the run found in --out (may raise --max-steps or --epochs)' },
+  'stretch-schedule': { type: 'boolean', help: 'with --resume and a new step budget: recompute warmup and decay over it (default: keep the original schedule)' },
   epochs: { type: 'number', min: 0, minExclusive: true, help: 'epochs' },
   'max-steps': { ...int, min: 0, help: 'optimizer steps (0: from epochs)' },
   lr: { type: 'number', min: 0, minExclusive: true, help: 'peak learning rate' },
@@ -79,6 +80,8 @@ export const trainCommand = command('train', async (argv: string[]): Promise<num
   const ckDir = join(outDir, 'checkpoints');
   const store = new FolderRunStore(ckDir);
   const engine = new LocalEngine(store, '/', nodeFiles);
+  engine.deviceLossResumes = 1; // the CLI retries once after a lost GPU device, then exits naming the checkpoint
+  engine.stretchSchedule = !!a['stretch-schedule'];
   try {
     const previous = await engine.listRuns(); // newest first
     if (a.resume && !previous.length) throw new Error(`${ckDir}: no run to resume`);

@@ -238,6 +238,11 @@ async function consumeItems(items: AsyncGenerator<RawItem>, ctx: ConsumeContext,
     report.skippedDirections += out.skippedDirections;
     for (const issue of out.issues) addIssue(report, issue, maxListed);
     for (const row of out.rows) {
+      const lone = loneSurrogateField(row);
+      if (lone) {
+        addIssue(report, { ...origin, field: lone, reason: 'invalid-utf8', message: 'holds a lone surrogate (an unpaired \\ud800-\\udfff escape): not valid Unicode text, it cannot be tokenized faithfully' }, maxListed);
+        continue;
+      }
       if (sameCompletion(row)) {
         addIssue(report, { ...origin, field: 'chosen', reason: 'identical-pair', message: `chosen and rejected are identical${row.langPair ? ` (${row.langPair})` : ''}` }, maxListed);
         continue;
@@ -317,6 +322,7 @@ const EXT: Record<string, Container> = {
 function sniffContainer(file: string, ext: string, head: Uint8Array, isParquet: boolean): Container {
   if (isParquet) return 'parquet';
   const byExt = EXT[ext];
+  if (byExt === 'parquet') throw new DataFileError(file, 'is named .parquet but does not start with Parquet\'s "PAR1" magic (damaged, or another format renamed)');
   const text = decodeUtf8(head.subarray(0, Math.min(head.length, 65536))).text.replace(/^\uFEFF/, '');
   const first = text.trimStart()[0];
   if (first === '[') return 'json';
@@ -325,7 +331,9 @@ function sniffContainer(file: string, ext: string, head: Uint8Array, isParquet: 
       // A .json file holding one object per line is JSON Lines (and vice versa for one pretty-printed object).
       const lines = text.split('\n').filter((l) => l.trim() !== '');
       if (lines.length >= 2 && lines[1].trimStart().startsWith('{') && parses(lines[0])) return 'jsonl';
-      if (byExt === 'jsonl' && lines.length >= 2 && !parses(lines[0])) return 'json';
+      // Only a pretty-printed document (a first line that opens and no more) is JSON; a .jsonl whose lines all
+      // fail to parse stays JSON Lines, so each bad line is reported with its number.
+      if (byExt === 'jsonl' && lines.length >= 2 && /^\s*\{\s*$/.test(lines[0])) return 'json';
       return byExt;
     }
     return parses(text.split('\n')[0]) ? 'jsonl' : 'json';
@@ -355,6 +363,25 @@ function checkText(file: string, head: Uint8Array, container: Container): void {
   let nul = 0;
   for (let i = 0; i < n; i++) if (head[i] === 0) nul++;
   if (nul > 0) throw new DataFileError(file, `looks like binary data (NUL bytes), not ${container} text`);
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The field of a row holding an unpaired UTF-16 surrogate (JSON can escape one; UTF-8 cannot encode it). */
+function loneSurrogateField(row: PreferenceRow): string | null {
+  for (const f of ['prompt', 'chosen', 'rejected'] as const) {
+    const v = row[f];
+    if (hasLoneSurrogate(v)) return f;
+  }
+  return null;
+}
+
+// JSON.stringify escapes lone surrogates, so chat messages are walked rather than stringified.
+function hasLoneSurrogate(v: unknown): boolean {
+  if (typeof v === 'string') return LONE_SURROGATE.test(v);
+  if (Array.isArray(v)) return v.some(hasLoneSurrogate);
+  if (v && typeof v === 'object') return Object.values(v).some(hasLoneSurrogate);
+  return false;
 }
 
 function sameCompletion(row: PreferenceRow): boolean {

@@ -11,7 +11,8 @@ import { generationEval } from '../eval/generation.ts';
 import { releaseBaseModel } from '../model/model.ts';
 import type { Quant } from '../model/projections.ts';
 import type { RunState, RunStore } from '../train/checkpoint.ts';
-import type { RunConfig, RunEvent, StepMetrics } from '../train/config.ts';
+import type { RunConfig, RunEvent, RunStatus, StepMetrics } from '../train/config.ts';
+import { lostDevice } from '../train/recover.ts';
 import type { TrainingRun } from '../train/run.ts';
 import { adapterFiles, recipeFiles, zipFiles, type AdapterDtype } from './exports.ts';
 import { providerFor, type PathFiles } from './providers.ts';
@@ -24,6 +25,12 @@ export class LocalEngine implements StudioEngine {
   private model: LoadedModel | null = null;
   private data: PreparedDataset | null = null;
   private run: TrainingRun | null = null;
+  /** Where the model came from, to load it again on a new device after a device loss. */
+  private modelSource: { source: ModelSource; quant: Quant } | null = null;
+  /** Automatic resumes of one run after lost GPU devices before the error reaches the user (the CLI: 1). */
+  deviceLossResumes = 2;
+  /** A resume that changes the step budget stretches the original schedule over it (CLI --stretch-schedule). */
+  stretchSchedule = false;
 
   constructor(
     private readonly store: RunStore,
@@ -54,6 +61,7 @@ export class LocalEngine implements StudioEngine {
   async loadModel(source: ModelSource, quant: Quant, onProgress?: Progress): Promise<ModelInfo> {
     const ctx = await this.gpu();
     if (this.run) throw new Error('a run is in progress: pause or stop it before loading another model');
+    this.modelSource = { source, quant };
     const provider = await providerFor(source, (loaded, total, what) => onProgress?.({ loaded, total, what: `download ${what}` }), this.baseUrl, this.pathFiles);
     if (this.model) {
       releaseBaseModel(ctx, this.model.base);
@@ -82,7 +90,7 @@ export class LocalEngine implements StudioEngine {
     return this.data;
   }
 
-  async train(config: RunConfig, onEvent: (e: RunEvent) => void, resumeRunId?: string): Promise<RunRecord> {
+  async train(config: RunConfig, onEvent: (e: RunEvent) => void, resumeRunId?: string, attempt = 0): Promise<RunRecord> {
     if (this.run) throw new Error('a run is already in progress');
     const m = this.model;
     const d = this.data;
@@ -93,16 +101,43 @@ export class LocalEngine implements StudioEngine {
     if (resumeRunId && !resume) throw new Error(`run ${resumeRunId} has no checkpoint`);
     const cfg = resume ? resumedConfig(resume.state.config, config) : config;
     const runId = resume?.state.runId ?? `run-${Date.now().toString(36)}`;
-    const started = startRun(ctx, m, d, cfg, this.store, onEvent, runId, resume ?? undefined);
+    const started = startRun(ctx, m, d, cfg, this.store, onEvent, runId, resume ?? undefined, { stretchSchedule: this.stretchSchedule });
     this.run = started.run;
     try {
-      const status = await started.run.run();
-      if (status === 'finished') await this.generationEval(started, onEvent);
-      return toRecord({ ...started.run.state }, status);
+      let status: RunStatus | null = null;
+      let error: unknown = null;
+      try {
+        status = await started.run.run();
+      } catch (e) {
+        error = e;
+      }
+      // A lost device (even mid-step) is not the end of the run: see resumeAfterDeviceLoss.
+      if (!(await lostDevice(ctx, error))) {
+        if (error) throw error;
+        if (status === 'finished') await this.generationEval(started, onEvent);
+        return toRecord({ ...started.run.state }, status!);
+      }
     } finally {
       this.run = null;
       started.release();
     }
+    return this.resumeAfterDeviceLoss(config, onEvent, runId, attempt);
+  }
+
+  /**
+   * A lost GPU device: a notice, the model loaded again on a new device, and the run resumed from its last
+   * checkpoint (bit-identical to an uninterrupted run; tests/faults), up to `deviceLossResumes` times.
+   */
+  private async resumeAfterDeviceLoss(config: RunConfig, onEvent: (e: RunEvent) => void, runId: string, attempt: number): Promise<RunRecord> {
+    const ck = await this.store.load(runId);
+    const where = this.store.where ? `, ${this.store.where(runId)}` : '';
+    const from = ck ? `its checkpoint at step ${ck.state.step}${where}` : 'the start (no checkpoint was saved yet)';
+    if (!this.modelSource || attempt >= this.deviceLossResumes) {
+      throw new Error(`the GPU device was lost ${attempt + 1} time${attempt ? 's' : ''} during run ${runId}; it can resume from ${from}`);
+    }
+    onEvent({ type: 'status', runId, status: 'running', message: `the GPU device was lost; resuming automatically on a new device from ${from}` });
+    await this.loadModel(this.modelSource.source, this.modelSource.quant);
+    return this.train(config, onEvent, ck ? runId : undefined, attempt + 1);
   }
 
   /** The end-of-run generation check (eval/generation.ts), kept with the run's last eval and checkpointed. */

@@ -16,7 +16,7 @@ import { batchSource, datasetFingerprint } from '../train/batches.ts';
 import type { Checkpoint, RunStore } from '../train/checkpoint.ts';
 import { loraSettings, type RunConfig, type RunEvent } from '../train/config.ts';
 import { validateRunConfig } from '../train/presets.ts';
-import { TrainingRun } from '../train/run.ts';
+import { TrainingRun, type RunOptions } from '../train/run.ts';
 import { Fingerprint } from '../util/hash.ts';
 import type { DataOptions, DatasetInfo, ModelInfo } from './types.ts';
 
@@ -177,6 +177,7 @@ export function startRun(
   onEvent: (e: RunEvent) => void,
   runId: string,
   resume?: Checkpoint,
+  runOptions: RunOptions = {},
 ): StartedRun {
   const errors = validateRunConfig(cfg);
   if (errors.length) throw new Error(`invalid settings: ${errors.join('; ')}`);
@@ -194,7 +195,7 @@ export function startRun(
   const identity = { runId, modelName: m.info.name, modelFingerprint: m.info.fingerprint, datasetName: d.info.name, datasetFingerprint: d.info.fingerprint };
   let run: TrainingRun;
   try {
-    run = new TrainingRun(ctx, tf, lora, batchSource(batcher), batcher.eval.slice(0, MAX_EVAL_PAIRS), cfg, store, onEvent, identity, resume);
+    run = new TrainingRun(ctx, tf, lora, batchSource(batcher), batcher.eval.slice(0, MAX_EVAL_PAIRS), cfg, store, onEvent, identity, resume, runOptions);
   } catch (e) {
     tf.release();
     releaseLora(ctx, lora);

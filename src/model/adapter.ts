@@ -1,14 +1,17 @@
 // Bridges the GPU LoRA (lora.ts) and PEFT adapter files (io/peft.ts): import to continue training or compare,
 // export for PEFT, vLLM and llama.cpp.
 import type { GpuContext } from '../gpu/context.ts';
-import { exportPeftAdapter, type ExportedAdapter, type LoraAdapter, type LoraSettings } from '../io/peft.ts';
+import { exportPeftAdapter, peftTensorName, type ExportedAdapter, type LoraAdapter, type LoraSettings } from '../io/peft.ts';
+import { assertFiniteF32 } from './finite.ts';
 import type { Projection } from './config.ts';
 import { PROJECTIONS } from './projections.ts';
 import { peftName, readLora, type Lora, type LoraConfig } from './lora.ts';
 
-export function adapterInit(a: LoraAdapter): { config: LoraConfig; init: Map<string, Float32Array> } {
+export function adapterInit(a: LoraAdapter, source = 'adapter_model.safetensors'): { config: LoraConfig; init: Map<string, Float32Array> } {
   const init = new Map<string, Float32Array>();
   for (const p of a.pairs) {
+    assertFiniteF32(p.A, [a.settings.r, p.inFeatures], `${source}: tensor ${peftTensorName(p.layer, p.module, 'A')}`);
+    assertFiniteF32(p.B, [p.outFeatures, a.settings.r], `${source}: tensor ${peftTensorName(p.layer, p.module, 'B')}`);
     init.set(peftName(p.layer, p.module, 'lora_A'), p.A);
     init.set(peftName(p.layer, p.module, 'lora_B'), p.B);
   }

@@ -4,6 +4,7 @@ import { architecture, ggufConfig, openGguf, readGgufTensor, hfToGgufName, type 
 import { openSafetensors, openShardedSafetensors, type TensorSet } from '../io/safetensors.ts';
 import type { ByteSource } from '../io/source.ts';
 import { parseConfig, type ModelConfig } from './config.ts';
+import { assertFinite } from './finite.ts';
 import type { HostDtype, HostTensor, TensorReader } from './model.ts';
 
 /** A set of named files: a model folder. */
@@ -50,7 +51,9 @@ function safetensorsReader(set: TensorSet, source: string): TensorReader {
       if (info.dtype !== 'F32' && info.dtype !== 'F16' && info.dtype !== 'BF16') {
         throw new Error(`${info.file}: tensor ${n}: dtype ${info.dtype} is not a float type this engine loads (F32, F16, BF16)`);
       }
-      return { dtype: info.dtype as HostDtype, shape: info.shape, data: await set.read(n) };
+      const t: HostTensor = { dtype: info.dtype as HostDtype, shape: info.shape, data: await set.read(n) };
+      assertFinite(t, `${info.file}: tensor ${n}`);
+      return t;
     },
   };
 }
@@ -77,7 +80,9 @@ export async function openModel(p: FileProvider): Promise<OpenedModel> {
       has: (n) => g.tensors.has(hfToGgufName(n, arch) ?? n),
       async read(n): Promise<HostTensor> {
         const t = await readGgufTensor(g, n);
-        return { dtype: types[t.type], shape: t.shape, data: t.data };
+        const out: HostTensor = { dtype: types[t.type], shape: t.shape, data: t.data };
+        assertFinite(out, `${gguf}: tensor ${t.ggufName}`);
+        return out;
       },
     };
     return { name: gguf.replace(/\.gguf$/i, ''), cfg, configJson: config, reader, tokenizerJson: null, tokenizerConfig: null, ggufMetadata: g.metadata, close: async () => p.close?.() };

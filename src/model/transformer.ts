@@ -55,6 +55,13 @@ export class Transformer {
     this.ws = null;
   }
 
+  /** The residual stream entering each layer (the last: after layer L-1), (M, C) f32 each, from the last forward; for naming where a non-finite value appeared. */
+  async residuals(): Promise<Float32Array[]> {
+    const { ws, batch } = this;
+    if (!ws || !batch) return [];
+    return Promise.all(ws.acts.map((a) => this.ctx.readF32(a, batch.M * this.model.cfg.C)));
+  }
+
   /** Runs the batch forward; keeps what backward needs. */
   async forward(batch: SequenceBatch, opts: PassOptions, willBackward: boolean): Promise<ForwardResult> {
     const { ctx, model } = this;

@@ -112,6 +112,8 @@ export interface RunStore {
   load(runId: string): Promise<Checkpoint | null>;
   list(): Promise<RunState[]>;
   delete(runId: string): Promise<void>;
+  /** Where a run's checkpoint lives, for messages (a file path in Node). */
+  where?(runId: string): string;
 }
 
 /** Sizes in messages about storage. */

@@ -41,6 +41,10 @@ export class FolderRunStore implements RunStore {
     return join(this.dir, `${runId}.safetensors`);
   }
 
+  where(runId: string): string {
+    return this.file(runId);
+  }
+
   async save(runId: string, checkpoint: Uint8Array, state: RunState): Promise<void> {
     const target = this.file(runId);
     const tmp = `${target}.tmp`;

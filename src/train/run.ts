@@ -9,6 +9,7 @@ import type { Transformer } from '../model/transformer.ts';
 import { encodeCheckpoint, restoreLora, snapshotLora, type Checkpoint, type RunState, type RunStore } from './checkpoint.ts';
 import type { LossConfig } from './losses.ts';
 import { LoraOptimizer } from './optimizer.ts';
+import { locateNonFinite } from './diagnose.ts';
 import { lrMultiplier, warmupSteps } from './schedule.ts';
 import { runMicroBatch, type MicroBatchResult } from './step.ts';
 
@@ -45,6 +46,11 @@ export function totalSteps(cfg: RunConfig, batchesPerEpoch: number): number {
   return Math.max(1, Math.ceil((batchesPerEpoch * cfg.epochs) / cfg.gradAccum));
 }
 
+/** Each micro-batch's dropout seed: a function of the step, so a resumed or recovered run draws the same masks. */
+export function dropoutSeedFor(seed: number, step: number, k: number): number {
+  return (seed * 1_000_003 + step * 131 + k) >>> 0;
+}
+
 export function lossConfig(cfg: RunConfig): LossConfig {
   return { loss: cfg.loss, beta: cfg.beta, cpoAlpha: cfg.cpoAlpha, labelSmoothing: cfg.labelSmoothing, simpoGamma: cfg.simpoGamma };
 }
@@ -56,6 +62,8 @@ export class TrainingRun {
   state: RunState;
   /** The last step whose checkpoint is known to be saved (-1: none yet). */
   savedStep = -1;
+  /** Where the first non-finite step's NaN/Inf appeared (see diagnose.ts). */
+  nonFiniteWhere: string | null = null;
   /** Set on a resume whose step budget changed: which schedule applies, for the user. */
   scheduleNote: string | null = null;
 
@@ -184,7 +192,7 @@ export class TrainingRun {
         };
         const results: MicroBatchResult[] = [];
         for (let k = 0; k < micro.length; k++) {
-          const seed = (cfg.seed * 1_000_003 + s.step * 131 + k) >>> 0;
+          const seed = dropoutSeedFor(cfg.seed, s.step, k);
           results.push(await runMicroBatch(this.model, micro[k], lossCfg, norm, { backward: true, accumulate: k > 0, dropoutSeed: seed }));
         }
         const gradNorm = await this.optimizer.gradNorm();
@@ -195,6 +203,11 @@ export class TrainingRun {
           await this.optimizer.apply(cfg, lr, s.step + 1);
           consecutiveSkips = 0;
         } else {
+          if (!this.nonFiniteWhere) {
+            const batches = micro.map((pairs, k) => ({ pairs, dropoutSeed: dropoutSeedFor(cfg.seed, s.step, k) }));
+            this.nonFiniteWhere = await locateNonFinite(this.ctx, this.model, this.lora, batches, loss);
+            this.status('running', `step ${s.step + 1} skipped: its ${Number.isFinite(loss) ? 'gradient' : 'loss'} is not finite; ${this.nonFiniteWhere}`);
+          }
           await this.optimizer.zeroGrads();
           s.skippedSteps++;
           consecutiveSkips++;
@@ -209,7 +222,7 @@ export class TrainingRun {
           await this.checkpointOrWarn();
           return this.status(
             'failed',
-            `${consecutiveSkips} steps in a row had a non-finite loss or gradient (step ${s.step}); lower the learning rate (now ${cfg.lr}), set max_grad_norm (now ${cfg.maxGradNorm}), or shorten max_length (now ${cfg.maxLength}).`,
+            `${consecutiveSkips} steps in a row had a non-finite loss or gradient (step ${s.step}; at the first, ${this.nonFiniteWhere}); lower the learning rate (now ${cfg.lr}), set max_grad_norm (now ${cfg.maxGradNorm}), or shorten max_length (now ${cfg.maxLength}).`,
           );
         }
         if (cfg.evalEvery > 0 && s.step % cfg.evalEvery === 0 && this.evalPairs.length) await this.evaluate();

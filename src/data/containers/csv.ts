@@ -37,6 +37,7 @@ export async function* parseDelimited(
     if (!header) {
       header = rec.map((h) => h.trim());
       if (header.length === 1 && header[0] === '') throw new DataFileError(file, 'has an empty header line');
+      checkHeader(header, delimiter, file);
       return null;
     }
     row++;
@@ -109,4 +110,21 @@ export async function* parseDelimited(
     if (item) yield item;
   }
   if (!header) throw new DataFileError(file, 'is empty (no header line)');
+}
+
+/** A header that would make rows silently wrong: a repeated column (the last one would win), another separator. */
+function checkHeader(header: string[], delimiter: string, file: string): void {
+  const at = new Map<string, number>();
+  header.forEach((h, k) => {
+    const first = at.get(h);
+    if (first !== undefined) throw new DataFileError(file, `header line names column ${JSON.stringify(h)} twice (columns ${first + 1} and ${k + 1}); rename one`);
+    at.set(h, k);
+  });
+  if (header.length === 1) {
+    for (const [sep, name] of [[';', 'semicolon'], ['|', 'pipe'], ['\t', 'tab'], [',', 'comma']] as const) {
+      if (sep !== delimiter && header[0].split(sep).length >= 3) {
+        throw new DataFileError(file, `header line is one column ${JSON.stringify(header[0].slice(0, 60))}: the file looks ${name}-separated; save it as CSV (commas) or TSV (tabs)`);
+      }
+    }
+  }
 }

@@ -74,6 +74,10 @@ export async function* parseJsonDocument(
         continue;
       }
       if (WS[c]) continue;
+      if (started && depth === 0) {
+        // The document closed; anything else would be silently ignored (two arrays pasted together, a log tail).
+        throw new DataFileError(file, `has more content after the JSON ${topIsObject ? 'object' : 'array'} ends (line ${line}, ${JSON.stringify(String.fromCharCode(c))}); one document per file (or use JSON Lines, one record per line)`);
+      }
       if (!started) {
         started = true;
         if (c === 0x5b) elemDepth = 1;
