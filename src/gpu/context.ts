@@ -16,6 +16,11 @@ const UNIFORM = 0x0040;
 const STORAGE_USAGE = 0x0080;
 export const STORAGE = STORAGE_USAGE | COPY_DST | COPY_SRC;
 
+// A Recorder's `ctx` is the whole GpuContext (recorder.ts declares only the part it uses, to import nothing from here).
+declare module './recorder.ts' {
+  interface RecorderContext extends GpuContext {}
+}
+
 export class GpuContext {
   readonly device: GPUDevice;
   readonly caps: Capabilities;

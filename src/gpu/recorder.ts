@@ -2,9 +2,22 @@
 // Binding convention for every kernel: @group(0) @binding(0) is the `params` uniform (when the kernel has one),
 // bindings 1..n are the storage buffers in the order the kernel's TypeScript passes them.
 // Uniform data for all dispatches is packed into one buffer at 256-byte slots and uploaded once per submit.
-import type { GpuContext } from './context.ts';
+import type { Capabilities } from './caps.ts';
 import { fromScopeError } from './errors.ts';
 import { gpuWait } from './wait.ts';
+
+/**
+ * The context a Recorder records for: what submit() uses of it is declared here, and context.ts widens it to the
+ * whole GpuContext (`declare module './recorder.ts'`) so kernels reach pipelines and buffers through `rec.ctx`
+ * while this file imports nothing from the module that constructs it (no import cycle).
+ */
+export interface RecorderContext {
+  readonly device: GPUDevice;
+  readonly caps: Capabilities;
+  readonly checkErrors: boolean;
+  throwIfLost(): void;
+  uniformBuffer(label: string, size: number): GPUBuffer;
+}
 
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
 
@@ -30,7 +43,7 @@ export class Recorder {
   private uniformBytes = 0;
   dispatchCount = 0;
 
-  constructor(readonly ctx: GpuContext) {}
+  constructor(readonly ctx: RecorderContext) {}
 
   dispatch(d: Dispatch): void {
     const [x, y = 1, z = 1] = d.workgroups;
