@@ -4,7 +4,22 @@
 // try another tiling). Set a field, run, then resetKernelEnv(). Pipelines are cached per define set, so a forced
 // variant compiles once and switching back costs nothing.
 import type { GpuContext } from '../gpu/context.ts';
-import type { HeadTuning } from './head/head.ts';
+
+/** The output head's tiling (src/kernels/head/head.ts picks a CPU or GPU set; kernelEnv.head.tuning overrides fields). */
+export interface HeadTuning {
+  /** Threads per workgroup in the partial passes. */
+  wg: number;
+  /** Positions per workgroup in the forward. */
+  sbFwd: number;
+  /** Vocab rows per thread in the forward's logits tile: 4 or 8 (the backward always takes 4). */
+  vptFwd: 4 | 8;
+  /** Upper bound on (positions per workgroup) x (vec4 columns per thread) in the backward accumulator. */
+  bwdTile: number;
+  /** Backward workgroups to aim for: vocab splits are added until rowBlocks * splits reaches it. */
+  bwdTarget: number;
+  /** Cap on the backward partial buffer, (splits, S, C) f32. */
+  bwdScratchBytes: number;
+}
 
 export interface KernelEnv {
   /**

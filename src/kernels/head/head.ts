@@ -4,25 +4,13 @@
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
 import { grid1d, params } from '../dispatch.ts';
-import { cpuTuned, kernelEnv } from '../env.ts';
+import { cpuTuned, kernelEnv, type HeadTuning } from '../env.ts';
 import { releaseScratch, scratchBuffer } from '../scratch.ts';
 import type { WeightTensor } from '../quant/tensor.ts';
 import { headCombineShader, headPartShader } from './head.gen.ts';
 
-export interface HeadTuning {
-  /** Threads per workgroup in the partial passes. */
-  wg: number;
-  /** Positions per workgroup in the forward. */
-  sbFwd: number;
-  /** Vocab rows per thread in the forward's logits tile: 4 or 8 (the backward always takes 4). */
-  vptFwd: 4 | 8;
-  /** Upper bound on (positions per workgroup) x (vec4 columns per thread) in the backward accumulator. */
-  bwdTile: number;
-  /** Backward workgroups to aim for: vocab splits are added until rowBlocks * splits reaches it. */
-  bwdTarget: number;
-  /** Cap on the backward partial buffer, (splits, S, C) f32. */
-  bwdScratchBytes: number;
-}
+// The tuning fields are declared beside the knob that forces them (env.ts), so env.ts imports nothing from here.
+export type { HeadTuning };
 
 // SwiftShader runs a few workgroups per core and gains little from more; a real GPU wants thousands of threads
 // in flight even when S = 1, which only splitting the vocabulary provides.
