@@ -1,4 +1,4 @@
-// End-to-end: the built app in Debian's chromium (SwiftShader WebGPU), served by scripts/serve.mjs.
+// End-to-end: the built app in Debian's chromium (SwiftShader WebGPU), served by `vite preview` (helpers.ts).
 // "app" runs the production build (real worker client); "UI flow" runs a build with the synthetic engine,
 // so every screen can be driven fast and without the GPU worker. The same flow on the real engine (worker,
 // SwiftShader WebGPU, IndexedDB checkpoints, reload and resume) is studio-real.test.ts.

@@ -4,7 +4,7 @@ import { WorkerEngine, type WorkerLike } from '../../src/workers/client.ts';
 import { RemoteError } from '../../src/workers/protocol.ts';
 import { presetConfig } from '../../src/ui/lib/presets.ts';
 import { FakeEngine } from './fake-engine.ts';
-import { serveEngine } from './rpc-server.ts';
+import { serveEngine } from '../../src/workers/serve.ts';
 
 const open: MessagePort[] = [];
 afterEach(() => {
