@@ -1,17 +1,8 @@
 // Base model vs adapter translations of the same sentence.
 import { errorMessage, type SliceCreator } from './types.ts';
+import type { CompareSlice } from './slices.ts';
 
-export interface CompareSlice {
-  compareSource: string;
-  srcLang: string;
-  tgtLang: string;
-  compareRunId: string | null;
-  compareStatus: 'idle' | 'running' | 'done' | 'error' | 'unsupported';
-  compareResult: { base: string; adapter: string } | null;
-  compareError: string | null;
-  setCompare(patch: Partial<Pick<CompareSlice, 'compareSource' | 'srcLang' | 'tgtLang' | 'compareRunId'>>): void;
-  translate(): Promise<void>;
-}
+export type { CompareSlice };
 
 export const createCompareSlice: SliceCreator<CompareSlice> = (deps) => (set, get) => ({
   compareSource: '',

@@ -4,37 +4,9 @@ import type { DatasetInfo } from '../../engine/types.ts';
 import { guessMapping, sniffColumns } from '../lib/columns.ts';
 import { throttle } from '../lib/throttle.ts';
 import { errorMessage, type Progress, type SliceCreator } from './types.ts';
+import type { DataSettings, DataSlice, DataLengths } from './slices.ts';
 
-export interface DataSettings {
-  /** '' = detect. */
-  format: string;
-  mapping: Record<string, string> | null;
-  evalFraction: number;
-  seed: number;
-}
-
-export interface DataSlice {
-  dataFile: (Blob & { name?: string }) | null;
-  dataSettings: DataSettings;
-  dataStatus: 'idle' | 'loading' | 'ready' | 'error';
-  dataProgress: Progress | null;
-  dataInfo: DatasetInfo | null;
-  dataError: string | null;
-  /** The format could not be detected: the column mapping is needed. */
-  needsMapping: boolean;
-  columns: string[];
-  /** The token limits the loaded dataset was cut to; a run with other limits needs it read again. */
-  dataLengths: DataLengths | null;
-  setDataFile(file: Blob & { name?: string }): Promise<void>;
-  setDataSettings(patch: Partial<DataSettings>): void;
-  /** Reads the file; cut to `lengths` if given, else to the run settings' max lengths. */
-  loadDataset(lengths?: DataLengths): Promise<void>;
-}
-
-export interface DataLengths {
-  maxLength: number;
-  maxPromptLength: number;
-}
+export type { DataSettings, DataSlice, DataLengths };
 
 /** Messages by which the data layer says it did not recognise the layout. */
 const UNKNOWN_LAYOUT = /unknown (row )?format|no known (format|layout)|could not detect|cannot detect|column mapping|mapping/i;

@@ -1,17 +1,10 @@
 // What WebGPU the browser offers. The engine worker is asked first (it is where training runs); if it
 // cannot answer, the page probes for itself so the Start screen still says something useful.
-import type { GpuInfo } from '../../engine/types.ts';
 import { probeWebGpu } from '../lib/webgpu.ts';
 import { errorMessage, type SliceCreator } from './types.ts';
+import type { GpuSlice } from './slices.ts';
 
-export interface GpuSlice {
-  gpu: GpuInfo | null;
-  gpuStatus: 'idle' | 'checking' | 'done';
-  /** Set when the answer came from the page's own probe, with why the engine did not answer. */
-  gpuEngineNote: string | null;
-  deviceMemoryGiB: number | undefined;
-  checkGpu(): Promise<void>;
-}
+export type { GpuSlice };
 
 const ENGINE_TIMEOUT_MS = 15_000;
 

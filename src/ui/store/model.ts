@@ -1,35 +1,10 @@
 // Choosing and loading the base model.
-import type { ModelInfo, ModelSource, Quant } from '../../engine/types.ts';
 import { throttle } from '../lib/throttle.ts';
 import { loadHubToken, saveHubToken } from '../lib/token.ts';
 import { errorMessage, type Progress, type SliceCreator } from './types.ts';
+import type { ModelChoice, ModelSlice } from './slices.ts';
 
-export type ModelChoice = 'demo' | 'hub' | 'files' | 'gguf';
-
-export interface ModelSlice {
-  modelChoice: ModelChoice;
-  hubId: string;
-  /** A Hub access token for gated repositories; '' for none. */
-  hubToken: string;
-  rememberHubToken: boolean;
-  modelFiles: File[];
-  ggufFile: File | null;
-  quant: Quant;
-  /** The catalog model used for the memory estimate until a model is loaded. */
-  plannedModelId: string;
-  modelStatus: 'idle' | 'loading' | 'ready' | 'error';
-  modelProgress: Progress | null;
-  modelInfo: ModelInfo | null;
-  modelError: string | null;
-  setModelChoice(c: ModelChoice): void;
-  setHubId(id: string): void;
-  setHubToken(token: string, remember: boolean): void;
-  setModelFiles(files: File[]): void;
-  setQuant(q: Quant): void;
-  setPlannedModel(id: string): void;
-  modelSource(): ModelSource | null;
-  loadModel(): Promise<void>;
-}
+export type { ModelChoice, ModelSlice };
 
 export const createModelSlice: SliceCreator<ModelSlice> = (deps) => (set, get) => ({
   modelChoice: 'demo',

@@ -1,7 +1,8 @@
 // Which screen is showing.
 import type { SliceCreator } from './types.ts';
+import type { Screen, NavSlice } from './slices.ts';
 
-export type Screen = 'start' | 'model' | 'data' | 'training' | 'run' | 'runs' | 'compare';
+export type { Screen, NavSlice };
 
 export const SCREENS: Screen[] = ['start', 'model', 'data', 'training', 'run', 'runs', 'compare'];
 
@@ -12,11 +13,6 @@ export function screenOfHash(hash: string): Screen | null {
 }
 
 export const hashOf = (screen: Screen) => `#/${screen}`;
-
-export interface NavSlice {
-  screen: Screen;
-  go(screen: Screen): void;
-}
 
 export const createNavSlice: SliceCreator<NavSlice> = () => (set) => ({
   screen: 'start',

@@ -9,32 +9,14 @@ import {
   readParallel,
   toJsonl,
   type BuildSettings,
-  type CandidateOptions,
   type CandidateSource,
-  type ParallelReport,
   type ParallelRow,
-  type PrefRecord,
-  type PrefsMetric,
-  type PrefsStats,
   type PrefsStore,
-  type RejectRule,
 } from '../../prefs/index.ts';
 import { errorMessage, type SliceCreator } from './types.ts';
+import type { PrefsForm, PrefsProgress, PrefsSlice } from './slices.ts';
 
-/** The candidate options (the adapter is chosen by run), the reading and the selection, as the form holds them. */
-export interface PrefsForm extends Omit<CandidateOptions, 'useLora'> {
-  /** '' = every direction in the file (each row's own pair). */
-  pair: string;
-  /** 'all', '' (none) or comma-separated column names. */
-  systems: string;
-  batchSize: number;
-  metric: PrefsMetric;
-  rule: RejectRule;
-  margin: number;
-  includeReference: boolean;
-  /** Decode with a run's adapter; null: the base model. */
-  adapterRunId: string | null;
-}
+export type { PrefsForm, PrefsProgress, PrefsSlice };
 
 export const DEFAULT_PREFS_FORM: PrefsForm = {
   pair: '',
@@ -52,38 +34,6 @@ export const DEFAULT_PREFS_FORM: PrefsForm = {
   includeReference: true,
   adapterRunId: null,
 };
-
-export interface PrefsProgress {
-  done: number;
-  total: number;
-  etaMs: number | null;
-  stats: PrefsStats;
-}
-
-export interface PrefsSlice {
-  prefsFile: (Blob & { name?: string }) | null;
-  prefsRows: ParallelRow[] | null;
-  prefsReport: ParallelReport | null;
-  prefsForm: PrefsForm;
-  prefsStatus: 'idle' | 'reading' | 'ready' | 'previewing' | 'building' | 'paused' | 'done' | 'error';
-  prefsError: string | null;
-  /** The first sources with their scored candidates, before building everything. */
-  prefsPreview: PrefRecord[] | null;
-  prefsProgress: PrefsProgress | null;
-  prefsRecords: PrefRecord[] | null;
-  setPrefsFile(file: Blob & { name?: string }): Promise<void>;
-  setPrefsForm(patch: Partial<PrefsForm>): void;
-  /** Reads the file again (after the direction or system columns changed). */
-  readPrefsFile(): Promise<void>;
-  previewPrefs(count?: number): Promise<void>;
-  /** Builds every source, continuing saved progress of the same build; fresh: forget it first. */
-  buildPrefs(fresh?: boolean): Promise<void>;
-  pausePrefs(): void;
-  /** The built pairs as the Data screen's dataset (a JSONL file in memory). */
-  usePrefs(): Promise<void>;
-  /** The built pairs as JSON Lines text. */
-  prefsJsonl(): string;
-}
 
 export const prefsSettings = (f: PrefsForm): BuildSettings => ({
   metric: f.metric,

@@ -1,33 +1,12 @@
 // Past and current runs as the engine stores them.
-import type { RunRecord } from '../../engine/types.ts';
 import { downloadAdapter, safeFileStem } from '../lib/download.ts';
 import { peftZip } from '../lib/peft-zip.ts';
 import { tokensSeen } from '../lib/meter.ts';
 import { isActive, resumeBlockers } from './selectors.ts';
 import { errorMessage, type SliceCreator } from './types.ts';
+import type { RunsSlice } from './slices.ts';
 
-export interface RunsSlice {
-  runs: RunRecord[];
-  runsStatus: 'idle' | 'loading' | 'ready' | 'error';
-  runsError: string | null;
-  /** Per-run messages (download finished, delete failed…). */
-  runNotes: Record<string, string>;
-  busyRunId: string | null;
-  /** base_model_name_or_path per run, where the user typed one (a model not from the Hub). */
-  peftBase: Record<string, string>;
-  /** Paused runs stopped from this page (the engine has no loop to stop for them; kept for the session). */
-  stoppedRuns: Record<string, true>;
-  setPeftBase(id: string, base: string): void;
-  refreshRuns(): Promise<void>;
-  deleteRun(id: string): Promise<void>;
-  /** Saves the adapter as one zip of a PEFT folder. */
-  downloadAdapter(id: string, dtype: 'f32' | 'f16'): Promise<void>;
-  /** Saves the run as a TRL recipe zip (the run's dataset must be loaded). */
-  exportRecipe(id: string): Promise<void>;
-  /** Shows a finished or paused run's curves on the Run screen. */
-  viewRun(id: string): Promise<void>;
-  resumeRun(id: string): Promise<void>;
-}
+export type { RunsSlice };
 
 export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => {
   const note = (id: string, msg: string) => set((s) => ({ runNotes: { ...s.runNotes, [id]: msg } }));

@@ -4,8 +4,7 @@ import type { RunRecord } from '../../engine/types.ts';
 import { availableBytes, estimateMemory, fitOf, type Fit, type MemoryEstimate } from '../lib/memory.ts';
 import { catalogModel, dimsFromInfo, type ModelDims } from '../lib/models.ts';
 import { hasErrors, validateConfig } from '../lib/validate.ts';
-import type { DataLengths } from './data.ts';
-import type { ListedStatus, RunPhase } from './training.ts';
+import type { DataLengths, ListedStatus, RunPhase } from './slices.ts';
 import type { StudioState } from './types.ts';
 
 export function sameLengths(a: DataLengths | null, b: DataLengths): boolean {

@@ -1,51 +1,16 @@
 // The run configuration form and the live run. Per-step metrics go to the series store; only coarse
 // progress (step, tokens, ETA) reaches zustand, throttled, so React re-renders a few times a second at most.
-import type { EvalSample, RunConfig, RunEvent, RunRecord, RunStatus, StepMetrics } from '../../engine/types.ts';
+import type { RunConfig, RunEvent, RunRecord } from '../../engine/types.ts';
 import { RunMeter, tokensSeen } from '../lib/meter.ts';
 import { DEFAULT_PRESET, presetConfig } from '../lib/presets.ts';
 import { LOCK_HELD_MESSAGE, withRunLock } from '../lib/runlock.ts';
 import { throttle } from '../lib/throttle.ts';
-import { FIELD_BY_KEY, checkNumber, type Drafts, type NumericKey } from '../lib/validate.ts';
+import { FIELD_BY_KEY, checkNumber } from '../lib/validate.ts';
 import { isActive, resumeBlockers, sameLengths, startBlockers } from './selectors.ts';
 import { errorMessage, type SliceCreator } from './types.ts';
+import type { RunPhase, ListedStatus, RunView, TrainingSlice } from './slices.ts';
 
-export type RunPhase = 'idle' | 'starting' | RunStatus;
-/** How a stored run reads in the list: 'interrupted' is a run stored as running that no page is training. */
-export type ListedStatus = RunPhase | 'interrupted';
-
-export interface RunView {
-  runId: string | null;
-  phase: RunPhase;
-  step: number;
-  totalSteps: number;
-  tokens: number;
-  etaMs: number | undefined;
-  lastMetrics: StepMetrics | null;
-  /** The latest eval, with the end-of-run generation scores merged into the eval of the same step. */
-  lastEval: { step: number; metrics: Record<string, number> } | null;
-  /** The end-of-run check's outputs (this session only: they are not stored with the run). */
-  samples: EvalSample[] | null;
-  /** Pause or Stop was asked for; the engine acts at the end of the current step. */
-  pending: 'pause' | 'stop' | null;
-  lastCheckpoint: { step: number; bytes: number } | null;
-  message: string | null;
-  /** The config the current run was started with (Resume reuses it). */
-  config: RunConfig | null;
-}
-
-export interface TrainingSlice {
-  config: RunConfig;
-  drafts: Drafts;
-  run: RunView;
-  lockMessage: string | null;
-  applyPreset(name: string): void;
-  setField(key: NumericKey, raw: string): void;
-  setConfig(patch: Partial<RunConfig>): void;
-  startTraining(opts?: { resume?: RunRecord }): Promise<void>;
-  pause(): Promise<void>;
-  resume(): Promise<void>;
-  stop(): Promise<void>;
-}
+export type { RunPhase, ListedStatus, RunView, TrainingSlice };
 
 export const IDLE_RUN: RunView = {
   runId: null,

@@ -2,14 +2,7 @@
 import type { StateCreator } from 'zustand';
 import type { StudioEngine } from '../../engine/types.ts';
 import type { SeriesStore } from '../lib/series.ts';
-import type { GpuSlice } from './gpu.ts';
-import type { ModelSlice } from './model.ts';
-import type { DataSlice } from './data.ts';
-import type { TrainingSlice } from './training.ts';
-import type { RunsSlice } from './runs.ts';
-import type { CompareSlice } from './compare.ts';
-import type { NavSlice } from './nav.ts';
-import type { PrefsSlice } from './prefs.ts';
+import type { CompareSlice, DataSlice, GpuSlice, ModelSlice, NavSlice, PrefsSlice, Progress, RunsSlice, TrainingSlice } from './slices.ts';
 
 export type StudioState = NavSlice & GpuSlice & ModelSlice & DataSlice & TrainingSlice & RunsSlice & CompareSlice & PrefsSlice;
 
@@ -29,11 +22,7 @@ export interface StudioDeps {
 
 export type SliceCreator<T> = (deps: StudioDeps) => StateCreator<StudioState, [], [], T>;
 
-export interface Progress {
-  loaded: number;
-  total: number;
-  what: string;
-}
+export type { Progress };
 
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
