@@ -173,7 +173,13 @@ export async function readAll(reader: ChunkReader): Promise<Uint8Array> {
     parts.push(c);
     n += c.length;
   }
+  return concat(parts, n);
+}
+
+/** The chunks joined into one array (the one chunk itself when there is only one); `total`: their summed length. */
+export function concat(parts: Uint8Array[], total?: number): Uint8Array {
   if (parts.length === 1) return parts[0];
+  const n = total ?? parts.reduce((s, p) => s + p.length, 0);
   const out = new Uint8Array(n);
   let o = 0;
   for (const p of parts) {

@@ -3,7 +3,8 @@
 // element and JSON.parses it alone, so a 200 MB document never exists as one string.
 import type { ChunkReader } from '../source.ts';
 import { DataFileError } from '../types.ts';
-import { concat, decodeUtf8 } from './lines.ts';
+import { concat } from '../source.ts';
+import { decodeUtf8 } from './lines.ts';
 import { jsonError } from './jsonl.ts';
 import type { ContainerNotes, RawItem } from './record.ts';
 

@@ -1,6 +1,6 @@
 // Splits a byte stream into lines without ever holding more than one line plus one chunk, decoding each
 // line as strict UTF-8 so a bad byte sequence is pinned to its line instead of silently becoming U+FFFD.
-import type { ChunkReader } from '../source.ts';
+import { concat, type ChunkReader } from '../source.ts';
 
 export interface TextLine {
   text: string;
@@ -57,16 +57,4 @@ export async function* readLines(reader: ChunkReader): AsyncGenerator<TextLine> 
     }
   }
   if (carryLen) yield emit(concat(carry, carryLen));
-}
-
-export function concat(parts: Uint8Array[], total?: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const n = total ?? parts.reduce((s, p) => s + p.length, 0);
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
