@@ -31,18 +31,21 @@ export function Field({ label, error, hint, children }: FieldProps) {
   );
 }
 
-export function NumberInput(props: { label: string; value: string; onChange: (raw: string) => void; error?: string; hint?: string; step?: number; min?: number; max?: number; disabled?: boolean }) {
+/** A one-line text box in a Field: NumberInput (a decimal keyboard, validated as text by the store) and TextInput. */
+function LineInput(props: { label: string; value: string; onChange: (v: string) => void; error?: string; hint?: string; placeholder?: string; disabled?: boolean; list?: string; inputMode?: 'decimal' }) {
   return (
     <Field label={props.label} error={props.error} hint={props.hint}>
       {({ id, describedBy, invalid }) => (
         <input
           id={id}
           type="text"
-          inputMode="decimal"
-          autoComplete="off"
-          spellCheck={false}
+          inputMode={props.inputMode}
           value={props.value}
+          placeholder={props.placeholder}
           disabled={props.disabled}
+          list={props.list}
+          spellCheck={false}
+          autoComplete="off"
           aria-invalid={invalid || undefined}
           aria-describedby={describedBy}
           onChange={(e) => props.onChange(e.target.value)}
@@ -50,6 +53,10 @@ export function NumberInput(props: { label: string; value: string; onChange: (ra
       )}
     </Field>
   );
+}
+
+export function NumberInput(props: { label: string; value: string; onChange: (raw: string) => void; error?: string; hint?: string; step?: number; min?: number; max?: number; disabled?: boolean }) {
+  return <LineInput label={props.label} value={props.value} onChange={props.onChange} error={props.error} hint={props.hint} disabled={props.disabled} inputMode="decimal" />;
 }
 
 export function Select<T extends string>(props: { label: string; value: T; options: { value: T; label: string }[]; onChange: (v: T) => void; error?: string; hint?: string; disabled?: boolean }) {
@@ -69,23 +76,5 @@ export function Select<T extends string>(props: { label: string; value: T; optio
 }
 
 export function TextInput(props: { label: string; value: string; onChange: (v: string) => void; error?: string; hint?: string; placeholder?: string; disabled?: boolean; list?: string }) {
-  return (
-    <Field label={props.label} error={props.error} hint={props.hint}>
-      {({ id, describedBy, invalid }) => (
-        <input
-          id={id}
-          type="text"
-          value={props.value}
-          placeholder={props.placeholder}
-          disabled={props.disabled}
-          list={props.list}
-          spellCheck={false}
-          autoComplete="off"
-          aria-invalid={invalid || undefined}
-          aria-describedby={describedBy}
-          onChange={(e) => props.onChange(e.target.value)}
-        />
-      )}
-    </Field>
-  );
+  return <LineInput {...props} />;
 }

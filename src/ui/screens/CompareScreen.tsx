@@ -83,18 +83,14 @@ export function CompareScreen() {
       </section>
       {result && (
         <section className="compare-grid" aria-label="Translations">
-          <article className="card">
-            <h2>Base model</h2>
-            <p className="translation" lang={tgtLang}>
-              {result.base}
-            </p>
-          </article>
-          <article className="card">
-            <h2>With adapter</h2>
-            <p className="translation" lang={tgtLang}>
-              {result.adapter}
-            </p>
-          </article>
+          {([['Base model', result.base], ['With adapter', result.adapter]] as const).map(([title, text]) => (
+            <article key={title} className="card">
+              <h2>{title}</h2>
+              <p className="translation" lang={tgtLang}>
+                {text}
+              </p>
+            </article>
+          ))}
         </section>
       )}
     </>
