@@ -1,30 +1,17 @@
-// SwiGLU forward and backward over N = (B*T)*F elements.
-import type { GpuContext } from '../../gpu/context.ts';
+// SwiGLU forward and backward over N = (B*T)*F elements (dispatches in ../gated.ts).
 import type { Recorder } from '../../gpu/recorder.ts';
 import { defineShader, preprocess } from '../../gpu/wgsl.ts';
-import { grid1d, params } from '../dispatch.ts';
+import { gatedBackward, gatedForward } from '../gated.ts';
 import src from './swiglu.wgsl?raw';
 
 export const swigluShader = defineShader('swiglu', 'swiglu.wgsl: FORWARD (else backward)', { FORWARD: true }, (d) => preprocess(src, d));
 
-function pipe(ctx: GpuContext, FORWARD: boolean) {
-  return ctx.compile(swigluShader, { FORWARD });
-}
-
 /** y = silu(g) * u.  y, g, u: (N) f32 */
 export function swigluForward(rec: Recorder, y: GPUBuffer, g: GPUBuffer, u: GPUBuffer, n: number): void {
-  const ctx = rec.ctx;
-  rec.dispatch({
-    kernel: 'swiglu_fwd', shapes: `N=${n}`, pipeline: pipe(ctx, true),
-    params: params([n]), buffers: [y, g, u], workgroups: grid1d(ctx, n, 256),
-  });
+  gatedForward(rec, swigluShader, y, g, u, n);
 }
 
 /** dg, du (overwritten) from dy and the forward inputs g, u. All (N) f32. */
 export function swigluBackward(rec: Recorder, dg: GPUBuffer, du: GPUBuffer, dy: GPUBuffer, g: GPUBuffer, u: GPUBuffer, n: number): void {
-  const ctx = rec.ctx;
-  rec.dispatch({
-    kernel: 'swiglu_bwd', shapes: `N=${n}`, pipeline: pipe(ctx, false),
-    params: params([n]), buffers: [dg, du, dy, g, u], workgroups: grid1d(ctx, n, 256),
-  });
+  gatedBackward(rec, swigluShader, dg, du, dy, g, u, n);
 }
