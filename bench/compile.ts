@@ -23,7 +23,7 @@ export async function compileRows(tokens: number): Promise<{ name: string; ms: n
       else for (const p of plan) ctx.compile(p.shader, p.defines, p.entryPoint);
       // Synchronous creation may leave work to the first submit: wait for the queue either way.
       await ctx.device.queue.onSubmittedWorkDone();
-      rows.push({ name: `compile: a step's ${plan.length} pipelines (nSeq 2, T ${T}, Qwen2.5-0.5B layer shapes), ${mode}`, ms: performance.now() - t0, pipelines: plan.length });
+      rows.push({ name: `compile ${mode}: one step's ${plan.length} pipelines (Qwen2.5-0.5B layers, T ${T})`, ms: performance.now() - t0, pipelines: plan.length });
     } finally {
       ctx.destroy();
     }

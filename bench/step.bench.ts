@@ -115,6 +115,9 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
   for (const p of PROJECTIONS) baseBytes += (QWEN_CFG.L * projectionShape(QWEN_CFG, p).reduce((x, y) => x * y, 1) * 18) / QK;
   const loraBytes = 4 * 6 * 16 * QWEN_CFG.L * PROJECTIONS.reduce((a, p) => a + projectionShape(QWEN_CFG, p).reduce((x, y) => x + y, 0), 0);
   const act = planBytes(QWEN_CFG, { M: 2 * 512, nSeq: 2, T: 512, S: 2 * 256, R: 16 }, true);
-  console.log(`planned peak for one pair of 512 tokens (Qwen2.5-0.5B, Q4_0 base, r 16 all-linear): ${((baseBytes + loraBytes + act) / 1e9).toFixed(3)} GB (base ${(baseBytes / 1e9).toFixed(3)}, LoRA+grads+Adam ${(loraBytes / 1e9).toFixed(3)}, step workspace ${(act / 1e9).toFixed(3)})`);
+  const planned = baseBytes + loraBytes + act;
+  console.log(`planned peak for one pair of 512 tokens (Qwen2.5-0.5B, Q4_0 base, r 16 all-linear): ${(planned / 1e9).toFixed(3)} GB (base ${(baseBytes / 1e9).toFixed(3)}, LoRA+grads+Adam ${(loraBytes / 1e9).toFixed(3)}, step workspace ${(act / 1e9).toFixed(3)})`);
+  // The same step measured: its row's peak column (ctx.peakBytes over the case) beside the planned figure in its name.
+  out.push(stepCase(ctx, `Qwen2.5-0.5B shapes q4_0 r16 all-linear, planned peak ${planned} B`, QWEN_CFG, async () => randomQwen(ctx), 256, 256, 1));
   return out;
 }

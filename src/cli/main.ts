@@ -1,6 +1,7 @@
 // `cpo-studio <command> …` (or `npm run cli -- <command> …`): the engine without a browser, on whatever WebGPU
 // adapter Node finds. Exit codes: 0 done, 1 failed (the message names the file, line or field), 2 usage error,
 // 130 interrupted by Ctrl-C after a clean checkpoint (train).
+import { buildPrefsCommand } from './build-prefs.ts';
 import { evalCommand } from './eval.ts';
 import { exportCommand } from './export.ts';
 import { logpsCommand } from './logps.ts';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   eval: { run: evalCommand, help: 'base model vs adapter on held-out sources: chrF2, chrF++, BLEU side by side' },
   export: { run: exportCommand, help: 'an adapter as PEFT (folder or .zip), GGUF (llama.cpp, Ollama) or ONNX (transformers.js)' },
   score: { run: scoreCommand, help: 'chrF2, chrF++ and BLEU of line-aligned hypothesis and reference files' },
+  'build-prefs': { run: buildPrefsCommand, help: 'preference triplets from parallel text: model candidates scored against the reference (ALMA-R)' },
 };
 
 function usage(): string {

@@ -4,7 +4,9 @@
 import type { ReadResult } from '../data/read.ts';
 import { GpuContext } from '../gpu/context.ts';
 import { GpuError } from '../gpu/errors.ts';
-import { translateWithAdapter, type StoredAdapter } from '../generate/with-adapter.ts';
+import { translateWithAdapter, withDecoder, type StoredAdapter } from '../generate/with-adapter.ts';
+import { decoderCandidates, type BatchCandidates, type CandidateOptions } from '../prefs/candidates.ts';
+import type { ParallelRow } from '../prefs/types.ts';
 import { generationEval } from '../eval/generation.ts';
 import { releaseBaseModel } from '../model/model.ts';
 import type { Quant } from '../model/projections.ts';
@@ -14,6 +16,7 @@ import type { TrainingRun } from '../train/run.ts';
 import { adapterFiles, recipeFiles, zipFiles, type AdapterDtype } from './exports.ts';
 import { providerFor, type PathFiles } from './providers.ts';
 import { loadModel, prepareDataset, readDataset, requireTokenizer, resumedConfig, splitPairs, startRun, type LoadedModel, type PreparedDataset, type Progress, type StartedRun } from './session.ts';
+import type { TextTokenizer } from '../model/tokenizer.ts';
 import type { AdapterFiles, DataOptions, DatasetInfo, GpuInfo, ModelInfo, ModelSource, RunRecord, StudioEngine } from './types.ts';
 
 export class LocalEngine implements StudioEngine {
@@ -165,21 +168,31 @@ export class LocalEngine implements StudioEngine {
   }
 
   async translate(sources: string[], opts: { srcLang: string; tgtLang: string; adapterRunId: string | null; maxNewTokens: number }): Promise<string[]> {
+    const { ctx, m, tokenizer, adapter } = await this.decoding(opts.adapterRunId);
+    return translateWithAdapter(ctx, m.base, tokenizer, adapter, sources, { srcLang: opts.srcLang, tgtLang: opts.tgtLang, maxNewTokens: opts.maxNewTokens });
+  }
+
+  async prefsCandidates(rows: ParallelRow[], batchIndex: number, opts: CandidateOptions & { adapterRunId: string | null }): Promise<BatchCandidates> {
+    const { ctx, m, tokenizer, adapter } = await this.decoding(opts.adapterRunId);
+    return withDecoder(ctx, m.base, adapter, (dec, hasLora) => decoderCandidates(dec, tokenizer, { ...opts, useLora: hasLora })(rows, batchIndex));
+  }
+
+  /** What decoding needs: the GPU, the model and its tokenizer, and the adapter of a run's checkpoint (or none). */
+  private async decoding(adapterRunId: string | null): Promise<{ ctx: GpuContext; m: LoadedModel; tokenizer: TextTokenizer; adapter: StoredAdapter | null }> {
     const m = this.model;
     if (!m) throw new Error('no model loaded');
     const tokenizer = requireTokenizer(m, 'text cannot be translated');
     if (this.run) throw new Error('a run is in progress: pause or stop it before translating');
     const ctx = await this.gpu();
     let adapter: StoredAdapter | null = null;
-    if (opts.adapterRunId) {
-      const c = await this.store.load(opts.adapterRunId);
-      if (!c) throw new Error(`run ${opts.adapterRunId} has no checkpoint`);
-      if (c.state.modelName !== m.info.name) throw new Error(`run ${opts.adapterRunId} was trained on ${c.state.modelName}, but ${m.info.name} is loaded`);
+    if (adapterRunId) {
+      const c = await this.store.load(adapterRunId);
+      if (!c) throw new Error(`run ${adapterRunId} has no checkpoint`);
+      if (c.state.modelName !== m.info.name) throw new Error(`run ${adapterRunId} was trained on ${c.state.modelName}, but ${m.info.name} is loaded`);
       adapter = { ...c.state.config, tensors: c.tensors };
     }
-    return translateWithAdapter(ctx, m.base, tokenizer, adapter, sources, { srcLang: opts.srcLang, tgtLang: opts.tgtLang, maxNewTokens: opts.maxNewTokens });
+    return { ctx, m, tokenizer, adapter };
   }
-
 
   dispose(): void {
     if (this.ctx && this.model) releaseBaseModel(this.ctx, this.model.base);

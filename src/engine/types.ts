@@ -1,5 +1,7 @@
 // The studio engine's interface. The in-process engine (Node CLI, tests) and the worker client (browser)
 // implement the same interface, so everything above it is testable without a worker.
+import type { BatchCandidates, CandidateOptions } from '../prefs/candidates.ts';
+import type { ParallelRow } from '../prefs/types.ts';
 import type { Quant } from '../model/model.ts';
 import type { RunConfig, RunEvent, RunStatus, StepMetrics } from '../train/config.ts';
 
@@ -113,4 +115,6 @@ export interface StudioEngine {
   /** The run as a Hugging Face TRL recipe (one zip); needs the run's dataset loaded. */
   exportRecipe(runId: string): Promise<AdapterFiles>;
   translate(sources: string[], opts: { srcLang: string; tgtLang: string; adapterRunId: string | null; maxNewTokens: number }): Promise<string[]>;
+  /** The model's candidates for one batch of parallel rows (src/prefs), with a run's adapter or none. */
+  prefsCandidates(rows: ParallelRow[], batchIndex: number, opts: CandidateOptions & { adapterRunId: string | null }): Promise<BatchCandidates>;
 }

@@ -4,4 +4,4 @@ export { generate, reserveFor, type GenerateOptions, type Generated, type StopRe
 export { beamSearch, beamSearchAll } from './beam.ts';
 export { argmax, logSumExp, sampleToken, tokenLogp, topK, type SamplingOptions } from './sampling.ts';
 export { checkedLanguage, completePrompts, eosIds, generatedText, newlinePredicate, promptIds, translate, type TranslateOptions } from './translate.ts';
-export { translateWithAdapter, type StoredAdapter } from './with-adapter.ts';
+export { translateWithAdapter, withDecoder, type StoredAdapter } from './with-adapter.ts';

@@ -60,11 +60,13 @@ export function sampleToken(logits: ArrayLike<number>, o: SamplingOptions, rng: 
     return argmax(scaled);
   }
   // Candidates sorted by scaled logit, descending; stable on ids so equal logits keep a fixed order.
-  let order = [...Array(n).keys()].sort((a, b) => scaled[b] - scaled[a] || a - b);
-  if (o.topK > 0 && o.topK < n) order = order.slice(0, o.topK);
+  const topKOnly = o.topK > 0 && o.topK < n;
+  const nucleus = topKOnly ? null : nucleusSuperset(scaled, o.topP);
+  let order = nucleus?.order ?? [...Array(n).keys()].sort(byLogitDesc(scaled));
+  if (topKOnly) order = order.slice(0, o.topK);
   const m = scaled[order[0]];
   const p = order.map((i) => Math.exp(scaled[i] - m));
-  let total = p.reduce((a, b) => a + b, 0);
+  let total = nucleus?.total ?? p.reduce((a, b) => a + b, 0);
   if (o.topP < 1) {
     // transformers removes tokens whose ascending cumulative probability is <= 1 − top_p, which keeps, in
     // descending order, every token up to and including the one that takes the sum past top_p.
@@ -105,4 +107,37 @@ export function topK(values: ArrayLike<number>, k: number, offset = 0, n = value
     out[j] = { value: v, index: i };
   }
   return out;
+}
+
+const byLogitDesc = (scaled: Float64Array) => (a: number, b: number) => scaled[b] - scaled[a] || a - b;
+
+/**
+ * The most likely tokens, sorted, down to a probability threshold low enough that they hold at least topP of the
+ * mass — so the nucleus is a prefix of them — and the total mass Σ exp(x − max) over all tokens. Sorting only
+ * these instead of the whole vocabulary: at Qwen2.5's V 151,936 (one strong token over normal logits of scale
+ * 0.05 / 1 / 3, T 0.8, top-p 0.95) one draw took 603 / 496 / 478 ms with the full sort and takes 25 / 16 / 112 ms
+ * (a loaded 2-vCPU machine): per sequence and decode step, so it bounded sampled candidates per second.
+ * Tokens left out each have p < t, together < n·t: with t = (1 − topP)·total / n the kept ones reach topP by
+ * construction; the tighter 1e-4 × the largest is tried first and kept when it already reaches topP.
+ */
+function nucleusSuperset(scaled: Float64Array, topP: number): { order: number[]; total: number } {
+  const n = scaled.length;
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) m = Math.max(m, scaled[i]);
+  const p = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += p[i] = Math.exp(scaled[i] - m);
+  let kept: number[] = [];
+  for (const t of [1e-4, ((1 - topP) * total) / n]) {
+    kept = [];
+    let mass = 0;
+    for (let i = 0; i < n; i++) {
+      if (p[i] >= t) {
+        kept.push(i);
+        mass += p[i];
+      }
+    }
+    if (mass >= topP * total) break;
+  }
+  return { order: kept.sort(byLogitDesc(scaled)), total };
 }

@@ -1,5 +1,5 @@
-// One-call translation for StudioEngine.translate (engine/local.ts): an adapter from a run checkpoint (or none),
-// a decoder over the loaded base, ALMA translation, everything released afterwards.
+// One-call decoding for the engine (engine/local.ts): an adapter from a run checkpoint (or none), a decoder over
+// the loaded base, ALMA translation or any other use of it, everything released afterwards.
 import type { GpuContext } from '../gpu/context.ts';
 import { createLora, releaseLora } from '../model/lora.ts';
 import type { BaseModel } from '../model/model.ts';
@@ -21,10 +21,15 @@ export async function translateWithAdapter(
   sources: string[],
   opts: TranslateOptions,
 ): Promise<string[]> {
+  return withDecoder(ctx, base, adapter, (dec, hasLora) => translate(dec, tokenizer, sources, { ...opts, useLora: hasLora }));
+}
+
+/** Runs fn with a decoder over the base and the adapter (if any); both are released afterwards. */
+export async function withDecoder<T>(ctx: GpuContext, base: BaseModel, adapter: StoredAdapter | null, fn: (dec: Decoder, hasLora: boolean) => Promise<T>): Promise<T> {
   const lora = adapter ? createLora(ctx, base.cfg, loraSettings(adapter), 0, adapter.tensors) : null;
   const dec = new Decoder(ctx, base, lora);
   try {
-    return await translate(dec, tokenizer, sources, { ...opts, useLora: !!lora });
+    return await fn(dec, !!lora);
   } finally {
     dec.release();
     if (lora) releaseLora(ctx, lora);

@@ -294,6 +294,11 @@ export async function downloadRepoFiles(info: HubRepoInfo, files: string[], opts
   };
   const all = [...files.map((f) => ({ f, optional: false })), ...(opts.optional ?? []).map((f) => ({ f, optional: true }))];
   const listed = info.siblings && new Set(info.siblings.map((s) => s.rfilename));
+  // The listing's sizes make the overall total right from the first byte, not growing file by file.
+  for (const { f } of all) {
+    const size = keyFor(info, f).size;
+    if (listed?.has(f) && size !== undefined) sizes.set(f, { loaded: 0, total: size });
+  }
   for (const { f, optional } of all) {
     if (optional && listed && !listed.has(f)) {
       missing.push(f);

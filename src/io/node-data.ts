@@ -29,7 +29,9 @@ const HUB_MODEL_ID = /^([\w.-]+\/[\w.-]+)(?:@([\w./-]+))?$/;
 export async function resolveModelPath(arg: string, extra: HubCliOptions = {}): Promise<string> {
   if (existsSync(arg)) return arg;
   const m = HUB_MODEL_ID.exec(arg);
-  if (!m || m[1].split('/').some((p) => p.startsWith('.'))) return arg; // the loader names the missing path
+  // Not an id, or its owner part is a folder here (`public/models/tni`: a typo in a path, not a Hub lookup):
+  // the loader names the missing path.
+  if (!m || m[1].split('/').some((p) => p.startsWith('.')) || existsSync(m[1].split('/')[0])) return arg;
   try {
     return (await hubModelDir(m[1], { env: extra.env, revision: m[2], onOverall: extra.onDownload })).dir;
   } catch (e) {

@@ -37,6 +37,11 @@ export interface KernelEnv {
   rmsnorm: {
     /** 'serial': one row per invocation (CPU adapters). 'workgroup': 64 threads per row (GPUs). */
     layout: 'auto' | 'serial' | 'workgroup';
+    /**
+     * The workgroup layout as one subgroup per row (subgroupAdd, no barriers) where the device's subgroups all
+     * have one size: 'auto' wherever that holds, true to insist (an error elsewhere), false for the shared-memory tree.
+     */
+    subgroups: 'auto' | boolean;
   };
   lora: {
     /** Invocations sharing one output tile's reduction: 1 is barrier-free; a power of two <= wg. */
@@ -56,7 +61,7 @@ function defaults(): KernelEnv {
     attention: { variant: null, tiles: null },
     matmul: { variant: null },
     head: { variant: null, tuning: {} },
-    rmsnorm: { layout: 'auto' },
+    rmsnorm: { layout: 'auto', subgroups: 'auto' },
     lora: { split: 'auto', wg: 'auto', tile: 'auto', short: 'auto' },
   };
 }

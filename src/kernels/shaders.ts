@@ -4,18 +4,20 @@ import type { Shader } from '../gpu/wgsl.ts';
 import { adamwShader } from './adamw/adamw.ts';
 import { attentionLoopShader, attentionTiledShader } from './attention/attention.gen.ts';
 import { embeddingShader } from './embedding/embedding.ts';
+import { gegluShader } from './geglu/geglu.ts';
 import { headCombineShader, headPartShader } from './head/head.gen.ts';
 import { loraShader } from './lora/lora.gen.ts';
 import { matmulShader, matvecShader } from './matmul/matmul.ts';
 import { quantizeShader } from './quant/quantize.ts';
 import { reduceShader } from './reduce/reduce.ts';
 import { rmsnormShader } from './rmsnorm/rmsnorm.ts';
+import { scaleShader } from './scale/scale.ts';
 import { ropeShader } from './rope/rope.ts';
 import { swigluShader } from './swiglu/swiglu.ts';
 
 export const SHADERS: readonly Shader<any>[] = [
-  adamwShader, attentionLoopShader, attentionTiledShader, embeddingShader, headPartShader, headCombineShader, loraShader,
-  matmulShader, matvecShader, quantizeShader, reduceShader, rmsnormShader, ropeShader, swigluShader,
+  adamwShader, attentionLoopShader, attentionTiledShader, embeddingShader, gegluShader, headPartShader, headCombineShader,
+  loraShader, matmulShader, matvecShader, quantizeShader, reduceShader, rmsnormShader, ropeShader, scaleShader, swigluShader,
 ];
 
 export function findShader(name: string): Shader<any> {

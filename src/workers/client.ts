@@ -1,6 +1,6 @@
 // The page side of the engine worker: a StudioEngine whose every method is one request over the protocol.
 // Callbacks cannot cross postMessage, so each call's callback is kept here and fed by its progress replies.
-import type { DataOptions, ModelSource, Quant, RunConfig, StudioEngine } from '../engine/types.ts';
+import type { DataOptions, ModelSource, Quant, RunConfig, RunEvent, StudioEngine } from '../engine/types.ts';
 import { RemoteError, type Reply, type Request } from './protocol.ts';
 
 /**
@@ -21,6 +21,7 @@ export interface EngineArgsMap {
   exportAdapter: [runId: string, dtype: 'f32' | 'f16'];
   exportRecipe: [runId: string];
   translate: Parameters<StudioEngine['translate']>;
+  prefsCandidates: Parameters<StudioEngine['prefsCandidates']>;
 }
 export type EngineArgs<K extends keyof StudioEngine> = EngineArgsMap[K];
 export type EngineRequest = { [K in keyof StudioEngine]: Request<K, EngineArgs<K>> }[keyof StudioEngine];
@@ -34,10 +35,19 @@ export interface WorkerLike {
   terminate?(): void;
 }
 
+/** What a request's progress replies carry: the argument of the callback the page gave that method. */
+export interface EngineProgressMap {
+  loadModel: Parameters<NonNullable<Parameters<StudioEngine['loadModel']>[2]>>[0];
+  loadDataset: Parameters<NonNullable<Parameters<StudioEngine['loadDataset']>[2]>>[0];
+  train: RunEvent;
+}
+export type EngineProgress<K extends keyof StudioEngine> = K extends keyof EngineProgressMap ? EngineProgressMap[K] : never;
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
-  onProgress?: (data: never) => void;
+  /** The page's callback; the worker posts exactly what the engine passed to its own (serve.ts). */
+  onProgress?: (data: unknown) => void;
 }
 
 export class WorkerEngine implements StudioEngine {
@@ -57,11 +67,11 @@ export class WorkerEngine implements StudioEngine {
   }
 
   /** Sends one request; `onProgress` receives the data of its progress replies. */
-  call<K extends keyof StudioEngine>(kind: K, args: EngineArgs<K>, onProgress?: (data: never) => void): Promise<Awaited<ReturnType<StudioEngine[K]>>> {
+  call<K extends keyof StudioEngine>(kind: K, args: EngineArgs<K>, onProgress?: (data: EngineProgress<K>) => void): Promise<Awaited<ReturnType<StudioEngine[K]>>> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: onProgress && ((d) => onProgress(d as EngineProgress<K>)) });
       const req: Request<K, EngineArgs<K>> = { id, kind, args };
       try {
         this.worker.postMessage(req);
@@ -83,7 +93,7 @@ export class WorkerEngine implements StudioEngine {
     if (!p) return; // a late progress message of a settled call
     if (r.type === 'progress') {
       try {
-        p.onProgress?.(r.data as never);
+        p.onProgress?.(r.data);
       } catch (e) {
         // A throwing UI callback must not take the RPC down with it.
         console.error(e);
@@ -117,6 +127,7 @@ export class WorkerEngine implements StudioEngine {
   exportAdapter: StudioEngine['exportAdapter'] = (runId, dtype) => this.call('exportAdapter', [runId, dtype]);
   exportRecipe: StudioEngine['exportRecipe'] = (runId) => this.call('exportRecipe', [runId]);
   translate: StudioEngine['translate'] = (sources, opts) => this.call('translate', [sources, opts]);
+  prefsCandidates: StudioEngine['prefsCandidates'] = (rows, batchIndex, opts) => this.call('prefsCandidates', [rows, batchIndex, opts]);
 }
 
 export function createWorkerEngine(): WorkerEngine {

@@ -4,7 +4,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { evalCommand } from '../../src/cli/eval.ts';
 import { exportCommand } from '../../src/cli/export.ts';
 import { logpsCommand } from '../../src/cli/logps.ts';
@@ -12,7 +12,7 @@ import { scoreCommand } from '../../src/cli/score.ts';
 import { trainCommand } from '../../src/cli/train.ts';
 import { translateCommand } from '../../src/cli/translate.ts';
 import { validateCommand } from '../../src/cli/validate.ts';
-import { spawnCli } from './run.ts';
+import { captureOutput, spawnCli } from './run.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cpo-cli-conv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,16 +29,7 @@ const clean = dataFile('clean.jsonl', [JSON.stringify(good)]);
 const folder = join(dir, 'a-folder');
 mkdirSync(folder);
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
-});
-afterEach(() => vi.restoreAllMocks());
+const io = captureOutput();
 
 const COMMANDS = {
   validate: validateCommand,
@@ -103,22 +94,22 @@ describe('every command', () => {
   it('prints its usage on stdout for -h and --help, and exits 0', async () => {
     for (const [name, run] of Object.entries(COMMANDS)) {
       for (const flag of ['-h', '--help']) {
-        out = [];
+        io.out.length = 0;
         expect(await run([flag]), `${name} ${flag}`).toBe(0);
-        expect(out.join('\n'), name).toMatch(new RegExp(`^usage: cpo-studio ${name} `));
-        expect(out.join('\n'), name).toMatch(/-h, --help/);
+        expect(io.out.join('\n'), name).toMatch(new RegExp(`^usage: cpo-studio ${name} `));
+        expect(io.out.join('\n'), name).toMatch(/-h, --help/);
       }
     }
   });
 
   it('refuses unknown options and stray arguments with exit 2', async () => {
     for (const [name, run] of Object.entries(COMMANDS)) {
-      err = [];
+      io.err.length = 0;
       expect(await run(['--no-such-option']), name).toBe(2);
-      expect(err.join('\n')).toContain(`${name}: unknown option --no-such-option`);
-      err = [];
+      expect(io.err.join('\n')).toContain(`${name}: unknown option --no-such-option`);
+      io.err.length = 0;
       expect(await run(['stray']), name).toBe(2);
-      expect(err.join('\n')).toContain(`${name}: unexpected argument "stray"`);
+      expect(io.err.join('\n')).toContain(`${name}: unexpected argument "stray"`);
     }
   });
 });
@@ -138,14 +129,14 @@ describe('option values (issue 16)', () => {
     [['--targets', 'q_proj,qq_proj'], /target_modules: must be all-linear or some of q_proj/],
   ])('train %j is a usage error naming the option and the allowed values', async (extra, message) => {
     expect(await trainCommand([...base, ...extra])).toBe(2);
-    expect(err.join('\n')).toMatch(message);
+    expect(io.err.join('\n')).toMatch(message);
   });
 
   it('logps and grads check their choices too', async () => {
     expect(await logpsCommand('logps')(['--loss', 'kto', ...base])).toBe(2);
-    expect(err.join('\n')).toMatch(/logps: --loss must be one of/);
+    expect(io.err.join('\n')).toMatch(/logps: --loss must be one of/);
     expect(await logpsCommand('grads')(['--targets', 'q_proj,nope', ...base])).toBe(2);
-    expect(err.join('\n')).toMatch(/grads: --targets: target_modules: unknown module nope/);
+    expect(io.err.join('\n')).toMatch(/grads: --targets: target_modules: unknown module nope/);
   });
 });
 
@@ -155,7 +146,7 @@ describe('paths', () => {
     expect(await scoreCommand(['--hyp', folder, '--ref', folder])).toBe(1);
     expect(await logpsCommand('logps')(['--model', folder, '--data', clean, '--out', folder])).toBe(1);
     expect(await trainCommand(['--model', folder, '--data', folder, '--out', join(dir, 'o')])).toBe(1);
-    const text = err.join('\n');
+    const text = io.err.join('\n');
     expect(text).not.toMatch(/EISDIR/);
     expect(text.match(new RegExp(`${folder}: is a folder`, 'g'))).toHaveLength(4);
   });
@@ -164,7 +155,7 @@ describe('paths', () => {
 describe('the data report', () => {
   it('eval --data prints it (its bad rows no longer vanish) and --strict refuses them before any model loads', async () => {
     expect(await evalCommand(['--model', folder, '--adapter', folder, '--data', mixed, '--strict'])).toBe(1);
-    const text = err.join('');
+    const text = io.err.join('');
     expect(text).toMatch(/records read:\s+4/);
     expect(text).toMatch(/row 3: malformed JSON/);
     expect(text).toMatch(/2 rows set aside \(--strict\)/);
@@ -172,12 +163,12 @@ describe('the data report', () => {
 
   it('logps --strict refuses a file with a set-aside row before any model loads', async () => {
     expect(await logpsCommand('logps')(['--model', folder, '--data', mixed, '--out', join(dir, 'x.json'), '--strict'])).toBe(1);
-    expect(err.join('')).toMatch(/mixed\.jsonl: 2 rows set aside \(--strict\): row 2 \[rejected\]/);
+    expect(io.err.join('')).toMatch(/mixed\.jsonl: 2 rows set aside \(--strict\): row 2 \[rejected\]/);
   });
 
   it('no usable rows is an error naming the first rows', async () => {
     const bad = dataFile('bad.jsonl', ['{"prompt":"a"}', '{"chosen":"b"}']);
     expect(await validateCommand(['--data', bad])).toBe(1);
-    expect(err.join('')).toMatch(/bad\.jsonl: no usable rows: row 1 \[chosen\]: missing-field/);
+    expect(io.err.join('')).toMatch(/bad\.jsonl: no usable rows: row 1 \[chosen\]: missing-field/);
   });
 });

@@ -46,7 +46,8 @@ const peft = exportPeftAdapter(adapter);
 writeFileSync(join(adapterDir, 'adapter_config.json'), peft.config);
 writeFileSync(join(adapterDir, 'adapter_model.safetensors'), peft.weights);
 
-describe('cli export', () => {
+// Each CLI call starts node + tsx (5 to 12 s measured under load); a test makes up to three.
+describe('cli export', { timeout: 300_000 }, () => {
   it('--format peft writes a folder PEFT reads back, or one .zip', async () => {
     const out = join(dir, 'peft out');
     expect((await cli('export', '--model', model, '--adapter', adapterDir, '--format', 'peft', '--out', out, '--dtype', 'f16')).status).toBe(0);

@@ -13,7 +13,7 @@ const errorOf = (text: string) => {
 describe('jsonError', () => {
   it('names the column within the row, never a "line 1" that contradicts the file line, and quotes the row once', () => {
     const row = '{"prompt": "Translate: kaputt", "chosen": ';
-    expect(errorOf(row)).toBe(`Unexpected end: ${row}`);
+    expect(errorOf(row)).toBe(`Unexpected end of the row: ${row}`);
     expect(errorOf('{"prompt": "broken')).toBe('Unterminated string at column 19: {"prompt": "broken');
     // As Chromium's V8 words it.
     expect(jsonError(new SyntaxError('Unterminated string in JSON at position 61 (line 1 column 62)'), '{"a": "b')).toBe('Unterminated string at column 62: {"a": "b');

@@ -151,7 +151,14 @@ describe('UI flow (synthetic engine)', () => {
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.locator('.badge.phase-finished').first().waitFor({ timeout: 15_000 });
     expect(await page.getByRole('progressbar', { name: 'Training progress' }).getAttribute('aria-valuenow')).toBe('30');
-    await expect.poll(() => page.locator('#chart-loss-desc').textContent()).toMatch(/30 points up to step 30/);
+    // Eval points on the same chart (Quick try evaluates every 10 steps, and once more at the end).
+    await expect.poll(() => page.locator('#chart-loss-desc').textContent()).toMatch(/30 points up to step 30, .* 3 eval points, latest [\d.]+ at step 30\./);
+    // Smoothing redraws the line; at 0 only the raw line is left.
+    const loss = page.locator('canvas[aria-labelledby="chart-loss-title"]');
+    const smoothed = await loss.evaluate((c: HTMLCanvasElement) => c.toDataURL());
+    await page.getByRole('slider', { name: 'Smoothing' }).fill('0');
+    await expect.poll(() => loss.evaluate((c: HTMLCanvasElement) => c.toDataURL())).not.toBe(smoothed);
+    await page.getByRole('slider', { name: 'Smoothing' }).fill('0.6');
     // The results card shows the engine's own numbers.
     const card = page.getByRole('region', { name: /^Results of quick-try/ });
     await card.waitFor();
@@ -270,4 +277,48 @@ describe('UI flow (synthetic engine)', () => {
     await screenshot(page, 'flow-compare');
     expect(errors).toEqual([]);
   }, 15_000);
+});
+
+describe('layout (synthetic engine)', () => {
+  let server: Server;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startServer(await ensureBuild({ fake: true }));
+    browser = await launchBrowser();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  }, 15_000);
+
+  it('fits 390 × 844 and 1280 × 800 on every screen without horizontal scroll, long tokens included', async () => {
+    const { page } = browser;
+    await page.goto(`${server.url}?stepMs=5`);
+    // A finished run with results, and a compare result made of one long unbroken token.
+    await page.evaluate(async () => {
+      type S = { getState(): Record<string, (...a: unknown[]) => Promise<void>> & { setField(k: string, v: string): void; setCompare(p: object): void; runs: { id: string }[] } };
+      const { store } = (globalThis as unknown as { __studio: { store: S } }).__studio;
+      const rows = Array.from({ length: 30 }, (_, i) => JSON.stringify({ prompt: `Translate this from German to English:\nGerman: Satz ${i} ${'Donaudampfschifffahrtsgesellschaftskapitän'.repeat(i === 0 ? 4 : 1)}\nEnglish:`, chosen: ` Sentence ${i}.`, rejected: ` Sentences ${i}.` }));
+      await store.getState().loadModel();
+      await store.getState().setDataFile(new File([rows.join('\n')], 'long.jsonl'));
+      store.getState().setField('maxSteps', '12');
+      await store.getState().startTraining();
+      store.getState().setCompare({ compareSource: 'x'.repeat(400), compareRunId: store.getState().runs[0].id });
+      await store.getState().translate();
+    });
+    for (const [w, h] of [[390, 844], [1280, 800]] as const) {
+      await page.setViewportSize({ width: w, height: h });
+      for (const screen of ['start', 'model', 'data', 'training', 'run', 'runs', 'compare']) {
+        await page.evaluate((s) => (location.hash = `#/${s}`), screen);
+        await page.locator('main h1').first().waitFor();
+        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        // On failure, name what sticks out (scrolling containers hold their own overflow).
+        if (width > w) console.log(screen, w, await page.evaluate((w) => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > w + 1 && !e.parentElement?.closest('.table-wrap, .steps ol')).slice(0, 8).map((e) => `${e.tagName}.${e.className}`), w));
+        await screenshot(page, `layout-${w}-${screen}`);
+        expect(width, `${screen} at ${w} px`).toBeLessThanOrEqual(w);
+      }
+    }
+  }, 60_000);
 });

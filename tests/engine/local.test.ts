@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../src/engine/local.ts';
-import type { RunEvent } from '../../src/engine/types.ts';
+import type { RunEvent, RunRecord } from '../../src/engine/types.ts';
 import { openSafetensors } from '../../src/io/safetensors.ts';
 import { memorySource } from '../../src/io/source.ts';
 import { FolderRunStore } from '../../src/train/node-store.ts';
@@ -58,5 +58,23 @@ describe('LocalEngine', { timeout: 900_000 }, () => {
 
     await engine.deleteRun(rec.id);
     expect(await engine.listRuns()).toEqual([]);
+  });
+
+  // The same engine, model and dataset as above (its pipelines are compiled already: a separate file took 114 s).
+  it('lists a run as running from its first step (a reload then shows it interrupted), and as stopped once stopped', async () => {
+    // No periodic checkpoint: only the save at the run's start can list it mid-run.
+    const cfg = presetConfig('quick', { name: 'states', quant: 'q8_0', maxSteps: 50, batchSize: 2, maxLength: 64, maxPromptLength: 48, checkpointEvery: 0, evalEvery: 0 });
+    let listedMidRun: Promise<RunRecord[]> | null = null;
+    const rec = await engine.train(cfg, (e) => {
+      if (e.type === 'step' && !listedMidRun) listedMidRun = engine.listRuns().then(async (l) => (await engine.stop(), l));
+    });
+    const mid = await listedMidRun!;
+    expect(mid.find((r) => r.id === rec.id)).toMatchObject({ status: 'running', step: 0 });
+    expect(rec.status).toBe('stopped');
+    // Listed as it ended (a paused run's 'paused' is written by the same line; tests/train covers pausing).
+    const listed = await engine.listRuns();
+    expect(listed.map((r) => [r.id, r.status])).toEqual([[rec.id, 'stopped']]);
+    expect(listed[0].step).toBeGreaterThan(0);
+    expect(listed[0].step).toBeLessThan(50);
   });
 });

@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { captureOutput } from '../cli/run.ts';
 import { scoreCommand } from '../../src/cli/score.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cpo-score-'));
@@ -14,15 +15,7 @@ function file(name: string, lines: string[], eol = '\n'): string {
   return p;
 }
 
-let out: string[];
-let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-});
-afterEach(() => vi.restoreAllMocks());
+const io = captureOutput();
 
 // The sacreBLEU README multi-reference example.
 const HYP = ['The dog bit the man.', "It wasn't surprising.", 'The man had just bitten him.'];
@@ -32,12 +25,12 @@ const REF2 = ['The dog had bit the man.', 'No one was surprised.', 'The man had 
 describe('scoreCommand', () => {
   it('prints chrF2, chrF++ and BLEU with signatures for two references', async () => {
     const code = await scoreCommand(['--hyp', file('h.txt', HYP), '--ref', file('r1.txt', REF1), '--ref', file('r2.txt', REF2, '\r\n')]);
-    expect(err).toEqual([]);
+    expect(io.err).toEqual([]);
     expect(code).toBe(0);
-    expect(out).toHaveLength(3);
-    expect(out[0]).toMatch(/^chrF2\|nrefs:2\|case:mixed\|eff:yes\|nc:6\|nw:0\|space:no\|version:\S+ = 59\.73$/);
-    expect(out[1]).toMatch(/^chrF2\+\+\|nrefs:2\|case:mixed\|eff:yes\|nc:6\|nw:2\|space:no\|version:\S+ = \d+\.\d\d$/);
-    expect(out[2]).toMatch(
+    expect(io.out).toHaveLength(3);
+    expect(io.out[0]).toMatch(/^chrF2\|nrefs:2\|case:mixed\|eff:yes\|nc:6\|nw:0\|space:no\|version:\S+ = 59\.73$/);
+    expect(io.out[1]).toMatch(/^chrF2\+\+\|nrefs:2\|case:mixed\|eff:yes\|nc:6\|nw:2\|space:no\|version:\S+ = \d+\.\d\d$/);
+    expect(io.out[2]).toMatch(
       /^BLEU\|nrefs:2\|case:mixed\|eff:no\|tok:13a\|smooth:exp\|version:\S+ = 48\.53 82\.4\/50\.0\/45\.5\/37\.5 \(BP = 0\.943 ratio = 0\.944 hyp_len = 17 ref_len = 18\)$/,
     );
   });
@@ -47,20 +40,20 @@ describe('scoreCommand', () => {
     const ref = file('r2lines.txt', REF1.slice(0, 2));
     const code = await scoreCommand(['--hyp', hyp, '--ref', ref]);
     expect(code).toBe(1);
-    expect(err.join('\n')).toContain(`${hyp} has 3 lines but ${ref} has 2 lines`);
-    expect(out).toEqual([]);
+    expect(io.err.join('\n')).toContain(`${hyp} has 3 lines but ${ref} has 2 lines`);
+    expect(io.out).toEqual([]);
   });
 
   it('rejects missing arguments and unreadable files', async () => {
     expect(await scoreCommand(['--hyp', file('h4.txt', HYP)])).toBe(2);
-    expect(err.join('\n')).toMatch(/--ref is required/);
+    expect(io.err.join('\n')).toMatch(/--ref is required/);
     expect(await scoreCommand(['--hyp', join(dir, 'nope.txt'), '--ref', file('r4.txt', REF1)])).toBe(1);
-    expect(err.join('\n')).toMatch(/nope\.txt/);
+    expect(io.err.join('\n')).toMatch(/nope\.txt/);
   });
 
   it('--width changes printed precision', async () => {
     const code = await scoreCommand(['--hyp', file('h5.txt', HYP), '--ref', file('r5.txt', REF1), '--ref', file('r6.txt', REF2), '--width', '1']);
     expect(code).toBe(0);
-    expect(out[2]).toMatch(/ = 48\.5 82\.4\//);
+    expect(io.out[2]).toMatch(/ = 48\.5 82\.4\//);
   });
 });

@@ -34,4 +34,40 @@ describe('sampling helpers', () => {
     const hot = counts(logits, { temperature: 100, topP: 1, topK: 0 });
     for (const p of hot) expect(Math.abs(p - 0.25)).toBeLessThan(0.03);
   });
+
+  it('top-p over a pre-filtered superset draws what a sort of the whole vocabulary draws', () => {
+    // The previous implementation: every id sorted, the nucleus cut from the full list.
+    const reference = (logits: Float64Array, topP: number, rng: Rng) => {
+      const order = [...logits.keys()].sort((a, b) => logits[b] - logits[a] || a - b);
+      const p = order.map((i) => Math.exp(logits[i] - logits[order[0]]));
+      let total = p.reduce((a, b) => a + b, 0);
+      let cum = 0;
+      let keep = order.length;
+      for (let i = 0; i < order.length; i++) {
+        cum += p[i] / total;
+        if (cum >= topP) {
+          keep = i + 1;
+          break;
+        }
+      }
+      total = p.slice(0, keep).reduce((a, b) => a + b, 0);
+      let r = rng.next() * total;
+      for (let i = 0; i < keep; i++) {
+        r -= p[i];
+        if (r < 0) return order[i];
+      }
+      return order[keep - 1];
+    };
+    const gen = new Rng(11);
+    // Flat (every token in the nucleus), peaked (a handful), and in between; ties included.
+    for (const [V, scale] of [[3001, 0.01], [5000, 8], [4096, 2], [777, 30]]) {
+      const logits = Float64Array.from({ length: V }, () => Math.round(gen.normal() * scale * 8) / 8);
+      for (const topP of [0.5, 0.9, 0.95, 0.999]) {
+        const a = new Rng(V);
+        const b = new Rng(V);
+        for (let k = 0; k < 50; k++) expect(sampleToken(logits, { temperature: 1, topP, topK: 0 }, a)).toBe(reference(logits, topP, b));
+      }
+    }
+  });
 });
+

@@ -98,6 +98,23 @@ describe('GGUF LoRA export', () => {
     }
   });
 
+  it('writes the golden-hf Qwen3 adapter under arch qwen3 with B rows in Hugging Face order (no Q/K permutation)', async () => {
+    const dir = resolve(GOLDEN_DIR, '../golden-hf/qwen3');
+    const config = JSON.parse(readFileSync(resolve(dir, 'model/config.json'), 'utf8')) as Record<string, unknown>;
+    const adapter = await importPeftAdapter(
+      { config: readFileSync(resolve(dir, 'adapter/adapter_config.json'), 'utf8'), weights: new Uint8Array(readFileSync(resolve(dir, 'adapter/adapter_model.safetensors'))) },
+      config as never,
+    );
+    const g = await openGguf(memorySource(exportGgufLora(adapter, config), 'qwen3.gguf'));
+    expect(g.metadata.get('general.architecture')).toBe('qwen3');
+    expect(g.tensors.size).toBe(2 * adapter.pairs.length);
+    for (const p of adapter.pairs) {
+      const base = `blk.${p.layer}.${GGUF_NAME[p.module]}.weight`;
+      expect(f32((await readGgufTensor(g, `${base}.lora_a`)).data)).toEqual(p.A);
+      expect(f32((await readGgufTensor(g, `${base}.lora_b`)).data)).toEqual(p.B);
+    }
+  });
+
   it('refuses an architecture llama.cpp has no name for here, naming the field', () => {
     const adapter: LoraAdapter = { settings: { r: 1, alpha: 1, dropout: 0, targetModules: [], useRslora: false, baseModel: '' }, pairs: [] };
     expect(throws(() => exportGgufLora(adapter, { architectures: ['GPT2LMHeadModel'] }))).toMatch(/architectures: "GPT2LMHeadModel"/);

@@ -106,5 +106,6 @@ describe('Hugging Face cache (Node)', () => {
     expect(seen.at(-1)).toEqual([all, all]);
     expect(await rejects(resolveModelPath('no/such', { env }))).toMatch(/^no\/such: no such file or folder, nor a model on the Hub \(model no\/such@main: not found/);
     expect(await resolveModelPath('./not/here', { env })).toBe('./not/here');
+    expect(await resolveModelPath('public/models/tni', { env })).toBe('public/models/tni'); // public/ is a folder here
   });
 });

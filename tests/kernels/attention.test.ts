@@ -127,8 +127,9 @@ describe('attention reference', () => {
 // variant's unrolled rows, not the shape).
 const slow = !!process.env.ATTN_SLOW;
 const D128 = (c: Case) => c.s.D === 128;
-// A D = 128 loop case compiles four unrolled kernels: ~25 s of CPU alone, past the default timeout on a busy machine.
-const timeout = (c: Case) => (D128(c) ? 600_000 : undefined);
+// A loop case at D >= 64 compiles unrolled kernels for ~10-25 s of CPU: on a machine shared with other test files
+// that took 140-370 s (measured at load average ~20), past the default timeout.
+const timeout = (c: Case) => (c.s.D >= 64 ? 600_000 : undefined);
 
 describe('attention tile choice', () => {
   it('fits workgroup memory and invocations at 16 and 32 KiB', () => {

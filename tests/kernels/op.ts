@@ -64,7 +64,7 @@ export function checkRefGrad(what: string, f: (x: Float64Array) => number, x: Ar
   expectClose(numericGrad(f, at, indices), want, atol, rtol, what);
 }
 
-type EnvPatch = { [K in keyof KernelEnv]?: KernelEnv[K] extends object ? Partial<KernelEnv[K]> : KernelEnv[K] };
+export type EnvPatch = { [K in keyof KernelEnv]?: KernelEnv[K] extends object ? Partial<KernelEnv[K]> : KernelEnv[K] };
 
 /** Applies a patch to kernelEnv (reset after each test by this module's afterEach). */
 export function forceEnv(patch: EnvPatch): void {

@@ -3,9 +3,10 @@ import { rmsnormBackward, rmsnormForward } from '../../src/kernels/rmsnorm/rmsno
 import { rmsnormBackwardRef, rmsnormForwardRef } from '../../src/kernels/rmsnorm/rmsnorm.ref.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { dot, toF64 } from '../util/check.ts';
-import { checkOp, checkRefGrad, eachVariant } from './op.ts';
+import { gpu } from '../util/gpu.ts';
+import { checkOp, checkRefGrad, eachVariant, type EnvPatch } from './op.ts';
 
-describe('rmsnorm', () => {
+describe('rmsnorm', async () => {
   it('reference backward matches finite differences', () => {
     const [M, C, eps] = [3, 7, 1e-6];
     const rng = new Rng(2);
@@ -16,7 +17,15 @@ describe('rmsnorm', () => {
   });
 
   const shapes: [number, number][] = [[1, 1], [3, 63], [7, 65], [5, 896], [2, 4867]];
-  const layouts = { serial: { rmsnorm: { layout: 'serial' } }, workgroup: { rmsnorm: { layout: 'workgroup' } } } as const;
+  // The workgroup layout reduces by a shared-memory tree, or, where the device's subgroups all have one size (on
+  // SwiftShader: 4), as one subgroup per row; each forced.
+  const caps = (await gpu()).caps;
+  const oneSize = caps.subgroups && caps.subgroupMinSize === caps.subgroupMaxSize;
+  const layouts: Record<string, EnvPatch> = {
+    serial: { rmsnorm: { layout: 'serial' } },
+    workgroup: { rmsnorm: { layout: 'workgroup', subgroups: false } },
+    ...(oneSize ? { subgroups: { rmsnorm: { layout: 'workgroup', subgroups: true } } } : {}),
+  };
   for (const [M, C] of shapes)
     for (const accumulate of [false, true]) {
       eachVariant(layouts, `forward and backward match the reference, M=${M} C=${C} accumulate=${accumulate}`, async () => {

@@ -1,23 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import type { GpuContext } from '../../src/gpu/context.ts';
 import { ropeBackward, ropeForward, ropeInvFreq, type RopeScaling } from '../../src/kernels/rope/rope.ts';
 import { ropeRef } from '../../src/kernels/rope/rope.ref.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { dot, expectClose, numericGrad, toF64 } from '../util/check.ts';
-import { gpu } from '../util/gpu.ts';
+import { dot, toF64 } from '../util/check.ts';
+import { checkOp, checkRefGrad, type Want } from './op.ts';
 
 const LLAMA31: RopeScaling = { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 };
 
-async function run(ctx: GpuContext, x: Float32Array, inv: Float32Array, nTok: number, T: number, H: number, D: number, pos0: number, inverse: boolean) {
-  const bx = ctx.upload('x', x);
-  const bi = ctx.upload('inv', inv);
-  const rec = ctx.recorder();
-  (inverse ? ropeBackward : ropeForward)(rec, bx, bi, nTok, T, H, D, pos0);
-  await rec.submit();
-  const out = await ctx.readF32(bx, x.length);
-  ctx.release(bx);
-  ctx.release(bi);
-  return out;
+/** Rotates x in place (forward, or its transpose) and compares it with `want`. */
+async function run(x: Float32Array, inv: Float32Array, nTok: number, T: number, H: number, D: number, pos0: number, inverse: boolean, want: Want) {
+  await checkOp({
+    inputs: { inv },
+    outputs: { x }, // in place: x starts as the input
+    run: (rec, b) => (inverse ? ropeBackward : ropeForward)(rec, b.x, b.inv, nTok, T, H, D, pos0),
+    want: { x: want },
+  });
 }
 
 describe('rope', () => {
@@ -28,7 +25,7 @@ describe('rope', () => {
     const x = toF64(rng.randn(nTok * H * D));
     const w = toF64(rng.randn(nTok * H * D));
     const g = ropeRef(w, inv, nTok, T, H, D, 5, true);
-    expectClose(numericGrad((v) => dot(w, ropeRef(v, inv, nTok, T, H, D, 5)), x), g, 1e-8, 1e-6, 'dx');
+    checkRefGrad('dx', (v) => dot(w, ropeRef(v, inv, nTok, T, H, D, 5)), x, g);
   });
 
   it('inv_freq follows HF: θ^(−2i/D) and llama3 scaling by band', () => {
@@ -61,25 +58,21 @@ describe('rope', () => {
   for (const [nTok, T, H, D, pos0, theta] of shapes)
     for (const inverse of [false, true])
       it(`${inverse ? 'backward' : 'forward'} matches the reference, nTok=${nTok} T=${T} H=${H} D=${D} pos0=${pos0}`, async () => {
-        const ctx = await gpu();
         const rng = new Rng(nTok * 7 + D);
         const x = rng.randn(nTok * H * D);
         const inv = ropeInvFreq(D, theta, theta === 500000 ? LLAMA31 : null);
-        const got = await run(ctx, x, inv, nTok, T, H, D, pos0, inverse);
-        expectClose(got, ropeRef(x, inv, nTok, T, H, D, pos0, inverse), 1e-6, 1e-5, 'x');
+        await run(x, inv, nTok, T, H, D, pos0, inverse, { ref: ropeRef(x, inv, nTok, T, H, D, pos0, inverse), atol: 1e-6, rtol: 1e-5 });
       });
 
   // HF's own angle is an f32 product, off the true pos·θ^(−2i/D) by up to half an ulp (2.4e-4 rad at 4096):
   // the kernel reproduces that f32 angle exactly, and then needs cos/sin of it to near f32 accuracy.
   for (const [T, pos0] of [[4096, 0], [64, 100000 - 64]])
     it(`cos/sin of the f32 angle to ~1 ulp, positions ${pos0}..${pos0 + T - 1}`, async () => {
-      const ctx = await gpu();
       const D = 64;
       const inv = ropeInvFreq(D, 1e6);
       // One head, one row per position; x = (1, 0) pairs read out cos and sin directly.
       const x = new Float32Array(T * D);
       for (let t = 0; t < T; t++) for (let i = 0; i < D / 2; i++) x[t * D + i] = 1;
-      const got = await run(ctx, x, inv, T, T, 1, D, pos0, false);
-      expectClose(got, ropeRef(x, inv, T, T, 1, D, pos0, false), 2.5e-7, 0, 'cos/sin');
+      await run(x, inv, T, T, 1, D, pos0, false, { ref: ropeRef(x, inv, T, T, 1, D, pos0, false), atol: 2.5e-7, rtol: 0 });
     });
 });

@@ -65,5 +65,5 @@ describe('ONNX export vs the engine on a synthetic Qwen2 (biases, tied head, GQA
     const d = maxDiff(engine, ort);
     console.log(`synthetic Qwen2: engine vs ORT abs ${d.abs.toExponential(2)} rel ${d.rel.toExponential(2)} (sums ${Array.from(ort, (v) => v.toFixed(2)).join(' ')})`);
     expectClose(engine, ort, 1e-4, 1e-5, 'engine vs ORT');
-  });
+  }, 300_000); // 111 s measured with other test files running (SwiftShader); the default 120 s was too close
 });

@@ -16,6 +16,9 @@ import type {
   StepMetrics,
   StudioEngine,
 } from '../../src/engine/types.ts';
+import type { BatchCandidates, CandidateOptions } from '../../src/prefs/candidates.ts';
+import type { ParallelRow } from '../../src/prefs/types.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 export interface FakeEngineOptions {
   /** Wall time per optimizer step. */
@@ -294,5 +297,21 @@ export class FakeEngine implements StudioEngine {
     if (!this.opts.translate) throw new Error('not implemented: translate');
     await sleep(100);
     return sources.map((s) => `[${opts.srcLang}→${opts.tgtLang}${opts.adapterRunId ? ` with ${opts.adapterRunId}` : ', base'}] ${s.split('').reverse().join('')}`);
+  }
+
+  /** n variants of each reference with words dropped, from a generator seeded by (seed, batch): as stable as the real one. */
+  async prefsCandidates(rows: ParallelRow[], batchIndex: number, opts: CandidateOptions & { adapterRunId: string | null }): Promise<BatchCandidates> {
+    if (!this.opts.translate) throw new Error('not implemented: prefsCandidates');
+    await sleep(150);
+    const rng = new Rng(opts.seed * 7919 + batchIndex);
+    let n = 0;
+    const texts = rows.map((r) =>
+      Array.from({ length: opts.n }, () => {
+        const words = r.reference.split(' ').filter(() => rng.next() > 0.35);
+        n += words.length;
+        return words.join(' ');
+      }),
+    );
+    return { texts, tokens: n };
   }
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { StepMetrics } from '../../src/engine/types.ts';
 import { RunMeter } from '../../src/ui/lib/meter.ts';
-import { SeriesStore, decimate, nearestIndex, niceTicks } from '../../src/ui/lib/series.ts';
+import { SeriesStore, decimate, ema as emaOf, nearestIndex, niceTicks } from '../../src/ui/lib/series.ts';
 import { throttle } from '../../src/ui/lib/throttle.ts';
 
 const metrics = (step: number, loss: number): StepMetrics =>
@@ -106,5 +106,27 @@ describe('RunMeter', () => {
     expect(m.etaMs(5, 15)).toBe(10 * 2000);
     m.resetClock();
     expect(m.etaMs(5, 15, 700)).toBe(10 * 700);
+  });
+});
+
+describe('ema', () => {
+  it('is TensorBoard\'s debiased EMA: the series itself at 0, a constant stays constant, and each point as the sums say', () => {
+    const x = Array.from({ length: 50 }, (_, i) => i + 1);
+    const y = x.map((i) => Math.sin(i * 1.7) * 3 + i / 10);
+    expect(emaOf({ x, y }, 0).y).toEqual(y);
+    for (const v of emaOf({ x, y: x.map(() => 2.5) }, 0.9).y) expect(v).toBeCloseTo(2.5, 12);
+    // Written out: point i is Σ_k (1−w) w^(i−k) y_k over Σ_k (1−w) w^(i−k), the weights of the points seen so far.
+    const w = 0.6;
+    const got = emaOf({ x, y }, w).y;
+    for (const i of [0, 1, 7, 49]) {
+      let num = 0;
+      let den = 0;
+      for (let k = 0; k <= i; k++) {
+        num += (1 - w) * w ** (i - k) * y[k];
+        den += (1 - w) * w ** (i - k);
+      }
+      expect(got[i]).toBeCloseTo(num / den, 12);
+    }
+    expect(got[0]).toBeCloseTo(y[0], 12);
   });
 });

@@ -4,7 +4,7 @@ import { SeriesStore } from '../../src/ui/lib/series.ts';
 import { LOCK_HELD_MESSAGE } from '../../src/ui/lib/runlock.ts';
 import { createStudioStore } from '../../src/ui/store/index.ts';
 import { listedStatus, startBlockers, unfinishedRuns } from '../../src/ui/store/selectors.ts';
-import { uniqueRunName } from '../../src/ui/store/training.ts';
+import { COMPILING_MESSAGE, uniqueRunName } from '../../src/ui/store/training.ts';
 import { FakeEngine } from './fake-engine.ts';
 
 const jsonl = (n: number) =>
@@ -122,7 +122,11 @@ describe('studio store', () => {
     await store.getState().setDataFile(jsonl(20));
     store.getState().setField('maxSteps', '400');
     const training = store.getState().startTraining();
+    // Until the first step, the page says what it waits for (shader compilation), after 'started' and 'running'.
+    await new Promise((r) => setTimeout(r, 5));
+    expect(store.getState().run).toMatchObject({ phase: 'running', step: 0, message: COMPILING_MESSAGE });
     await new Promise((r) => setTimeout(r, 60));
+    expect(store.getState().run.message).toBeNull();
     const pausing = store.getState().pause();
     expect(store.getState().run).toMatchObject({ pending: 'pause', message: expect.stringMatching(/^Pausing after the current step/) });
     await pausing;

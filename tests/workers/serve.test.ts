@@ -64,6 +64,10 @@ class RecordingEngine implements StudioEngine {
   async translate(sources: string[]) {
     return sources.map((s) => s.toUpperCase());
   }
+  async prefsCandidates(...a: Parameters<StudioEngine['prefsCandidates']>) {
+    this.rec('prefsCandidates', a);
+    return { texts: a[0].map((r) => [r.source.toUpperCase()]), tokens: a[0].length };
+  }
   /** Not part of StudioEngine: the worker must not let the page call it. */
   async secret() {
     this.rec('secret', []);
@@ -83,6 +87,10 @@ describe('the engine worker protocol (serve.ts ↔ client.ts)', () => {
     const { engine, client } = pair();
     expect((await client.gpuInfo()).adapter).toBe('test');
     expect(await client.translate(['ab', 'c'], { srcLang: 'de', tgtLang: 'en', adapterRunId: null, maxNewTokens: 4 })).toEqual(['AB', 'C']);
+    const row = { index: 0, origin: { row: 0, line: 1 }, src: 'de', tgt: 'en', source: 'hallo', reference: 'hello', systems: [] };
+    const cand = { n: 2, strategy: 'sample' as const, temperature: 1, topP: 1, seed: 3, maxNewTokens: 4, useLora: false, adapterRunId: null };
+    expect(await client.prefsCandidates([row], 5, cand)).toEqual({ texts: [['HALLO']], tokens: 1 });
+    expect(engine.calls.at(-1)).toEqual({ method: 'prefsCandidates', args: [[row], 5, cand] });
     const files = await client.exportAdapter('run-1', 'f16');
     expect(files.files[0].bytes).toEqual(new Uint8Array([1, 2, 3]));
     await client.deleteRun('run-2');

@@ -28,7 +28,7 @@ export function jsonError(e: unknown, text: string): string {
   // issue names, "line 1" contradicted it. The column alone says where. The row is quoted as it is, not
   // JSON-escaped a second time, and V8's own excerpt of it ("…" is not valid JSON) is dropped.
   const pos = / at position (\d+)/.exec(raw);
-  const msg = raw.replace(/ in JSON at position \d+( \(line \d+ column \d+\))?/, pos ? ` at column ${Number(pos[1]) + 1}` : '').replace(/ of JSON input$/, '').replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '');
+  const msg = raw.replace(/ in JSON at position \d+( \(line \d+ column \d+\))?/, pos ? ` at column ${Number(pos[1]) + 1}` : '').replace(/ of JSON input$/, ' of the row').replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '');
   const preview = text.length > 60 ? `${text.slice(0, 60)}…` : text;
   return `${msg}: ${preview}`;
 }

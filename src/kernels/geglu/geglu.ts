@@ -1,12 +1,14 @@
 // GeGLU (gelu-tanh gated MLP, Gemma) forward and backward over N = (B*T)*F elements.
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
-import { preprocess } from '../../gpu/wgsl.ts';
+import { defineShader, preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
 import src from './geglu.wgsl?raw';
 
-function pipe(ctx: GpuContext, forward: boolean) {
-  return ctx.pipeline(`geglu_${forward ? 'fwd' : 'bwd'}`, () => preprocess(src, { FORWARD: forward }));
+export const gegluShader = defineShader('geglu', 'geglu.wgsl: FORWARD (else backward)', { FORWARD: true }, (d) => preprocess(src, d));
+
+function pipe(ctx: GpuContext, FORWARD: boolean) {
+  return ctx.compile(gegluShader, { FORWARD });
 }
 
 /** y = gelu_tanh(g) * u.  y, g, u: (N) f32 */

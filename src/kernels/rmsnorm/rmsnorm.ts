@@ -1,5 +1,6 @@
 // RMSNorm forward and backward over M rows of C (Llama's; the weight is frozen, so there is no dw).
 import type { GpuContext } from '../../gpu/context.ts';
+import { GpuError } from '../../gpu/errors.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
 import { defineShader, preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
@@ -8,21 +9,27 @@ import src from './rmsnorm.wgsl?raw';
 
 export const rmsnormShader = defineShader(
   'rmsnorm',
-  'rmsnorm.wgsl: FORWARD (else backward), SERIAL (a row per invocation) or a workgroup per row, WG, ACCUM',
-  { FORWARD: true, SERIAL: true, WG: 4, ACCUM: false },
+  'rmsnorm.wgsl: FORWARD (else backward), SERIAL (a row per invocation) or a workgroup per row, WG, ACCUM, SUBGROUPS (WG = the subgroup size)',
+  { FORWARD: true, SERIAL: true, WG: 4, ACCUM: false, SUBGROUPS: false },
   (d) => preprocess(src, d),
 );
 
 /** kernelEnv.rmsnorm.layout 'auto' picks by device: one row per invocation on CPU rasterizers (barriers are costly there), else a workgroup per row. */
-function layout(ctx: GpuContext): { serial: boolean; wg: number } {
+function layout(ctx: GpuContext): { serial: boolean; wg: number; subgroups: boolean } {
   const l = kernelEnv.rmsnorm.layout === 'auto' ? (cpuTuned(ctx) ? 'serial' : 'workgroup') : kernelEnv.rmsnorm.layout;
   // Serial: few rows per workgroup so a CPU's cores all get some. Workgroup: 64 threads per row of ~1-8k.
-  return l === 'serial' ? { serial: true, wg: 4 } : { serial: false, wg: 64 };
+  if (l === 'serial') return { serial: true, wg: 4, subgroups: false };
+  // A workgroup of exactly one subgroup needs that size known: devices whose subgroups all have one size.
+  const { subgroups: has, subgroupMinSize: min, subgroupMaxSize: max } = ctx.caps;
+  const fits = has && min === max && min >= 4 && min <= ctx.caps.maxComputeInvocationsPerWorkgroup;
+  const want = kernelEnv.rmsnorm.subgroups;
+  if (want === true && !fits) throw new GpuError('unsupported', `subgroup RMSNorm needs subgroups of one size (device: ${has ? `${min}-${max}` : 'none'})`, 'rmsnorm');
+  return fits && want !== false ? { serial: false, wg: min, subgroups: true } : { serial: false, wg: 64, subgroups: false };
 }
 
 function pipe(ctx: GpuContext, forward: boolean, accum: boolean) {
-  const { serial, wg } = layout(ctx);
-  return { pipeline: ctx.compile(rmsnormShader, { FORWARD: forward, SERIAL: serial, WG: wg, ACCUM: accum }), serial, wg };
+  const { serial, wg, subgroups } = layout(ctx);
+  return { pipeline: ctx.compile(rmsnormShader, { FORWARD: forward, SERIAL: serial, WG: wg, ACCUM: accum, SUBGROUPS: subgroups }), serial, wg };
 }
 
 function grid(ctx: GpuContext, serial: boolean, wg: number, M: number): [number, number] {

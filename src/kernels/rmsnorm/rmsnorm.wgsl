@@ -2,7 +2,12 @@
 // backward: dx = rstd·w·dy − x · rstd³/C · Σ_c(dy·w·x)   (ACCUM: added into dx, for the residual stream).
 // Two layouts: SERIAL gives each row to one invocation (no barriers: CPU rasterizers), otherwise a workgroup
 // of WG invocations shares a row and reduces in shared memory by a fixed tree (GPUs). Both sum in a fixed
-// order, so results are reproducible run to run.
+// order, so results are reproducible run to run. SUBGROUPS (a device whose subgroups all have one size, WG of
+// exactly that size): the workgroup is one subgroup and subgroupAdd is the whole reduction, without workgroup memory
+// or barriers.
+#if SUBGROUPS
+enable subgroups;
+#endif
 
 struct Params { m: u32, c: u32, eps: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -70,6 +75,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   rstd[row] = s;
 #endif
   for (var c = 0u; c < p.c; c++) { finish(row, base + c, c, s); }
+}
+#elif SUBGROUPS
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= p.m) { return; } // uniform across the workgroup (one subgroup), as subgroupAdd requires
+  let base = row * p.c;
+  var sum = 0.0;
+  for (var c = lid; c < p.c; c += WG) { sum += term(base + c, c); }
+  let s = row_scalar(row, subgroupAdd(sum));
+#if FORWARD
+  if (lid == 0u) { rstd[row] = s; }
+#endif
+  for (var c = lid; c < p.c; c += WG) { finish(row, base + c, c, s); }
 }
 #else
 var<workgroup> red: array<f32, WG>;

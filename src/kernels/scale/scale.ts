@@ -1,12 +1,14 @@
 // y = alpha·x (or y += alpha·x) over N elements. Linear, so its backward is itself (dx = alpha·dy).
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
-import { preprocess } from '../../gpu/wgsl.ts';
+import { defineShader, preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
 import src from './scale.wgsl?raw';
 
-function pipe(ctx: GpuContext, accumulate: boolean) {
-  return ctx.pipeline(`scale accum=${+accumulate}`, () => preprocess(src, { ACCUM: accumulate }));
+export const scaleShader = defineShader('scale', 'scale.wgsl: ACCUM (y += alpha·x, else y = alpha·x)', { ACCUM: false }, (d) => preprocess(src, d));
+
+function pipe(ctx: GpuContext, ACCUM: boolean) {
+  return ctx.compile(scaleShader, { ACCUM });
 }
 
 /** y (+)= alpha · x.  y, x: (N) f32, not aliased. */

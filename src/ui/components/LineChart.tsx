@@ -2,7 +2,7 @@
 // when the series changes, the canvas resizes or the cursor moves: React renders it once per mount.
 import { useEffect, useRef } from 'react';
 import { formatNumber } from '../lib/format.ts';
-import { decimate, nearestIndex, niceTicks, tickFormatter, type SeriesStore } from '../lib/series.ts';
+import { decimate, ema, nearestIndex, niceTicks, tickFormatter, type SeriesStore } from '../lib/series.ts';
 
 interface Props {
   series: SeriesStore;
@@ -13,6 +13,10 @@ interface Props {
   format?: (v: number) => string;
   /** Pin the y range (e.g. [0, 1] for accuracies). */
   yDomain?: [number, number];
+  /** EMA weight in [0, 1): the smoothed line is drawn over the raw one, which stays faint behind it. */
+  smoothing?: number;
+  /** A series drawn as dots on the same axes: the held-out evaluations of this metric. */
+  evalMetric?: string;
 }
 
 const PAD = { left: 48, right: 10, top: 8, bottom: 22 };
@@ -23,7 +27,7 @@ function cssVar(el: Element, name: string, fallback: string): string {
   return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
 }
 
-export function LineChart({ series, metric, title, hint, format: custom, yDomain }: Props) {
+export function LineChart({ series, metric, title, hint, format: custom, yDomain, smoothing = 0, evalMetric }: Props) {
   const format = custom ?? defaultFormat;
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const readoutRef = useRef<HTMLSpanElement>(null);
@@ -63,7 +67,9 @@ export function LineChart({ series, metric, title, hint, format: custom, yDomain
       const last = n ? full.y[n - 1] : undefined;
       if (readoutRef.current) readoutRef.current.textContent = last === undefined ? '—' : format(last);
       if (descRef.current) {
-        descRef.current.textContent = n ? `${title}: ${n} points up to step ${full.x[n - 1]}, latest ${format(last!)}.` : `${title}: no data yet.`;
+        const ev = evalMetric ? series.get(evalMetric) : null;
+        const evalText = ev?.y.length ? ` ${ev.y.length} eval point${ev.y.length === 1 ? '' : 's'}, latest ${format(ev.y[ev.y.length - 1])} at step ${ev.x[ev.x.length - 1]}.` : '';
+        descRef.current.textContent = n ? `${title}: ${n} points up to step ${full.x[n - 1]}, latest ${format(last!)}.${evalText}` : `${title}: no data yet.`;
       }
       const plotW = width - PAD.left - PAD.right;
       const plotH = height - PAD.top - PAD.bottom;
@@ -74,10 +80,13 @@ export function LineChart({ series, metric, title, hint, format: custom, yDomain
         return;
       }
       const s = decimate(full, Math.floor(plotW));
+      // Smoothed over every point, then reduced: smoothing the reduced series would weigh buckets, not steps.
+      const smooth = smoothing > 0 ? decimate(ema(full, smoothing), Math.floor(plotW)) : null;
+      const evals = evalMetric ? series.get(evalMetric) : null;
       let y0 = yDomain?.[0] ?? Infinity;
       let y1 = yDomain?.[1] ?? -Infinity;
       if (!yDomain) {
-        for (const v of s.y) {
+        for (const v of [...s.y, ...(evals?.y ?? [])]) {
           if (v < y0) y0 = v;
           if (v > y1) y1 = v;
         }
@@ -116,17 +125,33 @@ export function LineChart({ series, metric, title, hint, format: custom, yDomain
       ctx.textAlign = 'right';
       ctx.fillText('step', PAD.left - 6, PAD.top + plotH + 5);
 
-      ctx.strokeStyle = line;
-      ctx.lineWidth = 1.5;
-      ctx.lineJoin = 'round';
-      ctx.beginPath();
-      for (let i = 0; i < s.x.length; i++) {
-        const X = px(s.x[i]);
-        const Y = py(s.y[i]);
-        if (i === 0) ctx.moveTo(X, Y);
-        else ctx.lineTo(X, Y);
+      const stroke = (pts: { x: readonly number[]; y: readonly number[] }, alpha: number) => {
+        ctx.globalAlpha = alpha;
+        ctx.strokeStyle = line;
+        ctx.lineWidth = 1.5;
+        ctx.lineJoin = 'round';
+        ctx.beginPath();
+        for (let i = 0; i < pts.x.length; i++) {
+          const X = px(pts.x[i]);
+          const Y = py(pts.y[i]);
+          if (i === 0) ctx.moveTo(X, Y);
+          else ctx.lineTo(X, Y);
+        }
+        ctx.stroke();
+        ctx.globalAlpha = 1;
+      };
+      // The raw line stays, faint, behind the smoothed one: smoothing must not hide a spike.
+      stroke(s, smooth ? 0.25 : 1);
+      if (smooth) stroke(smooth, 1);
+      if (evals?.x.length) {
+        ctx.fillStyle = cssVar(canvas, '--chart-eval', '#d9480f');
+        for (let i = 0; i < evals.x.length; i++) {
+          if (evals.x[i] < x0 || evals.x[i] > x1) continue;
+          ctx.beginPath();
+          ctx.arc(px(evals.x[i]), py(evals.y[i]), 3.5, 0, Math.PI * 2);
+          ctx.fill();
+        }
       }
-      ctx.stroke();
       if (s.x.length === 1) {
         ctx.fillStyle = line;
         ctx.beginPath();
@@ -213,7 +238,7 @@ export function LineChart({ series, metric, title, hint, format: custom, yDomain
       canvas.removeEventListener('keydown', onKey);
       canvas.removeEventListener('blur', onBlur);
     };
-  }, [series, metric, title, format, yDomain]);
+  }, [series, metric, title, format, yDomain, smoothing, evalMetric]);
 
   const id = `chart-${metric.replace(/\W/g, '-')}`;
   return (
@@ -227,6 +252,11 @@ export function LineChart({ series, metric, title, hint, format: custom, yDomain
         </span>
       </figcaption>
       {hint && <p className="chart-hint">{hint}</p>}
+      {evalMetric && (
+        <p className="chart-legend" aria-hidden="true">
+          <span className="eval-dot" /> eval (held-out)
+        </p>
+      )}
       <canvas
         ref={canvasRef}
         className="chart-canvas"

@@ -160,3 +160,22 @@ export function niceTicks(min: number, max: number, count = 4): number[] {
   for (let i = Math.ceil(min / step - 1e-9); i * step <= max + step * 1e-9; i++) out.push(i === 0 ? 0 : Number((i * step).toPrecision(12)));
   return out;
 }
+
+/**
+ * Exponential moving average as TensorBoard's smoothing slider computes it (and W&B's "exponential"): a
+ * running average started at zero and divided by its bias, 1 − weight^(i+1), so the first points are not
+ * pulled toward zero. weight 0 returns the series itself.
+ */
+export function ema(s: Series, weight: number): Series {
+  if (!(weight > 0) || s.y.length === 0) return s;
+  const w = Math.min(weight, 0.999);
+  const y: number[] = new Array(s.y.length);
+  let acc = 0;
+  let debias = 1;
+  for (let i = 0; i < s.y.length; i++) {
+    acc = acc * w + (1 - w) * s.y[i];
+    debias *= w;
+    y[i] = acc / (1 - debias);
+  }
+  return { x: s.x, y };
+}

@@ -7,6 +7,7 @@ import { NumberInput } from '../components/fields.tsx';
 import { DATASET_EXTENSIONS } from '../lib/drop.ts';
 import { formatBytes } from '../lib/format.ts';
 import { useStudio } from '../store/context.tsx';
+import { BuildPrefs } from './data/BuildPrefs.tsx';
 import { Mapping } from './data/Mapping.tsx';
 import { PreviewRow } from './data/PreviewRow.tsx';
 import { Report } from './data/Report.tsx';
@@ -117,6 +118,7 @@ export function DataScreen() {
         </fieldset>
       </section>
       {needsMapping && <Mapping />}
+      <BuildPrefs />
       {info && info.preview.length > 0 && (
         <section className="card" aria-labelledby="preview-h">
           <h2 id="preview-h">Preview: the first rows as they will be trained</h2>

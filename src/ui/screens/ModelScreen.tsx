@@ -1,4 +1,5 @@
 // Model: the demo model, a Hub id, a dropped folder or a GGUF file, and the quantization to load it at.
+import { SUPPORTED_FAMILIES } from '../../model/config.ts';
 import { DropZone } from '../components/DropZone.tsx';
 import { ProgressBar } from '../components/ProgressBar.tsx';
 import { Field, Select, TextInput } from '../components/fields.tsx';
@@ -98,7 +99,7 @@ export function ModelScreen() {
     <>
       <header className="screen-head">
         <h1>Model</h1>
-        <p className="lede">Pick the base model the adapter is trained on. Llama, Mistral and Qwen2 architectures are supported.</p>
+        <p className="lede">Pick the base model the adapter is trained on. Supported families: {SUPPORTED_FAMILIES.map((f) => f.name).join('; ')}.</p>
       </header>
       <section className="card" aria-labelledby="model-h">
         <h2 id="model-h">Base model</h2>

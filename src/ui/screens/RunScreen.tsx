@@ -1,5 +1,6 @@
 // Run: progress, controls and live charts. The charts read the series store directly; this component
 // re-renders only on throttled progress updates.
+import { useState } from 'react';
 import { useStudio, useSeries } from '../store/context.tsx';
 import { LineChart } from '../components/LineChart.tsx';
 import { ProgressBar } from '../components/ProgressBar.tsx';
@@ -15,13 +16,14 @@ const pct = (v: number) => `${Math.round(v * 100)}%`;
 const lrFmt = (v: number) => (v === 0 ? '0' : v.toExponential(1).replace('e-', 'e-').replace('.0e', 'e'));
 const ACC_DOMAIN: [number, number] = [0, 1];
 
-const CHARTS: { metric: string; title: string; hint?: string; format?: (v: number) => string; yDomain?: [number, number] }[] = [
-  { metric: 'loss', title: 'Loss', hint: 'preference loss + CPO alpha × NLL; should fall' },
-  { metric: 'nll_loss', title: 'NLL loss', hint: 'on the chosen answers' },
-  { metric: 'rewards/margins', title: 'Reward margin', hint: 'chosen − rejected; should rise' },
-  { metric: 'rewards/accuracies', title: 'Reward accuracy', hint: 'share of pairs ranked right', format: pct, yDomain: ACC_DOMAIN },
-  { metric: 'logps/chosen', title: 'Log-prob, chosen', hint: 'nats, summed over the answer’s tokens (ipo, simpo: mean per token)' },
-  { metric: 'logps/rejected', title: 'Log-prob, rejected', hint: 'nats, summed over the answer’s tokens (ipo, simpo: mean per token)' },
+// `evals`: the held-out evaluations of the same metric (eval_<metric>) are drawn as dots on the chart.
+const CHARTS: { metric: string; title: string; hint?: string; format?: (v: number) => string; yDomain?: [number, number]; evals?: boolean }[] = [
+  { evals: true, metric: 'loss', title: 'Loss', hint: 'preference loss + CPO alpha × NLL; should fall' },
+  { evals: true, metric: 'nll_loss', title: 'NLL loss', hint: 'on the chosen answers' },
+  { evals: true, metric: 'rewards/margins', title: 'Reward margin', hint: 'chosen − rejected; should rise' },
+  { evals: true, metric: 'rewards/accuracies', title: 'Reward accuracy', hint: 'share of pairs ranked right', format: pct, yDomain: ACC_DOMAIN },
+  { evals: true, metric: 'logps/chosen', title: 'Log-prob, chosen', hint: 'nats, summed over the answer’s tokens (ipo, simpo: mean per token)' },
+  { evals: true, metric: 'logps/rejected', title: 'Log-prob, rejected', hint: 'nats, summed over the answer’s tokens (ipo, simpo: mean per token)' },
   { metric: 'grad_norm', title: 'Gradient norm', hint: 'before clipping' },
   { metric: 'learning_rate', title: 'Learning rate', format: lrFmt },
   { metric: 'tokens_per_second', title: 'Tokens per second' },
@@ -145,8 +147,49 @@ function Results() {
   return <ResultsCard runId={runId} name={name} results={results} samples={samples} />;
 }
 
+const SMOOTHING_KEY = 'cpo-studio:smoothing';
+
+function savedSmoothing(): number {
+  try {
+    const v = Number(localStorage.getItem(SMOOTHING_KEY) ?? '0.6');
+    return v >= 0 && v < 1 ? v : 0.6;
+  } catch {
+    return 0.6;
+  }
+}
+
+/** The EMA weight of the charts' smoothed line, as TensorBoard's slider (0: raw only; 0.6 by default, as there). */
+function Smoothing({ value, onChange }: { value: number; onChange: (v: number) => void }) {
+  return (
+    <div className="smoothing">
+      <label htmlFor="smoothing">Smoothing</label>
+      <input
+        id="smoothing"
+        type="range"
+        min={0}
+        max={0.99}
+        step={0.01}
+        value={value}
+        aria-valuetext={value === 0 ? 'off' : value.toFixed(2)}
+        onChange={(e) => {
+          const v = Number(e.target.value);
+          onChange(v);
+          try {
+            localStorage.setItem(SMOOTHING_KEY, String(v));
+          } catch {
+            // storage blocked: the setting lasts for this page
+          }
+        }}
+      />
+      <output htmlFor="smoothing">{value === 0 ? 'off' : value.toFixed(2)}</output>
+      <span className="muted small">exponential moving average; the raw line stays faint behind it</span>
+    </div>
+  );
+}
+
 export function RunScreen() {
   const series = useSeries();
+  const [smoothing, setSmoothing] = useState(savedSmoothing);
   return (
     <>
       <header className="screen-head">
@@ -157,9 +200,10 @@ export function RunScreen() {
       <Controls />
       <Progress />
       <Results />
+      <Smoothing value={smoothing} onChange={setSmoothing} />
       <section className="charts" aria-label="Training charts">
-        {CHARTS.map((c) => (
-          <LineChart key={c.metric} series={series} {...c} />
+        {CHARTS.map(({ evals, ...c }) => (
+          <LineChart key={c.metric} series={series} smoothing={smoothing} evalMetric={evals ? `eval_${c.metric}` : undefined} {...c} />
         ))}
       </section>
     </>

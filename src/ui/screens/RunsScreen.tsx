@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'react';
 import type { RunRecord } from '../../engine/types.ts';
 import { Select } from '../components/fields.tsx';
+import { RunNote } from '../components/RunNote.tsx';
 import { isHubId } from '../lib/peft-zip.ts';
 import { formatCount, formatNumber } from '../lib/format.ts';
 import { useStudio } from '../store/context.tsx';
@@ -14,7 +15,6 @@ const when = (t: number) => (t ? new Date(t).toLocaleString() : '—');
 function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
   const busy = useStudio((s) => s.busyRunId === r.id);
   const anyBusy = useStudio((s) => s.busyRunId !== null);
-  const note = useStudio((s) => s.runNotes[r.id]);
   const active = useStudio((s) => isActive(s.run.phase) && s.run.runId === r.id);
   const anyActive = useStudio((s) => isActive(s.run.phase));
   const viewRun = useStudio((s) => s.viewRun);
@@ -112,11 +112,7 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
               </button>
             )}
           </div>
-          {note && (
-            <p className="small muted" role="status">
-              {note}
-            </p>
-          )}
+          <RunNote runId={r.id} />
         </td>
       </tr>
       {missing && (

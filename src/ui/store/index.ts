@@ -5,6 +5,7 @@ import { createDataSlice } from './data.ts';
 import { createGpuSlice } from './gpu.ts';
 import { createModelSlice } from './model.ts';
 import { createNavSlice } from './nav.ts';
+import { createPrefsSlice } from './prefs.ts';
 import { createRunsSlice } from './runs.ts';
 import { createTrainingSlice } from './training.ts';
 import type { StudioDeps, StudioState } from './types.ts';
@@ -21,5 +22,6 @@ export function createStudioStore(deps: StudioDeps): StudioStore {
     ...createTrainingSlice(deps)(...a),
     ...createRunsSlice(deps)(...a),
     ...createCompareSlice(deps)(...a),
+    ...createPrefsSlice(deps)(...a),
   }));
 }

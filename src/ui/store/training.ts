@@ -134,7 +134,8 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
         break;
       case 'status':
         progress.flush();
-        patchRun({ phase: e.status, message: e.message ?? null, ...(e.status === 'running' ? {} : { etaMs: undefined, pending: null }) });
+        // 'running' without a message follows 'started' at once: it keeps the note of what the first step waits for.
+        patchRun({ phase: e.status, message: e.message ?? (e.status === 'running' ? get().run.message : null), ...(e.status === 'running' ? {} : { etaMs: undefined, pending: null }) });
         break;
     }
   };

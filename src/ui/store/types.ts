@@ -9,8 +9,9 @@ import type { TrainingSlice } from './training.ts';
 import type { RunsSlice } from './runs.ts';
 import type { CompareSlice } from './compare.ts';
 import type { NavSlice } from './nav.ts';
+import type { PrefsSlice } from './prefs.ts';
 
-export type StudioState = NavSlice & GpuSlice & ModelSlice & DataSlice & TrainingSlice & RunsSlice & CompareSlice;
+export type StudioState = NavSlice & GpuSlice & ModelSlice & DataSlice & TrainingSlice & RunsSlice & CompareSlice & PrefsSlice;
 
 export interface StudioDeps {
   engine: StudioEngine;
@@ -22,6 +23,8 @@ export interface StudioDeps {
   progressIntervalMs?: number;
   /** Saves adapter files; the browser download by default. */
   save?: (files: import('../../engine/types.ts').AdapterFiles, prefix: string) => Promise<string[]>;
+  /** Where preference builds keep their progress; IndexedDB by default (memory where there is none). */
+  prefsStore?: import('../../prefs/store.ts').PrefsStore;
 }
 
 export type SliceCreator<T> = (deps: StudioDeps) => StateCreator<StudioState, [], [], T>;

@@ -3,6 +3,7 @@
 import type { EvalSample } from '../../../engine/types.ts';
 import { formatCount, formatNumber } from '../../lib/format.ts';
 import { formatScore, type RunResults } from '../../lib/results.ts';
+import { RunNote } from '../../components/RunNote.tsx';
 import { useStudio } from '../../store/context.tsx';
 
 /** The last line of an ALMA prompt is "English:"; the sentence to translate is the line before it. */
@@ -45,7 +46,6 @@ function Samples({ samples }: { samples: EvalSample[] }) {
 export function ResultsCard({ runId, name, results, samples }: { runId: string; name: string; results: RunResults; samples: EvalSample[] | null }) {
   const heldOut = useStudio((s) => s.dataInfo?.evalPairs);
   const busy = useStudio((s) => s.busyRunId !== null);
-  const note = useStudio((s) => s.runNotes[runId]);
   const downloadAdapter = useStudio((s) => s.downloadAdapter);
   const setCompare = useStudio((s) => s.setCompare);
   const go = useStudio((s) => s.go);
@@ -119,11 +119,7 @@ export function ResultsCard({ runId, name, results, samples }: { runId: string; 
           Compare
         </button>
       </div>
-      {note && (
-        <p className="small muted" role="status">
-          {note}
-        </p>
-      )}
+      <RunNote runId={runId} />
     </section>
   );
 }
