@@ -16,6 +16,7 @@
 // every load: 8 (2 for D > 64) query rows in FORWARD, 4 (2) in DQ_DS, 2 in DQ, 4 (2) key rows in DKDV. The rows live in
 // named vec4 registers unrolled by attention.gen.ts (each {{…}} line is one generated block): an indexed private array becomes
 // bounds-clamped per-lane stack traffic there, several times slower (measured).
+// Repeated on purpose: each pass (#if FORWARD, DKDV, DQ, DQ_DS) is compiled as its own module and declares its own bindings next to its code.
 
 struct Params { B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, useLen: u32, scale: f32, win: u32 }
 @group(0) @binding(0) var<uniform> p: Params;

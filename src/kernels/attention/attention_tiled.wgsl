@@ -3,6 +3,7 @@
 // A workgroup owns BQ query rows (forward, DQ) or BK key rows (DKDV) of one head; TPR threads share a row,
 // each keeping a D/TPR slice of the row's accumulator in registers, so D = 128 needs no spilling. Scores go
 // through workgroup memory: the (T, T) matrix only ever exists one BQ x BK tile at a time.
+// Repeated on purpose: FORWARD and DQ walk the same key tiles (load K into shared memory, then score) with different accumulators; each pass is its own #if module, kept to be read top to bottom rather than joined from fragments.
 
 struct Params { B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, useLen: u32, scale: f32, win: u32 } // win: unused here (windowed calls take the loop kernels)
 @group(0) @binding(0) var<uniform> p: Params;

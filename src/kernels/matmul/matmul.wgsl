@@ -8,6 +8,7 @@
 //   forward:        Y (M, N) = X (M, K) · Wᵀ  (+ bias) (+ Y)
 //   backward-input: dX (M, K) = dY (M, N) · W  (+ dX)
 // One dispatch per weight part: the part holds rows [n0, n0 + Np) of W.
+// Repeated on purpose: the accumulators (acc0..7, bcc0..7, ...) and the full and ragged K tiles are unrolled by hand into named scalars (indexed private arrays become stack traffic on SwiftShader, measured: see ../unroll.ts); the Params preamble matches matmul_shared.wgsl's because the host fills one layout and WGSL has no include.
 
 struct Params {
   M: u32,

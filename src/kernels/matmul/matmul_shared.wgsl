@@ -7,6 +7,7 @@
 //   forward:        Y (M, N) = X (M, K) · Wᵀ  (+ bias) (+ Y)     workgroups (ceil(Np/64), ceil(M/64))
 //   backward-input: dX (M, K) = dY (M, N) · W  (+ dX)            workgroups (ceil(K/64), ceil(M/64))
 // One dispatch per weight part: the part holds rows [n0, n0 + Np) of W.
+// Repeated on purpose: the forward's (X) and the backward's (dY) tile loads are written out per #if pass, each a straight line of four stores to shared memory, so each pass reads top to bottom.
 
 struct Params {
   M: u32,

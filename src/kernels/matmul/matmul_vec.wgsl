@@ -11,6 +11,7 @@
 // per gathered load).
 //   forward: Y (M, N) = X (M, K) · Wᵀ  (+ bias) (+ Y)
 // One dispatch per weight part: the part holds rows [n0, n0 + Np) of W.
+// Repeated on purpose: the per-row accumulators (s0..s7 under #if R2..R8) are unrolled by hand into named scalars, as in matmul.wgsl (indexed private arrays become stack traffic on SwiftShader: see ../unroll.ts); WGSL has no include for the lines it shares with matmul.wgsl.
 
 struct Params {
   M: u32,

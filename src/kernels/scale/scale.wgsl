@@ -1,5 +1,6 @@
 // y = alpha · x, or y += alpha · x with ACCUM, elementwise over N elements: Gemma's embedding scale (√C) and
 // the residual adds after its post-attention and post-feed-forward norms. y must not alias x.
+// Its entry point (bounds check over N, one element per thread) mirrors swiglu.wgsl and geglu.wgsl on purpose: one elementwise op per kernel folder, no shared WGSL include.
 
 struct Params { n: u32, alpha: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
