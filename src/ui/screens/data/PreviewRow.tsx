@@ -18,25 +18,24 @@ export function PreviewRow({ row, maxPrompt, maxLength }: { row: DatasetPreviewR
         <pre>{row.prompt}</pre>
       </div>
       <div className="preview-pair">
-        <div className="preview-part chosen">
-          <div className="part-head">
-            <span>Chosen</span>
-            <span className="tok">
-              {row.chosenTokens} tokens{row.chosenTokens > room ? ` · cut to ${Math.max(0, room)}` : ''}
-            </span>
-          </div>
-          <pre>{row.chosen}</pre>
-        </div>
-        <div className="preview-part rejected">
-          <div className="part-head">
-            <span>Rejected</span>
-            <span className="tok">
-              {row.rejectedTokens} tokens{row.rejectedTokens > room ? ` · cut to ${Math.max(0, room)}` : ''}
-            </span>
-          </div>
-          <pre>{row.rejected}</pre>
-        </div>
+        <Completion kind="chosen" title="Chosen" text={row.chosen} tokens={row.chosenTokens} room={room} />
+        <Completion kind="rejected" title="Rejected" text={row.rejected} tokens={row.rejectedTokens} room={room} />
       </div>
     </article>
+  );
+}
+
+/** One completion of the pair, with its token count and where the length budget left after the prompt cuts it. */
+function Completion({ kind, title, text, tokens, room }: { kind: string; title: string; text: string; tokens: number; room: number }) {
+  return (
+    <div className={`preview-part ${kind}`}>
+      <div className="part-head">
+        <span>{title}</span>
+        <span className="tok">
+          {tokens} tokens{tokens > room ? ` · cut to ${Math.max(0, room)}` : ''}
+        </span>
+      </div>
+      <pre>{text}</pre>
+    </div>
   );
 }
