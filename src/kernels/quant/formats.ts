@@ -35,6 +35,8 @@ export function checkK(type: WeightType, K: number, what = 'weight'): void {
 
 const fr = Math.fround;
 
+// quantizeQ8_0 and quantizeQ4_0 repeat their block loop on purpose: each mirrors its llama.cpp reference
+// (ggml-quants.c quantize_row_*_ref) line for line, so a bit-exact difference can be traced to one line.
 /** quantize_row_q8_0_ref for `rows` rows of K. */
 export function quantizeQ8_0(x: ArrayLike<number>, rows: number, K: number): Uint8Array {
   checkK('q8_0', K);
