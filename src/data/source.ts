@@ -1,6 +1,7 @@
 // Byte sources for the parsers: a browser Blob/File, a bare ReadableStream, or a random-access handle
 // (the Node adapter in node-file.ts). Text containers read them as a stream of chunks; Parquet needs
 // random access and buffers only when handed a bare stream.
+import { concatBytes } from '../util/bytes.ts';
 import { DataFileError } from './types.ts';
 
 /** Something that can be read at any offset: a Blob, a file handle, or bytes in memory. */
@@ -178,13 +179,5 @@ export async function readAll(reader: ChunkReader): Promise<Uint8Array> {
 
 /** The chunks joined into one array (the one chunk itself when there is only one); `total`: their summed length. */
 export function concat(parts: Uint8Array[], total?: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const n = total ?? parts.reduce((s, p) => s + p.length, 0);
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0] : concatBytes(parts, total);
 }

@@ -6,6 +6,8 @@
 // Messages are built as lists of byte chunks with a known total length, so a multi-megabyte raw_data
 // initializer is copied once, into the final buffer, however deeply it is nested.
 
+import { concatBytes } from '../util/bytes.ts';
+
 export class Chunks {
   parts: Uint8Array[] = [];
   length = 0;
@@ -23,13 +25,7 @@ export class Chunks {
   }
 
   concat(): Uint8Array {
-    const out = new Uint8Array(this.length);
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concatBytes(this.parts, this.length);
   }
 }
 
