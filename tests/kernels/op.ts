@@ -16,7 +16,16 @@ afterEach(resetKernelEnv);
  * What an output is compared with: the reference and its tolerances (|got - ref| <= atol + rtol·|ref|), or, for
  * encoders whose output is a byte format (quantized weights), the exact bytes.
  */
-export type Want = { ref: ArrayLike<number>; atol: number; rtol: number } | { bytes: Uint8Array };
+export type Want =
+  | {
+    ref: ArrayLike<number>; atol: number; rtol: number;
+    /** Elements the kernel must not write (e.g. rows it was not asked for): they must still hold the poison. */
+    untouched?: (i: number) => boolean;
+  }
+  | { bytes: Uint8Array };
+
+/** What GpuContext.poison writes into every word (a quiet NaN no kernel computes). */
+export const POISON_BITS = 0x7fc00000 | 0xdead;
 
 export interface OpCase<I extends string, O extends string> {
   /** Host inputs, uploaded as they are (typed arrays: f32, u32, raw bytes) or as f32 (number arrays). */
@@ -49,7 +58,15 @@ export function firstDiff(a: Uint8Array, b: Uint8Array): string {
 
 function compare(what: string, got: Float32Array, w: Want): void {
   if ('bytes' in w) expect(firstDiff(new Uint8Array(got.buffer, got.byteOffset, w.bytes.length), w.bytes), what).toBe('identical');
-  else expectClose(got.subarray(0, w.ref.length), w.ref, w.atol, w.rtol, what);
+  else if (!w.untouched) expectClose(got.subarray(0, w.ref.length), w.ref, w.atol, w.rtol, what);
+  else {
+    const untouched = w.untouched;
+    const bits = new Uint32Array(got.buffer, got.byteOffset, w.ref.length);
+    const written = bits.findIndex((b, i) => untouched(i) && b !== POISON_BITS);
+    if (written >= 0) expect.fail(`${what}: element ${written} should have been left alone but was written`);
+    const checked = [...bits.keys()].filter((i) => !untouched(i));
+    expectClose(checked.map((i) => got[i]), checked.map((i) => w.ref[i]), w.atol, w.rtol, what);
+  }
 }
 
 /** Runs one case on the test file's GPU context; returns what every output held, for further checks. */
