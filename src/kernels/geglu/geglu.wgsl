@@ -1,6 +1,8 @@
 // GeGLU (Gemma's MLP gate): y = gelu_tanh(g) * u, elementwise over N = (B*T) * F elements, with
 // gelu_tanh(g) = 0.5 g (1 + tanh(k)), k = √(2/π) (g + 0.044715 g³)  (PyTorch's gelu(approximate='tanh')).
 // backward: dg = dy * u * gelu'(g), gelu'(g) = 0.5 (1 + t) + 0.5 g (1 − t²) √(2/π) (1 + 3·0.044715 g²),
+// Its layout mirrors swiglu.wgsl line for line on purpose: one op per kernel folder (docs/kernel-conventions.md),
+// each with its own reference and test; only the activation differs.
 //           du = dy * gelu_tanh(g), with t = tanh(k).
 
 struct Params { n: u32 }
