@@ -1,4 +1,4 @@
-// `build-prefs --model PATH --data FILE --pair de-en --candidates 8 --metric chrf++ --out prefs.jsonl`: preference
+// `build-prefs --model PATH --data FILE|hf://datasets/… --pair de-en --candidates 8 --metric chrf++ --out prefs.jsonl`: preference
 // triplets from parallel text (src/prefs). Progress is kept in OUT.state/ after every batch, so an interrupted
 // build (Ctrl-C, a crash) continues where it stopped when the same command runs again.
 import { renameSync, writeFileSync } from 'node:fs';
@@ -6,17 +6,17 @@ import { basename } from 'node:path';
 import { openDataFile } from '../data/node-file.ts';
 import { isHfDatasetSpec } from '../io/hub-datasets.ts';
 import { QUANTS } from '../model/projections.ts';
-import { DEFAULT_CANDIDATES, decoderCandidates, parallelFromLines, parseMetric, PrefsBuilder, readParallel, REJECT_RULES, toJsonl, type BuildSettings, type ParallelRead, type RejectRule } from '../prefs/index.ts';
+import { DEFAULT_CANDIDATES, decoderCandidates, parallelFromLines, parseMetric, PrefsBuilder, readParallel, readParallelRecords, REJECT_RULES, toJsonl, type BuildSettings, type ParallelRead, type RejectRule } from '../prefs/index.ts';
 import { FolderPrefsStore } from '../prefs/node-store.ts';
 import { command, helpOr, parseArgs, required, UsageError, type ArgSpec } from './args.ts';
-import { log, openGpu, readLines } from './session.ts';
+import { hubRecords, log, openGpu, readLines } from './session.ts';
 import { openDecoder } from './translate.ts';
 
 const SPEC: ArgSpec = {
   model: { type: 'string', help: 'Hugging Face model folder or .gguf file' },
   adapter: { type: 'string', help: 'PEFT adapter folder to decode with (default: the base model alone)' },
   quant: { type: 'string', default: 'q4_0', choices: QUANTS, help: 'base linear layers' },
-  data: { type: 'string', help: 'parallel data: JSONL/JSON/CSV/TSV/Parquet (gzip too) with source, reference and language pair columns' },
+  data: { type: 'string', help: 'parallel data: JSONL/JSON/CSV/TSV/Parquet (gzip too), or a Hub dataset hf://datasets/OWNER/NAME[/CONFIG/SPLIT], with source, reference and language pair columns' },
   source: { type: 'string', help: 'instead of --data: sources, one a line (with --reference and --pair)' },
   reference: { type: 'string', help: 'references, line-aligned with --source' },
   pair: { type: 'string', help: 'direction to build, e.g. de-en (rows of other pairs are skipped; required without a pair column)' },
@@ -36,7 +36,7 @@ const SPEC: ArgSpec = {
   out: { type: 'string', help: 'preference file to write (JSON Lines, TRL format with the ALMA prompt and the scores)' },
   fresh: { type: 'boolean', help: 'discard the progress saved in OUT.state/ and start over' },
 };
-const SYNOPSIS = '--model PATH (--data FILE | --source FILE --reference FILE) --pair de-en --out prefs.jsonl [options]';
+const SYNOPSIS = '--model PATH (--data FILE|hf://datasets/OWNER/NAME[/CONFIG/SPLIT] | --source FILE --reference FILE) --pair de-en --out prefs.jsonl [options]';
 
 /** The settings the flags ask for (ranges and choices are checked by parseArgs). */
 export function buildSettings(a: Record<string, unknown>): BuildSettings {
@@ -64,7 +64,7 @@ async function readInput(a: Record<string, unknown>): Promise<ParallelRead> {
   if (a.data !== undefined) {
     if (a.source !== undefined || a.reference !== undefined) throw new UsageError('build-prefs: give --data, or --source with --reference, not both');
     const path = String(a.data);
-    if (isHfDatasetSpec(path)) throw new UsageError(`build-prefs: --data ${path}: Hub datasets are not read here yet; download the split (its Parquet files) and give the file`);
+    if (isHfDatasetSpec(path)) return readParallelRecords(await hubRecords(path), { pair, limit, columns: { systems } });
     const src = await openDataFile(path);
     try {
       return await readParallel(src, { name: path, pair, limit, columns: { systems } });

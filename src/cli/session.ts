@@ -2,7 +2,7 @@
 // progress lines on stderr, the data report printed for every dataset read, a PEFT adapter folder as a LoRA.
 import { existsSync, openAsBlob, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatReport, type ReadOptions, type ReadResult } from '../data/index.ts';
+import { formatReport, type OpenedRecords, type ReadOptions, type ReadResult } from '../data/index.ts';
 import { readTextLines } from '../data/node-text.ts';
 import { readPreferenceFile } from '../data/read.ts';
 import { issueTotal } from '../data/report.ts';
@@ -15,8 +15,8 @@ import { adapterInit } from '../model/adapter.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { createLora, type Lora, type LoraConfig } from '../model/lora.ts';
 import { nodeFiles } from '../model/node-files.ts';
-import { isHfDatasetSpec } from '../io/hub-datasets.ts';
-import { readPreferenceData, resolveModelPath } from '../io/node-data.ts';
+import { isHfDatasetSpec, type HubDatasetRead } from '../io/hub-datasets.ts';
+import { openHubData, readPreferenceData, resolveModelPath } from '../io/node-data.ts';
 import type { Quant } from '../model/projections.ts';
 
 export type { LoadedModel };
@@ -98,12 +98,22 @@ export async function modelFolder(arg: string): Promise<string> {
   return dir;
 }
 
+const hubDataLine = (hub: HubDatasetRead) => `data: ${hub.name} (the Hub's Parquet conversion at commit ${hub.commit.slice(0, 8)})`;
+
+/** A Hub dataset's records, for readers with their own row rules (build-prefs), with download progress on stderr. */
+export async function hubRecords(spec: string): Promise<OpenedRecords> {
+  const { records, hub } = await openHubData(spec, { onDownload: downloadProgress('data', spec) });
+  log(hubDataLine(hub));
+  if (hub.partial) log(`data: the Hub converted only the first part of this split to Parquet; the rows read are that part`);
+  return records;
+}
+
 /** Reads a preference file, or a Hub dataset (hf://datasets/OWNER/NAME[/CONFIG/SPLIT]), with progress on stderr. */
 export async function readData(path: string, options: Omit<ReadOptions, 'name' | 'onProgress'> = {}): Promise<ReadResult> {
   const p = progressLog('data');
   if (isHfDatasetSpec(path)) {
     const read = await readPreferenceData(path, { ...options, onProgress: (loaded, total) => p({ loaded, total: total ?? loaded, what: `read ${path}` }) }, { onDownload: downloadProgress('data', path) });
-    log(`data: ${read.report.file} (the Hub's Parquet conversion at commit ${read.hub?.commit.slice(0, 8)})`);
+    log(hubDataLine(read.hub!));
     return read;
   }
   const blob = await dataBlob(path);

@@ -1,5 +1,5 @@
 // Public API of the preference-data layer (see README.md in this folder).
-export { readPreferenceFile, streamPreferenceRows, openRecords, type ReadOptions, type ReadResult, type Detected, type OpenedRecords } from './read.ts';
+export { readPreferenceFile, streamPreferenceRows, openRecords, openParquetParts, type ReadOptions, type ReadResult, type Detected, type OpenedRecords } from './read.ts';
 export { tokenizePairs, withTokenization, buildTokenizedAnswer, renderChat, type TokenizeOptions, type TokenizeResult, type TruncationMode } from './tokenize.ts';
 export { PairBatcher, pairLength, type BatcherOptions, type BatcherCursor, type PairBatch } from './batcher.ts';
 export { formatReport } from './report.ts';

@@ -160,19 +160,23 @@ export async function streamPreferenceRows(
 }
 
 /**
- * Rows from several Parquet files read as one dataset (the shards of a Hub split): rows are numbered across
- * the files, duplicates are found across them, and there is one report, named `options.name`.
+ * The records of several Parquet files as one dataset (the shards of a Hub split): rows numbered across the
+ * files, as openRecords gives one file's. `onProgress` counts bytes of all the files.
  */
-export async function readPreferenceParts(parts: RandomAccessSource[], options: ReadOptions = {}): Promise<ReadResult> {
+export function openParquetParts(parts: RandomAccessSource[], options: Pick<ReadOptions, 'name' | 'onProgress'> = {}): OpenedRecords {
   const file = options.name ?? parts[0]?.name ?? 'dataset';
   if (!parts.length) throw new DataFileError(file, 'has no files');
   const total = parts.reduce((s, p) => s + p.size, 0);
-  let done = 0;
+  const counter = { bytes: 0 };
   async function* chain(): AsyncGenerator<RawItem> {
     let offset = 0;
+    let done = 0;
     for (const part of parts) {
       let last = 0;
-      for await (const item of readParquet(part, part.name, (n) => options.onProgress?.(done + n, total))) {
+      for await (const item of readParquet(part, part.name, (n) => {
+        counter.bytes = done + n;
+        options.onProgress?.(done + n, total);
+      })) {
         if (item.kind === 'record') {
           last = item.origin.row;
           yield { ...item, origin: { row: offset + item.origin.row, line: offset + item.origin.row } };
@@ -182,10 +186,19 @@ export async function readPreferenceParts(parts: RandomAccessSource[], options: 
       done += part.size;
     }
   }
+  return { file, container: 'parquet', gzip: false, items: chain(), notes: { warnings: [] }, counter, total, sourceSize: total };
+}
+
+/**
+ * Rows from several Parquet files read as one dataset (the shards of a Hub split): rows are numbered across
+ * the files, duplicates are found across them, and there is one report, named `options.name`.
+ */
+export async function readPreferenceParts(parts: RandomAccessSource[], options: ReadOptions = {}): Promise<ReadResult> {
+  const { file, items, notes, total } = openParquetParts(parts, options);
   const rows: PreferenceRow[] = [];
-  const report = await consumeItems(chain(), { file, container: 'parquet', options, notes: { warnings: [] } }, (r) => rows.push(r));
-  report.bytesRead = total;
-  options.onProgress?.(total, total);
+  const report = await consumeItems(items, { file, container: 'parquet', options, notes }, (r) => rows.push(r));
+  report.bytesRead = total!;
+  options.onProgress?.(total!, total);
   return { rows, report, detected: { container: 'parquet', format: report.format, gzip: false } };
 }
 

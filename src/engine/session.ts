@@ -36,9 +36,22 @@ export function modelFingerprint(configJson: Record<string, unknown>, quant: Qua
 
 /** The model's tokenizer: tokenizer.json when the folder has one, else the vocabulary inside a GGUF; null if neither. */
 export async function modelTokenizer(opened: OpenedModel): Promise<TextTokenizer | null> {
-  if (opened.tokenizerJson) return loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig ?? undefined });
-  if (opened.ggufMetadata) return loadTokenizer(ggufTokenizerFiles(opened.ggufMetadata, opened.reader.source));
-  return null;
+  const tok = opened.tokenizerJson
+    ? await loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig ?? undefined })
+    : opened.ggufMetadata ? await loadTokenizer(ggufTokenizerFiles(opened.ggufMetadata, opened.reader.source)) : null;
+  if (tok) checkTokenizerFits(tok, opened);
+  return tok;
+}
+
+/** A token id past the embedding rows would read another tensor's memory on the GPU: refuse it on load. */
+function checkTokenizerFits(tok: TextTokenizer, opened: OpenedModel): void {
+  const V = opened.cfg.V;
+  const file = opened.tokenizerJson ? 'tokenizer.json' : 'the GGUF vocabulary';
+  const n = tok.modelVocabSize ?? tok.vocabSize;
+  if (n > V) throw new Error(`${file}: token ids reach ${n - 1}, but the model's embedding has ${V} rows (vocab_size ${V}): tokenizer and weights do not belong together`);
+  for (const [name, id] of [['bos', tok.bosId], ['eos', tok.eosId], ['pad', tok.padId]] as const) {
+    if (id !== null && id >= V) throw new Error(`${file}: the ${name} token is id ${id}, past the model's ${V} embedding rows (vocab_size ${V})`);
+  }
 }
 
 /** Opens the model's files, puts the base weights on the GPU in `quant`, reads its tokenizer. */

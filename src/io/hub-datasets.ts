@@ -4,7 +4,7 @@
 // converted). That branch's tree, from the revision API, lists configs, splits, shards and sizes and pins the
 // commit; the shards then download like model files (streamed into the store — Cache API or the Python Hugging
 // Face cache — with progress, resumed in Node after a cut) and are read one row group at a time.
-import { readPreferenceParts, type ReadOptions, type ReadResult } from '../data/read.ts';
+import { openParquetParts, readPreferenceParts, type OpenedRecords, type ReadOptions, type ReadResult } from '../data/read.ts';
 import { blobSource, type RandomAccessSource } from '../data/source.ts';
 import { DataFileError } from '../data/types.ts';
 import { checkRepoId, downloadRepoFile, hubRepoInfo, PERSIST_ABOVE_BYTES, requestPersistentStorage, storeFor, type HubOptions, type HubProgress, type HubRepoInfo } from './hub.ts';
@@ -137,6 +137,17 @@ export interface HubDatasetRead {
   partial: boolean;
 }
 
+const hubRead = (ds: OpenedHubDataset): HubDatasetRead => ({ name: ds.name, commit: ds.commit, partial: ds.split.partial });
+
+/**
+ * A Hub dataset split's records, rows numbered across its shards, for readers with their own row rules (parallel
+ * text for src/prefs); what openRecords gives for one local file.
+ */
+export async function openHubRecords(spec: HubDatasetSpec | string, opts: HubDatasetOptions & { onRead?: ReadOptions['onProgress'] } = {}): Promise<{ records: OpenedRecords; hub: HubDatasetRead }> {
+  const ds = await openHubDataset(spec, opts);
+  return { records: openParquetParts(ds.parts, { name: ds.name, onProgress: opts.onRead }), hub: hubRead(ds) };
+}
+
 /** A Hub dataset split read as preference rows: one report over all its shards, named by its hf:// spec. */
 export async function readHubDataset(
   spec: HubDatasetSpec | string,
@@ -148,5 +159,5 @@ export async function readHubDataset(
     result.report.warnings.push(`the Hub converted only the first part of this split to Parquet (partial-${ds.split.split}); the rows read are that part`);
   }
   if (result.report.rowsRead === 0) throw new DataFileError(ds.name, 'holds no rows');
-  return { ...result, hub: { name: ds.name, commit: ds.commit, partial: ds.split.partial } };
+  return { ...result, hub: hubRead(ds) };
 }

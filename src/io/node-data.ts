@@ -4,9 +4,9 @@
 // HF_HUB_CACHE, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE), so what huggingface-cli fetched is not fetched again.
 import { existsSync } from 'node:fs';
 import { readPreferenceFilePath } from '../data/node-file.ts';
-import type { ReadOptions, ReadResult } from '../data/read.ts';
+import type { OpenedRecords, ReadOptions, ReadResult } from '../data/read.ts';
 import { hubModelDir, hubOptionsFromEnv, type HfEnv } from './hf-cache.ts';
-import { isHfDatasetSpec, readHubDataset, type HubDatasetRead } from './hub-datasets.ts';
+import { isHfDatasetSpec, openHubRecords, readHubDataset, type HubDatasetRead } from './hub-datasets.ts';
 
 export interface HubCliOptions {
   env?: HfEnv;
@@ -18,6 +18,11 @@ export interface HubCliOptions {
 export async function readPreferenceData(spec: string, options: ReadOptions = {}, extra: HubCliOptions = {}): Promise<ReadResult & { hub?: HubDatasetRead }> {
   if (!isHfDatasetSpec(spec)) return readPreferenceFilePath(spec, options);
   return readHubDataset(spec, { ...hubOptionsFromEnv(extra.env), onOverall: extra.onDownload, read: options });
+}
+
+/** A Hub dataset's records (its split's Parquet shards, from the Hugging Face cache or downloaded), rows numbered across shards. */
+export async function openHubData(spec: string, extra: HubCliOptions = {}): Promise<{ records: OpenedRecords; hub: HubDatasetRead }> {
+  return openHubRecords(spec, { ...hubOptionsFromEnv(extra.env), onOverall: extra.onDownload });
 }
 
 const HUB_MODEL_ID = /^([\w.-]+\/[\w.-]+)(?:@([\w./-]+))?$/;

@@ -10,10 +10,18 @@ export interface TokenizerFiles {
 
 type Json = Record<string, unknown>;
 
+/** tokenizer.json model types the tokenizers library (and transformers.js) implements. */
+const MODEL_TYPES = ['BPE', 'Unigram', 'WordPiece', 'WordLevel'];
+
 export async function loadTokenizer(files: TokenizerFiles): Promise<TextTokenizer> {
   const tj = files.tokenizerJson as Json;
   if (typeof tj !== 'object' || tj === null || typeof tj.model !== 'object' || tj.model === null) {
     throw new Error('tokenizer.json: model: missing (not a tokenizers-library file)');
+  }
+  // The library builds an unknown model type into a tokenizer that encodes nothing useful: refuse it by name.
+  const type = (tj.model as Json).type;
+  if (type !== undefined && !MODEL_TYPES.includes(type as string)) {
+    throw new Error(`tokenizer.json: model.type: ${JSON.stringify(type)} is not a tokenizer model this studio can run (${MODEL_TYPES.join(', ')})`);
   }
   const config = { ...((files.tokenizerConfig ?? {}) as Json) };
   const lib = (await import('@huggingface/transformers')) as unknown as Record<string, unknown>;
@@ -28,9 +36,14 @@ export async function loadTokenizer(files: TokenizerFiles): Promise<TextTokenize
     throw new Error(`tokenizer.json: cannot build the tokenizer (${(e as Error).message})`);
   }
   const vocab = tok.get_vocab();
+  const added = new Set(((tj.added_tokens as { id: number }[] | undefined) ?? []).map((a) => a.id));
   let maxId = -1;
-  for (const id of vocab.values()) if (id > maxId) maxId = id;
-  for (const a of (tj.added_tokens as { id: number }[] | undefined) ?? []) if (a.id > maxId) maxId = a.id;
+  let maxModelId = -1;
+  for (const id of vocab.values()) {
+    if (id > maxId) maxId = id;
+    if (id > maxModelId && !added.has(id)) maxModelId = id;
+  }
+  for (const id of added) if (id > maxId) maxId = id;
   const idOf = (field: string): number | null => {
     const v = config[field];
     const content = typeof v === 'string' ? v : typeof v === 'object' && v !== null ? (v as Json).content : null;
@@ -47,6 +60,7 @@ export async function loadTokenizer(files: TokenizerFiles): Promise<TextTokenize
     // Only an explicit pad token: the library falls back to EOS, which would mask real EOS labels.
     padId: idOf('pad_token'),
     vocabSize: maxId + 1,
+    modelVocabSize: maxModelId + 1,
   };
   if (hasTemplate) {
     out.applyChatTemplate = (messages: ChatMessage[], addGenerationPrompt: boolean) =>

@@ -140,6 +140,12 @@ export function parseConfig(json: Json, file = 'config.json'): ModelConfig {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(file, field, `expected a number, got ${JSON.stringify(v)}`);
     return v;
   };
+  // RoPE bases and the norm epsilon: a zero or negative value runs, but computes nothing transformers would.
+  const pos = (field: string, fallback?: number): number => {
+    const v = num(field, fallback);
+    if (!(v > 0)) throw new ConfigError(file, field, `expected a positive number, got ${v}`);
+    return v;
+  };
   const int = (field: string, fallback?: number): number => {
     const v = num(field, fallback);
     if (!Number.isInteger(v) || v <= 0) throw new ConfigError(file, field, `expected a positive integer, got ${v}`);
@@ -210,20 +216,20 @@ export function parseConfig(json: Json, file = 'config.json'): ModelConfig {
   let rope: RopeParams;
   let ropeLocal: RopeParams | undefined;
   const rp = json.rope_parameters as Json | null | undefined;
-  const theta = json.rope_theta === undefined || json.rope_theta === null ? undefined : num('rope_theta');
+  const theta = json.rope_theta === undefined || json.rope_theta === null ? undefined : pos('rope_theta');
   if (rp !== undefined && rp !== null) {
     if (typeof rp !== 'object' || Array.isArray(rp)) throw new ConfigError(file, 'rope_parameters', `expected an object, got ${JSON.stringify(rp)}`);
     if (gemma && ('full_attention' in rp || 'sliding_attention' in rp)) {
       for (const k of Object.keys(rp)) if (k !== 'full_attention' && k !== 'sliding_attention') throw new ConfigError(file, `rope_parameters.${k}`, 'unknown attention kind');
       rope = parseRope(file, 'rope_parameters.full_attention', rp.full_attention as Json, theta ?? 1e6);
-      ropeLocal = parseRope(file, 'rope_parameters.sliding_attention', rp.sliding_attention as Json, num('rope_local_base_freq', 10000));
+      ropeLocal = parseRope(file, 'rope_parameters.sliding_attention', rp.sliding_attention as Json, pos('rope_local_base_freq', 10000));
     } else {
       rope = parseRope(file, 'rope_parameters', rp, theta);
-      if (gemma) ropeLocal = { theta: num('rope_local_base_freq', 10000), scaling: null };
+      if (gemma) ropeLocal = { theta: pos('rope_local_base_freq', 10000), scaling: null };
     }
   } else {
     rope = parseRope(file, 'rope_scaling', json.rope_scaling as Json | null | undefined, theta ?? (gemma ? 1e6 : 10000));
-    if (gemma) ropeLocal = { theta: num('rope_local_base_freq', 10000), scaling: null };
+    if (gemma) ropeLocal = { theta: pos('rope_local_base_freq', 10000), scaling: null };
   }
 
   const bos = json.bos_token_id;
@@ -237,7 +243,7 @@ export function parseConfig(json: Json, file = 'config.json'): ModelConfig {
     Hkv,
     D,
     V: int('vocab_size'),
-    eps: num('rms_norm_eps', 1e-6),
+    eps: pos('rms_norm_eps', 1e-6),
     ropeTheta: rope.theta,
     ropeScaling: rope.scaling,
     tieEmbeddings: typeof json.tie_word_embeddings === 'boolean' ? json.tie_word_embeddings : TIE_DEFAULT[architecture],

@@ -14,6 +14,11 @@ export interface TextTokenizer {
   eosId: number | null;
   padId: number | null;
   vocabSize: number;
+  /**
+   * Ids of the tokenizer's own vocabulary (added tokens left out): every one must have an embedding row. Added
+   * tokens may lie past the embedding (Gemma 3's image token), since text rarely holds them.
+   */
+  modelVocabSize?: number;
   /** Renders messages with the tokenizer's chat template; absent when the tokenizer has none. */
   applyChatTemplate?(messages: ChatMessage[], addGenerationPrompt: boolean): string;
 }

@@ -1,7 +1,7 @@
 // Parallel text in: source, reference and language pair per record from any container the data layer reads
 // (JSONL, JSON, CSV/TSV, Parquet, gzipped), or two line-aligned text files; optional columns holding other
 // systems' outputs (the WMT22 sets' gpt4, alma13b_lora, …) become extra candidates.
-import { openRecords, type DataSource, type RowIssue, type RowOrigin } from '../data/index.ts';
+import { openRecords, type DataSource, type OpenedRecords, type RowIssue, type RowOrigin } from '../data/index.ts';
 import { RowProblem, getPath, isRecord, textAt, type Rec } from '../data/rows/fields.ts';
 import { parseLangPair } from '../data/rows/languages.ts';
 import { findLangSpec, resolveLangs, SOURCE_KEYS, type LangSpec } from '../data/rows/translation.ts';
@@ -85,7 +85,11 @@ function layoutOf(file: string, sample: Rec, o: ParallelOptions): Layout {
 
 /** Reads parallel rows from a data file (any container of src/data). */
 export async function readParallel(source: DataSource, o: ParallelOptions & { name?: string } = {}): Promise<ParallelRead> {
-  const opened = await openRecords(source, { name: o.name });
+  return readParallelRecords(await openRecords(source, { name: o.name }), o);
+}
+
+/** Parallel rows from records already opened: one file's (openRecords) or a Hub split's shards (openParquetParts). */
+export async function readParallelRecords(opened: OpenedRecords, o: ParallelOptions = {}): Promise<ParallelRead> {
   const want = o.pair ? parseLangPair(o.pair, 'pair').join('-') : undefined;
   const maxListed = o.maxListedIssues ?? 20;
   const rows: ParallelRow[] = [];

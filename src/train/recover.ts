@@ -3,7 +3,7 @@
 // last checkpoint in the store. So: release what the dead session held, open a new device, rebuild model and
 // adapter from that checkpoint, and run on. The run loop is deterministic (data cursor, dropout seeds by
 // step), so the recovered run ends bit-identical to one that was never interrupted.
-import type { RunStatus } from '../engine/types.ts';
+import type { RunStatus } from './config.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { DeviceLostError, GpuError } from '../gpu/errors.ts';
 import type { Checkpoint, RunStore } from './checkpoint.ts';

@@ -1,12 +1,13 @@
 // The CLI with Hub ids and hf://datasets/… against the local Hub-shaped server (HF_ENDPOINT), the Python HF
 // cache in a temp HF_HOME: `validate --data hf://…` and `logps --model OWNER/NAME --data hf://…`, progress on
-// stderr, and the second run served from the cache.
+// stderr, and the second run served from the cache; `build-prefs --data hf://…` reads a parallel split's shards.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sentenceScore } from '../../src/prefs/score.ts';
 import { writeParquet } from '../data/parquet-writer.ts';
 import { startFakeHub, type FakeHub } from '../helpers/hub-server.ts';
 import { REPO } from '../train/util.ts';
@@ -19,6 +20,19 @@ const rows = [
   { prompt: 'Q: 3+3?\nA:', chosen: ' 6', rejected: ' 6' },
 ];
 const cols = ['prompt', 'chosen', 'rejected'].map((name) => ({ name, type: 'string' as const }));
+// Parallel text in two shards: rows are numbered across them (the empty source is row 4), another pair is skipped.
+const parallel = [
+  [
+    { lp: 'de-en', src: 'Guten Morgen', ref: 'Good morning', gpt4: 'Good evening' },
+    { lp: 'de-en', src: 'Vielen Dank', ref: 'Thank you very much', gpt4: 'Many thanks' },
+  ],
+  [
+    { lp: 'fr-en', src: 'Merci', ref: 'Thanks', gpt4: 'Thank you' },
+    { lp: 'de-en', src: '', ref: 'Hello', gpt4: 'Hi' },
+    { lp: 'de-en', src: 'Ja, gerne', ref: 'Yes, gladly', gpt4: 'Yes, with pleasure' },
+  ],
+];
+const parallelCols = ['lp', 'src', 'ref', 'gpt4'].map((name) => ({ name, type: 'string' as const }));
 
 let hub: FakeHub;
 let home: string;
@@ -27,6 +41,10 @@ beforeAll(async () => {
   hub = await startFakeHub({
     'test/tiny': { revisions: { main: tiny } },
     'test/prefs': { type: 'dataset', revisions: { 'refs/convert/parquet': { 'default/train/0000.parquet': writeParquet(cols, rows, { codec: 'snappy' }) } } },
+    'test/parallel': {
+      type: 'dataset',
+      revisions: { 'refs/convert/parquet': { 'default/train/0000.parquet': writeParquet(parallelCols, parallel[0]), 'default/train/0001.parquet': writeParquet(parallelCols, parallel[1], { codec: 'snappy' }) } },
+    },
   });
   home = mkdtempSync(join(tmpdir(), 'hub-cli-'));
 });
@@ -74,5 +92,27 @@ describe('cli with the Hub', () => {
     const r = await cli('train', '--model', 'test/tiny', '--data', 'hf://datasets/test/prefs', '--out', out, '--max-steps', '1', '--eval-fraction', '0');
     expect(r.stderr).toMatch(/data: hf:\/\/datasets\/test\/prefs\/default\/train \(the Hub's Parquet conversion at commit [0-9a-f]{8}\)/);
     expect(readFileSync(join(out, 'adapter_config.json'), 'utf8')).toMatch(/"r":/);
+  }, 240_000);
+
+  it('build-prefs --data hf://… builds triplets from a parallel split read across its shards', async () => {
+    const out = join(home, 'prefs.jsonl');
+    const args = ['build-prefs', '--model', TINY, '--quant', 'none', '--data', 'hf://datasets/test/parallel', '--pair', 'de-en', '--systems', 'gpt4', '--candidates', '0', '--out', out];
+    const r = await cli(...args);
+    const err = r.stderr;
+    expect(err).toMatch(/download/);
+    expect(err).toMatch(/data: hf:\/\/datasets\/test\/parallel\/default\/train \(the Hub's Parquet conversion at commit [0-9a-f]{8}\)/);
+    expect(err).toMatch(/data: hf:\/\/datasets\/test\/parallel\/default\/train \(parquet\): 3 sources, 1 of other pairs skipped, 1 unusable; columns src \/ ref \/ lp; systems gpt4/);
+    expect(err).toMatch(/line 4 \(src\)/);
+    const got = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    const used = [parallel[0][0], parallel[0][1], parallel[1][2]];
+    expect(got.map((g) => [g.prompt, g.chosen, g.rejected, g.chosen_from, g.rejected_from])).toEqual(
+      used.map((u) => [`Translate this from German to English:\nGerman: ${u.src}\nEnglish:`, u.ref, u.gpt4, ['reference'], ['system:gpt4']]),
+    );
+    expect(got.map((g) => g.rejected_score)).toEqual(used.map((u) => sentenceScore(u.gpt4, u.ref, 'chrf++')));
+    // Again from the cache: no shard is fetched, and the file is the same.
+    const n = hub.requests.length;
+    await cli(...args, '--fresh');
+    expect(hub.requests.slice(n).filter((q) => !q.path.startsWith('/api/'))).toEqual([]);
+    expect(readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(got);
   }, 240_000);
 });

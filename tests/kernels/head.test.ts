@@ -1,18 +1,12 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { kernelEnv, resetKernelEnv } from '../../src/kernels/env.ts';
-import { outputHeadBackward, outputHeadForward, type HeadTuning } from '../../src/kernels/head/head.ts';
+import { describe, expect, it } from 'vitest';
+import { outputHeadBackward, outputHeadForward } from '../../src/kernels/head/head.ts';
 import { outputHeadBackwardRef, outputHeadForwardRef } from '../../src/kernels/head/head.ref.ts';
 import { bytesPerRow, decodeWeight, encodeWeight, type WeightType } from '../../src/kernels/quant/formats.ts';
 import { releaseWeight, uploadWeight } from '../../src/kernels/quant/tensor.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { dot, expectClose, numericGrad } from '../util/check.ts';
+import { dot, toF64 } from '../util/check.ts';
 import { gpu } from '../util/gpu.ts';
-
-type HeadTuningOverride = Partial<HeadTuning>;
-
-const POISON = 0x7fc00000 | 0xdead;
-
-afterAll(resetKernelEnv);
+import { checkOp, checkRefGrad, eachVariant, type EnvPatch } from './op.ts';
 
 /** S distinct rows out of M, in random order (the model's unmasked positions need not be sorted). */
 function pickRows(rng: Rng, M: number, S: number): Uint32Array {
@@ -23,14 +17,13 @@ describe('output head', () => {
   it('reference backward matches finite differences', () => {
     const rng = new Rng(7);
     const [M, S, V, C] = [5, 3, 41, 8];
-    const h = Float64Array.from(rng.randn(M * C));
-    const W = Float64Array.from(rng.randn(V * C, 0.5));
+    const h = toF64(rng.randn(M * C));
+    const W = toF64(rng.randn(V * C, 0.5));
     const rows = pickRows(rng, M, S);
     const labels = Uint32Array.from({ length: S }, () => rng.int(V));
-    const dlogp = Float64Array.from(rng.randn(S));
-    const dh = outputHeadBackwardRef(dlogp, h, rows, labels, W, M, V, C);
+    const dlogp = toF64(rng.randn(S));
     const f = (x: Float64Array) => dot(dlogp, outputHeadForwardRef(x, rows, labels, W, V, C).logp);
-    expectClose(numericGrad(f, h), dh, 1e-8, 1e-6, 'dh');
+    checkRefGrad('dh', f, h, outputHeadBackwardRef(dlogp, h, rows, labels, W, M, V, C));
   });
 
   // [S, V, C, type, rows per part (0: one part)]; parts are deliberately not multiples of the chunk.
@@ -42,76 +35,59 @@ describe('output head', () => {
   }
   cases.push([20, 2053, 64, 'q8_0', 777]);
 
-  // Odd tilings: several chunks per backward split, positions per workgroup not dividing S, small chunks.
-  // odd2: two groups of 8 columns per thread in the backward, the second only partly used (C/8 = 12 < 2 * 8).
-  const odd: Record<string, HeadTuningOverride> = {
-    odd: { wg: 32, sbFwd: 5, bwdTile: 3, bwdTarget: 2 },
-    odd2: { wg: 8, sbFwd: 3, bwdTile: 4, bwdTarget: 3 },
-    // The forward's 4-row logits tile (the GPU tuning's) on the f32 and f16 paths, which 'gpu' does not run.
-    vpt4: { vptFwd: 4 },
+  // The two tuning sets, and odd tilings: several chunks per backward split, positions per workgroup not dividing
+  // S, small chunks. odd2: two groups of 8 columns per thread in the backward, the second only partly used
+  // (C/8 = 12 < 2 * 8). vpt4: the forward's 4-row logits tile (the GPU tuning's) on the f32 and f16 paths, which
+  // 'gpu' does not run.
+  const variants: Record<string, EnvPatch> = {
+    cpu: { head: { variant: 'cpu', tuning: {} } },
+    gpu: { head: { variant: 'gpu', tuning: {} } },
+    odd: { head: { variant: 'cpu', tuning: { wg: 32, sbFwd: 5, bwdTile: 3, bwdTarget: 2 } } },
+    odd2: { head: { variant: 'cpu', tuning: { wg: 8, sbFwd: 3, bwdTile: 4, bwdTarget: 3 } } },
+    vpt4: { head: { variant: 'cpu', tuning: { vptFwd: 4 } } },
   };
-  for (const variant of ['cpu', 'gpu', 'odd', 'odd2', 'vpt4'] as const) {
-    for (const [S, V, C, type, partRows] of cases) {
-      // The other tunings only change tile and split counts: a few shapes are enough to cover them.
-      if (variant === 'gpu' && !(type === 'q4_0' && S !== 1)) continue;
-      if (variant === 'odd' && !(type === 'q8_0' && S >= 20)) continue;
-      if (variant === 'odd2' && !(type === 'q4_0' && C === 96)) continue;
-      if (variant === 'vpt4' && !((type === 'f32' || type === 'f16') && S === 7)) continue;
-      it(`${variant}: S=${S} V=${V} C=${C} ${type}${partRows ? ` parts of ${partRows} rows` : ''}`, async () => {
-        if (variant === 'odd' || variant === 'odd2' || variant === 'vpt4') Object.assign(kernelEnv.head, { variant: 'cpu', tuning: odd[variant] });
-        else Object.assign(kernelEnv.head, { variant, tuning: {} });
-        const ctx = await gpu();
-        const rng = new Rng(S * 1000 + V + C);
-        const M = S + 5;
-        const hv = rng.randn(M * C);
-        const wf = rng.randn(V * C, 0.3);
-        const bytes = encodeWeight(type, wf, V, C);
-        const W = decodeWeight(type, bytes, V, C);
-        const w = uploadWeight(ctx, 'wlm', type, bytes, V, C, partRows ? partRows * bytesPerRow(type, C) : undefined);
-        expect(w.parts.length).toBe(partRows ? Math.ceil(V / partRows) : 1);
-        const rows = pickRows(rng, M, S);
-        // Labels at both ends of the vocabulary and of each part exercise the chunk masks.
-        const labels = Uint32Array.from({ length: S }, (_, s) => (s === 0 ? V - 1 : s === 1 ? 0 : rng.int(V)));
-        const dlogp = rng.randn(S);
-        const bh = ctx.upload('h', hv);
-        const brows = ctx.upload('rows', rows);
-        const blabels = ctx.upload('labels', labels);
-        const bdlogp = ctx.upload('dlogp', dlogp);
-        const [logp, lse, lsum] = ['logp', 'lse', 'logitSum'].map((l) => ctx.buffer(l, S * 4));
-        const dh = ctx.buffer('dh', M * C * 4);
-        [logp, lse, lsum, dh].forEach((b) => ctx.poison(b));
-        const rec = ctx.recorder();
-        outputHeadForward(rec, logp, lse, lsum, bh, brows, blabels, w, S);
-        outputHeadBackward(rec, dh, bdlogp, bh, brows, blabels, lse, w, S);
-        await rec.submit();
+  // The other tunings only change tile and split counts: a few shapes are enough to cover them.
+  const runs = (variant: string, S: number, C: number, type: WeightType) =>
+    variant === 'cpu' || (variant === 'gpu' && type === 'q4_0' && S !== 1) || (variant === 'odd' && type === 'q8_0' && S >= 20)
+    || (variant === 'odd2' && type === 'q4_0' && C === 96) || (variant === 'vpt4' && (type === 'f32' || type === 'f16') && S === 7);
 
-        const ref = outputHeadForwardRef(hv, rows, labels, W, V, C);
-        expectClose(await ctx.readF32(lse, S), ref.lse, 1e-5, 1e-5, 'lse');
-        expectClose(await ctx.readF32(logp, S), ref.logp, 1e-5, 1e-5, 'logp');
-        // Σ over V logits of O(1) cancels: the error scales with Σ|logit|, not with the result.
-        expectClose(await ctx.readF32(lsum, S), ref.logitSum, 2e-3, 1e-4, 'logitSum');
-
-        const dref = outputHeadBackwardRef(dlogp, hv, rows, labels, W, M, V, C);
-        const got = await ctx.readF32(dh, M * C);
-        const gotBits = new Uint32Array(got.buffer);
-        const inRows = new Set(rows);
-        const sel: number[] = [];
-        const want: number[] = [];
-        for (let r = 0; r < M; r++) {
-          for (let c = 0; c < C; c++) {
-            const i = r * C + c;
-            if (inRows.has(r)) {
-              sel.push(got[i]);
-              want.push(dref[i]);
-            } else if (gotBits[i] !== POISON) {
-              expect.fail(`dh row ${r} is not in rows but was written`);
-            }
-          }
-        }
-        expectClose(sel, want, 1e-5, 1e-4, 'dh');
-        [bh, brows, blabels, bdlogp, logp, lse, lsum, dh].forEach((b) => ctx.release(b));
+  for (const [S, V, C, type, partRows] of cases) {
+    const forced = Object.fromEntries(Object.entries(variants).filter(([v]) => runs(v, S, C, type)));
+    eachVariant(forced, `S=${S} V=${V} C=${C} ${type}${partRows ? ` parts of ${partRows} rows` : ''}`, async () => {
+      const ctx = await gpu();
+      const rng = new Rng(S * 1000 + V + C);
+      const M = S + 5;
+      const h = rng.randn(M * C);
+      const bytes = encodeWeight(type, rng.randn(V * C, 0.3), V, C);
+      const W = decodeWeight(type, bytes, V, C);
+      const w = uploadWeight(ctx, 'wlm', type, bytes, V, C, partRows ? partRows * bytesPerRow(type, C) : undefined);
+      expect(w.parts.length).toBe(partRows ? Math.ceil(V / partRows) : 1);
+      const rows = pickRows(rng, M, S);
+      // Labels at both ends of the vocabulary and of each part exercise the chunk masks.
+      const labels = Uint32Array.from({ length: S }, (_, s) => (s === 0 ? V - 1 : s === 1 ? 0 : rng.int(V)));
+      const dlogp = rng.randn(S);
+      const ref = outputHeadForwardRef(h, rows, labels, W, V, C);
+      const inRows = new Set(rows);
+      try {
+        await checkOp({
+          inputs: { h, rows, labels, dlogp },
+          outputs: { logp: S, lse: S, logitSum: S, dh: M * C },
+          run: (rec, b) => {
+            outputHeadForward(rec, b.logp, b.lse, b.logitSum, b.h, b.rows, b.labels, w, S);
+            outputHeadBackward(rec, b.dh, b.dlogp, b.h, b.rows, b.labels, b.lse, w, S);
+          },
+          want: {
+            lse: { ref: ref.lse, atol: 1e-5, rtol: 1e-5 },
+            logp: { ref: ref.logp, atol: 1e-5, rtol: 1e-5 },
+            // Σ over V logits of O(1) cancels: the error scales with Σ|logit|, not with the result.
+            logitSum: { ref: ref.logitSum, atol: 2e-3, rtol: 1e-4 },
+            // Rows not picked get no gradient and must not be written at all.
+            dh: { ref: outputHeadBackwardRef(dlogp, h, rows, labels, W, M, V, C), atol: 1e-5, rtol: 1e-4, untouched: (i) => !inRows.has(Math.floor(i / C)) },
+          },
+        });
+      } finally {
         releaseWeight(ctx, w);
-      });
-    }
+      }
+    });
   }
 });

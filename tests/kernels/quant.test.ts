@@ -9,6 +9,7 @@ import { quantizeRows, quantizeToWeight, sourceBytes, type SourceType } from '..
 import { releaseWeight } from '../../src/kernels/quant/tensor.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { gpu } from '../util/gpu.ts';
+import { checkOp, firstDiff } from './op.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const goldenDir = path.resolve(repoRoot, '../shared/golden');
@@ -56,12 +57,6 @@ function encodeSource(x: Float32Array, srcType: SourceType): { bytes: Uint8Array
     values[i] = srcType === 'f16' ? f16BitsToF32(h[i]) : bf16BitsToF32(h[i]);
   }
   return { bytes: new Uint8Array(h.buffer), values };
-}
-
-function firstDiff(a: Uint8Array, b: Uint8Array): string {
-  if (a.length !== b.length) return `length ${a.length} vs ${b.length}`;
-  const i = a.findIndex((v, j) => v !== b[j]);
-  return i < 0 ? 'identical' : `byte ${i}: got ${a[i]}, want ${b[i]} (${a.length} bytes)`;
 }
 
 describe('formats', () => {
@@ -132,22 +127,18 @@ describe('quantize (GPU)', () => {
   const dsts: WeightType[] = ['q8_0', 'q4_0', 'f16', 'f32'];
   for (const srcType of ['f32', 'f16', 'bf16'] as const) {
     it(`${srcType} -> ${dsts.join('/')} is bit-identical to formats.ts`, async () => {
-      const ctx = await gpu();
       for (const [rows, K] of [[3, 32], [5, 64], [3, 896]]) {
         const { bytes, values } = encodeSource(testValues(new Rng(rows * K), rows, K), srcType);
-        const src = ctx.upload('src', bytes);
         for (const dst of dsts) {
           const want = encodeWeight(dst, values, rows, K);
-          const out = ctx.buffer('out', want.byteLength);
-          ctx.poison(out);
-          const rec = ctx.recorder();
-          quantizeRows(rec, out, src, srcType, dst, rows, K);
-          await rec.submit();
-          const got = new Uint8Array(await ctx.read(out, want.byteLength));
-          expect(firstDiff(got, want), `${srcType}->${dst} rows=${rows} K=${K}`).toBe('identical');
-          ctx.release(out);
+          await checkOp({
+            label: `${srcType}->${dst} rows=${rows} K=${K}`,
+            inputs: { src: bytes },
+            outputs: { out: Math.ceil(want.byteLength / 4) },
+            run: (rec, b) => quantizeRows(rec, b.out, b.src, srcType, dst, rows, K),
+            want: { out: { bytes: want } },
+          });
         }
-        ctx.release(src);
       }
     });
   }
