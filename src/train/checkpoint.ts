@@ -1,35 +1,14 @@
 // A checkpoint is one safetensors blob: every LoRA weight and AdamW moment (f32, bit-exact, so a resumed
 // run continues exactly) plus the run state as JSON in __metadata__. Stores write it so that a failure
 // mid-write never damages the previous checkpoint (see the store implementations).
-import type { RunConfig, RunStatus, StepMetrics } from './config.ts';
 import { openSafetensors, toFloat32, writeSafetensors } from '../io/safetensors.ts';
 import { memorySource } from '../io/source.ts';
 import { loraModules, peftName, type Lora } from '../model/lora.ts';
 import type { GpuContext } from '../gpu/context.ts';
-import { checkRunState, nonFiniteTensors } from './run-state.ts';
+import { checkRunState, nonFiniteTensors, type RunState } from './run-state.ts';
 
-export interface RunState {
-  version: 1;
-  runId: string;
-  step: number; // optimizer steps completed
-  totalSteps: number;
-  /** Steps the learning-rate schedule spans (absent in older checkpoints: totalSteps). A resume that changes
-   *  the step budget keeps it unless asked to stretch the schedule. */
-  scheduleSteps?: number;
-  cursor: unknown; // the data batcher's position
-  config: RunConfig;
-  modelName: string;
-  modelFingerprint: string;
-  datasetName: string;
-  datasetFingerprint: string;
-  skippedSteps: number;
-  history: StepMetrics[];
-  evals: { step: number; metrics: Record<string, number> }[];
-  /** What the run was doing when this was saved ('running' on a run's first and periodic saves); older checkpoints lack it. */
-  status?: RunStatus;
-  createdAt: number;
-  savedAt: number;
-}
+// RunState is declared beside its checks (run-state.ts), so run-state.ts imports nothing from here.
+export type { RunState };
 
 export interface Checkpoint {
   state: RunState;

@@ -3,7 +3,31 @@
 // refused with its name instead of surfacing later as "Cannot read properties of null" or a NaN step.
 import { LOSS_TYPES } from './losses.ts';
 import { validateRunConfig } from './presets.ts';
-import type { RunState } from './checkpoint.ts';
+import type { RunConfig, RunStatus, StepMetrics } from './config.ts';
+
+/** What a checkpoint records of its run besides the tensors (checkpoint.ts stores it as JSON in __metadata__). */
+export interface RunState {
+  version: 1;
+  runId: string;
+  step: number; // optimizer steps completed
+  totalSteps: number;
+  /** Steps the learning-rate schedule spans (absent in older checkpoints: totalSteps). A resume that changes
+   *  the step budget keeps it unless asked to stretch the schedule. */
+  scheduleSteps?: number;
+  cursor: unknown; // the data batcher's position
+  config: RunConfig;
+  modelName: string;
+  modelFingerprint: string;
+  datasetName: string;
+  datasetFingerprint: string;
+  skippedSteps: number;
+  history: StepMetrics[];
+  evals: { step: number; metrics: Record<string, number> }[];
+  /** What the run was doing when this was saved ('running' on a run's first and periodic saves); older checkpoints lack it. */
+  status?: RunStatus;
+  createdAt: number;
+  savedAt: number;
+}
 
 const SCHEDULES = ['constant', 'linear', 'cosine', 'inverse_sqrt'];
 const QUANTS = ['none', 'q8_0', 'q4_0', 'f16'];
