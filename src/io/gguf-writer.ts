@@ -1,4 +1,5 @@
 // A GGUF v3 writer, for tests and small exports: metadata with explicit types, tensors already encoded.
+import { concatBytes } from '../util/bytes.ts';
 import { GGML_BLOCK, GGUF_MAGIC, GgmlType, GgufValueType } from './gguf.ts';
 
 export type GgufEntry =
@@ -54,13 +55,7 @@ class Out {
     if (n) this.bytes(new Uint8Array(n));
   }
   concat(): Uint8Array {
-    const out = new Uint8Array(this.length);
-    let at = 0;
-    for (const c of this.chunks) {
-      out.set(c, at);
-      at += c.byteLength;
-    }
-    return out;
+    return concatBytes(this.chunks, this.length);
   }
 }
 

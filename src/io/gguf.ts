@@ -305,30 +305,25 @@ export async function readGgufTensor(g: GgufFile, name: string, opts: { raw?: bo
 export function unpermuteRows(data: Uint8Array, rows: number, heads: number, what = 'tensor'): Uint8Array {
   const D = rows / heads;
   if (!Number.isInteger(D) || D % 2 !== 0) throw new Error(`${what}: ${rows} rows do not split into ${heads} heads of even size`);
-  const rowBytes = data.byteLength / rows;
-  const out = new Uint8Array(data.byteLength);
-  for (let h = 0; h < heads; h++) {
-    for (let i = 0; i < D / 2; i++) {
-      for (let j = 0; j < 2; j++) {
-        const src = h * D + 2 * i + j;
-        const dst = h * D + j * (D / 2) + i;
-        out.set(data.subarray(src * rowBytes, (src + 1) * rowBytes), dst * rowBytes);
-      }
-    }
-  }
-  return out;
+  return moveRows(data, rows, heads, false);
 }
 
 /** The permutation convert_hf_to_gguf applies (for writing test files). */
 export function permuteRows(data: Uint8Array, rows: number, heads: number): Uint8Array {
+  return moveRows(data, rows, heads, true);
+}
+
+/** Within each head of D rows, HF row j·D/2 + i ↔ GGUF row 2i + j; `toGguf` picks the direction. */
+function moveRows(data: Uint8Array, rows: number, heads: number, toGguf: boolean): Uint8Array {
   const D = rows / heads;
   const rowBytes = data.byteLength / rows;
   const out = new Uint8Array(data.byteLength);
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < D / 2; i++) {
       for (let j = 0; j < 2; j++) {
-        const dst = h * D + 2 * i + j;
-        const src = h * D + j * (D / 2) + i;
+        const gguf = h * D + 2 * i + j;
+        const hf = h * D + j * (D / 2) + i;
+        const [src, dst] = toGguf ? [hf, gguf] : [gguf, hf];
         out.set(data.subarray(src * rowBytes, (src + 1) * rowBytes), dst * rowBytes);
       }
     }
