@@ -15,6 +15,7 @@ export const CHART_METRICS = [
   'rewards/accuracies',
   'logps/chosen',
   'logps/rejected',
+  'logits/chosen',
   'grad_norm',
   'learning_rate',
   'tokens_per_second',

@@ -24,6 +24,9 @@ const CHARTS: { metric: string; title: string; hint?: string; format?: (v: numbe
   { evals: true, metric: 'rewards/accuracies', title: 'Reward accuracy', hint: 'share of pairs ranked right', format: pct, yDomain: ACC_DOMAIN },
   { evals: true, metric: 'logps/chosen', title: 'Log-prob, chosen', hint: 'nats, summed over the answer’s tokens (ipo, simpo: mean per token)' },
   { evals: true, metric: 'logps/rejected', title: 'Log-prob, rejected', hint: 'nats, summed over the answer’s tokens (ipo, simpo: mean per token)' },
+  // TRL's logits/* average every logit of its right-padded half-batch, prompt and padding included, so its
+  // number moves with padding; ours is the mean over the answers' positions, and the hint says so.
+  { evals: true, metric: 'logits/chosen', title: 'Mean logit, chosen', hint: 'mean over the answer’s positions and the vocabulary; TRL’s logits/chosen also averages prompt and padding positions, so the two differ' },
   { metric: 'grad_norm', title: 'Gradient norm', hint: 'before clipping' },
   { metric: 'learning_rate', title: 'Learning rate', format: lrFmt },
   { metric: 'tokens_per_second', title: 'Tokens per second' },
