@@ -246,10 +246,14 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
     // The results card shows what the engine stored for the run.
     const card = page.getByRole('region', { name: /^Results of quick-try/ });
     await card.waitFor({ timeout: 60_000 });
-    const scores = await page.evaluate(async () => {
+    // The card shows the scores from the eval event; the run's stored record gets them when the end-of-run
+    // checkpoint is written, a moment later.
+    const stored = () => page.evaluate(async () => {
       const { engine } = (globalThis as unknown as { __studio: { engine: { listRuns(): Promise<{ name: string; evalScores?: Record<string, number> }[]> } } }).__studio;
-      return (await engine.listRuns()).find((r) => r.name === 'quick-try')!.evalScores!;
+      return (await engine.listRuns()).find((r) => r.name === 'quick-try')?.evalScores ?? null;
     });
+    await expect.poll(async () => (await stored())?.['gen/chrf2_base'] !== undefined, { timeout: 30_000 }).toBe(true);
+    const scores = (await stored())!;
     for (const id of ['chrf2', 'chrfpp', 'bleu']) {
       expect(await card.getByTestId(`${id}-base`).textContent()).toBe(scores[`gen/${id}_base`].toFixed(2));
       expect(await card.getByTestId(`${id}-adapter`).textContent()).toBe(scores[`gen/${id}_adapter`].toFixed(2));
