@@ -111,7 +111,9 @@ export class LocalEngine implements StudioEngine {
       } catch (e) {
         error = e;
       }
-      // A lost device (even mid-step) is not the end of the run: see resumeAfterDeviceLoss.
+      // A lost device (even mid-step) is not the end of the run: see resumeAfterDeviceLoss. This mirrors
+      // train/recover.ts's runRecovering loop (its tests drive it directly); folding the engine onto that one loop
+      // is open work under issue 16.
       if (!(await lostDevice(ctx, error))) {
         if (error) throw error;
         if (status === 'finished') await this.generationEval(started, onEvent);

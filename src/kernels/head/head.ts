@@ -101,7 +101,8 @@ export function outputHeadForward(
 
 /**
  * dh[rows[s]] = dlogp[s] · (W[labels[s]] − Σ_v softmax(logits_s)_v · W_v), overwriting those rows; other rows of dh
- * are not touched (rows must be distinct).
+ * are not touched (rows must be distinct). Its parameters repeat the forward's on purpose, each with its shape, so
+ * the pair reads side by side as llm.c's layers do.
  */
 export function outputHeadBackward(
   rec: Recorder,

@@ -42,7 +42,10 @@ export function loraForwardRef(
   return { y, u };
 }
 
-/** Gradients of forward's y with respect to A, B and x, given dy (M, N); dx excludes the base layer's part. */
+/**
+ * Gradients of forward's y with respect to A, B and x, given dy (M, N); dx excludes the base layer's part. The
+ * products are written out as plain loops rather than through one matmul helper: a reference reads as the maths.
+ */
 export function loraBackwardRef(
   dy: ArrayLike<number>, x: ArrayLike<number>, a: ArrayLike<number>, b: ArrayLike<number>,
   M: number, N: number, K: number, R: number, scale: number, dropout?: LoraDropout,
