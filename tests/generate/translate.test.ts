@@ -2,7 +2,7 @@
 // newline stops, batching, and the translate and eval commands end to end.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { evalCommand } from '../../src/cli/eval.ts';
 import { translateCommand } from '../../src/cli/translate.ts';
@@ -11,18 +11,13 @@ import { Decoder } from '../../src/generate/decoder.ts';
 import { translateWithAdapter } from '../../src/generate/with-adapter.ts';
 import { generatedText, newlinePredicate, promptIds, translate } from '../../src/generate/translate.ts';
 import type { GpuContext } from '../../src/gpu/context.ts';
-import { loadTokenizer } from '../../src/io/tokenizer.ts';
 import { exportLora } from '../../src/model/adapter.ts';
-import { openModel } from '../../src/model/load.ts';
 import { createLora, releaseLora } from '../../src/model/lora.ts';
-import { loadBaseModel, releaseBaseModel, type BaseModel } from '../../src/model/model.ts';
-import { nodeFiles } from '../../src/model/node-files.ts';
+import type { BaseModel } from '../../src/model/model.ts';
 import type { TextTokenizer } from '../../src/model/tokenizer.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { gpu } from '../util/gpu.ts';
-import { REPO } from '../train/util.ts';
+import { loadTinyDecoding, TINY, type TinyDecoding } from '../util/tiny.ts';
 
-const TINY = resolve(REPO, 'public/models/tiny');
 const SOURCES = ['Guten Morgen.', 'Das ist ein kleiner Test für die Übersetzung.', 'Hallo'];
 const dir = mkdtempSync(join(tmpdir(), 'cpo-generate-'));
 
@@ -31,16 +26,13 @@ describe('translate (tiny demo model)', () => {
   let base: BaseModel;
   let tok: TextTokenizer;
   let dec: Decoder;
+  let tiny: TinyDecoding;
   beforeAll(async () => {
-    ctx = await gpu();
-    const opened = await openModel(nodeFiles(TINY));
-    base = await loadBaseModel(ctx, opened.cfg, opened.reader, 'none').finally(() => opened.close());
-    tok = await loadTokenizer({ tokenizerJson: opened.tokenizerJson!, tokenizerConfig: opened.tokenizerConfig ?? undefined });
-    dec = new Decoder(ctx, base, null);
+    tiny = await loadTinyDecoding();
+    ({ ctx, base, tok, dec } = tiny);
   });
   afterAll(() => {
-    dec.release();
-    releaseBaseModel(ctx, base);
+    tiny.release();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -3,43 +3,33 @@
 // triplets, twice to the same bytes, resumed after an interruption, then 2 training steps on them.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildPrefsCommand } from '../../src/cli/build-prefs.ts';
 import { trainCommand } from '../../src/cli/train.ts';
 import { almaPrompt } from '../../src/data/rows/languages.ts';
 import { Decoder } from '../../src/generate/decoder.ts';
 import { beamSearchAll, eosIds, generate, generatedText, newlinePredicate, promptIds, translate } from '../../src/generate/index.ts';
-import type { GpuContext } from '../../src/gpu/context.ts';
-import { loadTokenizer } from '../../src/io/tokenizer.ts';
-import { openModel } from '../../src/model/load.ts';
-import { loadBaseModel, releaseBaseModel, type BaseModel } from '../../src/model/model.ts';
-import { nodeFiles } from '../../src/model/node-files.ts';
+import type { BaseModel } from '../../src/model/model.ts';
 import type { TextTokenizer } from '../../src/model/tokenizer.ts';
 import { decoderCandidates, DEFAULT_CANDIDATES, type CandidateOptions } from '../../src/prefs/candidates.ts';
-import { gpu } from '../util/gpu.ts';
-import { REPO } from '../train/util.ts';
+import { loadTinyDecoding, TINY, type TinyDecoding } from '../util/tiny.ts';
 import { readWmt22, WMT22 } from './util.ts';
 
-const TINY = resolve(REPO, 'public/models/tiny');
 const dir = mkdtempSync(join(tmpdir(), 'cpo-prefs-model-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('model candidates (tiny demo model)', () => {
-  let ctx: GpuContext;
   let base: BaseModel;
   let tok: TextTokenizer;
   let dec: Decoder;
+  let tiny: TinyDecoding;
   beforeAll(async () => {
-    ctx = await gpu();
-    const opened = await openModel(nodeFiles(TINY));
-    base = await loadBaseModel(ctx, opened.cfg, opened.reader, 'none').finally(() => opened.close());
-    tok = await loadTokenizer({ tokenizerJson: opened.tokenizerJson!, tokenizerConfig: opened.tokenizerConfig ?? undefined });
-    dec = new Decoder(ctx, base, null);
+    tiny = await loadTinyDecoding();
+    ({ base, tok, dec } = tiny);
   });
   afterAll(() => {
-    dec.release();
-    releaseBaseModel(ctx, base);
+    tiny.release();
   });
 
   // top-p 1: the random model's flat distributions put nearly all 32,000 tokens in any nucleus (a sort per token).
