@@ -20,9 +20,8 @@ import { loadBaseModel, releaseBaseModel, type BaseModel } from '../../src/model
 import { nodeFiles } from '../../src/model/node-files.ts';
 import type { Quant } from '../../src/model/projections.ts';
 import { Transformer } from '../../src/model/transformer.ts';
-import { runMicroBatch } from '../../src/train/step.ts';
 import { expectClose } from '../util/check.ts';
-import { golden, goldenAdapter, GOLDEN_DIR } from '../util/golden.ts';
+import { golden, goldenAdapter, goldenStep, GOLDEN_DIR } from '../util/golden.ts';
 import { gpu } from '../util/gpu.ts';
 
 const g = golden();
@@ -61,14 +60,7 @@ describe('whole model with the GPU kernel variants forced, against PyTorch float
       const tf = new Transformer(ctx, base, lora);
       const compiledBefore = new Set(ctx.pipelineIds);
       try {
-        const chosenTokens = pairs.reduce((a, p) => a + p.chosenIds.length, 0);
-        const res = await runMicroBatch(
-          tf,
-          pairs,
-          { loss: c.loss, beta: c.beta, cpoAlpha: c.cpo_alpha, labelSmoothing: c.label_smoothing, simpoGamma: c.simpo_gamma ?? 0 },
-          { pairs: pairs.length, chosenTokens },
-          { backward: true, accumulate: false, dropoutSeed: null },
-        );
+        const res = await goldenStep(tf, pairs, c);
         expectClose(res.logps.map((l) => l.chosenSum), c.chosen_logps, 1e-4, 1e-5, 'chosen logps');
         expectClose(res.logps.map((l) => l.rejectedSum), c.rejected_logps, 1e-4, 1e-5, 'rejected logps');
         expect(Math.abs(res.loss.loss - c.loss_value)).toBeLessThan(1e-5 + 1e-5 * Math.abs(c.loss_value));

@@ -12,9 +12,8 @@ import { createLora, readLora, releaseLora } from '../../src/model/lora.ts';
 import { loadBaseModel, releaseBaseModel, type BaseModel, type Quant } from '../../src/model/model.ts';
 import { nodeFiles } from '../../src/model/node-files.ts';
 import { Transformer } from '../../src/model/transformer.ts';
-import { runMicroBatch } from '../../src/train/step.ts';
 import { expectClose } from '../util/check.ts';
-import { golden, goldenAdapter, GOLDEN_DIR } from '../util/golden.ts';
+import { golden, goldenAdapter, goldenStep, GOLDEN_DIR } from '../util/golden.ts';
 import { gpu } from '../util/gpu.ts';
 
 const g = golden();
@@ -51,14 +50,7 @@ describe('whole model against PyTorch float64 (shared/golden)', () => {
       const lora = createLora(ctx, opened.cfg, { ...ad.config, dropout: 0 }, 0, ad.init);
       const tf = new Transformer(ctx, base, lora);
       try {
-        const chosenTokens = pairs.reduce((a, p) => a + p.chosenIds.length, 0);
-        const res = await runMicroBatch(
-          tf,
-          pairs,
-          { loss: c.loss, beta: c.beta, cpoAlpha: c.cpo_alpha, labelSmoothing: c.label_smoothing, simpoGamma: c.simpo_gamma ?? 0 },
-          { pairs: pairs.length, chosenTokens },
-          { backward: true, accumulate: false, dropoutSeed: null },
-        );
+        const res = await goldenStep(tf, pairs, c);
         const relErr = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]) / Math.abs(b[i])));
         const logpErr = Math.max(relErr(res.logps.map((l) => l.chosenSum), c.chosen_logps), relErr(res.logps.map((l) => l.rejectedSum), c.rejected_logps));
         expectClose(res.logps.map((l) => l.chosenSum), c.chosen_logps, 1e-4, 1e-5, 'chosen logps');

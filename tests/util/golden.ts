@@ -3,6 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importPeftAdapter, type LoraAdapter } from '../../src/io/peft.ts';
+import type { Transformer } from '../../src/model/transformer.ts';
+import type { PairIds } from '../../src/model/batch.ts';
+import { runMicroBatch } from '../../src/train/step.ts';
 
 export const GOLDEN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/golden');
 
@@ -35,5 +38,17 @@ export async function goldenAdapter(configJson: Record<string, unknown>): Promis
   return importPeftAdapter(
     { config: readFileSync(resolve(dir, 'adapter_config.json'), 'utf8'), weights: new Uint8Array(readFileSync(resolve(dir, 'adapter_model.safetensors'))) },
     configJson as never,
+  );
+}
+
+/** One golden case's step: forward and backward over all its pairs as one micro-batch, no dropout. */
+export function goldenStep(tf: Transformer, pairs: PairIds[], c: GoldenCase): ReturnType<typeof runMicroBatch> {
+  const chosenTokens = pairs.reduce((a, p) => a + p.chosenIds.length, 0);
+  return runMicroBatch(
+    tf,
+    pairs,
+    { loss: c.loss, beta: c.beta, cpoAlpha: c.cpo_alpha, labelSmoothing: c.label_smoothing, simpoGamma: c.simpo_gamma ?? 0 },
+    { pairs: pairs.length, chosenTokens },
+    { backward: true, accumulate: false, dropoutSeed: null },
   );
 }
