@@ -52,7 +52,7 @@ export class LocalEngine implements StudioEngine {
   async gpuInfo(): Promise<GpuInfo> {
     try {
       const c = (await this.gpu()).caps;
-      return { available: true, adapter: c.adapterName, f16: c.f16, subgroups: c.subgroups, maxStorageBufferBindingSize: c.maxStorageBufferBindingSize, maxBufferSize: c.maxBufferSize };
+      return { available: true, adapter: c.adapterName, f16: c.f16, subgroups: c.subgroups, maxStorageBufferBindingSize: c.maxStorageBufferBindingSize, maxBufferSize: c.maxBufferSize, caps: c };
     } catch (e) {
       return { available: false, adapter: '', f16: false, subgroups: false, maxStorageBufferBindingSize: 0, maxBufferSize: 0, message: e instanceof GpuError ? e.message : String(e) };
     }

@@ -15,6 +15,7 @@ import { Transformer } from '../model/transformer.ts';
 import { batchSource, datasetFingerprint } from '../train/batches.ts';
 import type { Checkpoint, RunStore } from '../train/checkpoint.ts';
 import { loraSettings, type RunConfig, type RunEvent } from '../train/config.ts';
+import { planModel } from '../train/memory-plan.ts';
 import { validateRunConfig } from '../train/presets.ts';
 import { TrainingRun, type RunOptions } from '../train/run.ts';
 import { Fingerprint } from '../util/hash.ts';
@@ -77,6 +78,7 @@ export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: 
     intermediate: c.F,
     headDim: c.D,
     tiedEmbeddings: c.tieEmbeddings,
+    shape: planModel(c),
     quant,
     baseBytes: base.bytes,
     fingerprint: modelFingerprint(opened.configJson, quant),

@@ -3,6 +3,8 @@
 import type { BatchCandidates, CandidateOptions } from '../prefs/candidates.ts';
 import type { ParallelRow } from '../prefs/types.ts';
 import type { Quant } from '../model/model.ts';
+import type { Capabilities } from '../gpu/caps.ts';
+import type { PlanModel } from '../train/memory-plan.ts';
 import type { RunConfig, RunEvent, RunStatus, StepMetrics } from '../train/config.ts';
 
 // The run vocabulary lives with the training loop (src/train/config.ts); the engine speaks it too.
@@ -18,6 +20,8 @@ export interface GpuInfo {
   maxBufferSize: number;
   /** Why WebGPU is missing, and how to enable it. */
   message?: string;
+  /** The device's capabilities, which the memory plan's kernel choices read (absent: WebGPU's defaults are assumed). */
+  caps?: Capabilities;
 }
 
 export type ModelSource =
@@ -39,6 +43,8 @@ export interface ModelInfo {
   intermediate?: number;
   headDim?: number;
   tiedEmbeddings?: boolean;
+  /** The shape the engine's memory planner reads (train/memory-plan.ts), so the page plans with the engine's own sizes. */
+  shape?: PlanModel;
   quant: Quant;
   baseBytes: number;
   fingerprint: string;
