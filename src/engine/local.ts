@@ -8,6 +8,7 @@ import { translateWithAdapter, withDecoder, type StoredAdapter } from '../genera
 import { decoderCandidates, type BatchCandidates, type CandidateOptions } from '../prefs/candidates.ts';
 import type { ParallelRow } from '../prefs/types.ts';
 import { generationEval } from '../eval/generation.ts';
+import { openModel } from '../model/load.ts';
 import { releaseBaseModel } from '../model/model.ts';
 import type { Quant } from '../model/projections.ts';
 import type { RunState, RunStore } from '../train/checkpoint.ts';
@@ -223,7 +224,14 @@ export class LocalEngine implements StudioEngine {
     const m = requireRunModel(c, this.model, 'the web export');
     if (this.run) throw new Error('a run is in progress: pause or stop it before the web export (its check decodes on the GPU)');
     if (!this.ort) throw new Error('the web export check needs onnxruntime-web, which this engine was not given');
-    return webExport(await this.gpu(), m, c, await this.ort(), onProgress);
+    if (!this.modelSource) throw new Error('the web export needs the files the model was loaded from');
+    // The weights are read again from where they came (Hub models from the cache, dropped files from their File).
+    const opened = await openModel(await providerFor(this.modelSource.source, undefined, this.baseUrl, this.pathFiles));
+    try {
+      return await webExport(await this.gpu(), m, opened, c, await this.ort(), onProgress);
+    } finally {
+      await opened.close();
+    }
   }
 
   /** The TRL recipe's files, unzipped (the CLI writes them into a folder); needs the run's dataset loaded. */

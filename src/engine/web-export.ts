@@ -10,6 +10,7 @@ import { zipStore } from '../io/zip.ts';
 import { exportOnnx } from '../onnx/llama.ts';
 import { checkWebExport, engineTrace } from '../onnx/web-check.ts';
 import { exportWebModel, WEB_MODEL_FILES } from '../onnx/web.ts';
+import type { OpenedModel } from '../model/load.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
 import { checkpointAdapter, type AdapterDtype } from './exports.ts';
 import type { LoadedModel } from './session.ts';
@@ -41,12 +42,13 @@ export function ggufFiles(c: Checkpoint, m: LoadedModel, dtype: AdapterDtype): A
 }
 
 /**
+ * `opened` is the base's files opened again (the loaded model's were closed once its weights were on the GPU).
  * The web export as one zip (`RUN-web/onnx/model.onnx`, `onnx/model_quantized.onnx`, config, generation config,
  * tokenizer), after onnxruntime-web decoded WEB_CHECK_STEPS tokens with it and its logits matched the engine's.
  * The engine decodes with the base as it is loaded; for a quantized base the check runs on the same graph with
  * the base rounded that way (baseQuant), since the fp32 file would differ from the engine by the rounding alone.
  */
-export async function webExport(ctx: GpuContext, m: LoadedModel, c: Checkpoint, ort: typeof Ort, onProgress?: ExportProgress): Promise<WebExport> {
+export async function webExport(ctx: GpuContext, m: LoadedModel, opened: OpenedModel, c: Checkpoint, ort: typeof Ort, onProgress?: ExportProgress): Promise<WebExport> {
   const limits = webExportLimits(m.info);
   if (limits.refuse) throw new Error(limits.refuse);
   const tokenizer = m.tokenizer;
@@ -54,7 +56,7 @@ export async function webExport(ctx: GpuContext, m: LoadedModel, c: Checkpoint, 
   const adapter = checkpointAdapter(c);
   const steps = 4;
   onProgress?.({ loaded: 0, total: steps, what: 'writing the ONNX files' });
-  const files = await exportWebModel(m.opened, adapter, {});
+  const files = await exportWebModel(opened, adapter, {});
   const quant = m.info.quant;
   onProgress?.({ loaded: 1, total: steps, what: 'decoding with the engine' });
   const promptIds = [...(tokenizer.bosId !== null ? [tokenizer.bosId] : []), ...tokenizer.encode(CHECK_PROMPT)];
@@ -64,7 +66,7 @@ export async function webExport(ctx: GpuContext, m: LoadedModel, c: Checkpoint, 
   const checked =
     quant === 'none'
       ? files.find((f) => f.name === WEB_MODEL_FILES.fp32)!.data
-      : await exportOnnx(m.opened.cfg, m.opened.reader, adapter, { kvCache: true, mergeAdapter: true, baseQuant: quant });
+      : await exportOnnx(opened.cfg, opened.reader, adapter, { kvCache: true, mergeAdapter: true, baseQuant: quant });
   const result = await checkWebExport(ort, checked, promptIds, trace);
   const report = `max |logit difference| ${result.maxAbsDiff.toExponential(2)} (largest logit ${result.maxAbsLogit.toFixed(2)}), most likely token the same in ${result.argmaxAgree} of ${result.steps} steps`;
   if (!result.ok) throw new Error(`the web export does not decode as the engine does in onnxruntime-web (${report}); it is not offered for download`);
