@@ -8,17 +8,21 @@ import { translateWithAdapter, withDecoder, type StoredAdapter } from '../genera
 import { decoderCandidates, type BatchCandidates, type CandidateOptions } from '../prefs/candidates.ts';
 import type { ParallelRow } from '../prefs/types.ts';
 import { generationEval } from '../eval/generation.ts';
+import { openModel } from '../model/load.ts';
 import { releaseBaseModel } from '../model/model.ts';
 import type { Quant } from '../model/projections.ts';
 import type { RunState, RunStore } from '../train/checkpoint.ts';
 import type { RunConfig, RunEvent, RunStatus, StepMetrics } from '../train/config.ts';
 import { lostDevice } from '../train/recover.ts';
 import type { TrainingRun } from '../train/run.ts';
+import { listHubParquet, openHubRecords, readHubDataset, type HubDatasetSpec, type HubParquetListing } from '../io/hub-datasets.ts';
+import { readParallelRecords, type ParallelOptions, type ParallelRead } from '../prefs/parallel.ts';
 import { adapterFiles, recipeFiles, zipFiles, type AdapterDtype } from './exports.ts';
+import { ggufFiles, requireRunModel, webExport, type OrtLoader } from './web-export.ts';
 import { providerFor, type PathFiles } from './providers.ts';
-import { loadModel, prepareDataset, readDataset, requireTokenizer, resumedConfig, splitPairs, startRun, type LoadedModel, type PreparedDataset, type Progress, type StartedRun } from './session.ts';
+import { hubDataOptions, loadModel, prepareDataset, readDataset, readOptions, requireTokenizer, resumedConfig, splitPairs, startRun, type LoadedModel, type PreparedDataset, type Progress, type StartedRun } from './session.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
-import type { AdapterFiles, DataOptions, DatasetInfo, GpuInfo, ModelInfo, ModelSource, RunRecord, StudioEngine } from './types.ts';
+import type { AdapterFiles, DataOptions, DatasetInfo, ExportProgress, GpuInfo, HubAccess, ModelInfo, ModelSource, RunRecord, StudioEngine, WebExport } from './types.ts';
 
 export class LocalEngine implements StudioEngine {
   private ctx: GpuContext | null = null;
@@ -31,6 +35,8 @@ export class LocalEngine implements StudioEngine {
   deviceLossResumes = 2;
   /** A resume that changes the step budget stretches the original schedule over it (CLI --stretch-schedule). */
   stretchSchedule = false;
+  /** onnxruntime-web for the web export's check (the worker's loads it with its wasm files; tests give Node's). */
+  ort: OrtLoader | null = null;
 
   constructor(
     private readonly store: RunStore,
@@ -84,6 +90,26 @@ export class LocalEngine implements StudioEngine {
     if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
     this.data = prepareDataset(read, requireTokenizer(this.model), opts, onProgress);
     return this.data.info;
+  }
+
+  async listHubDataset(repo: string, hub: HubAccess): Promise<HubParquetListing> {
+    return listHubParquet(repo, { token: hub.token, hubUrl: hub.hubUrl });
+  }
+
+  /** A Hub split's shards streamed into the Cache API (or found there) and read here, in the worker. */
+  async loadHubDataset(spec: HubDatasetSpec, hub: HubAccess, opts: DataOptions, onProgress?: Progress): Promise<DatasetInfo> {
+    if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
+    const o = hubDataOptions(spec, hub, onProgress);
+    const read = await readHubDataset(spec, { ...o, read: { ...readOptions(opts), onProgress: o.onRead } });
+    const info = this.useDataset(read, opts, onProgress);
+    info.hub = { commit: read.hub.commit, partial: read.hub.partial };
+    return info;
+  }
+
+  /** Parallel text from a Hub split for the preference builder (no model needed to read it). */
+  async readHubParallel(spec: HubDatasetSpec, hub: HubAccess, opts: ParallelOptions, onProgress?: Progress): Promise<ParallelRead> {
+    const { records } = await openHubRecords(spec, hubDataOptions(spec, hub, onProgress));
+    return readParallelRecords(records, opts);
   }
 
   /** The loaded dataset (its rows, pairs and report), for front doors that print or filter it. */
@@ -185,6 +211,28 @@ export class LocalEngine implements StudioEngine {
     const c = await this.store.load(runId);
     if (!c) throw new Error(`run ${runId} has no checkpoint to export`);
     return adapterFiles(c, dtype);
+  }
+
+  async exportGguf(runId: string, dtype: AdapterDtype): Promise<AdapterFiles> {
+    const c = await this.store.load(runId);
+    if (!c) throw new Error(`run ${runId} has no checkpoint to export`);
+    return ggufFiles(c, requireRunModel(c, this.model, 'the GGUF export'), dtype);
+  }
+
+  async exportWeb(runId: string, onProgress?: ExportProgress): Promise<WebExport> {
+    const c = await this.store.load(runId);
+    if (!c) throw new Error(`run ${runId} has no checkpoint to export`);
+    const m = requireRunModel(c, this.model, 'the web export');
+    if (this.run) throw new Error('a run is in progress: pause or stop it before the web export (its check decodes on the GPU)');
+    if (!this.ort) throw new Error('the web export check needs onnxruntime-web, which this engine was not given');
+    if (!this.modelSource) throw new Error('the web export needs the files the model was loaded from');
+    // The weights are read again from where they came (Hub models from the cache, dropped files from their File).
+    const opened = await openModel(await providerFor(this.modelSource.source, undefined, this.baseUrl, this.pathFiles));
+    try {
+      return await webExport(await this.gpu(), m, opened, c, await this.ort(), onProgress);
+    } finally {
+      await opened.close();
+    }
   }
 
   /** The TRL recipe's files, unzipped (the CLI writes them into a folder); needs the run's dataset loaded. */

@@ -2,6 +2,8 @@
 // tokenize, the one train/eval split, the report), start a run. LocalEngine (the studio's worker, tests) and
 // every CLI command call these, so a model loads, a dataset splits and a run starts the same way in both.
 import { formatReport, PairBatcher, readPreferenceFile, tokenizePairs, withTokenization, type ReadResult, type TokenizedPair } from '../data/index.ts';
+import type { ReadOptions } from '../data/read.ts';
+import { formatHfDatasetSpec, type HubDatasetOptions, type HubDatasetSpec } from '../io/hub-datasets.ts';
 import type { ColumnMapping, PreferenceRow, RowFormat, ValidationReport } from '../data/types.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { ggufTokenizerFiles } from '../io/gguf-tokenizer.ts';
@@ -19,7 +21,7 @@ import { planModel } from '../train/memory-plan.ts';
 import { validateRunConfig } from '../train/presets.ts';
 import { TrainingRun, type RunOptions } from '../train/run.ts';
 import { Fingerprint } from '../util/hash.ts';
-import type { DataOptions, DatasetInfo, ModelInfo } from './types.ts';
+import type { DataOptions, DatasetInfo, HubAccess, ModelInfo } from './types.ts';
 
 export type Progress = (p: { loaded: number; total: number; what: string }) => void;
 
@@ -130,6 +132,17 @@ export function readDataset(file: Blob & { name?: string }, opts: Pick<DataOptio
     ...readOptions(opts),
     onProgress: (loaded, total) => onProgress?.({ loaded, total: total ?? file.size, what: `read ${name}` }),
   });
+}
+
+/** Download and read progress of a Hub dataset, as one callback (bytes of all shards, then rows read). */
+export function hubDataOptions(spec: HubDatasetSpec, hub: HubAccess, onProgress?: Progress): HubDatasetOptions & { onRead?: ReadOptions['onProgress'] } {
+  const name = formatHfDatasetSpec(spec);
+  return {
+    token: hub.token || undefined,
+    hubUrl: hub.hubUrl || undefined,
+    onOverall: (loaded, total) => onProgress?.({ loaded, total: total ?? 0, what: `download ${name}` }),
+    onRead: (loaded, total) => onProgress?.({ loaded, total: total ?? 0, what: `read ${name}` }),
+  };
 }
 
 /** Tokenizes what was read, splits it, and builds the dataset's summary and report. */
