@@ -145,10 +145,13 @@ export function hubDataOptions(spec: HubDatasetSpec, hub: HubAccess, onProgress?
   };
 }
 
-/** Tokenizes what was read, splits it, and builds the dataset's summary and report. */
-export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts: DataOptions, onProgress?: Progress): PreparedDataset {
+/**
+ * Tokenizes what was read, splits it, and builds the dataset's summary and report. `maxPositions` (the model's
+ * max_position_embeddings) sets aside rows the model cannot score faithfully, with a count in the report.
+ */
+export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts: DataOptions, onProgress?: Progress, maxPositions?: number): PreparedDataset {
   onProgress?.({ loaded: 0, total: read.rows.length, what: 'tokenize' });
-  const tok = tokenizePairs(read.rows, tokenizer, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength });
+  const tok = tokenizePairs(read.rows, tokenizer, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, maxPositions });
   onProgress?.({ loaded: read.rows.length, total: read.rows.length, what: 'tokenize' });
   const report = withTokenization(read.report, tok);
   const split = splitPairs(tok.pairs, opts.seed, opts.evalFraction);

@@ -13,7 +13,7 @@ export function sameLengths(a: DataLengths | null, b: DataLengths): boolean {
 }
 
 export function isActive(phase: RunPhase): boolean {
-  return phase === 'starting' || phase === 'running';
+  return phase === 'starting' || phase === 'running' || phase === 'recovering';
 }
 
 /** Why Start is disabled, in words; empty when a run can start. */
