@@ -67,8 +67,9 @@ export class LocalEngine implements StudioEngine {
       releaseBaseModel(ctx, this.model.base);
       this.model = null;
     }
-    // A path keeps the path as its name: it is what PEFT's base_model_name_or_path and the TRL recipe need.
-    const name = source.kind === 'demo' ? 'Tiny demo model' : source.kind === 'path' ? source.path : undefined;
+    // A path keeps the path (or the Hub id it was resolved from) as its name: it is what PEFT's
+    // base_model_name_or_path and the TRL recipe need.
+    const name = source.kind === 'demo' ? 'Tiny demo model' : source.kind === 'path' ? (source.name ?? source.path) : undefined;
     this.model = await loadModel(ctx, provider, quant, name, onProgress);
     return this.model.info;
   }

@@ -25,7 +25,7 @@ export type ModelSource =
   | { kind: 'hub'; id: string; revision?: string; token?: string }
   | { kind: 'files'; files: File[] } // a dropped Hugging Face folder
   | { kind: 'gguf'; file: File }
-  | { kind: 'path'; path: string }; // Node only
+  | { kind: 'path'; path: string; /** what PEFT's base_model_name_or_path records (a Hub id); the path if absent */ name?: string }; // Node only
 
 export interface ModelInfo {
   name: string;
