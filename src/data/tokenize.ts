@@ -35,7 +35,12 @@ export interface TokenizeOptions {
   dropLongPrompts?: boolean;
   /** Upper bin edges for the length histogram. */
   histogramEdges?: number[];
+  /** Rows tokenized so far of all rows: every PROGRESS_EVERY rows and at the end (the studio shows it). */
+  onProgress?: (done: number, total: number) => void;
 }
+
+/** Rows between progress calls: a few per second at the 1-4 ms a row BPE takes on long pairs. */
+export const PROGRESS_EVERY = 256;
 
 export interface TokenizeResult {
   pairs: TokenizedPair[];
@@ -67,6 +72,7 @@ export function tokenizePairs(rows: PreferenceRow[], tokenizer: TextTokenizer, o
   let boundaryMismatches = 0;
 
   rows.forEach((row, index) => {
+    if (index % PROGRESS_EVERY === 0) options.onProgress?.(index, rows.length);
     const where = { row: row.row, line: row.line };
     let text: { prompt: string; chosen: string; rejected: string };
     try {
@@ -152,6 +158,7 @@ export function tokenizePairs(rows: PreferenceRow[], tokenizer: TextTokenizer, o
     if (bin < 0) bin = edges.length;
     histogram.counts[bin]++;
   });
+  options.onProgress?.(rows.length, rows.length);
 
   return {
     pairs,

@@ -13,15 +13,15 @@ import type { Quant } from '../model/projections.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 import { Transformer } from '../model/transformer.ts';
 import { batchSource, datasetFingerprint } from '../train/batches.ts';
-import type { Checkpoint, RunStore } from '../train/checkpoint.ts';
+import { encodeCheckpoint, type Checkpoint, type RunState, type RunStore } from '../train/checkpoint.ts';
 import { loraSettings, type RunConfig, type RunEvent } from '../train/config.ts';
 import { planModel } from '../train/memory-plan.ts';
 import { validateRunConfig } from '../train/presets.ts';
 import { TrainingRun, type RunOptions } from '../train/run.ts';
 import { Fingerprint } from '../util/hash.ts';
-import type { DataOptions, DatasetInfo, ModelInfo } from './types.ts';
+import type { DataOptions, DatasetInfo, LoadProgress, ModelInfo } from './types.ts';
 
-export type Progress = (p: { loaded: number; total: number; what: string }) => void;
+export type Progress = (p: LoadProgress) => void;
 
 export interface LoadedModel {
   info: ModelInfo;
@@ -134,9 +134,12 @@ export function readDataset(file: Blob & { name?: string }, opts: Pick<DataOptio
 
 /** Tokenizes what was read, splits it, and builds the dataset's summary and report. */
 export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts: DataOptions, onProgress?: Progress): PreparedDataset {
-  onProgress?.({ loaded: 0, total: read.rows.length, what: 'tokenize' });
-  const tok = tokenizePairs(read.rows, tokenizer, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength });
-  onProgress?.({ loaded: read.rows.length, total: read.rows.length, what: 'tokenize' });
+  // Counted in rows (the worker posts each call to the page as it happens, though this loop does not yield).
+  const tok = tokenizePairs(read.rows, tokenizer, {
+    maxLength: opts.maxLength,
+    maxPromptLength: opts.maxPromptLength,
+    onProgress: (loaded, total) => onProgress?.({ loaded, total, what: 'tokenize', unit: 'rows' }),
+  });
   const report = withTokenization(read.report, tok);
   const split = splitPairs(tok.pairs, opts.seed, opts.evalFraction);
   const preview = tok.pairs.slice(0, 5).map((p) => {
@@ -166,6 +169,16 @@ export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts:
     reportText: formatReport(report),
   };
   return { info, pairs: tok.pairs, rows: read.rows, opts, report };
+}
+
+/** Marks a stored run's checkpoint stopped (a paused run the user ends), unless it already finished; the saved state. */
+export async function markStopped(store: RunStore, runId: string): Promise<RunState> {
+  const c = await store.load(runId);
+  if (!c) throw new Error(`run ${runId} has no checkpoint`);
+  if (c.state.step >= c.state.totalSteps || c.state.status === 'stopped') return c.state;
+  const state: RunState = { ...c.state, status: 'stopped', savedAt: Date.now() };
+  await store.save(runId, encodeCheckpoint({ state, tensors: c.tensors }), state);
+  return state;
 }
 
 /** The settings a run continues with: its own, except the step budget (max_steps, epochs) the caller may change. */

@@ -253,6 +253,7 @@ export class FakeEngine implements StudioEngine {
     ];
     onEvent({ type: 'eval', runId: rec.id, step: rec.step, metrics: gen, samples });
     rec.evalScores = { ...evalMetrics, ...gen };
+    rec.evalSamples = samples;
   }
 
   async pause(): Promise<void> {
@@ -261,6 +262,15 @@ export class FakeEngine implements StudioEngine {
 
   async stop(): Promise<void> {
     if (this.training) this.control = 'stop';
+  }
+
+  async markStopped(runId: string): Promise<RunRecord> {
+    const r = this.runs.get(runId);
+    if (!r) throw new Error(`no run ${runId}`);
+    if (this.training && r.status === 'running') throw new Error(`run ${runId} is training`);
+    if (r.step < r.totalSteps) r.status = 'stopped';
+    r.updatedAt = Date.now();
+    return { ...r };
   }
 
   async listRuns(): Promise<RunRecord[]> {

@@ -2,7 +2,7 @@
 // parts live in screens/data/.
 import { useState } from 'react';
 import { DropZone } from '../components/DropZone.tsx';
-import { ProgressBar } from '../components/ProgressBar.tsx';
+import { DataProgress } from '../components/DataProgress.tsx';
 import { NumberInput } from '../components/fields.tsx';
 import { DATASET_EXTENSIONS } from '../lib/drop.ts';
 import { formatBytes } from '../lib/format.ts';
@@ -19,7 +19,6 @@ export function DataScreen() {
   const file = useStudio((s) => s.dataFile);
   const setFile = useStudio((s) => s.setDataFile);
   const status = useStudio((s) => s.dataStatus);
-  const progress = useStudio((s) => s.dataProgress);
   const info = useStudio((s) => s.dataInfo);
   const error = useStudio((s) => s.dataError);
   const needsMapping = useStudio((s) => s.needsMapping);
@@ -81,7 +80,7 @@ export function DataScreen() {
           )}
         </DropZone>
         {!modelReady && <p className="muted small">Token counts and truncation use the model's tokenizer: they are exact once a model is loaded.</p>}
-        {loading && <ProgressBar label={progress?.what || 'Reading the dataset'} value={progress?.loaded} max={progress?.total} detail={progress && progress.total > 0 ? `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)}` : undefined} />}
+        {loading && <DataProgress />}
         {error && (
           <p className={`note ${needsMapping ? 'warn' : 'error'}`} role="alert">
             {error}
