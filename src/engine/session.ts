@@ -2,6 +2,8 @@
 // tokenize, the one train/eval split, the report), start a run. LocalEngine (the studio's worker, tests) and
 // every CLI command call these, so a model loads, a dataset splits and a run starts the same way in both.
 import { formatReport, PairBatcher, readPreferenceFile, tokenizePairs, withTokenization, type ReadResult, type TokenizedPair } from '../data/index.ts';
+import type { ReadOptions } from '../data/read.ts';
+import { formatHfDatasetSpec, type HubDatasetOptions, type HubDatasetSpec } from '../io/hub-datasets.ts';
 import type { ColumnMapping, PreferenceRow, RowFormat, ValidationReport } from '../data/types.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { ggufTokenizerFiles } from '../io/gguf-tokenizer.ts';
@@ -19,7 +21,7 @@ import { planModel } from '../train/memory-plan.ts';
 import { validateRunConfig } from '../train/presets.ts';
 import { TrainingRun, type RunOptions } from '../train/run.ts';
 import { Fingerprint } from '../util/hash.ts';
-import type { DataOptions, DatasetInfo, LoadProgress, ModelInfo } from './types.ts';
+import type { DataOptions, DatasetInfo, HubAccess, LoadProgress, ModelInfo } from './types.ts';
 
 export type Progress = (p: LoadProgress) => void;
 
@@ -132,12 +134,27 @@ export function readDataset(file: Blob & { name?: string }, opts: Pick<DataOptio
   });
 }
 
-/** Tokenizes what was read, splits it, and builds the dataset's summary and report. */
-export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts: DataOptions, onProgress?: Progress): PreparedDataset {
+/** Download and read progress of a Hub dataset, as one callback (bytes of all shards, then rows read). */
+export function hubDataOptions(spec: HubDatasetSpec, hub: HubAccess, onProgress?: Progress): HubDatasetOptions & { onRead?: ReadOptions['onProgress'] } {
+  const name = formatHfDatasetSpec(spec);
+  return {
+    token: hub.token || undefined,
+    hubUrl: hub.hubUrl || undefined,
+    onOverall: (loaded, total) => onProgress?.({ loaded, total: total ?? 0, what: `download ${name}` }),
+    onRead: (loaded, total) => onProgress?.({ loaded, total: total ?? 0, what: `read ${name}` }),
+  };
+}
+
+/**
+ * Tokenizes what was read, splits it, and builds the dataset's summary and report. `maxPositions` (the model's
+ * max_position_embeddings) sets aside rows the model cannot score faithfully, with a count in the report.
+ */
+export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts: DataOptions, onProgress?: Progress, maxPositions?: number): PreparedDataset {
   // Counted in rows (the worker posts each call to the page as it happens, though this loop does not yield).
   const tok = tokenizePairs(read.rows, tokenizer, {
     maxLength: opts.maxLength,
     maxPromptLength: opts.maxPromptLength,
+    maxPositions,
     onProgress: (loaded, total) => onProgress?.({ loaded, total, what: 'tokenize', unit: 'rows' }),
   });
   const report = withTokenization(read.report, tok);

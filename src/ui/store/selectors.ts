@@ -13,7 +13,7 @@ export function sameLengths(a: DataLengths | null, b: DataLengths): boolean {
 }
 
 export function isActive(phase: RunPhase): boolean {
-  return phase === 'starting' || phase === 'running';
+  return phase === 'starting' || phase === 'running' || phase === 'recovering';
 }
 
 /** Why Start is disabled, in words; empty when a run can start. */
@@ -41,7 +41,7 @@ export function resumeBlockers(s: StudioState, rec: RunRecord): string[] {
     out.push(`The loaded model, ${s.modelInfo.name} (${s.modelInfo.quant}), is not the one it was trained on: load ${rec.modelName} (${rec.config.quant}) on the Model screen.`);
   }
   if (s.dataStatus === 'loading') out.push('The dataset is still being read.');
-  else if (!s.dataFile || s.dataStatus !== 'ready' || !s.dataInfo) out.push(`Load its dataset, ${rec.datasetName}, on the Data screen.`);
+  else if (!(s.dataFile || s.dataHub) || s.dataStatus !== 'ready' || !s.dataInfo) out.push(`Load its dataset, ${rec.datasetName}, on the Data screen.`);
   if (isActive(s.run.phase)) out.push('Another run is in progress.');
   return out;
 }
