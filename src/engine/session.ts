@@ -15,15 +15,15 @@ import type { Quant } from '../model/projections.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 import { Transformer } from '../model/transformer.ts';
 import { batchSource, datasetFingerprint } from '../train/batches.ts';
-import type { Checkpoint, RunStore } from '../train/checkpoint.ts';
+import { encodeCheckpoint, type Checkpoint, type RunState, type RunStore } from '../train/checkpoint.ts';
 import { loraSettings, type RunConfig, type RunEvent } from '../train/config.ts';
 import { planModel } from '../train/memory-plan.ts';
 import { validateRunConfig } from '../train/presets.ts';
 import { TrainingRun, type RunOptions } from '../train/run.ts';
 import { Fingerprint } from '../util/hash.ts';
-import type { DataOptions, DatasetInfo, HubAccess, ModelInfo } from './types.ts';
+import type { DataOptions, DatasetInfo, HubAccess, LoadProgress, ModelInfo } from './types.ts';
 
-export type Progress = (p: { loaded: number; total: number; what: string }) => void;
+export type Progress = (p: LoadProgress) => void;
 
 export interface LoadedModel {
   info: ModelInfo;
@@ -150,9 +150,13 @@ export function hubDataOptions(spec: HubDatasetSpec, hub: HubAccess, onProgress?
  * max_position_embeddings) sets aside rows the model cannot score faithfully, with a count in the report.
  */
 export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts: DataOptions, onProgress?: Progress, maxPositions?: number): PreparedDataset {
-  onProgress?.({ loaded: 0, total: read.rows.length, what: 'tokenize' });
-  const tok = tokenizePairs(read.rows, tokenizer, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, maxPositions });
-  onProgress?.({ loaded: read.rows.length, total: read.rows.length, what: 'tokenize' });
+  // Counted in rows (the worker posts each call to the page as it happens, though this loop does not yield).
+  const tok = tokenizePairs(read.rows, tokenizer, {
+    maxLength: opts.maxLength,
+    maxPromptLength: opts.maxPromptLength,
+    maxPositions,
+    onProgress: (loaded, total) => onProgress?.({ loaded, total, what: 'tokenize', unit: 'rows' }),
+  });
   const report = withTokenization(read.report, tok);
   const split = splitPairs(tok.pairs, opts.seed, opts.evalFraction);
   const preview = tok.pairs.slice(0, 5).map((p) => {
@@ -182,6 +186,16 @@ export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts:
     reportText: formatReport(report),
   };
   return { info, pairs: tok.pairs, rows: read.rows, opts, report };
+}
+
+/** Marks a stored run's checkpoint stopped (a paused run the user ends), unless it already finished; the saved state. */
+export async function markStopped(store: RunStore, runId: string): Promise<RunState> {
+  const c = await store.load(runId);
+  if (!c) throw new Error(`run ${runId} has no checkpoint`);
+  if (c.state.step >= c.state.totalSteps || c.state.status === 'stopped') return c.state;
+  const state: RunState = { ...c.state, status: 'stopped', savedAt: Date.now() };
+  await store.save(runId, encodeCheckpoint({ state, tensors: c.tensors }), state);
+  return state;
 }
 
 /** The settings a run continues with: its own, except the step budget (max_steps, epochs) the caller may change. */
