@@ -2,14 +2,13 @@
 // the log-probs, loss and metrics as JSON, or d(loss)/d(LoRA parameter) as safetensors named as PEFT names them.
 import { writeFileSync } from 'node:fs';
 import { writeSafetensors } from '../io/safetensors.ts';
-import { layoutPairs } from '../model/batch.ts';
 import { planBytes, usesAttnDs } from '../model/workspace.ts';
 import { readLora, releaseLora } from '../model/lora.ts';
 import { releaseBaseModel } from '../model/model.ts';
-import { Transformer } from '../model/transformer.ts';
+import { batchDims, Transformer } from '../model/transformer.ts';
 import { loraSettings } from '../train/config.ts';
 import { LOSS_TYPES, validateLossConfig, type LossConfig, type LossType } from '../train/losses.ts';
-import { runMicroBatch } from '../train/step.ts';
+import { layoutBatch, runMicroBatch } from '../train/step.ts';
 import { prepareDataset } from '../engine/session.ts';
 import { QUANTS, type Quant } from '../model/projections.ts';
 import { command, helpOr, parseArgs, required, UsageError, type ArgSpec } from './args.ts';
@@ -63,20 +62,20 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
   try {
     const m = await loadModelFromPath(ctx, modelPath, quant);
     // No truncation and no split: every pair is scored whole, as other tools score it.
-    const d = prepareDataset(read, requireTokenizer(m), { maxLength: 1e9, maxPromptLength: 1e9 - 1, evalFraction: 0, seed: 0 }, progressLog('data'));
+    const d = prepareDataset(read, requireTokenizer(m), { maxLength: 1e9, maxPromptLength: 1e9 - 1, evalFraction: 0, seed: 0 }, progressLog('data'), m.opened.cfg.maxPositions);
     checkReport(d.report, !!a.strict);
     const pairs = d.pairs;
     const lora = await loraFor(ctx, m, a.adapter as string | undefined, fresh, a.seed as number);
     const tf = new Transformer(ctx, m.base, lora);
     const chosenTokens = pairs.reduce((s, p) => s + p.chosenIds.length, 0);
-    const layout = layoutPairs(pairs);
-    const dims = { M: layout.M, nSeq: layout.nSeq, T: layout.T, S: layout.S, R: lora.R };
+    // The layout the step runs (no dropout here): each prompt once, unless kernelEnv.step says otherwise.
+    const dims = batchDims(layoutBatch(pairs, false), lora.R);
     const planned = planBytes(m.opened.cfg, dims, mode === 'grads', usesAttnDs(ctx, m.opened.cfg, dims, mode === 'grads'));
     log(`memory: base ${m.base.bytes} bytes, LoRA ${lora.params * 4 * (mode === 'grads' ? 6 : 2)} bytes, planned step workspace ${planned} bytes`);
     ctx.resetPeak();
     const t0 = performance.now();
     const res = await runMicroBatch(tf, pairs, lossCfg, { pairs: pairs.length, chosenTokens }, { backward: mode === 'grads', accumulate: false, dropoutSeed: null });
-    log(`${mode}: ${pairs.length} pairs, ${res.tokens} tokens in ${((performance.now() - t0) / 1000).toFixed(2)} s; loss ${res.loss.loss}; peak GPU bytes ${ctx.peakBytes}`);
+    log(`${mode}: ${pairs.length} pairs, ${res.tokens} tokens (${res.rowTokens} run) in ${((performance.now() - t0) / 1000).toFixed(2)} s; loss ${res.loss.loss}; peak GPU bytes ${ctx.peakBytes}`);
     const n = pairs.length;
     const metrics = {
       loss: res.loss.loss,

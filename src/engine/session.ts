@@ -17,6 +17,7 @@ import { Transformer } from '../model/transformer.ts';
 import { batchSource, datasetFingerprint } from '../train/batches.ts';
 import type { Checkpoint, RunStore } from '../train/checkpoint.ts';
 import { loraSettings, type RunConfig, type RunEvent } from '../train/config.ts';
+import { planModel } from '../train/memory-plan.ts';
 import { validateRunConfig } from '../train/presets.ts';
 import { TrainingRun, type RunOptions } from '../train/run.ts';
 import { Fingerprint } from '../util/hash.ts';
@@ -79,6 +80,7 @@ export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: 
     intermediate: c.F,
     headDim: c.D,
     tiedEmbeddings: c.tieEmbeddings,
+    shape: planModel(c),
     quant,
     baseBytes: base.bytes,
     fingerprint: modelFingerprint(opened.configJson, quant),
@@ -143,10 +145,13 @@ export function hubDataOptions(spec: HubDatasetSpec, hub: HubAccess, onProgress?
   };
 }
 
-/** Tokenizes what was read, splits it, and builds the dataset's summary and report. */
-export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts: DataOptions, onProgress?: Progress): PreparedDataset {
+/**
+ * Tokenizes what was read, splits it, and builds the dataset's summary and report. `maxPositions` (the model's
+ * max_position_embeddings) sets aside rows the model cannot score faithfully, with a count in the report.
+ */
+export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts: DataOptions, onProgress?: Progress, maxPositions?: number): PreparedDataset {
   onProgress?.({ loaded: 0, total: read.rows.length, what: 'tokenize' });
-  const tok = tokenizePairs(read.rows, tokenizer, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength });
+  const tok = tokenizePairs(read.rows, tokenizer, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, maxPositions });
   onProgress?.({ loaded: read.rows.length, total: read.rows.length, what: 'tokenize' });
   const report = withTokenization(read.report, tok);
   const split = splitPairs(tok.pairs, opts.seed, opts.evalFraction);

@@ -6,6 +6,8 @@ import type { ParallelOptions, ParallelRead } from '../prefs/parallel.ts';
 import type { ParallelRow } from '../prefs/types.ts';
 import type { WebCheckResult } from '../onnx/web-check.ts';
 import type { Quant } from '../model/model.ts';
+import type { Capabilities } from '../gpu/caps.ts';
+import type { PlanModel } from '../train/memory-plan.ts';
 import type { RunConfig, RunEvent, RunStatus, StepMetrics } from '../train/config.ts';
 
 // The run vocabulary lives with the training loop (src/train/config.ts); the engine speaks it too.
@@ -33,6 +35,8 @@ export interface GpuInfo {
   maxBufferSize: number;
   /** Why WebGPU is missing, and how to enable it. */
   message?: string;
+  /** The device's capabilities, which the memory plan's kernel choices read (absent: WebGPU's defaults are assumed). */
+  caps?: Capabilities;
 }
 
 export type ModelSource =
@@ -40,7 +44,7 @@ export type ModelSource =
   | { kind: 'hub'; id: string; revision?: string; token?: string; hubUrl?: string }
   | { kind: 'files'; files: File[] } // a dropped Hugging Face folder
   | { kind: 'gguf'; file: File }
-  | { kind: 'path'; path: string }; // Node only
+  | { kind: 'path'; path: string; /** what PEFT's base_model_name_or_path records (a Hub id); the path if absent */ name?: string }; // Node only
 
 export interface ModelInfo {
   name: string;
@@ -54,6 +58,8 @@ export interface ModelInfo {
   intermediate?: number;
   headDim?: number;
   tiedEmbeddings?: boolean;
+  /** The shape the engine's memory planner reads (train/memory-plan.ts), so the page plans with the engine's own sizes. */
+  shape?: PlanModel;
   quant: Quant;
   baseBytes: number;
   fingerprint: string;

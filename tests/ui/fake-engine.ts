@@ -83,6 +83,7 @@ export class FakeEngine implements StudioEngine {
       intermediate: demo ? 64 : 4864,
       headDim: demo ? 8 : 64,
       tiedEmbeddings: true,
+      shape: { L: demo ? 2 : 24, C: demo ? 32 : 896, F: demo ? 64 : 4864, H: demo ? 4 : 14, Hkv: 2, D: demo ? 8 : 64, V: demo ? 32000 : 151936, tieEmbeddings: true, qkvBias: !demo },
       quant,
       baseBytes: demo ? 2_100_000 : 350_000_000,
       fingerprint: hash(name + quant),
