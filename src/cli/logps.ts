@@ -4,13 +4,13 @@ import { writeFileSync } from 'node:fs';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { layoutPairs } from '../model/batch.ts';
 import { planBytes, usesAttnDs } from '../model/workspace.ts';
-import { readLora, releaseLora } from '../model/lora.ts';
+import { readLora, releaseLora, resolveTargets } from '../model/lora.ts';
 import { releaseBaseModel } from '../model/model.ts';
 import { Transformer } from '../model/transformer.ts';
 import { loraSettings } from '../train/config.ts';
 import { LOSS_TYPES, validateLossConfig, type LossConfig, type LossType } from '../train/losses.ts';
 import { runMicroBatch } from '../train/step.ts';
-import { prepareDataset } from '../engine/session.ts';
+import { prepareDataset, type PreparedDataset } from '../engine/session.ts';
 import { QUANTS, type Quant } from '../model/projections.ts';
 import { command, helpOr, parseArgs, required, UsageError, type ArgSpec } from './args.ts';
 import { checkOutFile, checkReport, loadModelFromPath, log, loraFor, openGpu, progressLog, readData, requireTokenizer, STRICT_OPTION } from './session.ts';
@@ -61,11 +61,22 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
   checkReport(read.report, !!a.strict, 'on-error'); // refused before the model loads when the rows as read already fail
   const ctx = await openGpu();
   try {
-    const m = await loadModelFromPath(ctx, modelPath, quant);
-    // No truncation and no split: every pair is scored whole, as other tools score it.
-    const d = prepareDataset(read, requireTokenizer(m), { maxLength: 1e9, maxPromptLength: 1e9 - 1, evalFraction: 0, seed: 0 }, progressLog('data'));
-    checkReport(d.report, !!a.strict);
-    const pairs = d.pairs;
+    // The dataset is tokenized as soon as the tokenizer is read, so the step's exact pipelines are created while
+    // the weights load. No truncation and no split: every pair is scored whole, as other tools score it.
+    let d: PreparedDataset | null = null;
+    const m = await loadModelFromPath(ctx, modelPath, quant, (_cfg, tokenizer) => {
+      if (!tokenizer) return null;
+      d = prepareDataset(read, tokenizer, { maxLength: 1e9, maxPromptLength: 1e9 - 1, evalFraction: 0, seed: 0 }, progressLog('data'));
+      if (!d.pairs.length) return null;
+      const l = layoutPairs(d.pairs);
+      // An adapter folder's rank and targets are read later: the fresh LoRA's settings stand in (the costly
+      // kernels do not depend on them); dropout is off in this command.
+      const lora = { r: fresh.r, targets: resolveTargets(fresh.targets), dropout: 0 };
+      return [{ nSeq: l.nSeq, T: l.T, S: l.S, lora, backward: mode === 'grads' }];
+    });
+    const data: PreparedDataset = d ?? prepareDataset(read, requireTokenizer(m), { maxLength: 1e9, maxPromptLength: 1e9 - 1, evalFraction: 0, seed: 0 }, progressLog('data'));
+    checkReport(data.report, !!a.strict);
+    const pairs = data.pairs;
     const lora = await loraFor(ctx, m, a.adapter as string | undefined, fresh, a.seed as number);
     const tf = new Transformer(ctx, m.base, lora);
     const chosenTokens = pairs.reduce((s, p) => s + p.chosenIds.length, 0);
@@ -75,8 +86,11 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
     log(`memory: base ${m.base.bytes} bytes, LoRA ${lora.params * 4 * (mode === 'grads' ? 6 : 2)} bytes, planned step workspace ${planned} bytes`);
     ctx.resetPeak();
     const t0 = performance.now();
+    const c0 = ctx.compileMs;
     const res = await runMicroBatch(tf, pairs, lossCfg, { pairs: pairs.length, chosenTokens }, { backward: mode === 'grads', accumulate: false, dropoutSeed: null });
-    log(`${mode}: ${pairs.length} pairs, ${res.tokens} tokens in ${((performance.now() - t0) / 1000).toFixed(2)} s; loss ${res.loss.loss}; peak GPU bytes ${ctx.peakBytes}`);
+    const secs = (ms: number) => (ms / 1000).toFixed(2);
+    const compile = `compile ${secs(m.precompiled.ms)} s ahead (${m.precompiled.pipelines} pipelines, beside the weights' load) + ${secs(ctx.compileMs - c0)} s in the step`;
+    log(`${mode}: ${pairs.length} pairs, ${res.tokens} tokens in ${secs(performance.now() - t0)} s (${compile}); loss ${res.loss.loss}; peak GPU bytes ${ctx.peakBytes}`);
     const n = pairs.length;
     const metrics = {
       loss: res.loss.loss,
