@@ -22,31 +22,32 @@ import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from 
 import { embedTokens, extraLayerBuffers, layerAttnShape, layerBackward, layerForward, type LayerBuffers, type LayerGrads, type LayerPass } from '../model/layer.ts';
 import type { Lora, LoraModule } from '../model/lora.ts';
 import { weightTypes, type BaseModel, type LayerWeights, type Quant } from '../model/model.ts';
+import type { PairIds } from '../model/batch.ts';
+import { batchDims } from '../model/transformer.ts';
 import { usesAttnDs, type Dims } from '../model/workspace.ts';
+import { layoutBatch } from '../train/step.ts';
 import { attentionBackward, attentionForward, type AttnShape } from '../kernels/attention/attention.ts';
 
-/** One micro-batch's shape and what it runs. */
+/** One micro-batch's shape (the workspace's dims, as model/transformer.ts batchDims gives them) and what it runs. */
 export interface StepPlan {
-  /** Sequences (2 per pair), their padded length, completion positions. */
-  nSeq: number;
-  T: number;
-  S: number;
+  dims: Dims;
   /** The adapter (rank, adapted projections, dropout probability), or null: the bare base model, forward only. */
   lora: { r: number; targets: readonly Projection[]; dropout: number } | null;
   /** Backward and the optimizer update too (training); false: log-probs only. */
   backward: boolean;
 }
 
-/** The plan of a micro-batch of `pairs` pairs padded to T tokens, completions about half of each sequence. */
-export function pairsPlan(pairs: number, T: number, lora: StepPlan['lora'], backward: boolean): StepPlan {
-  return { nSeq: 2 * pairs, T, S: Math.max(1, pairs * T), lora, backward };
+/** The plan of these pairs in the layout runMicroBatch gives them (train/step.ts layoutBatch). */
+export function pairsPlan(pairs: PairIds[], lora: StepPlan['lora'], backward: boolean): StepPlan {
+  const batch = layoutBatch(pairs, !!lora && lora.dropout > 0);
+  return { dims: batchDims(batch, lora?.r ?? 0), lora, backward };
 }
 
 /** The pipelines of one step of `plan` on a model of `cfg` stored as `quant`, each once. */
 export function modelStepPipelines(ctx: GpuContext, cfg: ModelConfig, quant: Quant, plan: StepPlan): PipelineSpec[] {
   const c = cfg;
-  const M = plan.nSeq * plan.T;
-  const dims: Dims = { M, nSeq: plan.nSeq, T: plan.T, S: plan.S, R: plan.lora?.r ?? 0 };
+  const dims = plan.dims;
+  const M = dims.M;
   const types = weightTypes(quant);
   return planPipelines(ctx, (rec) => {
     const buf = (bytes = 4) => rec.ctx.buffer('plan', bytes);
@@ -81,7 +82,7 @@ export function modelStepPipelines(ctx: GpuContext, cfg: ModelConfig, quant: Qua
     const bufs = { xn: b, rstd1: b, q: b, k: b, v: b, att: b, x2: b, xn2: b, rstd2: b, g: b, u: b, a: b } as LayerBuffers;
     for (const [name] of extraLayerBuffers(c)) bufs[name] = b;
     const grads: LayerGrads = { dres: b, dxn: b, datt: b, dq: b, dk: b, dv: b, da: b, dg: b, du: b, loraDu: b, dkRaw: c.qkNorm ? b : undefined };
-    const shape: AttnShape = { B: plan.nSeq, Tq: plan.T, Tk: plan.T, H: c.H, Hkv: c.Hkv, D: c.D };
+    const shape: AttnShape = { B: dims.nSeq, Tq: dims.T, Tk: dims.T, H: c.H, Hkv: c.Hkv, D: c.D, branch: !!dims.shared };
     const ds = usesAttnDs(ctx, c, dims, plan.backward) ? b : null;
     const pass: LayerPass = {
       model,
@@ -89,8 +90,9 @@ export function modelStepPipelines(ctx: GpuContext, cfg: ModelConfig, quant: Qua
       M,
       bufs,
       attend: {
-        T: plan.T,
+        T: dims.T,
         pos0: 0,
+        positions: dims.shared ? b : undefined,
         forward: (r, l, lb) => attentionForward(r, lb.att, b, lb.q, lb.k, lb.v, b, layerAttnShape(c, l, shape)),
         backward: (r, l, lb, g) => attentionBackward(r, g.dq, g.dk, g.dv, g.datt, lb.q, lb.k, lb.v, lb.att, b, b, layerAttnShape(c, l, shape), ds),
       },
@@ -102,11 +104,11 @@ export function modelStepPipelines(ctx: GpuContext, cfg: ModelConfig, quant: Qua
     embedTokens(rec, model, b, b, M, b);
     for (let l = 0; l < c.L; l++) layerForward(rec, pass, l, b, b);
     rmsnormForward(rec, b, b, b, model.finalNorm, M, c.C, c.eps);
-    outputHeadForward(rec, b, b, b, b, b, b, model.lmHead, plan.S);
-    segmentSum(rec, b, b, b, b, plan.nSeq);
+    outputHeadForward(rec, b, b, b, b, b, b, model.lmHead, dims.S);
+    segmentSum(rec, b, b, b, b, dims.segs ?? dims.nSeq);
     if (!plan.backward || !lora) return;
     // ... its backward ...
-    outputHeadBackward(rec, b, b, b, b, b, b, model.lmHead, plan.S);
+    outputHeadBackward(rec, b, b, b, b, b, b, model.lmHead, dims.S);
     rmsnormBackward(rec, b, b, b, model.finalNorm, b, M, c.C, false);
     for (let l = c.L - 1; l >= 0; l--) {
       layerForward(rec, pass, l, b, null);

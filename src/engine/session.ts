@@ -2,6 +2,8 @@
 // tokenize, the one train/eval split, the report), start a run. LocalEngine (the studio's worker, tests) and
 // every CLI command call these, so a model loads, a dataset splits and a run starts the same way in both.
 import { formatReport, PairBatcher, readPreferenceFile, tokenizePairs, withTokenization, type ReadResult, type TokenizedPair } from '../data/index.ts';
+import type { ReadOptions } from '../data/read.ts';
+import { formatHfDatasetSpec, type HubDatasetOptions, type HubDatasetSpec } from '../io/hub-datasets.ts';
 import type { ColumnMapping, PreferenceRow, RowFormat, ValidationReport } from '../data/types.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { ggufTokenizerFiles } from '../io/gguf-tokenizer.ts';
@@ -16,11 +18,12 @@ import { Transformer } from '../model/transformer.ts';
 import { batchSource, datasetFingerprint } from '../train/batches.ts';
 import type { Checkpoint, RunStore } from '../train/checkpoint.ts';
 import { loraSettings, type RunConfig, type RunEvent } from '../train/config.ts';
+import { planModel } from '../train/memory-plan.ts';
 import { presetConfig, validateRunConfig } from '../train/presets.ts';
 import { TrainingRun, type RunOptions } from '../train/run.ts';
 import { Fingerprint } from '../util/hash.ts';
 import { pairsPlan, precompileModel, type StepPlan } from './precompile.ts';
-import type { DataOptions, DatasetInfo, ModelInfo } from './types.ts';
+import type { DataOptions, DatasetInfo, HubAccess, ModelInfo } from './types.ts';
 
 export type Progress = (p: { loaded: number; total: number; what: string }) => void;
 
@@ -68,7 +71,9 @@ export function defaultStepPlans(): StepPlan[] {
   const p = presetConfig('quick'); // cli train's default
   const l = loraSettings(p);
   const lora = { r: l.r, targets: resolveTargets(l.targets), dropout: l.dropout };
-  const train = pairsPlan(p.batchSize, p.maxLength, lora, true);
+  const ids = (n: number) => Array.from({ length: n }, () => 0);
+  const pairs = Array.from({ length: p.batchSize }, () => ({ promptIds: ids(p.maxPromptLength), chosenIds: ids(p.maxLength - p.maxPromptLength), rejectedIds: ids(p.maxLength - p.maxPromptLength) }));
+  const train = pairsPlan(pairs, lora, true);
   return [train, { ...train, backward: false }];
 }
 
@@ -106,6 +111,7 @@ export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: 
     intermediate: c.F,
     headDim: c.D,
     tiedEmbeddings: c.tieEmbeddings,
+    shape: planModel(c),
     quant,
     baseBytes: base.bytes,
     fingerprint: modelFingerprint(opened.configJson, quant),
@@ -159,10 +165,24 @@ export function readDataset(file: Blob & { name?: string }, opts: Pick<DataOptio
   });
 }
 
-/** Tokenizes what was read, splits it, and builds the dataset's summary and report. */
-export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts: DataOptions, onProgress?: Progress): PreparedDataset {
+/** Download and read progress of a Hub dataset, as one callback (bytes of all shards, then rows read). */
+export function hubDataOptions(spec: HubDatasetSpec, hub: HubAccess, onProgress?: Progress): HubDatasetOptions & { onRead?: ReadOptions['onProgress'] } {
+  const name = formatHfDatasetSpec(spec);
+  return {
+    token: hub.token || undefined,
+    hubUrl: hub.hubUrl || undefined,
+    onOverall: (loaded, total) => onProgress?.({ loaded, total: total ?? 0, what: `download ${name}` }),
+    onRead: (loaded, total) => onProgress?.({ loaded, total: total ?? 0, what: `read ${name}` }),
+  };
+}
+
+/**
+ * Tokenizes what was read, splits it, and builds the dataset's summary and report. `maxPositions` (the model's
+ * max_position_embeddings) sets aside rows the model cannot score faithfully, with a count in the report.
+ */
+export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts: DataOptions, onProgress?: Progress, maxPositions?: number): PreparedDataset {
   onProgress?.({ loaded: 0, total: read.rows.length, what: 'tokenize' });
-  const tok = tokenizePairs(read.rows, tokenizer, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength });
+  const tok = tokenizePairs(read.rows, tokenizer, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, maxPositions });
   onProgress?.({ loaded: read.rows.length, total: read.rows.length, what: 'tokenize' });
   const report = withTokenization(read.report, tok);
   const split = splitPairs(tok.pairs, opts.seed, opts.evalFraction);

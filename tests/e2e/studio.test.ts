@@ -28,6 +28,8 @@ describe('app (production build)', () => {
     const res = await page.goto(server.url, { waitUntil: 'load' });
     expect(res?.status()).toBe(200);
     expect(res?.headers()['cross-origin-embedder-policy']).toBe('require-corp');
+    // A missing file is a 404, not the page's HTML with 200 (the model loader would parse it as JSON).
+    expect(await page.evaluate(async () => (await fetch('models/tiny/no-such-file.json')).status)).toBe(404);
     await expect.poll(() => page.evaluate(() => crossOriginIsolated)).toBe(true);
     await page.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
     const facts = page.getByTestId('gpu-facts');

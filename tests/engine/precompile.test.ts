@@ -6,9 +6,8 @@ import { resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GpuContext } from '../../src/gpu/context.ts';
 import { shaderKey } from '../../src/gpu/wgsl.ts';
-import { modelStepPipelines, precompileModel, type StepPlan } from '../../src/engine/precompile.ts';
+import { modelStepPipelines, pairsPlan, precompileModel } from '../../src/engine/precompile.ts';
 import { resetKernelEnv, kernelEnv } from '../../src/kernels/env.ts';
-import { layoutPairs } from '../../src/model/batch.ts';
 import { openModel } from '../../src/model/load.ts';
 import { createLora, releaseLora } from '../../src/model/lora.ts';
 import { loadBaseModel, releaseBaseModel, type Quant } from '../../src/model/model.ts';
@@ -40,16 +39,19 @@ async function check(dir: string, quant: Quant, device: 'auto' | 'gpu'): Promise
     const rng = new Rng(3);
     const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(cfg.V - 3));
     const pairs = [0, 1, 2].map((i) => ({ promptIds: ids(9 + i), chosenIds: ids(5 + 2 * i), rejectedIds: ids(7 - i) }));
-    const layout = layoutPairs(pairs);
-    const targets = lora.targets;
-    const train: StepPlan = { nSeq: layout.nSeq, T: layout.T, S: layout.S, lora: { r: 4, targets, dropout: 0.1 }, backward: true };
-    const score: StepPlan = { ...train, backward: false };
+    const lora4 = { r: 4, targets: lora.targets, dropout: 0.1 };
+    // Dropout takes two sequences per pair; without it (the log-probs pass) the prompt runs once per pair.
+    const train = pairsPlan(pairs, lora4, true);
+    const score = pairsPlan(pairs, { ...lora4, dropout: 0 }, false);
+    const trainShared = pairsPlan(pairs, { ...lora4, dropout: 0 }, true);
+    expect(score.dims.shared).toBe(true);
+    expect(train.dims.shared).toBe(false);
     const planned = modelStepPipelines(ctx, cfg, quant, train).length;
     expect(planned).toBeGreaterThan(10);
-    expect(await precompileModel(ctx, cfg, quant, [train, score])).toBeGreaterThanOrEqual(planned);
+    expect(await precompileModel(ctx, cfg, quant, [train, score, trainShared])).toBeGreaterThanOrEqual(planned);
     const before = new Set(ctx.pipelineIds);
     // Every pipeline the steps ask for, whether an earlier test left it cached or not, must have been planned.
-    const plannedIds = new Set([train, score].flatMap((p) => modelStepPipelines(ctx, cfg, quant, p)).map((p) => `${shaderKey(p.shader.name, p.defines)}#${p.entryPoint ?? 'main'}`));
+    const plannedIds = new Set([train, score, trainShared].flatMap((p) => modelStepPipelines(ctx, cfg, quant, p)).map((p) => `${shaderKey(p.shader.name, p.defines)}#${p.entryPoint ?? 'main'}`));
     const used = new Set<string>();
     const spy = vi.spyOn(ctx, 'compile').mockImplementation(function (this: GpuContext, shader, defines, entryPoint = 'main') {
       used.add(`${shaderKey(shader.name, defines)}#${entryPoint}`);
@@ -62,6 +64,7 @@ async function check(dir: string, quant: Quant, device: 'auto' | 'gpu'): Promise
     await opt.gradNorm();
     await opt.apply({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 }, 1e-4, 1);
     await runMicroBatch(tf, pairs, loss, counts, { backward: false, accumulate: false, dropoutSeed: null });
+    await runMicroBatch(tf, pairs, loss, counts, { backward: true, accumulate: false, dropoutSeed: null });
     spy.mockRestore();
     expect(used.size).toBeGreaterThan(10);
     expect([...used].filter((id) => !plannedIds.has(id))).toEqual([]);

@@ -6,7 +6,11 @@ import type {
   DataOptions,
   DatasetInfo,
   DatasetPreviewRow,
+  ExportProgress,
   GpuInfo,
+  HubAccess,
+  HubDatasetSpec,
+  HubParquetListing,
   ModelInfo,
   ModelSource,
   Quant,
@@ -15,6 +19,8 @@ import type {
   RunRecord,
   StepMetrics,
   StudioEngine,
+  ParallelRead,
+  WebExport,
 } from '../../src/engine/types.ts';
 import type { BatchCandidates, CandidateOptions } from '../../src/prefs/candidates.ts';
 import type { ParallelRow } from '../../src/prefs/types.ts';
@@ -77,6 +83,7 @@ export class FakeEngine implements StudioEngine {
       intermediate: demo ? 64 : 4864,
       headDim: demo ? 8 : 64,
       tiedEmbeddings: true,
+      shape: { L: demo ? 2 : 24, C: demo ? 32 : 896, F: demo ? 64 : 4864, H: demo ? 4 : 14, Hkv: 2, D: demo ? 8 : 64, V: demo ? 32000 : 151936, tieEmbeddings: true, qkvBias: !demo },
       quant,
       baseBytes: demo ? 2_100_000 : 350_000_000,
       fingerprint: hash(name + quant),
@@ -286,6 +293,35 @@ export class FakeEngine implements StudioEngine {
         { name: 'adapter_config.json', bytes: new TextEncoder().encode(JSON.stringify(cfg, null, 2)) },
       ],
     };
+  }
+
+  async exportGguf(runId: string, dtype: 'f32' | 'f16'): Promise<AdapterFiles> {
+    if (!this.runs.get(runId)) throw new Error(`no run ${runId}`);
+    return { files: [{ name: `${runId}-adapter.gguf`, bytes: new Uint8Array(dtype === 'f16' ? 256 : 512) }] };
+  }
+
+  async exportWeb(runId: string, onProgress?: ExportProgress): Promise<WebExport> {
+    if (!this.runs.get(runId)) throw new Error(`no run ${runId}`);
+    onProgress?.({ loaded: 1, total: 2, what: 'running the export in onnxruntime-web' });
+    await sleep(50);
+    return { files: [{ name: `${runId}-web.zip`, bytes: new Uint8Array(22) }], sizes: { 'onnx/model.onnx': 1024 }, check: { steps: 6, maxAbsDiff: 1e-6, maxAbsLogit: 1, argmaxAgree: 6, ok: true, checked: 'fp32 file', prompt: 'p' } };
+  }
+
+  /** A synthetic Hub: every id has one config with a train and a test split. */
+  async listHubDataset(repo: string): Promise<HubParquetListing> {
+    const split = (name: string) => ({ config: 'default', split: name, partial: false, shards: [{ file: `default/${name}/0000.parquet`, size: 4096 }] });
+    return { repo, commit: hash(repo).repeat(5), splits: [split('train'), split('test')] };
+  }
+
+  /** 24 TRL triplets read as loadDataset reads a file, named by the spec. */
+  async loadHubDataset(spec: HubDatasetSpec, _hub: HubAccess, opts: DataOptions, onProgress?: (p: { loaded: number; total: number; what: string }) => void): Promise<DatasetInfo> {
+    const rows = Array.from({ length: 24 }, (_, i) => JSON.stringify({ prompt: `Question ${i}?`, chosen: ` Answer ${i}.`, rejected: ` Wrong ${i}.` })).join('\n');
+    const info = await this.loadDataset(Object.assign(new Blob([rows]), { name: 'hub.jsonl' }), opts, onProgress);
+    return { ...info, name: `hf://datasets/${spec.repo}/${spec.config ?? 'default'}/${spec.split ?? 'train'}`, container: 'parquet', hub: { commit: hash(spec.repo).repeat(5), partial: false } };
+  }
+
+  async readHubParallel(): Promise<ParallelRead> {
+    throw new Error('not implemented: readHubParallel (the synthetic engine has no parallel Hub data)');
   }
 
   async exportRecipe(runId: string): Promise<AdapterFiles> {

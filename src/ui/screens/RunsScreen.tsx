@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import type { RunRecord } from '../../engine/types.ts';
 import { Select } from '../components/fields.tsx';
 import { RunNote } from '../components/RunNote.tsx';
+import { RunDownloads } from './runs/RunDownloads.tsx';
 import { isHubId } from '../lib/peft-zip.ts';
 import { formatCount, formatNumber } from '../lib/format.ts';
 import { useStudio } from '../store/context.tsx';
@@ -86,6 +87,7 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
                 onChange={(e) => setPeftBase(r.id, e.target.value)}
               />
             )}
+            <RunDownloads r={r} dtype={dtype} />
             <button type="button" className="secondary" disabled={anyBusy} onClick={() => void exportRecipe(r.id)} aria-label={`Export ${r.name} as a TRL recipe`} title="The same run for Hugging Face TRL: dataset, CPOConfig, LoraConfig, script and accelerate command">
               TRL recipe
             </button>

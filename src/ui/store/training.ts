@@ -32,6 +32,7 @@ export const PHASE_WORDS: Record<ListedStatus, string> = {
   idle: 'Not started',
   starting: 'Starting…',
   running: 'Training',
+  recovering: 'Recovering (GPU lost)',
   paused: 'Paused',
   stopped: 'Stopped',
   interrupted: 'Interrupted',
