@@ -1,31 +1,13 @@
 /// <reference types="vitest/config" />
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
-
-const ENGINE_WORKER = fileURLToPath(new URL('./src/workers/engine.worker.ts', import.meta.url));
-
-// Until src/workers/engine.worker.ts exists, build a worker that refuses every request, so the app builds,
-// loads and shows its own WebGPU probe. Inert as soon as the real file is there.
-function engineWorkerPlaceholder(): Plugin {
-  const missing = () => !existsSync(ENGINE_WORKER);
-  return {
-    name: 'cpo:engine-worker-placeholder',
-    resolveId(id) {
-      return id.replace(/\\/g, '/') === ENGINE_WORKER.replace(/\\/g, '/') && missing() ? ENGINE_WORKER : null;
-    },
-    load(id) {
-      if (id !== ENGINE_WORKER || !missing()) return null;
-      return `self.onmessage = (e) => self.postMessage({ id: e.data.id, type: 'throw',
-        error: { name: 'NotImplemented', message: 'not implemented: this build has no engine worker (src/workers/engine.worker.ts)' } });`;
-    },
-  };
-}
 
 export default defineConfig({
   plugins: [react()],
-  worker: { format: 'es', plugins: () => [engineWorkerPlaceholder()] },
+  // Screens are hash routes, so no path needs index.html as a fallback: a missing file (a model's config.json,
+  // a shard) answers 404 instead of 200 with the page's HTML, which a loader would then try to parse.
+  appType: 'mpa',
+  worker: { format: 'es' },
   build: { target: 'es2022', outDir: 'dist' },
   server: {
     host: '127.0.0.1',

@@ -1,9 +1,16 @@
 // A whole CPO step (forward, loss, backward, AdamW) on the golden tiny Llama and on Qwen2.5-0.5B's shapes
-// with random Q4_0 weights, plus the planned peak GPU bytes for one pair of 512 tokens at those shapes.
+// with random Q4_0 weights, plus the planned peak GPU bytes for one pair of 512 tokens at those shapes; and the
+// step on translation pairs (the demo dataset's ALMA prompts) in both layouts, two sequences per pair and the
+// shared prompt, at the same tokens (tokens/s counts each pair's tokens as two sequences in both rows).
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { readPreferenceFile, tokenizePairs } from '../src/data/index.ts';
 import type { GpuContext } from '../src/gpu/context.ts';
 import { f32ToF16Bits, QK, type WeightType } from '../src/kernels/quant/formats.ts';
+import { kernelEnv } from '../src/kernels/env.ts';
 import { uploadWeight } from '../src/kernels/quant/tensor.ts';
+import { loadTokenizer } from '../src/io/tokenizer.ts';
+import { layoutSharedPrompt, pairTokens, type PairIds } from '../src/model/batch.ts';
 import { ropeInvFreq } from '../src/kernels/rope/rope.ts';
 import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../src/model/config.ts';
 import { openModel } from '../src/model/load.ts';
@@ -67,16 +74,26 @@ export function randomQwen(ctx: GpuContext, c: ModelConfig = QWEN_CFG): BaseMode
   return { cfg: c, quant: 'q4_0', embed, layers, finalNorm: ones(c.C, 'nf'), lmHead: embed, invFreq: ctx.upload('inv_freq', ropeInvFreq(c.D, c.ropeTheta)), bytes };
 }
 
-/** The model is built on the case's first run and released after its last, so peaks are per case. */
+/** A step on random pairs of these lengths. */
 export function stepCase(ctx: GpuContext, name: string, c: ModelConfig, make: () => Promise<BaseModel>, promptLen: number, completionLen: number, pairs: number): BenchCase {
-  let state: { base: BaseModel; lora: Lora; tf: Transformer; opt: LoraOptimizer } | null = null;
   const rng = new Rng(7);
   const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(c.V - 3));
   const batch = Array.from({ length: pairs }, () => ({ promptIds: ids(promptLen), chosenIds: ids(completionLen), rejectedIds: ids(completionLen) }));
-  const tokens = pairs * 2 * (promptLen + completionLen);
+  return pairsStepCase(ctx, `cpo step ${name} (${pairs} pair${pairs > 1 ? 's' : ''} x ${promptLen}+${completionLen} tok)`, c, make, batch);
+}
+
+/**
+ * A step on these pairs; sharedPrompt forces the layout (kernelEnv.step.sharedPrompt) for this case's runs.
+ * The model is built on the case's first run and released after its last, so peaks are per case.
+ */
+export function pairsStepCase(ctx: GpuContext, name: string, c: ModelConfig, make: () => Promise<BaseModel>, batch: PairIds[], sharedPrompt?: boolean): BenchCase {
+  let state: { base: BaseModel; lora: Lora; tf: Transformer; opt: LoraOptimizer } | null = null;
+  const pairs = batch.length;
+  const chosenTokens = batch.reduce((a, p) => a + p.chosenIds.length, 0);
+  const tokens = pairTokens(batch);
   const loss = { loss: 'sigmoid' as const, beta: 0.1, cpoAlpha: 1, labelSmoothing: 0, simpoGamma: 0 };
   return {
-    name: `cpo step ${name} (${pairs} pair${pairs > 1 ? 's' : ''} x ${promptLen}+${completionLen} tok)`,
+    name,
     async run() {
       if (!state) {
         const base = await make();
@@ -84,11 +101,17 @@ export function stepCase(ctx: GpuContext, name: string, c: ModelConfig, make: ()
         state = { base, lora, tf: new Transformer(ctx, base, lora), opt: new LoraOptimizer(ctx, lora) };
       }
       const { tf, opt } = state;
-      const t0 = performance.now();
-      await runMicroBatch(tf, batch, loss, { pairs, chosenTokens: pairs * completionLen }, { backward: true, accumulate: false, dropoutSeed: 1 });
-      await opt.gradNorm();
-      await opt.apply({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 }, 1e-4, 1);
-      return { ms: performance.now() - t0, tokens };
+      const layout = kernelEnv.step.sharedPrompt;
+      if (sharedPrompt !== undefined) kernelEnv.step.sharedPrompt = sharedPrompt;
+      try {
+        const t0 = performance.now();
+        await runMicroBatch(tf, batch, loss, { pairs, chosenTokens }, { backward: true, accumulate: false, dropoutSeed: 1 });
+        await opt.gradNorm();
+        await opt.apply({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 }, 1e-4, 1);
+        return { ms: performance.now() - t0, tokens };
+      } finally {
+        kernelEnv.step.sharedPrompt = layout;
+      }
     },
     dispose() {
       if (!state) return;
@@ -101,15 +124,46 @@ export function stepCase(ctx: GpuContext, name: string, c: ModelConfig, make: ()
   };
 }
 
+const REPO = resolve(import.meta.dirname ?? '.', '..');
+
+/**
+ * The demo dataset's first n pairs (WMT22, ALMA prompts) as the tiny demo model's Llama tokenizer cuts them, with
+ * ids folded into a vocabulary of V (only the lengths matter to a step's time).
+ */
+async function demoPairs(n: number, V: number): Promise<PairIds[]> {
+  const file = resolve(REPO, 'public/demo/wmt22-preference.jsonl');
+  const read = await readPreferenceFile(new Blob([readFileSync(file)]), { name: file });
+  const tiny = resolve(REPO, 'public/models/tiny');
+  const tok = await loadTokenizer({ tokenizerJson: JSON.parse(readFileSync(resolve(tiny, 'tokenizer.json'), 'utf8')), tokenizerConfig: JSON.parse(readFileSync(resolve(tiny, 'tokenizer_config.json'), 'utf8')) });
+  const fold = (ids: number[] | undefined) => ids?.map((i) => i % V);
+  return tokenizePairs(read.rows.slice(0, n), tok, { maxLength: 512, maxPromptLength: 256 }).pairs.map((p) => ({
+    promptIds: fold(p.promptIds)!, chosenIds: fold(p.chosenIds)!, rejectedIds: fold(p.rejectedIds)!,
+    chosenPromptTail: fold(p.chosenPromptTail), rejectedPromptTail: fold(p.rejectedPromptTail),
+  }));
+}
+
+/** The two layouts' rows on the same translation pairs, named with the share of tokens the shared prompt saves. */
+async function layoutCases(ctx: GpuContext, model: string, c: ModelConfig, make: () => Promise<BaseModel>, n: number): Promise<BenchCase[]> {
+  const batch = await demoPairs(n, c.V);
+  const all = pairTokens(batch);
+  const rows = layoutSharedPrompt(batch).lengths.reduce((a, x) => a + x, 0);
+  const saved = `${((100 * (all - rows)) / all).toFixed(1)}% fewer tokens`;
+  const name = `cpo step ${model}, demo WMT22 ${batch.length} pairs (${all} tok)`;
+  return [pairsStepCase(ctx, `${name}, two sequences`, c, make, batch, false), pairsStepCase(ctx, `${name}, shared prompt: ${rows} tok, ${saved}`, c, make, batch, true)];
+}
+
 export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase[]> {
   const golden = resolve(import.meta.dirname ?? '.', '../../shared/golden/model');
   const out: BenchCase[] = [];
   const opened = await openModel(nodeFiles(golden)).catch(() => null);
   if (opened) {
-    out.push(stepCase(ctx, 'golden tiny q4_0', opened.cfg, async () => loadBaseModel(ctx, opened.cfg, opened.reader, 'q4_0'), 24, 24, 4));
+    const load = async () => loadBaseModel(ctx, opened.cfg, opened.reader, 'q4_0');
+    out.push(stepCase(ctx, 'golden tiny q4_0', opened.cfg, load, 24, 24, 4));
+    out.push(...(await layoutCases(ctx, 'golden tiny q4_0', opened.cfg, load, 8)));
   } else console.error(`(golden tiny model unavailable at ${golden})`);
   const half = Math.max(2, o.tokens / 4);
   out.push(stepCase(ctx, 'Qwen2.5-0.5B shapes q4_0 r16 all-linear', QWEN_CFG, async () => randomQwen(ctx), half, half, 1));
+  out.push(...(await layoutCases(ctx, 'Qwen2.5-0.5B shapes q4_0 r16 all-linear', QWEN_CFG, async () => randomQwen(ctx), 4)));
   // The planned peak: Q4_0 projections + Q8_0 tied embedding, LoRA weights/grads/moments, one step's workspace.
   let baseBytes = (QWEN_CFG.V * QWEN_CFG.C * 34) / QK;
   for (const p of PROJECTIONS) baseBytes += (QWEN_CFG.L * projectionShape(QWEN_CFG, p).reduce((x, y) => x * y, 1) * 18) / QK;

@@ -103,7 +103,9 @@ export const trainCommand = command('train', async (argv: string[]): Promise<num
     const gpu = await engine.gpuInfo();
     if (!gpu.available) throw new Error(gpu.message ?? 'no WebGPU adapter');
     log(`gpu: ${gpu.adapter}${gpu.f16 ? ', shader-f16' : ''}${gpu.subgroups ? ', subgroups' : ''}`);
-    await engine.loadModel({ kind: 'path', path: modelDir }, cfg.quant, progressLog('model'));
+    // A Hub id is the adapter's base_model_name_or_path, not the cache folder it resolved to (PEFT and the recipe
+    // download by id; the cache path only exists on this machine).
+    await engine.loadModel({ kind: 'path', path: modelDir, name: modelDir === modelPath ? modelPath : modelPath.split('@')[0] }, cfg.quant, progressLog('model'));
     const evalFraction = a['eval-fraction'] as number;
     const dataOpts = { maxLength: cfg.maxLength, maxPromptLength: cfg.maxPromptLength, evalFraction, seed: cfg.seed };
     const info = blob ? await engine.loadDataset(blob, dataOpts, progressLog('data')) : engine.useDataset(await readData(dataPath), dataOpts, progressLog('data'));

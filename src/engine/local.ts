@@ -8,29 +8,37 @@ import { translateWithAdapter, withDecoder, type StoredAdapter } from '../genera
 import { decoderCandidates, type BatchCandidates, type CandidateOptions } from '../prefs/candidates.ts';
 import type { ParallelRow } from '../prefs/types.ts';
 import { generationEval } from '../eval/generation.ts';
+import { openModel } from '../model/load.ts';
 import { releaseBaseModel } from '../model/model.ts';
 import type { Quant } from '../model/projections.ts';
 import type { Checkpoint, RunState, RunStore } from '../train/checkpoint.ts';
 import type { RunConfig, RunEvent, StepMetrics } from '../train/config.ts';
 import { runRecovering, type RunSession } from '../train/recover.ts';
 import type { TrainingRun } from '../train/run.ts';
+import { listHubParquet, openHubRecords, readHubDataset, type HubDatasetSpec, type HubParquetListing } from '../io/hub-datasets.ts';
+import { readParallelRecords, type ParallelOptions, type ParallelRead } from '../prefs/parallel.ts';
 import { adapterFiles, recipeFiles, zipFiles, type AdapterDtype } from './exports.ts';
+import { ggufFiles, requireRunModel, webExport, type OrtLoader } from './web-export.ts';
 import { providerFor, type PathFiles } from './providers.ts';
-import { loadModel, prepareDataset, readDataset, requireTokenizer, resumedConfig, splitPairs, startRun, type LoadedModel, type PreparedDataset, type Progress, type StartedRun } from './session.ts';
+import { hubDataOptions, loadModel, markStopped, prepareDataset, readDataset, readOptions, requireTokenizer, resumedConfig, splitPairs, startRun, type LoadedModel, type PreparedDataset, type Progress, type StartedRun } from './session.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
-import type { AdapterFiles, DataOptions, DatasetInfo, GpuInfo, ModelInfo, ModelSource, RunRecord, StudioEngine } from './types.ts';
+import type { AdapterFiles, DataOptions, DatasetInfo, ExportProgress, GpuInfo, HubAccess, ModelInfo, ModelSource, RunRecord, StudioEngine, WebExport } from './types.ts';
 
 export class LocalEngine implements StudioEngine {
   private ctx: GpuContext | null = null;
   private model: LoadedModel | null = null;
   private data: PreparedDataset | null = null;
   private run: TrainingRun | null = null;
+  /** A finished run's end-of-run generation check, while it decodes (the run has said 'finished' already). */
+  private finishing: Promise<void> | null = null;
   /** Where the model came from, to load it again on a new device after a device loss. */
   private modelSource: { source: ModelSource; quant: Quant } | null = null;
   /** Automatic resumes of one run after lost GPU devices before the error reaches the user (the CLI: 1). */
   deviceLossResumes = 2;
   /** A resume that changes the step budget stretches the original schedule over it (CLI --stretch-schedule). */
   stretchSchedule = false;
+  /** onnxruntime-web for the web export's check (the worker's loads it with its wasm files; tests give Node's). */
+  ort: OrtLoader | null = null;
 
   constructor(
     private readonly store: RunStore,
@@ -52,7 +60,7 @@ export class LocalEngine implements StudioEngine {
   async gpuInfo(): Promise<GpuInfo> {
     try {
       const c = (await this.gpu()).caps;
-      return { available: true, adapter: c.adapterName, f16: c.f16, subgroups: c.subgroups, maxStorageBufferBindingSize: c.maxStorageBufferBindingSize, maxBufferSize: c.maxBufferSize };
+      return { available: true, adapter: c.adapterName, f16: c.f16, subgroups: c.subgroups, maxStorageBufferBindingSize: c.maxStorageBufferBindingSize, maxBufferSize: c.maxBufferSize, caps: c };
     } catch (e) {
       return { available: false, adapter: '', f16: false, subgroups: false, maxStorageBufferBindingSize: 0, maxBufferSize: 0, message: e instanceof GpuError ? e.message : String(e) };
     }
@@ -67,8 +75,9 @@ export class LocalEngine implements StudioEngine {
       releaseBaseModel(ctx, this.model.base);
       this.model = null;
     }
-    // A path keeps the path as its name: it is what PEFT's base_model_name_or_path and the TRL recipe need.
-    const name = source.kind === 'demo' ? 'Tiny demo model' : source.kind === 'path' ? source.path : undefined;
+    // A path keeps the path (or the Hub id it was resolved from) as its name: it is what PEFT's
+    // base_model_name_or_path and the TRL recipe need.
+    const name = source.kind === 'demo' ? 'Tiny demo model' : source.kind === 'path' ? (source.name ?? source.path) : undefined;
     this.model = await loadModel(ctx, provider, quant, name, onProgress);
     return this.model.info;
   }
@@ -83,6 +92,26 @@ export class LocalEngine implements StudioEngine {
     if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
     this.data = prepareDataset(read, requireTokenizer(this.model), opts, onProgress, this.model.opened.cfg.maxPositions);
     return this.data.info;
+  }
+
+  async listHubDataset(repo: string, hub: HubAccess): Promise<HubParquetListing> {
+    return listHubParquet(repo, { token: hub.token, hubUrl: hub.hubUrl });
+  }
+
+  /** A Hub split's shards streamed into the Cache API (or found there) and read here, in the worker. */
+  async loadHubDataset(spec: HubDatasetSpec, hub: HubAccess, opts: DataOptions, onProgress?: Progress): Promise<DatasetInfo> {
+    if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
+    const o = hubDataOptions(spec, hub, onProgress);
+    const read = await readHubDataset(spec, { ...o, read: { ...readOptions(opts), onProgress: o.onRead } });
+    const info = this.useDataset(read, opts, onProgress);
+    info.hub = { commit: read.hub.commit, partial: read.hub.partial };
+    return info;
+  }
+
+  /** Parallel text from a Hub split for the preference builder (no model needed to read it). */
+  async readHubParallel(spec: HubDatasetSpec, hub: HubAccess, opts: ParallelOptions, onProgress?: Progress): Promise<ParallelRead> {
+    const { records } = await openHubRecords(spec, hubDataOptions(spec, hub, onProgress));
+    return readParallelRecords(records, opts);
   }
 
   /** The loaded dataset (its rows, pairs and report), for front doors that print or filter it. */
@@ -121,7 +150,14 @@ export class LocalEngine implements StudioEngine {
         },
       });
       try {
-        if (r.status === 'finished') await this.generationEval(r.session, onEvent);
+        if (r.status === 'finished') {
+          this.finishing = this.generationEval(r.session, onEvent);
+          try {
+            await this.finishing;
+          } finally {
+            this.finishing = null;
+          }
+        }
         return toRecord({ ...r.session.run.state }, r.status);
       } finally {
         r.session.release();
@@ -141,8 +177,8 @@ export class LocalEngine implements StudioEngine {
     const { metrics, samples } = result;
     const st = s.run.state;
     const last = st.evals.at(-1);
-    if (last && last.step === st.step) Object.assign(last.metrics, metrics);
-    else st.evals.push({ step: st.step, metrics });
+    if (last && last.step === st.step) Object.assign(last, { metrics: { ...last.metrics, ...metrics }, samples });
+    else st.evals.push({ step: st.step, metrics, samples });
     onEvent({ type: 'eval', runId: st.runId, step: st.step, metrics, samples });
     await s.run.checkpoint();
   }
@@ -153,6 +189,11 @@ export class LocalEngine implements StudioEngine {
 
   async stop(): Promise<void> {
     this.run?.stop();
+  }
+
+  async markStopped(runId: string): Promise<RunRecord> {
+    if (this.run?.state.runId === runId) throw new Error(`run ${runId} is training: stop it, and it stops after the current step`);
+    return toRecord(await markStopped(this.store, runId));
   }
 
   async listRuns(): Promise<RunRecord[]> {
@@ -173,6 +214,31 @@ export class LocalEngine implements StudioEngine {
     const c = await this.store.load(runId);
     if (!c) throw new Error(`run ${runId} has no checkpoint to export`);
     return adapterFiles(c, dtype);
+  }
+
+  async exportGguf(runId: string, dtype: AdapterDtype): Promise<AdapterFiles> {
+    const c = await this.store.load(runId);
+    if (!c) throw new Error(`run ${runId} has no checkpoint to export`);
+    return ggufFiles(c, requireRunModel(c, this.model, 'the GGUF export'), dtype);
+  }
+
+  async exportWeb(runId: string, onProgress?: ExportProgress): Promise<WebExport> {
+    const c = await this.store.load(runId);
+    if (!c) throw new Error(`run ${runId} has no checkpoint to export`);
+    const m = requireRunModel(c, this.model, 'the web export');
+    // Right after a run says 'finished' its generation check still decodes: wait for it rather than refuse.
+    // (train() registered on it first, so by the time this continues the run has been released.)
+    if (this.finishing) await this.finishing.catch(() => {});
+    if (this.run) throw new Error('a run is in progress: pause or stop it before the web export (its check decodes on the GPU)');
+    if (!this.ort) throw new Error('the web export check needs onnxruntime-web, which this engine was not given');
+    if (!this.modelSource) throw new Error('the web export needs the files the model was loaded from');
+    // The weights are read again from where they came (Hub models from the cache, dropped files from their File).
+    const opened = await openModel(await providerFor(this.modelSource.source, undefined, this.baseUrl, this.pathFiles));
+    try {
+      return await webExport(await this.gpu(), m, opened, c, await this.ort(), onProgress);
+    } finally {
+      await opened.close();
+    }
   }
 
   /** The TRL recipe's files, unzipped (the CLI writes them into a folder); needs the run's dataset loaded. */
@@ -246,6 +312,12 @@ export class LocalEngine implements StudioEngine {
   }
 }
 
+/** The translations of the run's last evaluation that kept them (older checkpoints have none; a damaged entry is left out). */
+function evalSamples(s: RunState): RunRecord['evalSamples'] {
+  const samples = s.evals.findLast((e) => Array.isArray(e.samples))?.samples;
+  return samples?.filter((x) => x && ['prompt', 'reference', 'base', 'adapter'].every((k) => typeof x[k as keyof typeof x] === 'string'));
+}
+
 function toRecord(s: RunState, status?: RunRecord['status']): RunRecord {
   return {
     id: s.runId,
@@ -262,6 +334,7 @@ function toRecord(s: RunState, status?: RunRecord['status']): RunRecord {
     datasetFingerprint: s.datasetFingerprint,
     lastMetrics: s.history.at(-1),
     evalScores: s.evals.at(-1)?.metrics,
+    evalSamples: evalSamples(s),
   };
 }
 

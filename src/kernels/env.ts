@@ -68,6 +68,15 @@ export interface KernelEnv {
     /** The SHORT form for products over R ('auto': on a CPU adapter unless a tile is forced). */
     short: 'auto' | boolean;
   };
+  step: {
+    /**
+     * The training step's layout (src/model/batch.ts): true runs each pair's prompt once, its chosen and rejected
+     * completions as two branches attending to it (layoutSharedPrompt); false runs chosen and rejected as two
+     * sequences, TRL's concatenated layout (layoutPairs). Both give the same log-probs and gradients; a micro-batch
+     * with LoRA dropout always takes two sequences (each copy of the prompt draws its own dropout mask, as in TRL).
+     */
+    sharedPrompt: boolean;
+  };
 }
 
 function defaults(): KernelEnv {
@@ -78,6 +87,7 @@ function defaults(): KernelEnv {
     head: { variant: null, tuning: {} },
     rmsnorm: { layout: 'auto', subgroups: 'auto' },
     lora: { split: 'auto', wg: 'auto', tile: 'auto', short: 'auto' },
+    step: { sharedPrompt: true },
   };
 }
 
@@ -92,5 +102,5 @@ export function cpuTuned(ctx: GpuContext): boolean {
 export function resetKernelEnv(): void {
   const d = defaults();
   kernelEnv.device = d.device;
-  for (const k of ['attention', 'matmul', 'head', 'rmsnorm', 'lora'] as const) Object.assign(kernelEnv[k], d[k]);
+  for (const k of ['attention', 'matmul', 'head', 'rmsnorm', 'lora', 'step'] as const) Object.assign(kernelEnv[k], d[k]);
 }

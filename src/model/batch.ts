@@ -1,6 +1,12 @@
-// Lays a micro-batch of preference pairs out as the GPU sees it: 2B right-padded sequences
-// (all chosen first, then all rejected, as TRL's concatenated_forward), and the S "selected" positions
-// whose next token is a completion token — the only rows the output head computes.
+// Lays a micro-batch of preference pairs out as the GPU sees it, in one of two layouts, and the S "selected"
+// positions whose next token is a completion token — the only rows the output head computes:
+//   layoutPairs: 2B right-padded sequences (all chosen first, then all rejected, as TRL's concatenated_forward);
+//   layoutSharedPrompt: one right-padded sequence per pair, [prompt | chosen | rejected], whose prompt rows run
+//   once: the rejected rows attend to the prompt and themselves, never to the chosen ones, and their positions
+//   restart after the prompt (a branch layout: AttnShape.branch, RoPE positions). Causal attention means the
+//   prompt rows compute exactly what they compute in either sequence of the first layout, so both layouts give
+//   the same log-probs and gradients (the backward sums both branches' gradients into the prompt rows by itself:
+//   both branches' queries read the prompt's keys and values).
 
 export interface PairIds {
   promptIds: number[];
@@ -16,16 +22,31 @@ export interface PairIds {
 
 export interface SequenceBatch {
   B: number; // pairs
-  nSeq: number; // sequences: 2B
-  T: number; // padded length
-  M: number; // rows: nSeq * T
+  nSeq: number; // scored sequences: 2B (all chosen, then all rejected), or B (chosen only)
+  rowSeqs: number; // sequences in the row layout: nSeq, or B in the shared-prompt layout
+  T: number; // padded length of a row sequence
+  M: number; // rows: rowSeqs * T
   ids: Uint32Array; // (M) token ids, padding = padId
-  lengths: Uint32Array; // (nSeq) tokens per sequence
-  S: number; // selected positions: completion tokens over all sequences
+  lengths: Uint32Array; // (rowSeqs) tokens per row sequence
+  S: number; // selected positions: completion tokens over all scored sequences
   rows: Uint32Array; // (S) row index seq*T + t of the position predicting a completion token
   labels: Uint32Array; // (S) the completion token predicted there
-  offsets: Uint32Array; // (nSeq + 1) segment boundaries in rows/labels, per sequence
+  offsets: Uint32Array; // (nSeq + 1) segment boundaries in rows/labels, per scored sequence
   completionLengths: number[]; // (nSeq)
+  /** The shared-prompt layout's branches, per pair, and every row's RoPE position. */
+  shared?: SharedPrompt;
+}
+
+export interface SharedPrompt {
+  promptLen: Uint32Array; // (B) rows of the shared prompt, [0, promptLen)
+  branchStart: Uint32Array; // (B) first row of the rejected branch; the chosen one is [promptLen, branchStart)
+  positions: Uint32Array; // (M) u32 RoPE position of each row: t, or t - (branchStart - promptLen) in the rejected branch
+}
+
+/** Tokens the two-sequence layout runs for these pairs (the prompt twice): what the data holds, in either layout. */
+export function pairTokens(pairs: PairIds[]): number {
+  const side = (tail: number[] | undefined, c: number[]) => (tail?.length ?? 0) + c.length;
+  return pairs.reduce((a, p) => a + 2 * p.promptIds.length + side(p.chosenPromptTail, p.chosenIds) + side(p.rejectedPromptTail, p.rejectedIds), 0);
 }
 
 export function layoutPairs(pairs: PairIds[], padId = 0, seqs?: 'both' | 'chosen'): SequenceBatch {
@@ -64,5 +85,66 @@ export function layoutPairs(pairs: PairIds[], padId = 0, seqs?: 'both' | 'chosen
     }
   });
   offsets[nSeq] = k;
-  return { B, nSeq, T, M, ids, lengths, S, rows, labels, offsets, completionLengths: list.map((s) => s.completion.length) };
+  return { B, nSeq, rowSeqs: nSeq, T, M, ids, lengths, S, rows, labels, offsets, completionLengths: list.map((s) => s.completion.length) };
+}
+
+/**
+ * The shared-prompt layout: pair i is one sequence, the prompt's first P − 1 tokens (shared), then the chosen branch
+ * (the prompt's last token, the chosen prompt tail, the chosen completion), then the rejected branch (the same for
+ * rejected). The last prompt token starts each branch so that the rows predicting the two first completion tokens
+ * are distinct rows (one row, one prediction), at the cost of one token per pair. Scored sequences, offsets and
+ * completionLengths are as in layoutPairs (chosen 0..B-1, rejected B..2B-1).
+ */
+export function layoutSharedPrompt(pairs: PairIds[], padId = 0): SequenceBatch {
+  const B = pairs.length;
+  const laid = pairs.map((p) => {
+    const shared = p.promptIds.slice(0, Math.max(0, p.promptIds.length - 1));
+    const last = p.promptIds.slice(shared.length);
+    const branch = (tail: number[] | undefined, completion: number[]) => {
+      const prompt = [...last, ...(tail ?? [])];
+      if (prompt.length === 0) throw new Error('a sequence has an empty prompt: the first completion token would have no position predicting it');
+      if (completion.length === 0) throw new Error('a sequence has an empty completion');
+      return { prompt, completion };
+    };
+    return { shared, chosen: branch(p.chosenPromptTail, p.chosenIds), rejected: branch(p.rejectedPromptTail, p.rejectedIds) };
+  });
+  const len = (b: { prompt: number[]; completion: number[] }) => b.prompt.length + b.completion.length;
+  const T = Math.max(1, ...laid.map((l) => l.shared.length + len(l.chosen) + len(l.rejected)));
+  const M = B * T;
+  const ids = new Uint32Array(M).fill(padId);
+  const lengths = new Uint32Array(B);
+  const promptLen = new Uint32Array(B);
+  const branchStart = new Uint32Array(B);
+  const positions = new Uint32Array(M);
+  laid.forEach((l, i) => {
+    const seq = [...l.shared, ...l.chosen.prompt, ...l.chosen.completion, ...l.rejected.prompt, ...l.rejected.completion];
+    ids.set(seq, i * T);
+    lengths[i] = seq.length;
+    promptLen[i] = l.shared.length;
+    branchStart[i] = l.shared.length + len(l.chosen);
+    const restart = branchStart[i] - promptLen[i];
+    for (let t = 0; t < T; t++) positions[i * T + t] = t < branchStart[i] ? t : t - restart;
+  });
+  const S = laid.reduce((a, l) => a + l.chosen.completion.length + l.rejected.completion.length, 0);
+  const rows = new Uint32Array(S);
+  const labels = new Uint32Array(S);
+  const offsets = new Uint32Array(2 * B + 1);
+  let k = 0;
+  for (const side of ['chosen', 'rejected'] as const) {
+    laid.forEach((l, i) => {
+      offsets[(side === 'chosen' ? 0 : B) + i] = k;
+      const b = l[side];
+      // The branch's row t (from its start) predicts its token t + 1: rows prompt-1 .. end-2 predict the completion.
+      const start = i * T + (side === 'chosen' ? promptLen[i] : branchStart[i]);
+      const seq = [...b.prompt, ...b.completion];
+      for (let t = b.prompt.length - 1; t < seq.length - 1; t++) {
+        rows[k] = start + t;
+        labels[k] = seq[t + 1];
+        k++;
+      }
+    });
+  }
+  offsets[2 * B] = k;
+  const completionLengths = [...laid.map((l) => l.chosen.completion.length), ...laid.map((l) => l.rejected.completion.length)];
+  return { B, nSeq: 2 * B, rowSeqs: B, T, M, ids, lengths, S, rows, labels, offsets, completionLengths, shared: { promptLen, branchStart, positions } };
 }

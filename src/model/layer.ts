@@ -49,7 +49,7 @@ export interface LayerBuffers {
 }
 
 /** The extra activation buffers cfg needs beyond Llama's, as (name, floats per row) pairs. */
-export function extraLayerBuffers(c: ModelConfig): [keyof LayerBuffers, number][] {
+export function extraLayerBuffers(c: Pick<ModelConfig, 'C' | 'H' | 'Hkv' | 'D' | 'qkNorm' | 'sandwichNorms'>): [keyof LayerBuffers, number][] {
   const out: [keyof LayerBuffers, number][] = [];
   if (c.qkNorm) out.push(['qRaw', c.H * c.D], ['kRaw', c.Hkv * c.D], ['rstdQ', c.H], ['rstdK', c.Hkv]);
   if (c.sandwichNorms) out.push(['o', c.C], ['rstdO', 1], ['m', c.C], ['rstdM', 1], ['normed', c.C]);
@@ -74,9 +74,10 @@ export interface LayerGrads {
 
 /** The attention step: training attends over the batch itself, decoding over the KV cache. */
 export interface Attend {
-  /** RoPE positions: the M rows are sequences of T rows, row t of each at position pos0 + t. */
+  /** RoPE positions: the M rows are sequences of T rows, row t of each at position pos0 + t, or positions[row]. */
   T: number;
   pos0: number;
+  positions?: GPUBuffer; // (M) u32
   /** bufs.att = attention(bufs.q, bufs.k, bufs.v) of layer l; q and k have had RoPE. */
   forward(rec: Recorder, l: number, bufs: LayerBuffers): void;
   /** grads.dq, dk, dv from grads.datt (training only). */
@@ -142,8 +143,9 @@ export function layerForward(rec: Recorder, pass: LayerPass, l: number, x: GPUBu
     project(rec, pass, l, 'k_proj', b.k, b.xn, false); // (M, Hkv*D)
   }
   project(rec, pass, l, 'v_proj', b.v, b.xn, false); // (M, Hkv*D)
-  ropeForward(rec, b.q, invFreq, M, attend.T, c.H, c.D, attend.pos0);
-  ropeForward(rec, b.k, invFreq, M, attend.T, c.Hkv, c.D, attend.pos0);
+  const positions = attend.positions ?? null;
+  ropeForward(rec, b.q, invFreq, M, attend.T, c.H, c.D, attend.pos0, positions);
+  ropeForward(rec, b.k, invFreq, M, attend.T, c.Hkv, c.D, attend.pos0, positions);
   attend.forward(rec, l, b); // (M, H*D)
   if (b.x2 !== x) rec.copy(x, 0, b.x2, 0, rowBytes);
   if (lw.postAttnNorm) {
@@ -213,8 +215,9 @@ export function layerBackward(rec: Recorder, pass: LayerPass, g: LayerGrads, l: 
   }
   projectBackward(rec, pass, g, l, 'o_proj', g.datt, dO, b.att, false, accumulate); // (M, H*D)
   attend.backward(rec, l, b, g);
-  ropeBackward(rec, g.dq, invFreq, M, attend.T, c.H, c.D, attend.pos0);
-  ropeBackward(rec, g.dk, invFreq, M, attend.T, c.Hkv, c.D, attend.pos0);
+  const positions = attend.positions ?? null;
+  ropeBackward(rec, g.dq, invFreq, M, attend.T, c.H, c.D, attend.pos0, positions);
+  ropeBackward(rec, g.dk, invFreq, M, attend.T, c.Hkv, c.D, attend.pos0, positions);
   if (lw.qNorm && lw.kNorm) {
     // datt is free once attention's backward has read it.
     rmsnormBackward(rec, g.datt, g.dq, b.qRaw!, lw.qNorm, b.rstdQ!, M * c.H, c.D, false);

@@ -29,9 +29,12 @@ export interface RefLora {
   modules: Partial<Record<Projection, { A: Float64Array; B: Float64Array; N: number; K: number }>>[];
 }
 
-/** Per-sequence Σ log p over completion tokens, and per-position log p, for one laid-out batch. */
+/** Per-sequence Σ log p over completion tokens, and per-position log p, for one laid-out batch (either layout). */
 export function referenceForward(c: ModelConfig, w: RefWeights, lora: RefLora | null, batch: SequenceBatch, dropout: number | null = null) {
-  const { M, T, nSeq } = batch;
+  const { M, T, nSeq, rowSeqs } = batch;
+  const sh = batch.shared;
+  const lengths = sh ? [...batch.lengths, ...sh.promptLen, ...sh.branchStart] : batch.lengths;
+  const positions = sh?.positions;
   const invFreq = ropeInvFreq(c.D, c.ropeTheta, c.ropeScaling);
   let x = embeddingForwardRef(w.embed, batch.ids, c.V, c.C);
   const project = (l: number, p: Projection, inp: Float64Array, N: number, K: number) => {
@@ -48,10 +51,10 @@ export function referenceForward(c: ModelConfig, w: RefWeights, lora: RefLora | 
   for (let l = 0; l < c.L; l++) {
     const lw = w.layers[l];
     const xn = rmsnormForwardRef(x, lw.attnNorm, M, c.C, c.eps).y;
-    const q = ropeRef(project(l, 'q_proj', xn, QD, c.C), invFreq, M, T, c.H, c.D);
-    const k = ropeRef(project(l, 'k_proj', xn, KD, c.C), invFreq, M, T, c.Hkv, c.D);
+    const q = ropeRef(project(l, 'q_proj', xn, QD, c.C), invFreq, M, T, c.H, c.D, 0, false, positions);
+    const k = ropeRef(project(l, 'k_proj', xn, KD, c.C), invFreq, M, T, c.Hkv, c.D, 0, false, positions);
     const v = project(l, 'v_proj', xn, KD, c.C);
-    const att = attentionForwardRef(q, k, v, batch.lengths, { B: nSeq, Tq: T, Tk: T, H: c.H, Hkv: c.Hkv, D: c.D }).out;
+    const att = attentionForwardRef(q, k, v, lengths, { B: rowSeqs, Tq: T, Tk: T, H: c.H, Hkv: c.Hkv, D: c.D, branch: !!sh }).out;
     const o = project(l, 'o_proj', att, c.C, QD);
     const x2 = x.map((xi, i) => xi + o[i]);
     const xn2 = rmsnormForwardRef(x2, lw.mlpNorm, M, c.C, c.eps).y;

@@ -2,8 +2,12 @@
 // with decoding), the final norm and the fused output head. Backward recomputes a layer's activations from the
 // residual stream saved at its input, so only (L+1) x (M, C) activations live across the pass.
 //
-// Dimensions: nSeq sequences of T tokens (M = nSeq*T rows), C hidden, H/Hkv heads of D, F intermediate,
-// V vocabulary, R LoRA rank, S selected (completion) positions.
+// Two layouts of a batch (model/batch.ts): 2B sequences, or B shared-prompt sequences whose rejected rows form a
+// second branch (attention's branch mask, RoPE positions from a buffer); everything else is row-wise, so the
+// layers do not know which.
+//
+// Dimensions: rowSeqs sequences of T tokens (M = rowSeqs*T rows), nSeq scored sequences, C hidden, H/Hkv heads of
+// D, F intermediate, V vocabulary, R LoRA rank, S selected (completion) positions.
 import type { GpuContext } from '../gpu/context.ts';
 import { attentionBackward, attentionForward, type AttnShape } from '../kernels/attention/attention.ts';
 import { outputHeadBackward, outputHeadForward } from '../kernels/head/head.ts';
@@ -14,7 +18,7 @@ import type { SequenceBatch } from './batch.ts';
 import type { Lora } from './lora.ts';
 import { embedTokens, extraLayerBuffers, layerAttnShape, layerBackward, layerForward, type LayerBuffers, type LayerGrads, type LayerPass } from './layer.ts';
 import type { BaseModel } from './model.ts';
-import { Workspace, type Dims } from './workspace.ts';
+import { unionDims, Workspace, type Dims } from './workspace.ts';
 
 export interface PassOptions {
   /** Use the adapter (false: the bare base model, e.g. DPO's reference). */
@@ -42,10 +46,12 @@ export class Transformer {
   ) {}
 
   private workspace(batch: SequenceBatch, backward: boolean): Workspace {
-    const d: Dims = { M: batch.M, nSeq: batch.nSeq, T: batch.T, S: batch.S, R: this.lora?.R ?? 0 };
+    const d = batchDims(batch, this.lora?.R ?? 0);
     if (!this.ws || !this.ws.fits(d, backward)) {
-      this.ws?.release();
-      this.ws = new Workspace(this.ctx, this.model.cfg, d, backward);
+      const old = this.ws;
+      old?.release();
+      const keep = old && old.dims.R === d.R;
+      this.ws = new Workspace(this.ctx, this.model.cfg, keep ? unionDims(old.dims, d) : d, backward || (!!keep && old.backward));
     }
     return this.ws;
   }
@@ -71,7 +77,10 @@ export class Transformer {
     this.batch = batch;
     this.opts = opts;
     ctx.write(b.ids, batch.ids);
-    ctx.write(b.lengths, batch.lengths);
+    const sh = batch.shared;
+    // The attention's lengths: (rowSeqs) u32, and in the shared-prompt layout promptLen and branchStart after them.
+    ctx.write(b.lengths, sh ? Uint32Array.from([...batch.lengths, ...sh.promptLen, ...sh.branchStart]) : batch.lengths);
+    if (sh) ctx.write(b.positions, sh.positions);
     ctx.write(b.rows, batch.rows);
     ctx.write(b.labels, batch.labels);
     ctx.write(b.offsets, batch.offsets);
@@ -120,9 +129,9 @@ export class Transformer {
     const ws = this.ws!;
     const b = ws.b;
     const opts = this.opts!;
-    const { nSeq, T, M } = this.batch!;
+    const { rowSeqs, T, M, shared } = this.batch!;
     const c = this.model.cfg;
-    const shape: AttnShape = { B: nSeq, Tq: T, Tk: T, H: c.H, Hkv: c.Hkv, D: c.D };
+    const shape: AttnShape = { B: rowSeqs, Tq: T, Tk: T, H: c.H, Hkv: c.Hkv, D: c.D, branch: !!shared };
     const prob = this.lora?.cfg.dropout ?? 0;
     const seed = opts.dropoutSeed;
     return {
@@ -133,6 +142,7 @@ export class Transformer {
       attend: {
         T,
         pos0: 0,
+        positions: shared ? b.positions : undefined,
         forward: (rec, l, lb) => attentionForward(rec, lb.att, b.lse, lb.q, lb.k, lb.v, b.lengths, layerAttnShape(c, l, shape)),
         backward: (rec, l, lb, g) => attentionBackward(rec, g.dq, g.dk, g.dv, g.datt, lb.q, lb.k, lb.v, lb.att, b.lse, b.lengths, layerAttnShape(c, l, shape), b.attnDs ?? null),
       },
@@ -153,6 +163,11 @@ export class Transformer {
     const b = this.ws!.b;
     return { dres: b.dres, dxn: b.dxn, datt: b.datt, dq: b.dq, dk: b.dk, dv: b.dv, da: b.da, dg: b.dg, du: b.du, loraDu: b.loraDu, dkRaw: b.dkRaw };
   }
+}
+
+/** The workspace dims a batch needs. */
+export function batchDims(batch: SequenceBatch, R: number): Dims {
+  return { M: batch.M, nSeq: batch.rowSeqs, T: batch.T, S: batch.S, R, segs: batch.nSeq, shared: !!batch.shared };
 }
 
 const PROJ_INDEX: Record<Projection, number> = { q_proj: 0, k_proj: 1, v_proj: 2, o_proj: 3, gate_proj: 4, up_proj: 5, down_proj: 6 };

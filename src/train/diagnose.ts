@@ -2,10 +2,10 @@
 // one, the micro-batches are run forward again and the residual stream is read after every layer, so the
 // message names the layer (or the embedding, the head, the loss, the backward pass) where it appeared.
 import type { PairIds } from '../model/batch.ts';
-import { layoutPairs } from '../model/batch.ts';
 import { loraModules, type Lora } from '../model/lora.ts';
 import type { Transformer } from '../model/transformer.ts';
 import type { GpuContext } from '../gpu/context.ts';
+import { layoutBatch } from './step.ts';
 
 const finite = (a: ArrayLike<number>) => {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
@@ -16,7 +16,8 @@ const finite = (a: ArrayLike<number>) => {
 export async function locateNonFinite(ctx: GpuContext, tf: Transformer, lora: Lora, micro: { pairs: PairIds[]; dropoutSeed: number }[], loss: number): Promise<string> {
   const L = tf.model.cfg.L;
   for (const m of micro) {
-    const fwd = await tf.forward(layoutPairs(m.pairs, 0), { useLora: true, dropoutSeed: m.dropoutSeed }, false);
+    // The layout the step ran (its residual rows hold whatever that layout puts there, padding included).
+    const fwd = await tf.forward(layoutBatch(m.pairs, !!lora.cfg.dropout), { useLora: true, dropoutSeed: m.dropoutSeed }, false);
     const acts = await tf.residuals();
     if (!finite(acts[0])) return 'it appeared in the embedding (model.embed_tokens.weight) for this batch\'s tokens';
     for (let l = 0; l < L; l++) {

@@ -1,6 +1,9 @@
 // One micro-batch of preference pairs through the model: log-probs, the CPO-family loss, and (optionally)
 // the LoRA gradients. The loss itself is computed on the host in float64 from 2B scalars read back.
-import { layoutPairs, type PairIds } from '../model/batch.ts';
+// The pairs run in the shared-prompt layout (each prompt once, model/batch.ts) unless kernelEnv.step says
+// otherwise or LoRA dropout is on (TRL draws a separate mask for each copy of the prompt).
+import { kernelEnv } from '../kernels/env.ts';
+import { layoutPairs, layoutSharedPrompt, pairTokens, type PairIds, type SequenceBatch } from '../model/batch.ts';
 import type { Transformer } from '../model/transformer.ts';
 import { cpoLoss, type LossConfig, type LossNormalizer, type LossResult, type PairLogps } from './losses.ts';
 
@@ -9,8 +12,21 @@ export interface MicroBatchResult {
   loss: LossResult;
   /** Σ of raw logits over chosen / rejected completion positions, and the counts (for logits/* metrics). */
   logitSums: { chosen: number; rejected: number; chosenPositions: number; rejectedPositions: number };
-  tokens: number; // real (non-padding) tokens processed
-  paddedTokens: number;
+  /** Real (non-padding) tokens of the pairs as two sequences each (the prompt twice), whichever layout ran. */
+  tokens: number;
+  /** Real tokens the layers ran: `tokens`, less one prompt per pair (but its last token) in the shared-prompt layout. */
+  rowTokens: number;
+  paddedTokens: number; // rows the layers ran, padding included
+}
+
+/** Whether runMicroBatch runs each prompt once (dropout: whether this pass draws LoRA dropout masks). */
+export function usesSharedPrompt(dropout: boolean): boolean {
+  return kernelEnv.step.sharedPrompt && !dropout;
+}
+
+/** The layout runMicroBatch gives these pairs (dropout: whether this pass draws LoRA dropout masks). */
+export function layoutBatch(pairs: PairIds[], dropout: boolean): SequenceBatch {
+  return usesSharedPrompt(dropout) ? layoutSharedPrompt(pairs, 0) : layoutPairs(pairs, 0);
 }
 
 export async function runMicroBatch(
@@ -21,7 +37,8 @@ export async function runMicroBatch(
   opts: { backward: boolean; accumulate: boolean; dropoutSeed: number | null },
 ): Promise<MicroBatchResult> {
   const B = pairs.length;
-  const batch = layoutPairs(pairs, 0);
+  const dropout = !!model.lora?.cfg.dropout && opts.dropoutSeed !== null;
+  const batch = layoutBatch(pairs, dropout);
   let ref: Float64Array | null = null;
   if (lossCfg.loss === 'dpo') {
     // The reference policy is the same base with the adapter switched off.
@@ -53,6 +70,6 @@ export async function runMicroBatch(
     chosenPositions += batch.completionLengths[i];
     rejectedPositions += batch.completionLengths[B + i];
   }
-  const tokens = Array.from(batch.lengths).reduce((a, b) => a + b, 0);
-  return { logps, loss, logitSums: { chosen, rejected, chosenPositions, rejectedPositions }, tokens, paddedTokens: batch.M };
+  const rowTokens = batch.lengths.reduce((a, b) => a + b, 0);
+  return { logps, loss, logitSums: { chosen, rejected, chosenPositions, rejectedPositions }, tokens: pairTokens(pairs), rowTokens, paddedTokens: batch.M };
 }

@@ -5,6 +5,14 @@ import { IdbRunStore } from '../train/idb-store.ts';
 import { serveEngine, type PortLike } from './serve.ts';
 
 const engine = new LocalEngine(new IdbRunStore(), import.meta.env.BASE_URL);
+// onnxruntime-web (wasm, ~25 MB) is fetched only when a web export is checked. One thread: the worker would
+// otherwise start a pool of its own workers for a check that decodes six tokens.
+engine.ort = async () => {
+  const ort = await import('onnxruntime-web');
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  return ort;
+};
 serveEngine(self as unknown as PortLike, engine);
 
 // TEST-ONLY: a page opened with `?test-faults` names its worker so (client.ts), and the fault tests

@@ -1,7 +1,7 @@
 // Python's Hugging Face cache layout in Node: a tree as huggingface-cli leaves it is used without downloading,
 // new downloads are written in the same layout, and a cut download resumes from its .incomplete file.
 import { mkdtempSync } from 'node:fs';
-import { lstat, mkdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -107,5 +107,57 @@ describe('Hugging Face cache (Node)', () => {
     expect(await rejects(resolveModelPath('no/such', { env }))).toMatch(/^no\/such: no such file or folder, nor a model on the Hub \(model no\/such@main: not found/);
     expect(await resolveModelPath('./not/here', { env })).toBe('./not/here');
     expect(await resolveModelPath('public/models/tni', { env })).toBe('public/models/tni'); // public/ is a folder here
+  });
+
+  it('discards a download whose bytes do not hash to the etag (a corrupt partial file), then fetches it whole', async () => {
+    const home = join(tmp, 'corrupt');
+    const env = { HF_HOME: home, HF_ENDPOINT: hub.url };
+    const repo = join(home, 'hub', 'models--o--fresh');
+    const commit = hub.commitOf('o/fresh');
+    const sha256 = createHash('sha256').update(weights).digest('hex');
+    // A partial file that is not the start of this file (another tool's leftovers, a disk error).
+    await mkdir(join(repo, 'blobs'), { recursive: true });
+    await writeFile(join(repo, 'blobs', `${sha256}.incomplete`), new Uint8Array(100_000).fill(7));
+    expect(await rejects(hubModelDir('o/fresh', { env }))).toMatch(/o\/fresh\/model\.safetensors: the downloaded bytes hash to [0-9a-f]{12}…, not the Hub's [0-9a-f]{12}…; discarded, try again/);
+    await expect(stat(join(repo, 'snapshots', commit, 'model.safetensors'))).rejects.toThrow(/ENOENT/);
+    await expect(stat(join(repo, 'blobs', `${sha256}.incomplete`))).rejects.toThrow(/ENOENT/);
+    await expect(stat(join(repo, 'blobs', `${sha256}.lock`))).rejects.toThrow(/ENOENT/);
+    const r = await hubModelDir('o/fresh', { env });
+    expect(Buffer.compare(new Uint8Array(await readFile(join(r.dir, 'model.safetensors'))), weights)).toBe(0);
+  });
+
+  it('lets two downloads of one model take turns on each blob, and takes over a lock a dead process left', async () => {
+    const home = join(tmp, 'twice');
+    const env = { HF_HOME: home, HF_ENDPOINT: hub.url };
+    const repo = join(home, 'hub', 'models--o--fresh');
+    const sha256 = createHash('sha256').update(weights).digest('hex');
+    const [a, b] = await Promise.all([hubModelDir('o/fresh', { env }), hubModelDir('o/fresh', { env })]);
+    expect(b).toEqual(a);
+    expect(Buffer.compare(new Uint8Array(await readFile(join(a.dir, 'model.safetensors'))), weights)).toBe(0);
+    expect((await readdir(join(repo, 'blobs'))).filter((f) => /\.(lock|incomplete)$/.test(f))).toEqual([]);
+
+    // While a live process (this one) holds a blob's lock, the blob is not written; once released, it is.
+    const home1 = join(tmp, 'held');
+    const blobs1 = join(home1, 'hub', 'models--o--fresh', 'blobs');
+    await mkdir(blobs1, { recursive: true });
+    await writeFile(join(blobs1, `${sha256}.lock`), String(process.pid));
+    const n = hub.requests.length;
+    let settled = false;
+    const waiting = hubModelDir('o/fresh', { env: { HF_HOME: home1, HF_ENDPOINT: hub.url } }).finally(() => (settled = true));
+    await expect.poll(() => hub.requests.slice(n).some((q) => q.path.startsWith('/cdn/'))).toBe(true);
+    await new Promise((r) => setTimeout(r, 600)); // three of the lock's polls
+    expect(settled).toBe(false);
+    await expect(stat(join(blobs1, sha256))).rejects.toThrow(/ENOENT/);
+    await rm(join(blobs1, `${sha256}.lock`));
+    expect(Buffer.compare(new Uint8Array(await readFile(join((await waiting).dir, 'model.safetensors'))), weights)).toBe(0);
+
+    // A lock whose process is gone (pid 2^22 + 1 is above Linux's pid_max) does not block the next download.
+    const home2 = join(tmp, 'stale');
+    const blobs = join(home2, 'hub', 'models--o--fresh', 'blobs');
+    await mkdir(blobs, { recursive: true });
+    await writeFile(join(blobs, `${sha256}.lock`), String(2 ** 22 + 1));
+    const c = await hubModelDir('o/fresh', { env: { HF_HOME: home2, HF_ENDPOINT: hub.url } });
+    expect(Buffer.compare(new Uint8Array(await readFile(join(c.dir, 'model.safetensors'))), weights)).toBe(0);
+    await expect(stat(join(blobs, `${sha256}.lock`))).rejects.toThrow(/ENOENT/);
   });
 });

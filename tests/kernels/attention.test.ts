@@ -3,7 +3,7 @@ import {
   attentionBackward, attentionDsBytes, attentionForward, attentionSharedFloats, attentionTiles, type AttnShape, type TiledKind,
 } from '../../src/kernels/attention/attention.ts';
 import { kernelEnv } from '../../src/kernels/env.ts';
-import { attentionBackwardRef, attentionForwardRef } from '../../src/kernels/attention/attention.ref.ts';
+import { attentionBackwardRef, attentionForwardRef, visibleKeys } from '../../src/kernels/attention/attention.ref.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { dot, toF64 } from '../util/check.ts';
 import { checkOp, checkRefGrad } from './op.ts';
@@ -36,9 +36,19 @@ const WINDOW_CASES: Case[] = [
   { s: { B: 1, Tq: 7, Tk: 20, H: 4, Hkv: 1, D: 16, kvStride: 24, window: 9 }, lengths: null, backward: true },
 ];
 
+// Branch layouts (the shared-prompt step: prompt, then chosen, then rejected; lengths holds lengths, promptLen and
+// branchStart): an empty shared prompt (batch 1 of the first), padding, heads grouped 7:1, a window (Gemma 3) whose
+// positions restart at the second branch, D = 64.
+const BRANCH_CASES: Case[] = [
+  { s: { B: 2, Tq: 37, Tk: 37, H: 4, Hkv: 2, D: 16, branch: true }, lengths: [37, 29, 10, 0, 20, 9], backward: true },
+  { s: { B: 1, Tq: 45, Tk: 45, H: 14, Hkv: 2, D: 16, branch: true }, lengths: [41, 13, 30], backward: true },
+  { s: { B: 2, Tq: 37, Tk: 37, H: 4, Hkv: 1, D: 16, window: 5, branch: true }, lengths: [37, 30, 9, 3, 22, 11], backward: true },
+  { s: { B: 2, Tq: 33, Tk: 33, H: 4, Hkv: 2, D: 64, branch: true }, lengths: [33, 21, 5, 12, 17, 15], backward: true },
+];
+
 const name = (c: Case) => {
   const s = c.s;
-  return `B${s.B} Tq${s.Tq} Tk${s.Tk} H${s.H}/${s.Hkv} D${s.D}${s.kvStride ? ` kv${s.kvStride}` : ''}${c.lengths ? ` len[${c.lengths}]` : ''}${s.window ? ` window ${s.window}` : ''}`;
+  return `B${s.B} Tq${s.Tq} Tk${s.Tk} H${s.H}/${s.Hkv} D${s.D}${s.kvStride ? ` kv${s.kvStride}` : ''}${c.lengths ? ` len[${c.lengths}]` : ''}${s.window ? ` window ${s.window}` : ''}${s.branch ? ' branch' : ''}`;
 };
 
 /** storeDs: give the backward a dS scratch (poisoned), which the loop variant uses to skip DQ's recompute. */
@@ -94,6 +104,8 @@ describe('attention reference', () => {
     { s: { B: 2, Tq: 5, Tk: 5, H: 4, Hkv: 2, D: 4 }, lengths: [5, 3] },
     { s: { B: 1, Tq: 3, Tk: 6, H: 3, Hkv: 1, D: 4, kvStride: 7 }, lengths: [5] },
     { s: { B: 2, Tq: 6, Tk: 6, H: 2, Hkv: 1, D: 4, window: 3 }, lengths: [6, 4] },
+    { s: { B: 2, Tq: 9, Tk: 9, H: 2, Hkv: 1, D: 4, branch: true }, lengths: [9, 7, 2, 0, 5, 3] },
+    { s: { B: 1, Tq: 10, Tk: 10, H: 2, Hkv: 2, D: 4, window: 3, branch: true }, lengths: [10, 4, 7] },
   ]) {
     it(`backward matches finite differences, ${name({ ...c, backward: true })}`, () => {
       const { s, lengths } = c;
@@ -119,6 +131,26 @@ describe('attention reference', () => {
     expect(lse[1]).toBeCloseTo(Math.log(Math.exp(0) + Math.exp(1)), 12);
     // With a window of 1 each query sees only itself: query 1's score with key 1 is 2/sqrt(4).
     expect(attentionForwardRef(q, k, k, null, { ...s, window: 1 }).lse[1]).toBeCloseTo(1, 12);
+  });
+
+  it('a second-branch query sees the shared prompt and its own branch only', () => {
+    // B = 1, T = 7: prompt [0, 2), first branch [2, 4), second [4, 7) (padding at 6).
+    const s = { B: 1, Tq: 7, Tk: 7, H: 1, Hkv: 1, D: 4, branch: true };
+    const lengths = [6, 2, 4];
+    expect(visibleKeys(s, lengths, 0, 3)).toEqual([0, 4, 4, 4]); // first branch: plain causal
+    expect(visibleKeys(s, lengths, 0, 5)).toEqual([0, 2, 4, 6]);
+    expect(visibleKeys(s, lengths, 0, 6)).toEqual([0, 2, 4, 6]); // padding: clamped to the last key
+    // Window 2: row 5 sits at position 5 - (4 - 2) = 3, so it sees positions 2 and 3: keys 4 and 5 only.
+    expect(visibleKeys({ ...s, window: 2 }, lengths, 0, 5)).toEqual([2, 2, 4, 6]);
+    expect(visibleKeys({ ...s, window: 3 }, lengths, 0, 5)).toEqual([1, 2, 4, 6]);
+    // The second branch's out equals plain causal attention over [prompt, second branch] alone.
+    const rng = new Rng(9);
+    const [q, k, v] = [rng.randn(7 * 4), rng.randn(7 * 4), rng.randn(7 * 4)];
+    const rows = [0, 1, 4, 5];
+    const pick = (x: Float32Array) => rows.flatMap((r) => [...x.subarray(r * 4, r * 4 + 4)]);
+    const plain = attentionForwardRef(pick(q), pick(k), pick(v), null, { B: 1, Tq: 4, Tk: 4, H: 1, Hkv: 1, D: 4 }).out;
+    const got = attentionForwardRef(q, k, v, lengths, s).out;
+    for (const [i, r] of rows.entries()) for (let d = 0; d < 4; d++) expect(got[r * 4 + d]).toBeCloseTo(plain[i * 4 + d], 12);
   });
 });
 
@@ -187,5 +219,24 @@ describe('attention tiled', () => {
       kernelEnv.attention.variant = 'tiled';
       await run(c, 300 + i);
     });
+  });
+});
+
+describe('attention in a branch layout', () => {
+  BRANCH_CASES.forEach((c, i) => {
+    it(`loop matches the reference, ${name(c)}`, async () => {
+      kernelEnv.attention.variant = 'loop';
+      await run(c, 600 + i);
+    }, timeout(c));
+    it(`loop with a dS scratch matches the reference, ${name(c)}`, async () => {
+      kernelEnv.attention.variant = 'loop';
+      await run(c, 700 + i, true);
+    }, timeout(c));
+    // A windowed call takes the loop kernels whatever is asked for.
+    it(`tiled matches the reference, ${name(c)}`, async () => {
+      kernelEnv.attention.variant = 'tiled';
+      kernelEnv.attention.tiles = i % 2 ? { BQ: 4, BK: 8 } : { BQ: 8, BK: 4 };
+      await run(c, 800 + i);
+    }, timeout(c));
   });
 });

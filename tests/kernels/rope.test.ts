@@ -64,6 +64,23 @@ describe('rope', () => {
         await run(x, inv, nTok, T, H, D, pos0, inverse, { ref: ropeRef(x, inv, nTok, T, H, D, pos0, inverse), atol: 1e-6, rtol: 1e-5 });
       });
 
+  // Per-row positions (the shared-prompt layout: a second branch restarts after the prompt): poisoned positions
+  // buffer entries past nTok are never read; pos0 and T are ignored.
+  for (const [nTok, H, D] of [[11, 3, 10], [37, 2, 64]] as const)
+    for (const inverse of [false, true])
+      it(`${inverse ? 'backward' : 'forward'} with a positions buffer matches the reference, nTok=${nTok} H=${H} D=${D}`, async () => {
+        const rng = new Rng(nTok + D);
+        const x = rng.randn(nTok * H * D);
+        const inv = ropeInvFreq(D, 1e4);
+        const positions = Uint32Array.from({ length: nTok }, (_, i) => (i < 5 ? i : i - 3) + (i % 4 === 3 ? 1000 : 0));
+        await checkOp({
+          inputs: { inv, positions },
+          outputs: { x },
+          run: (rec, b) => (inverse ? ropeBackward : ropeForward)(rec, b.x, b.inv, nTok, 7, H, D, 3, b.positions),
+          want: { x: { ref: ropeRef(x, inv, nTok, 7, H, D, 3, inverse, positions), atol: 1e-6, rtol: 1e-5 } },
+        });
+      });
+
   // HF's own angle is an f32 product, off the true pos·θ^(−2i/D) by up to half an ulp (2.4e-4 rad at 4096):
   // the kernel reproduces that f32 angle exactly, and then needs cos/sin of it to near f32 accuracy.
   for (const [T, pos0] of [[4096, 0], [64, 100000 - 64]])

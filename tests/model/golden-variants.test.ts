@@ -21,6 +21,7 @@ import { nodeFiles } from '../../src/model/node-files.ts';
 import type { Quant } from '../../src/model/projections.ts';
 import { Transformer } from '../../src/model/transformer.ts';
 import { expectClose } from '../util/check.ts';
+import { layoutBatch } from '../../src/train/step.ts';
 import { golden, goldenAdapter, goldenStep, GOLDEN_DIR } from '../util/golden.ts';
 import { gpu } from '../util/gpu.ts';
 
@@ -75,10 +76,10 @@ describe('whole model with the GPU kernel variants forced, against PyTorch float
         }
         // The precompile plan for this step's shapes holds every pipeline the step created.
         const cfg = opened.cfg;
-        const T = Math.max(...pairs.flatMap((p) => [p.promptIds.length + p.chosenIds.length, p.promptIds.length + p.rejectedIds.length]));
-        const S = pairs.reduce((a, p) => a + p.chosenIds.length + p.rejectedIds.length, 0);
+        // The layout the step ran (each prompt once, by default): its row sequences and their length.
+        const { rowSeqs, T, S } = layoutBatch(pairs, false);
         const plan = stepPipelines(ctx, {
-          nSeq: 2 * pairs.length, T, S, C: cfg.C, F: cfg.F, H: cfg.H, Hkv: cfg.Hkv, D: cfg.D, V: cfg.V,
+          nSeq: rowSeqs, T, S, C: cfg.C, F: cfg.F, H: cfg.H, Hkv: cfg.Hkv, D: cfg.D, V: cfg.V,
           proj: base.layers[0].proj.q_proj.type, embed: base.embed.type, head: base.lmHead.type, qkvBias: false,
           lora: { R: lora.R, targets: lora.targets, dropout: false },
         });

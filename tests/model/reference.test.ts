@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.ts';
 import { toFloat32 } from '../../src/io/safetensors.ts';
 import { adapterInit } from '../../src/model/adapter.ts';
-import { layoutPairs } from '../../src/model/batch.ts';
+import { layoutPairs, layoutSharedPrompt } from '../../src/model/batch.ts';
 import { PROJECTIONS, projectionModule, type ModelConfig } from '../../src/model/config.ts';
 import { openModel } from '../../src/model/load.ts';
 import { createLora, loraModules, peftName, readLora, releaseLora } from '../../src/model/lora.ts';
@@ -91,6 +91,15 @@ describe('whole-model gradients against the float64 reference', () => {
     const none = g.cases.find((c) => c.quant === 'none')!;
     expectClose(seqLogp.slice(0, 3), none.chosen_logps.slice(0, 3), 1e-6, 1e-7, 'chosen');
     expectClose(seqLogp.slice(3, 6), none.rejected_logps.slice(0, 3), 1e-6, 1e-7, 'rejected');
+  });
+
+  it('the shared-prompt layout gives the same log-probs as two sequences per pair (float64)', () => {
+    const shared = layoutSharedPrompt(pairs);
+    expect(shared.M).toBeLessThan(batch.M);
+    const a = referenceForward(cfg, w, refLora(0), batch);
+    const b = referenceForward(cfg, w, refLora(0), shared);
+    expectClose(b.seqLogp, a.seqLogp, 1e-11, 1e-12, 'sequence log-probs');
+    expectClose(b.logp, a.logp, 1e-11, 1e-12, 'per-position log-probs');
   });
 
   const cases: [string, LossConfig, number][] = [

@@ -52,7 +52,7 @@ function forwardBlocks(D4: number, R: number): Record<string, string> {
     F_ROWS: unroll(R, (r) => [
       `let t${r} = min(tf + ${r}u, p.Tq - 1u);`,
       `let kend${r} = min(p.Tk - p.Tq + t${r} + 1u, lenb);`,
-      `let kbeg${r} = kbeg_of(t${r}, lenb);`,
+      `let kv${r} = vis_of(t${r}, lenb, br);`,
       `let qo${r} = ((b * p.Tq + t${r}) * p.H + h) * D4;`,
       `var m${r} = NEG;`,
       `var l${r} = 0.0;`,
@@ -66,7 +66,7 @@ function forwardBlocks(D4: number, R: number): Record<string, string> {
       '}',
     ]),
     F_SOFTMAX: unroll(R, (r) => [
-      `let s${r} = select(vec4<f32>(NEG), x${r}, (jj < vec4<u32>(kend${r})) & (jj >= vec4<u32>(kbeg${r})));`,
+      `let s${r} = select(vec4<f32>(NEG), x${r}, vis4(jj, kv${r}));`,
       `let mx${r} = max(m${r}, max(max(s${r}.x, s${r}.y), max(s${r}.z, s${r}.w)));`,
       `let c${r} = exp(m${r} - mx${r});`,
       `let p${r} = exp(s${r} - vec4<f32>(mx${r}));`,
@@ -141,12 +141,12 @@ function dqDsBlocks(D4: number, R: number): Record<string, string> {
     DS_ROWS: unroll(R, (r) => [
       `let t${r} = min(tf + ${r}u, p.Tq - 1u);`,
       `let kend${r} = min(p.Tk - p.Tq + t${r} + 1u, lenb);`,
-      `let kbeg${r} = kbeg_of(t${r}, lenb);`,
+      `let kv${r} = vis_of(t${r}, lenb, br);`,
       `let dso${r} = ((b * p.H + h) * p.Tq + t${r}) * ((p.Tk + 3u) / 4u * 4u);`,
       unroll(D4, (n) => `var a${r}_${n} = vec4<f32>(0.0);`),
     ]),
     // A row's entries past its own key count were never written: select drops them (no arithmetic on them).
-    DS_LOAD: unroll(R, (r) => `let d${r} = select(0.0, dsb[dso${r} + j], j < kend${r} && j >= kbeg${r});`),
+    DS_LOAD: unroll(R, (r) => `let d${r} = select(0.0, dsb[dso${r} + j], vis1(j, kv${r}));`),
     DS_ACC: unroll(D4, (n) => [`{ let kv = k[o + ${n}u];`, ...range(R).map((r) => `  a${r}_${n} += d${r} * kv;`), '}']),
     DS_OUT: unroll(R, (r) =>
       block(`if (tf + ${r}u < p.Tq)`, [`let qo${r} = ((b * p.Tq + t${r}) * p.H + h) * D4;`, unroll(D4, (n) => `dq[qo${r} + ${n}u] = a${r}_${n} * p.scale;`)]),

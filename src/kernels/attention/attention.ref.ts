@@ -1,6 +1,7 @@
-// float64 reference for attention.wgsl / attention_tiled.wgsl: causal grouped-query attention with a padding mask
-// and an optional sliding window.
-// Layouts as in attention.ts: q, out (B*Tq, H*D); k, v (B*kvStride, Hkv*D); lse (B, H, Tq); lengths (B) or null.
+// float64 reference for attention.wgsl / attention_tiled.wgsl: causal grouped-query attention with a padding mask,
+// an optional sliding window and an optional branch layout (a shared prompt, then two branches: see AttnShape.branch).
+// Layouts as in attention.ts: q, out (B*Tq, H*D); k, v (B*kvStride, Hkv*D); lse (B, H, Tq); lengths (B) or null,
+// (3B) with a branch layout.
 import type { AttnShape } from './attention.ts';
 
 /** Keys [0, end) are visible to query t of batch b (end >= 1: key 0 is always visible). */
@@ -19,18 +20,41 @@ export function visibleStart(s: AttnShape, lengths: ArrayLike<number> | null, b:
   return Math.max(0, pos + 1 - s.window);
 }
 
+/**
+ * The keys query t of batch b sees, as two ranges [a0, a1) ∪ [b0, b1). Without a branch layout the second is empty.
+ * With one (s.branch: lengths holds lengths, then promptLen, then branchStart, B each), a query at or past its
+ * sequence's branchStart sees the shared prompt [0, promptLen) and its own branch [branchStart, t], never the first
+ * branch between them; its position (RoPE's, and the window's) is t − (branchStart − promptLen).
+ */
+export function visibleKeys(s: AttnShape, lengths: ArrayLike<number> | null, b: number, t: number): [number, number, number, number] {
+  const end = visibleEnd(s, lengths, b, t);
+  if (s.branch && lengths) {
+    const pl = lengths[s.B + b];
+    const bs = lengths[2 * s.B + b];
+    const tt = end - 1; // the query's index, clamped to its sequence's last key as the window clamps it
+    if (tt >= bs) {
+      const pos1 = end - (bs - pl); // its position + 1
+      const w = s.window ?? 0;
+      return [w ? Math.max(0, pos1 - w) : 0, pl, w ? Math.max(bs, end - w) : bs, end];
+    }
+  }
+  return [visibleStart(s, lengths, b, t), end, end, end];
+}
+
 /** Softmax row of query (b, h, t) over its visible keys, scores scaled by 1/sqrt(D). */
 function probs(q: ArrayLike<number>, k: ArrayLike<number>, s: AttnShape, lengths: ArrayLike<number> | null, b: number, h: number, t: number) {
   const { Tq, H, Hkv, D } = s;
   const kvs = s.kvStride ?? s.Tk;
   const g = Math.floor(h / (H / Hkv));
   const scale = 1 / Math.sqrt(D);
-  const end = visibleEnd(s, lengths, b, t);
-  const beg = visibleStart(s, lengths, b, t);
+  const [a0, a1, b0, end] = visibleKeys(s, lengths, b, t);
+  const keys = [];
+  for (let j = a0; j < a1; j++) keys.push(j);
+  for (let j = b0; j < end; j++) keys.push(j);
   const qo = ((b * Tq + t) * H + h) * D;
-  const sc = new Float64Array(end); // entries before beg stay 0: probability 0
+  const sc = new Float64Array(end); // entries of keys not seen stay 0: probability 0
   let m = -Infinity;
-  for (let j = beg; j < end; j++) {
+  for (const j of keys) {
     const ko = ((b * kvs + j) * Hkv + g) * D;
     let acc = 0;
     for (let d = 0; d < D; d++) acc += q[qo + d] * k[ko + d];
@@ -38,8 +62,8 @@ function probs(q: ArrayLike<number>, k: ArrayLike<number>, s: AttnShape, lengths
     m = Math.max(m, sc[j]);
   }
   let l = 0;
-  for (let j = beg; j < end; j++) l += Math.exp(sc[j] - m);
-  for (let j = beg; j < end; j++) sc[j] = Math.exp(sc[j] - m) / l;
+  for (const j of keys) l += Math.exp(sc[j] - m);
+  for (const j of keys) sc[j] = Math.exp(sc[j] - m) / l;
   return { p: sc, lse: m + Math.log(l), end, g, qo, scale };
 }
 

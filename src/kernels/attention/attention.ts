@@ -29,6 +29,13 @@ export interface AttnShape {
    * Only the loop variant implements it: a windowed call takes the loop kernels on every device.
    */
   window?: number;
+  /**
+   * Branch layout (training's shared-prompt step, src/model/batch.ts): each sequence is a shared prompt, then a
+   * first branch, then a second, and `lengths` holds (3B) u32: lengths, then promptLen, then branchStart. A query
+   * at or past branchStart sees keys [0, promptLen) and [branchStart, itself] only, at position
+   * t − (branchStart − promptLen) for the window; the others see as usual. Needs Tq == Tk and lengths.
+   */
+  branch?: boolean;
 }
 
 export type AttnVariant = 'loop' | 'tiled';
@@ -102,17 +109,21 @@ function check(s: AttnShape, backward: boolean): number {
     : s.Tq > s.Tk ? `Tq=${s.Tq} exceeds Tk=${s.Tk}`
     : kvStride < s.Tk ? `kvStride=${kvStride} is below Tk=${s.Tk}`
     : s.window !== undefined && !(Number.isInteger(s.window) && s.window >= 0) ? `window=${s.window} must be a non-negative integer`
+    : s.branch && s.Tq !== s.Tk ? `a branch layout needs Tq == Tk (Tq=${s.Tq}, Tk=${s.Tk})`
     : '';
   if (why) throw new GpuError('unsupported', why, backward ? 'attention_bwd' : 'attention_fwd', shapeStr(s));
   return kvStride;
 }
 
 function shapeStr(s: AttnShape): string {
-  return `B=${s.B} Tq=${s.Tq} Tk=${s.Tk} H=${s.H} Hkv=${s.Hkv} D=${s.D} kvStride=${s.kvStride ?? s.Tk}${s.window ? ` window=${s.window}` : ''}`;
+  return `B=${s.B} Tq=${s.Tq} Tk=${s.Tk} H=${s.H} Hkv=${s.Hkv} D=${s.D} kvStride=${s.kvStride ?? s.Tk}${s.window ? ` window=${s.window}` : ''}${s.branch ? ' branch' : ''}`;
 }
 
+// useLen: 0 no lengths, 1 lengths (B), 2 a branch layout's (3B). A runtime flag, not a define: the branch layout
+// runs the same pipelines as the plain one (no extra compile, and precompile plans stay as they are).
 function uniforms(s: AttnShape, kvStride: number, lengths: GPUBuffer | null): ArrayBuffer {
-  return params([s.B, s.Tq, s.Tk, s.H, s.Hkv, kvStride, lengths ? 1 : 0, { f32: 1 / Math.sqrt(s.D) }, s.window ?? 0]);
+  if (s.branch && !lengths) throw new GpuError('unsupported', 'a branch layout needs its lengths buffer (3B u32)', 'attention', shapeStr(s));
+  return params([s.B, s.Tq, s.Tk, s.H, s.Hkv, kvStride, s.branch ? 2 : lengths ? 1 : 0, { f32: 1 / Math.sqrt(s.D) }, s.window ?? 0]);
 }
 
 /** The variant a call runs: attentionVariant, except that a sliding window always takes the loop kernels. */
@@ -160,17 +171,18 @@ export function attentionForward(
   q: GPUBuffer, // (B*Tq, H*D) f32
   k: GPUBuffer, // (B*kvStride, Hkv*D) f32
   v: GPUBuffer, // (B*kvStride, Hkv*D) f32
-  lengths: GPUBuffer | null, // (B) u32 valid keys per sequence; null = all Tk
+  lengths: GPUBuffer | null, // (B) u32 valid keys per sequence, (3B) with s.branch; null = all Tk
   s: AttnShape,
 ): void {
   const ctx = rec.ctx;
   const kvStride = check(s, false);
+  const u = uniforms(s, kvStride, lengths);
   // Without lengths the shader never reads that binding, but WebGPU wants one: q stands in.
   const len = lengths ?? q;
   const shapes = shapeStr(s);
   if (variantOf(ctx, s) === 'loop') {
     rec.dispatch({
-      kernel: 'attention_fwd', shapes, params: uniforms(s, kvStride, lengths), buffers: [out, lse, q, k, v, len],
+      kernel: 'attention_fwd', shapes, params: u, buffers: [out, lse, q, k, v, len],
       ...loopDispatch(ctx, 'FORWARD', s.D, s.B * s.H * Math.ceil(s.Tq / fwdRows(s.D, s.Tq)), fwdRows(s.D, s.Tq)),
     });
     return;
@@ -178,7 +190,7 @@ export function attentionForward(
   const { BQ, BK } = tiles(ctx, 'fwd', s.D);
   rec.dispatch({
     kernel: 'attention_fwd', shapes: `${shapes} BQ=${BQ} BK=${BK}`, pipeline: tiledPipe(ctx, 'FORWARD', s.D, BQ, BK),
-    params: uniforms(s, kvStride, lengths), buffers: [out, lse, q, k, v, len], workgroups: [Math.ceil(s.Tq / BQ), s.H, s.B],
+    params: u, buffers: [out, lse, q, k, v, len], workgroups: [Math.ceil(s.Tq / BQ), s.H, s.B],
   });
 }
 
@@ -197,7 +209,7 @@ export function attentionBackward(
   v: GPUBuffer, // (B*kvStride, Hkv*D) f32
   out: GPUBuffer, // (B*T, H*D) f32 forward output
   lse: GPUBuffer, // (B, H, T) f32 saved by forward
-  lengths: GPUBuffer | null, // (B) u32
+  lengths: GPUBuffer | null, // (B) u32, (3B) with s.branch
   s: AttnShape,
   dsScratch: GPUBuffer | null = null, // (B, H, Tq, Tk4) f32, attentionDsBytes(s): lets the loop variant skip DQ's recompute
 ): void {

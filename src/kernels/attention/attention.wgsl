@@ -2,9 +2,11 @@
 // rasterizers (SwiftShader runs invocations as SIMD lanes; barriers there cost coroutine switches).
 // Also holds the backward pre-pass shared with attention_tiled.wgsl.
 //
-// Legend: q, out, dq (B*Tq, H*D); k, v, dk, dv (B*kvStride, Hkv*D); lse (B, H, Tq); lengths (B) u32.
+// Legend: q, out, dq (B*Tq, H*D); k, v, dk, dv (B*kvStride, Hkv*D); lse (B, H, Tq); lengths (B) u32, (3B) in a
+// branch layout (useLen 2: lengths, promptLen, branchStart; see vis_of).
 // Query t of batch b sits at position Tk - Tq + t and sees keys j <= position with j < lengths[b]; with a sliding
-// window (win > 0) also only j >= kbeg_of(t) (see there). Windowed keys are masked, loops still start at key 0.
+// window (win > 0) also only j >= kbeg_of(t) (see there); in a branch layout not the first branch from the second
+// (vis_of). Masked keys are only masked: loops still start at key 0.
 // Query head h reads kv head h / (H / Hkv).
 // Backward is split so no float atomics are needed: PREP writes D_i = dout_i . out_i into the first element
 // of dq's own (row, head) slot (dq is overwritten later anyway, and this saves a scratch buffer), DKDV runs
@@ -36,6 +38,35 @@ fn len_of(b: u32) -> u32 {
 fn kbeg_of(t: u32, lenb: u32) -> u32 {
   let pos1 = min(p.Tk - p.Tq + t + 1u, lenb);
   return select(0u, pos1 - min(pos1, p.win), p.win != 0u);
+}
+
+// (promptLen, branchStart) of batch b in a branch layout, else (MAX, MAX): then no query is past a branch start.
+fn branch_of(b: u32) -> vec2<u32> {
+  if (p.useLen == 2u) { return vec2<u32>(lengths[p.B + b], lengths[2u * p.B + b]); }
+  return vec2<u32>(0xffffffffu);
+}
+
+// The keys query t sees, as [v.x, v.y) ∪ [v.z, v.w). Outside a branch layout, or before its second branch
+// (br.y, with Tq == Tk), that is [kbeg_of(t), position] and an empty second range. A query of the second branch
+// sees the shared prompt [0, br.x) and its own branch [br.y, t], at position t - (br.y - br.x) for the window.
+fn vis_of(t: u32, lenb: u32, br: vec2<u32>) -> vec4<u32> {
+  let end = min(p.Tk - p.Tq + t + 1u, lenb);
+  if (end - 1u >= br.y) {
+    let pos1 = end - (br.y - br.x);
+    let a0 = select(0u, pos1 - min(pos1, p.win), p.win != 0u);
+    let b0 = max(br.y, select(0u, end - min(end, p.win), p.win != 0u));
+    return vec4<u32>(a0, br.x, b0, end);
+  }
+  return vec4<u32>(kbeg_of(t, lenb), end, end, end);
+}
+fn vis4(j: vec4<u32>, v: vec4<u32>) -> vec4<bool> {
+  return ((j >= vec4<u32>(v.x)) & (j < vec4<u32>(v.y))) | ((j >= vec4<u32>(v.z)) & (j < vec4<u32>(v.w)));
+}
+fn vis2(j: vec2<u32>, v: vec4<u32>) -> vec2<bool> {
+  return ((j >= vec2<u32>(v.x)) & (j < vec2<u32>(v.y))) | ((j >= vec2<u32>(v.z)) & (j < vec2<u32>(v.w)));
+}
+fn vis1(j: u32, v: vec4<u32>) -> bool {
+  return (j >= v.x && j < v.y) || (j >= v.z && j < v.w);
 }
 
 // FORWARD's and DQ_DS's invocation i: query rows tf .. tf + R - 1 (R = {{R}}) of head h in batch b, whose kv head
@@ -73,6 +104,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let kstep = p.Hkv * D4;
   let kbase = rg.kbase;
   let sc = p.scale;
+  let br = branch_of(b);
   {{F_ROWS}}
   // The last row sees the most keys. Four keys per step: one rescale of the accumulators per four keys.
   // Keys past kend re-read the last visible key (finite, unlike masked rows) with probability 0.
@@ -153,9 +185,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     // walk the same queries in step instead of diverging at the start, masking the few they cannot see.
     let jlo = ja - min(ja, {{KPI}}u * lid);
     let t0 = max(jlo + p.Tq, p.Tk) - p.Tk;
-    let pos0 = p.Tk - p.Tq;
     let jj = {{VK}}<u32>({{KV_JJ}});
     let kok = jj < {{VK}}<u32>(jend);
+    let br = branch_of(b);
     for (var hh = 0u; hh < grp; hh++) {
       let h = g * grp + hh;
       let lo = (b * p.H + h) * p.Tq;
@@ -166,7 +198,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         var sk = {{VK}}<f32>(0.0);   // scores of the KPI keys
         var dpk = {{VK}}<f32>(0.0);
         {{KV_QKDO}}
-        let vis = kok & (jj <= {{VK}}<u32>(pos0 + t)) & (jj >= {{VK}}<u32>(kbeg_of(t, jend)));
+        let vis = kok & vis{{KPI}}(jj, vis_of(t, jend, br));
         let pr = select({{VK}}<f32>(0.0), exp(sk - {{VK}}<f32>(lse[lo + t])), vis);
         let ds = pr * (dpk - {{VK}}<f32>(dq[qo].x));
 #if STORE_DS
@@ -205,10 +237,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let b = i / (pairs * p.H);
   let g = h / (p.H / p.Hkv);
   let lenb = len_of(b);
-  let kenda = min(p.Tk - p.Tq + ta + 1u, lenb);
+  let br = branch_of(b);
+  let visa = vis_of(ta, lenb, br);
+  let visb = vis_of(tb, lenb, br);
   let kend = min(p.Tk - p.Tq + tb + 1u, lenb);
-  let kbega = kbeg_of(ta, lenb);
-  let kbegb = kbeg_of(tb, lenb);
   let qa = ((b * p.Tq + ta) * p.H + h) * D4;
   let qb = ((b * p.Tq + tb) * p.H + h) * D4;
   let kstep = p.Hkv * D4;
@@ -233,8 +265,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var pa = vec2<f32>(0.0);
     var pb = vec2<f32>(0.0);
     {{QK2X2}}
-    let dsa = select(vec2<f32>(0.0), exp(sa - vec2<f32>(lia)) * (pa - vec2<f32>(dia)), (jj < vec2<u32>(kenda)) & (jj >= vec2<u32>(kbega)));
-    let dsb = select(vec2<f32>(0.0), exp(sb - vec2<f32>(lib)) * (pb - vec2<f32>(dib)), (jj < vec2<u32>(kend)) & (jj >= vec2<u32>(kbegb)));
+    let dsa = select(vec2<f32>(0.0), exp(sa - vec2<f32>(lia)) * (pa - vec2<f32>(dia)), vis2(jj, visa));
+    let dsb = select(vec2<f32>(0.0), exp(sb - vec2<f32>(lib)) * (pb - vec2<f32>(dib)), vis2(jj, visb));
     {{A2_DSK}}
   }
   {{A2_OUT_DQA}}
@@ -262,6 +294,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let lenb = rg.lenb;
   let kstep = p.Hkv * D4;
   let kbase = rg.kbase;
+  let br = branch_of(b);
   {{DS_ROWS}}
   let kend = kend{{RL}};
   for (var j = 0u; j < kend; j++) {

@@ -23,6 +23,18 @@ fn len_of(b: u32) -> u32 {
   return max(lenb, 1u);   // key 0 is always visible
 }
 
+// Whether query t sees key j (j < lenb given): j at or before its position, and in a branch layout (useLen 2,
+// lengths then promptLen then branchStart; attention.wgsl's vis_of) not a first-branch key [br.x, br.y) from a
+// query of the second branch (t >= br.y).
+fn branch_of(b: u32) -> vec2<u32> {
+  if (p.useLen == 2u) { return vec2<u32>(lengths[p.B + b], lengths[2u * p.B + b]); }
+  return vec2<u32>(0xffffffffu);
+}
+fn visible(t: u32, j: u32, lenb: u32, br: vec2<u32>) -> bool {
+  let tt = min(p.Tk - p.Tq + t + 1u, lenb) - 1u;
+  return j <= tt && !(tt >= br.y && j >= br.x && j < br.y);
+}
+
 #if FORWARD
 const WG: u32 = BQ * TPR;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;   // (B*Tq, H*D) f32
@@ -56,7 +68,8 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
   // The block's last row sees the most keys; a uniform bound keeps every barrier in uniform control flow.
   let kend = workgroupUniformLoad(&endW);
   let t = t0 + r;
-  let rowEnd = min(p.Tk - p.Tq + min(t, p.Tq - 1u) + 1u, lenb);
+  let tc = min(t, p.Tq - 1u);
+  let br = branch_of(b);
 
   var acc: array<f32, DS>;
   for (var d = 0u; d < DS; d++) { acc[d] = 0.0; }
@@ -78,7 +91,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
     workgroupBarrier();
     for (var u = c; u < BK; u += TPR) {
       var s = NEG;
-      if (kt + u < rowEnd) {
+      if (visible(tc, kt + u, lenb, br)) {
         s = 0.0;
         for (var d = 0u; d < D; d++) { s += Qs[r * D + d] * Ks[u * D + d]; }
       }
@@ -160,6 +173,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
       Vs[e] = vx;
     }
     let grp = p.H / p.Hkv;
+    let br = branch_of(b);
     // The first query whose position Tk - Tq + t reaches this block's first key.
     let tstart = max(j0 + p.Tq, p.Tk) - p.Tk;
     for (var hh = 0u; hh < grp; hh++) {
@@ -193,7 +207,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
           let t = qt + u;
           var pr = 0.0;
           var gr = 0.0;
-          if (t < p.Tq && j < jend && j <= p.Tk - p.Tq + t) {
+          if (t < p.Tq && j < jend && visible(t, j, jend, br)) {
             var s = 0.0;
             var dp = 0.0;
             for (var d = 0u; d < D; d++) {
@@ -269,7 +283,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
   }
   let t = t0 + r;
   let tc = min(t, p.Tq - 1u);
-  let rowEnd = min(p.Tk - p.Tq + tc + 1u, lenb);
+  let br = branch_of(b);
   // D_i sits where this row's dq will go; it is read before the barriers below and written after them.
   let di = dq[((b * p.Tq + tc) * p.H + h) * D];
   let lrow = lse[(b * p.H + h) * p.Tq + tc];
@@ -293,7 +307,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
     workgroupBarrier();
     for (var u = c; u < BK; u += TPR) {
       var gr = 0.0;
-      if (kt + u < rowEnd) {
+      if (visible(tc, kt + u, lenb, br)) {
         var s = 0.0;
         var dp = 0.0;
         for (var d = 0u; d < D; d++) {

@@ -2,12 +2,15 @@
 // by angle = f32(position) · inv_freq[i], the f32 product HF forms before cos/sin.
 //   forward:  (x1, x2) → (x1·cos − x2·sin, x2·cos + x1·sin)
 //   backward: the transpose, a turn by −angle.
-// Row r of x is at position pos0 + (r mod T). In place: each invocation owns one pair.
+// Row r of x is at position pos0 + (r mod T), or positions[r] where usePos (a runtime flag, so the same pipeline
+// serves both: training's shared-prompt layout restarts positions at its second branch). In place: each invocation
+// owns one pair.
 
-struct Params { n: u32, t: u32, heads: u32, half: u32, pos0: u32 }
+struct Params { n: u32, t: u32, heads: u32, half: u32, pos0: u32, usePos: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;   // (nTok, heads*D) f32, in place
 @group(0) @binding(2) var<storage, read> inv_freq: array<f32>;  // (D/2) f32
+@group(0) @binding(3) var<storage, read> positions: array<u32>; // (nTok) u32, unread unless usePos
 
 // sin and cos of an f32 angle to ~1 ulp. WGSL only promises 2^-11 absolute error for cos/sin, and SwiftShader
 // delivers about that (3.6e-4 measured at positions < 4096): more than the 1e-4 rtol the kernels are held to.
@@ -36,7 +39,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = k % p.half;
   let th = k / p.half;                  // token * heads + head
   let tok = th / p.heads;
-  let pos = p.pos0 + tok % p.t;
+  var pos = p.pos0 + tok % p.t;
+  if (p.usePos != 0u) { pos = positions[tok]; }
   let angle = f32(pos) * inv_freq[i];
   let sc = sincos(angle);
   let c = sc.y;
