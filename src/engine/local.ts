@@ -29,6 +29,8 @@ export class LocalEngine implements StudioEngine {
   private model: LoadedModel | null = null;
   private data: PreparedDataset | null = null;
   private run: TrainingRun | null = null;
+  /** A finished run's end-of-run generation check, while it decodes (the run has said 'finished' already). */
+  private finishing: Promise<void> | null = null;
   /** Where the model came from, to load it again on a new device after a device loss. */
   private modelSource: { source: ModelSource; quant: Quant } | null = null;
   /** Automatic resumes of one run after lost GPU devices before the error reaches the user (the CLI: 1). */
@@ -148,7 +150,14 @@ export class LocalEngine implements StudioEngine {
         },
       });
       try {
-        if (r.status === 'finished') await this.generationEval(r.session, onEvent);
+        if (r.status === 'finished') {
+          this.finishing = this.generationEval(r.session, onEvent);
+          try {
+            await this.finishing;
+          } finally {
+            this.finishing = null;
+          }
+        }
         return toRecord({ ...r.session.run.state }, r.status);
       } finally {
         r.session.release();
@@ -217,6 +226,9 @@ export class LocalEngine implements StudioEngine {
     const c = await this.store.load(runId);
     if (!c) throw new Error(`run ${runId} has no checkpoint to export`);
     const m = requireRunModel(c, this.model, 'the web export');
+    // Right after a run says 'finished' its generation check still decodes: wait for it rather than refuse.
+    // (train() registered on it first, so by the time this continues the run has been released.)
+    if (this.finishing) await this.finishing.catch(() => {});
     if (this.run) throw new Error('a run is in progress: pause or stop it before the web export (its check decodes on the GPU)');
     if (!this.ort) throw new Error('the web export check needs onnxruntime-web, which this engine was not given');
     if (!this.modelSource) throw new Error('the web export needs the files the model was loaded from');

@@ -338,7 +338,7 @@ export class FakeEngine implements StudioEngine {
     return { ...info, name: `hf://datasets/${spec.repo}/${spec.config ?? 'default'}/${spec.split ?? 'train'}`, container: 'parquet', hub: { commit: hash(spec.repo).repeat(5), partial: false } };
   }
 
-  async readHubParallel(): Promise<ParallelRead> {
+  async readHubParallel(..._a: Parameters<StudioEngine['readHubParallel']>): Promise<ParallelRead> {
     throw new Error('not implemented: readHubParallel (the synthetic engine has no parallel Hub data)');
   }
 

@@ -75,7 +75,7 @@ export function DataScreen() {
         <p className="lede">A preference dataset: for each prompt (or source sentence), a chosen and a rejected answer.</p>
       </header>
       <section className="card" aria-labelledby="data-h">
-        <h2 id="data-h">Dataset</h2>
+        <h2 id="data-h">Preference dataset: a file or a Hub id</h2>
         <DropZone label="Dataset" accept={DATASET_EXTENSIONS.join(',')} buttonText="Choose a file" disabled={loading} onFiles={(f) => void setFile(f[0])}>
           <p>
             Drop a <strong>JSONL, JSON, CSV, TSV or Parquet</strong> file here (gzip is fine). TRL columns (prompt, chosen, rejected), translation triplets and the ALMA-R format are detected.
