@@ -99,6 +99,9 @@ describe('UI flow (synthetic engine)', () => {
     const { page } = browser;
     await nav(/^Model/).click();
     await page.getByRole('button', { name: 'Load model' }).click();
+    // Loading weights counts tensors, and says so (it once said "2 B of 21 B").
+    const counted = await page.waitForFunction(() => document.querySelector('[role=progressbar][aria-label^="Loading weights to the GPU"]')?.getAttribute('aria-valuetext'), null, { timeout: 5_000 });
+    expect(await counted.jsonValue()).toMatch(/^\d of 5 tensors$/);
     await page.getByRole('heading', { name: /Loaded: tiny-demo/ }).waitFor();
     expect(await page.getByRole('button', { name: 'Next: dataset' }).getAttribute('class')).toMatch(/\bprimary\b/);
     expect(await page.getByRole('button', { name: 'Load again' }).getAttribute('class')).toMatch(/\bsecondary\b/);
@@ -205,7 +208,26 @@ describe('UI flow (synthetic engine)', () => {
     expect(await row.getByTestId('runs-bleu').textContent()).toBe('8.50 → 12.75');
     expect(new TextDecoder().decode(entries.get('quick-try-adapter/README.md'))).toContain('from peft import AutoPeftModelForCausalLM\nmodel = AutoPeftModelForCausalLM.from_pretrained("quick-try-adapter")\n');
     await screenshot(page, 'flow-runs');
+    // The TRL recipe's note names the command in quotes, not in literal backticks.
+    await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export quick-try as a TRL recipe' }).click()]);
+    const note = await row.getByText(/^Saved .*accelerate launch/).textContent();
+    expect(note).toContain('“accelerate launch train_cpo.py”');
+    expect(note).not.toContain('`');
   }, 20_000);
+
+  it('names the DPO reference, evaluates periodically by default, and gives log-probs a unit', async () => {
+    const { page } = browser;
+    await nav(/^Training/).click();
+    await page.getByRole('radio', { name: /Quick try/ }).click();
+    const losses = await page.getByRole('combobox', { name: 'Loss', exact: true }).locator('option').allTextContents();
+    expect(losses.find((l) => l.startsWith('dpo'))).toBe('dpo (reference: the base model, adapter off)');
+    expect(losses.join(' ')).not.toMatch(/ref-free/);
+    expect(Number(await page.getByRole('textbox', { name: 'Evaluate every (steps)', exact: true }).inputValue())).toBeGreaterThan(0);
+    await nav(/^Run\b/).click();
+    for (const which of ['chosen', 'rejected']) {
+      expect(await page.locator('.chart', { hasText: `Log-prob, ${which}` }).first().textContent()).toMatch(/nats, summed over the answer/);
+    }
+  }, 15_000);
 
   it('refuses a second run while another tab holds the run lock', async () => {
     const { page, context } = browser;
