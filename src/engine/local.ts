@@ -20,7 +20,7 @@ import { readParallelRecords, type ParallelOptions, type ParallelRead } from '..
 import { adapterFiles, recipeFiles, zipFiles, type AdapterDtype } from './exports.ts';
 import { ggufFiles, requireRunModel, webExport, type OrtLoader } from './web-export.ts';
 import { providerFor, type PathFiles } from './providers.ts';
-import { hubDataOptions, loadModel, prepareDataset, readDataset, readOptions, requireTokenizer, resumedConfig, splitPairs, startRun, type LoadedModel, type PreparedDataset, type Progress, type StartedRun } from './session.ts';
+import { hubDataOptions, loadModel, markStopped, prepareDataset, readDataset, readOptions, requireTokenizer, resumedConfig, splitPairs, startRun, type LoadedModel, type PreparedDataset, type Progress, type StartedRun } from './session.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 import type { AdapterFiles, DataOptions, DatasetInfo, ExportProgress, GpuInfo, HubAccess, ModelInfo, ModelSource, RunRecord, StudioEngine, WebExport } from './types.ts';
 
@@ -177,8 +177,8 @@ export class LocalEngine implements StudioEngine {
     const { metrics, samples } = result;
     const st = s.run.state;
     const last = st.evals.at(-1);
-    if (last && last.step === st.step) Object.assign(last.metrics, metrics);
-    else st.evals.push({ step: st.step, metrics });
+    if (last && last.step === st.step) Object.assign(last, { metrics: { ...last.metrics, ...metrics }, samples });
+    else st.evals.push({ step: st.step, metrics, samples });
     onEvent({ type: 'eval', runId: st.runId, step: st.step, metrics, samples });
     await s.run.checkpoint();
   }
@@ -189,6 +189,11 @@ export class LocalEngine implements StudioEngine {
 
   async stop(): Promise<void> {
     this.run?.stop();
+  }
+
+  async markStopped(runId: string): Promise<RunRecord> {
+    if (this.run?.state.runId === runId) throw new Error(`run ${runId} is training: stop it, and it stops after the current step`);
+    return toRecord(await markStopped(this.store, runId));
   }
 
   async listRuns(): Promise<RunRecord[]> {
@@ -289,6 +294,12 @@ export class LocalEngine implements StudioEngine {
   }
 }
 
+/** The translations of the run's last evaluation that kept them (older checkpoints have none; a damaged entry is left out). */
+function evalSamples(s: RunState): RunRecord['evalSamples'] {
+  const samples = s.evals.findLast((e) => Array.isArray(e.samples))?.samples;
+  return samples?.filter((x) => x && ['prompt', 'reference', 'base', 'adapter'].every((k) => typeof x[k as keyof typeof x] === 'string'));
+}
+
 function toRecord(s: RunState, status?: RunRecord['status']): RunRecord {
   return {
     id: s.runId,
@@ -305,6 +316,7 @@ function toRecord(s: RunState, status?: RunRecord['status']): RunRecord {
     datasetFingerprint: s.datasetFingerprint,
     lastMetrics: s.history.at(-1),
     evalScores: s.evals.at(-1)?.metrics,
+    evalSamples: evalSamples(s),
   };
 }
 

@@ -8,7 +8,7 @@ import type { WebCheckResult } from '../onnx/web-check.ts';
 import type { Quant } from '../model/model.ts';
 import type { Capabilities } from '../gpu/caps.ts';
 import type { PlanModel } from '../train/memory-plan.ts';
-import type { RunConfig, RunEvent, RunStatus, StepMetrics } from '../train/config.ts';
+import type { EvalSample, RunConfig, RunEvent, RunStatus, StepMetrics } from '../train/config.ts';
 
 // The run vocabulary lives with the training loop (src/train/config.ts); the engine speaks it too.
 export type { EvalSample, RunConfig, RunEvent, RunStatus, Schedule, StepMetrics } from '../train/config.ts';
@@ -117,6 +117,8 @@ export interface RunRecord {
   datasetFingerprint: string;
   lastMetrics?: StepMetrics;
   evalScores?: Record<string, number>;
+  /** The end-of-run translations, base model and adapter side by side (kept with the run's checkpoint). */
+  evalSamples?: EvalSample[];
 }
 
 export interface AdapterFiles {
@@ -137,20 +139,34 @@ export interface WebExport extends AdapterFiles {
 
 export type ExportProgress = (p: { loaded: number; total: number; what: string }) => void;
 
+/** Progress of a load: `loaded` of `total` in `unit` (bytes when absent), and what is being done ("tokenize", "read FILE", …). */
+export interface LoadProgress {
+  loaded: number;
+  total: number;
+  what: string;
+  unit?: 'bytes' | 'rows';
+}
+
 export interface StudioEngine {
   gpuInfo(): Promise<GpuInfo>;
-  loadModel(source: ModelSource, quant: Quant, onProgress?: (p: { loaded: number; total: number; what: string }) => void): Promise<ModelInfo>;
-  loadDataset(file: Blob & { name?: string }, opts: DataOptions, onProgress?: (p: { loaded: number; total: number; what: string }) => void): Promise<DatasetInfo>;
+  loadModel(source: ModelSource, quant: Quant, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
+  loadDataset(file: Blob & { name?: string }, opts: DataOptions, onProgress?: (p: LoadProgress) => void): Promise<DatasetInfo>;
   /** The configs, splits and shards of a Hub dataset's Parquet conversion (no model needed). */
   listHubDataset(repo: string, hub: HubAccess): Promise<HubParquetListing>;
   /** A Hub dataset split, downloaded (or found in the cache) and read in the worker, as loadDataset does a file. */
-  loadHubDataset(spec: HubDatasetSpec, hub: HubAccess, opts: DataOptions, onProgress?: (p: { loaded: number; total: number; what: string }) => void): Promise<DatasetInfo>;
+  loadHubDataset(spec: HubDatasetSpec, hub: HubAccess, opts: DataOptions, onProgress?: (p: LoadProgress) => void): Promise<DatasetInfo>;
   /** A Hub dataset split read as parallel text (source, reference, pair) for the preference builder. */
   readHubParallel(spec: HubDatasetSpec, hub: HubAccess, opts: ParallelOptions, onProgress?: (p: { loaded: number; total: number; what: string }) => void): Promise<ParallelRead>;
   /** Starts a new run (or resumes runId) and resolves when it stops, pauses or finishes. */
   train(config: RunConfig, onEvent: (e: RunEvent) => void, resumeRunId?: string): Promise<RunRecord>;
   pause(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Ends a stored run that is not training (paused, or interrupted by a reload): its checkpoint is marked stopped,
+   * so every later listing says Stopped. The checkpoint stays (export, or resume it anyway). The run in progress
+   * is refused: stop() ends it after its current step.
+   */
+  markStopped(runId: string): Promise<RunRecord>;
   listRuns(): Promise<RunRecord[]>;
   runHistory(runId: string): Promise<StepMetrics[]>;
   deleteRun(runId: string): Promise<void>;

@@ -19,7 +19,9 @@ import { resolveTargets } from '../model/lora.ts';
 import { weightTypes } from '../model/model.ts';
 import { PROJECTIONS, type Projection, type Quant } from '../model/projections.ts';
 import { usesAttnDs, workspaceLayout, type Dims } from '../model/workspace.ts';
+import type { SequenceBatch } from '../model/batch.ts';
 import type { RunConfig } from './config.ts';
+import { usesSharedPrompt } from './step.ts';
 
 /** What the plan reads of a model's config (ModelInfo.shape carries it to the page). */
 export type PlanModel = Pick<ModelConfig, 'L' | 'C' | 'F' | 'H' | 'Hkv' | 'D' | 'V' | 'tieEmbeddings' | 'qkvBias' | 'qkNorm' | 'sandwichNorms' | 'layerTypes'> & {
@@ -33,16 +35,32 @@ export function planModel(c: ModelConfig): PlanModel {
   return { L, C, F, H, Hkv, D, V, tieEmbeddings, qkvBias, qkNorm, sandwichNorms, layerTypes, localRope: !!c.ropeLocal };
 }
 
-/** One micro-batch's shape: sequences (2 per pair), their padded length, and the scored (completion) positions. */
+/**
+ * One micro-batch's shape: its rows of sequences (2 per pair, or 1 per pair of [prompt | chosen | rejected] in
+ * the shared-prompt layout), their padded length, and the scored (completion) positions.
+ */
 export interface StepShape {
-  nSeq: number;
+  nSeq: number; // row sequences (SequenceBatch.rowSeqs)
   T: number;
   S: number;
+  /** The shared-prompt layout (model/batch.ts layoutSharedPrompt), as runMicroBatch picks it (layoutBatch). */
+  shared?: boolean;
 }
 
-/** The largest micro-batch a run's settings allow: every sequence at maxLength, all but its first token scored. */
-export function worstCaseShape(batchSize: number, maxLength: number): StepShape {
-  return { nSeq: 2 * batchSize, T: maxLength, S: 2 * batchSize * Math.max(1, maxLength - 1) };
+/** A laid-out batch's shape, as the workspace sizes it. */
+export function batchShape(b: SequenceBatch): StepShape {
+  return { nSeq: b.rowSeqs, T: b.T, S: b.S, shared: !!b.shared };
+}
+
+/**
+ * The largest micro-batch a run's settings allow: every sequence at maxLength, all but its first token scored.
+ * In the shared-prompt layout the worst case is a one-token prompt: a row holds two whole sequences (2 maxLength),
+ * so attention's (T, T) buffers double against two sequences; real prompts (a translation's ~40% of the tokens)
+ * make rows shorter than that.
+ */
+export function worstCaseShape(batchSize: number, maxLength: number, shared = false): StepShape {
+  const S = 2 * batchSize * Math.max(1, maxLength - 1);
+  return shared ? { nSeq: batchSize, T: 2 * maxLength, S, shared } : { nSeq: 2 * batchSize, T: maxLength, S };
 }
 
 /**
@@ -163,9 +181,9 @@ export function planStep(x: PlanInput): MemoryPlan {
   const optimizerBytes = alloc(4) * 2 + alloc(sumSquaresScratchBytes(gradParts));
 
   // ---- one micro-batch's workspace, as Workspace allocates it
-  const { nSeq, T, S } = x.shape;
+  const { nSeq, T, S, shared } = x.shape;
   const M = nSeq * T;
-  const d: Dims = { M, nSeq, T, S, R };
+  const d: Dims = { M, nSeq, T, S, R, segs: shared ? 2 * nSeq : nSeq, shared: !!shared };
   const layout = workspaceLayout(m, d, true, usesAttnDs(ctx, m, d, true));
   let workspaceBytes = 0;
   for (const [name, size] of Object.entries(layout)) {
@@ -218,5 +236,6 @@ export function planRun(
   cfg: Pick<RunConfig, 'quant' | 'batchSize' | 'maxLength' | 'r' | 'targets' | 'dropout'>,
   caps: Capabilities = DEFAULT_CAPS,
 ): MemoryPlan {
-  return planStep({ model, quant: cfg.quant, shape: worstCaseShape(cfg.batchSize, cfg.maxLength), lora: { r: cfg.r, targets: cfg.targets, dropout: cfg.dropout }, caps });
+  const shared = usesSharedPrompt(cfg.dropout > 0);
+  return planStep({ model, quant: cfg.quant, shape: worstCaseShape(cfg.batchSize, cfg.maxLength, shared), lora: { r: cfg.r, targets: cfg.targets, dropout: cfg.dropout }, caps });
 }

@@ -19,6 +19,7 @@ export interface EngineArgsMap {
   train: [config: RunConfig, onEvent: null, resumeRunId?: string];
   pause: [];
   stop: [];
+  markStopped: [runId: string];
   listRuns: [];
   runHistory: [runId: string];
   deleteRun: [runId: string];
@@ -133,6 +134,7 @@ export class WorkerEngine implements StudioEngine {
     this.call('train', resumeRunId === undefined ? [config, null] : [config, null, resumeRunId], onEvent);
   pause: StudioEngine['pause'] = () => this.call('pause', []);
   stop: StudioEngine['stop'] = () => this.call('stop', []);
+  markStopped: StudioEngine['markStopped'] = (runId) => this.call('markStopped', [runId]);
   listRuns: StudioEngine['listRuns'] = () => this.call('listRuns', []);
   runHistory: StudioEngine['runHistory'] = (runId) => this.call('runHistory', [runId]);
   deleteRun: StudioEngine['deleteRun'] = (runId) => this.call('deleteRun', [runId]);

@@ -38,5 +38,5 @@ export function serveEngine(port: PortLike, engine: StudioEngine): void {
 }
 
 // Every StudioEngine method, once: the Record makes a method added to the interface a type error here until listed.
-const METHOD_SET: Record<Method, true> = { gpuInfo: true, loadModel: true, loadDataset: true, listHubDataset: true, loadHubDataset: true, readHubParallel: true, train: true, pause: true, stop: true, listRuns: true, runHistory: true, deleteRun: true, exportAdapter: true, exportGguf: true, exportWeb: true, exportRecipe: true, translate: true, prefsCandidates: true };
+const METHOD_SET: Record<Method, true> = { gpuInfo: true, loadModel: true, loadDataset: true, listHubDataset: true, loadHubDataset: true, readHubParallel: true, train: true, pause: true, stop: true, markStopped: true, listRuns: true, runHistory: true, deleteRun: true, exportAdapter: true, exportGguf: true, exportWeb: true, exportRecipe: true, translate: true, prefsCandidates: true };
 const isMethod = (engine: StudioEngine, kind: unknown): kind is Method => typeof kind === 'string' && Object.hasOwn(METHOD_SET, kind) && typeof engine[kind as Method] === 'function';

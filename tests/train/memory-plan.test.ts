@@ -7,16 +7,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { releaseScratch } from '../../src/kernels/scratch.ts';
 import { makeTinyModelFiles } from '../../src/io/tiny-model.ts';
 import { memorySource } from '../../src/io/source.ts';
-import { layoutPairs, type PairIds } from '../../src/model/batch.ts';
+import type { PairIds } from '../../src/model/batch.ts';
 import { openModel, type FileProvider } from '../../src/model/load.ts';
 import { createLora, releaseLora } from '../../src/model/lora.ts';
 import { loadBaseModel, releaseBaseModel } from '../../src/model/model.ts';
 import { nodeFiles } from '../../src/model/node-files.ts';
 import type { Projection, Quant } from '../../src/model/projections.ts';
 import { Transformer } from '../../src/model/transformer.ts';
-import { planModel, planRun, planStep, worstCaseShape } from '../../src/train/memory-plan.ts';
+import { batchShape, planModel, planRun, planStep, worstCaseShape } from '../../src/train/memory-plan.ts';
 import { LoraOptimizer } from '../../src/train/optimizer.ts';
-import { runMicroBatch } from '../../src/train/step.ts';
+import { layoutBatch, runMicroBatch } from '../../src/train/step.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { TINY } from '../util/tiny.ts';
 import { gpu } from '../util/gpu.ts';
@@ -50,8 +50,8 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { what: 'tiny demo model, q4_0, all-linear r 8 with dropout', provider: () => nodeFiles(TINY), sourceBytes: 2, quant: 'q4_0', lora: { r: 8, targets: 'all-linear', dropout: 0.05 }, batch: { pairs: 2, prompt: 20, answer: 40 } },
-  { what: 'synthetic Qwen2 C 128, untied, q8_0, all-linear r 16 with dropout', provider: syntheticProvider, sourceBytes: 4, quant: 'q8_0', lora: { r: 16, targets: 'all-linear', dropout: 0.1 }, batch: { pairs: 2, prompt: 24, answer: 40 } },
+  { what: 'tiny demo model, q4_0, all-linear r 8, shared-prompt layout', provider: () => nodeFiles(TINY), sourceBytes: 2, quant: 'q4_0', lora: { r: 8, targets: 'all-linear', dropout: 0 }, batch: { pairs: 2, prompt: 20, answer: 40 } },
+  { what: 'synthetic Qwen2 C 128, untied, q8_0, all-linear r 16 with dropout (two sequences per pair)', provider: syntheticProvider, sourceBytes: 4, quant: 'q8_0', lora: { r: 16, targets: 'all-linear', dropout: 0.1 }, batch: { pairs: 2, prompt: 24, answer: 40 } },
 ];
 
 const measured: string[] = [];
@@ -70,8 +70,9 @@ describe('memory plan (the engine planner the studio shows)', () => {
       const base = await loadBaseModel(ctx, opened.cfg, opened.reader, c.quant).finally(() => opened.close());
       const loadPeak = ctx.peakBytes - live;
       const batch = pairs(c.batch.pairs, c.batch.prompt, c.batch.answer, opened.cfg.V, 5);
-      const laid = layoutPairs(batch, 0);
-      const plan = planStep({ model: planModel(opened.cfg), quant: c.quant, shape: { nSeq: laid.nSeq, T: laid.T, S: laid.S }, lora: c.lora, caps: ctx.caps, sourceBytesPerWeight: c.sourceBytes });
+      const laid = layoutBatch(batch, c.lora.dropout > 0); // the layout runMicroBatch runs
+      expect(!!laid.shared).toBe(c.lora.dropout === 0);
+      const plan = planStep({ model: planModel(opened.cfg), quant: c.quant, shape: batchShape(laid), lora: c.lora, caps: ctx.caps, sourceBytesPerWeight: c.sourceBytes });
 
       ctx.resetPeak();
       const lora = createLora(ctx, opened.cfg, { ...c.lora, alpha: 16, useRslora: false }, 1);
@@ -89,7 +90,7 @@ describe('memory plan (the engine planner the studio shows)', () => {
       expect(Math.abs(plan.stepBytes - stepPeak) / stepPeak).toBeLessThan(0.1);
       expect(Math.abs(plan.loadPeakBytes - loadPeak) / loadPeak).toBeLessThan(0.1);
       // The run-settings plan (every sequence at max length) covers this batch.
-      const run = planRun(planModel(opened.cfg), { quant: c.quant, batchSize: c.batch.pairs, maxLength: laid.T, ...c.lora }, ctx.caps);
+      const run = planRun(planModel(opened.cfg), { quant: c.quant, batchSize: c.batch.pairs, maxLength: c.batch.prompt + c.batch.answer, ...c.lora }, ctx.caps);
       expect(run.peakBytes).toBeGreaterThanOrEqual(plan.stepBytes);
       opt.release();
       tf.release();
@@ -112,5 +113,7 @@ describe('memory plan (the engine planner the studio shows)', () => {
     expect(p.largestBuffer.bytes).toBeLessThanOrEqual(128 << 20);
     expect(p.largestBuffer.what).toBe('embedding');
     expect(worstCaseShape(2, 64)).toEqual({ nSeq: 4, T: 64, S: 4 * 63 });
+    // Shared-prompt rows: a one-token prompt leaves two whole sequences in a row.
+    expect(worstCaseShape(2, 64, true)).toEqual({ nSeq: 2, T: 128, S: 4 * 63, shared: true });
   });
 });

@@ -8,6 +8,7 @@ import type {
   DatasetPreviewRow,
   ExportProgress,
   GpuInfo,
+  LoadProgress,
   HubAccess,
   HubDatasetSpec,
   HubParquetListing,
@@ -31,6 +32,8 @@ export interface FakeEngineOptions {
   stepMs?: number;
   /** Wall time of a model load (reported in ~10 progress messages). */
   loadMs?: number;
+  /** Wall time of a dataset's tokenization (reported in rows, in ~5 progress messages; 0: at once). */
+  tokenizeMs?: number;
   /** false: translate() throws "not implemented", as an engine without decoding would. */
   translate?: boolean;
   gpu?: Partial<GpuInfo>;
@@ -56,7 +59,7 @@ export class FakeEngine implements StudioEngine {
   private nextRun = 1;
 
   constructor(opts: FakeEngineOptions = {}) {
-    this.opts = { stepMs: 60, loadMs: 600, gpu: {}, ...opts, translate: opts.translate ?? true };
+    this.opts = { stepMs: 60, loadMs: 600, tokenizeMs: 0, gpu: {}, ...opts, translate: opts.translate ?? true };
   }
 
   async gpuInfo(): Promise<GpuInfo> {
@@ -92,7 +95,7 @@ export class FakeEngine implements StudioEngine {
     return this.model;
   }
 
-  async loadDataset(file: Blob & { name?: string }, opts: DataOptions, onProgress?: (p: { loaded: number; total: number; what: string }) => void): Promise<DatasetInfo> {
+  async loadDataset(file: Blob & { name?: string }, opts: DataOptions, onProgress?: (p: LoadProgress) => void): Promise<DatasetInfo> {
     // Node's structured clone turns a File into a nameless Blob (browsers keep File): read those as JSONL.
     const name = file.name ?? 'dataset.jsonl';
     if (!/\.(jsonl|json)$/i.test(name)) throw new Error(`${name}: the fake engine reads JSONL/JSON only`);
@@ -134,6 +137,11 @@ export class FakeEngine implements StudioEngine {
     });
     if (read > 0 && rows.length === 0 && (counts['missing-field'] ?? 0) === read && !m) {
       throw new Error(`${name}: unknown row format: no known layout matches the columns; give a column mapping`);
+    }
+    // Tokenization as the engine reports it: rows, named, after the bytes.
+    for (let k = 0; k <= 5; k++) {
+      onProgress?.({ loaded: Math.round((read * k) / 5), total: read, what: 'tokenize', unit: 'rows' });
+      if (k < 5 && this.opts.tokenizeMs) await sleep(this.opts.tokenizeMs / 5);
     }
     const evalPairs = Math.round(rows.length * opts.evalFraction);
     const edges = [32, 64, 128, 256, 512];
@@ -259,6 +267,7 @@ export class FakeEngine implements StudioEngine {
     ];
     onEvent({ type: 'eval', runId: rec.id, step: rec.step, metrics: gen, samples });
     rec.evalScores = { ...evalMetrics, ...gen };
+    rec.evalSamples = samples;
   }
 
   async pause(): Promise<void> {
@@ -267,6 +276,15 @@ export class FakeEngine implements StudioEngine {
 
   async stop(): Promise<void> {
     if (this.training) this.control = 'stop';
+  }
+
+  async markStopped(runId: string): Promise<RunRecord> {
+    const r = this.runs.get(runId);
+    if (!r) throw new Error(`no run ${runId}`);
+    if (this.training && r.status === 'running') throw new Error(`run ${runId} is training`);
+    if (r.step < r.totalSteps) r.status = 'stopped';
+    r.updatedAt = Date.now();
+    return { ...r };
   }
 
   async listRuns(): Promise<RunRecord[]> {

@@ -30,6 +30,7 @@ class RecordingEngine implements StudioEngine {
   async loadDataset(...a: Parameters<StudioEngine['loadDataset']>): Promise<DatasetInfo> {
     this.rec('loadDataset', a);
     const text = await a[0].text();
+    for (let i = 0; i <= 2; i++) a[2]?.({ loaded: i, total: 2, what: 'tokenize', unit: 'rows' });
     return { name: 'd', container: 'jsonl', format: 'trl', rowsRead: text.split('\n').length, rowsUsable: 1, trainPairs: 1, evalPairs: 0, fingerprint: 'x', preview: [], report: {}, reportText: '' };
   }
   async train(config: RunConfig, onEvent: (e: RunEvent) => void, resumeRunId?: string): Promise<RunRecord> {
@@ -43,6 +44,11 @@ class RecordingEngine implements StudioEngine {
   }
   async stop() {
     this.rec('stop', []);
+  }
+  async markStopped(runId: string): Promise<RunRecord> {
+    this.rec('markStopped', [runId]);
+    const config = presetConfig('quick', { name: 'p' });
+    return { id: runId, name: 'p', status: 'stopped', step: 1, totalSteps: 2, createdAt: 0, updatedAt: 0, config, modelName: 'm', modelFingerprint: 'f', datasetName: 'd', datasetFingerprint: 'x' };
   }
   async listRuns() {
     return [];
@@ -117,9 +123,11 @@ describe('the engine worker protocol (serve.ts ↔ client.ts)', () => {
     const files = await client.exportAdapter('run-1', 'f16');
     expect(files.files[0].bytes).toEqual(new Uint8Array([1, 2, 3]));
     await client.deleteRun('run-2');
-    expect(engine.calls.slice(-2)).toEqual([
+    expect((await client.markStopped('run-4')).status).toBe('stopped');
+    expect(engine.calls.slice(-3)).toEqual([
       { method: 'exportAdapter', args: ['run-1', 'f16'] },
       { method: 'deleteRun', args: ['run-2'] },
+      { method: 'markStopped', args: ['run-4'] },
     ]);
   });
 
@@ -138,8 +146,11 @@ describe('the engine worker protocol (serve.ts ↔ client.ts)', () => {
     // Every method with a callback has its slot listed (loadDataset's Blob crosses as a Blob).
     expect(CALLBACK_ARG).toEqual({ loadModel: 2, loadDataset: 2, loadHubDataset: 3, readHubParallel: 3, train: 1, exportWeb: 1 });
     const opts = { maxLength: 8, maxPromptLength: 4, evalFraction: 0, seed: 1 };
-    const d = await client.loadDataset(new File(['a\nb'], 'd.jsonl'), opts);
+    // Tokenization's progress counts rows, and says so.
+    const rows: string[] = [];
+    const d = await client.loadDataset(new File(['a\nb'], 'd.jsonl'), opts, (p) => rows.push(`${p.what} ${p.loaded}/${p.total} ${p.unit}`));
     expect(d.rowsRead).toBe(2);
+    expect(rows).toEqual(['tokenize 0/2 rows', 'tokenize 1/2 rows', 'tokenize 2/2 rows']);
     // Hub datasets: the spec and the page's Hub access (token, address) cross; progress comes back.
     const hub = { token: 't', hubUrl: 'http://127.0.0.1:1' };
     const got: string[] = [];

@@ -10,6 +10,7 @@ import { useStudio } from '../store/context.tsx';
 import { isActive, listedStatus, resumeBlockers } from '../store/selectors.ts';
 import { resultsOf, scoreChange, type GenScore } from '../lib/results.ts';
 import { PHASE_WORDS } from '../store/training.ts';
+import { Samples } from './run/ResultsCard.tsx';
 
 const when = (t: number) => (t ? new Date(t).toLocaleString() : '—');
 
@@ -148,6 +149,13 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
                 )}
               </div>
             </div>
+          </td>
+        </tr>
+      )}
+      {r.evalSamples && r.evalSamples.length > 0 && (
+        <tr className="samples-row" data-testid={`runs-samples-${r.name}`}>
+          <td colSpan={12}>
+            <Samples samples={r.evalSamples} open={false} />
           </td>
         </tr>
       )}

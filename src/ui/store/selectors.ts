@@ -49,11 +49,11 @@ export function resumeBlockers(s: StudioState, rec: RunRecord): string[] {
 
 /**
  * How a stored run reads in the list: this page's live run as its phase; a run stored as running that no
- * page trains (the page was reloaded or closed mid-run) as interrupted; a paused run stopped here as stopped.
+ * page trains (the page was reloaded or closed mid-run) as interrupted; otherwise as stored (a paused run that
+ * was stopped is stored stopped: engine.markStopped).
  */
 export function listedStatus(s: StudioState, rec: RunRecord): ListedStatus {
   if (s.run.runId === rec.id && isActive(s.run.phase)) return 'running';
-  if (s.stoppedRuns[rec.id] && rec.status === 'paused') return 'stopped';
   if (rec.status === 'running') return 'interrupted';
   return rec.status;
 }

@@ -1,15 +1,11 @@
 // The state each slice adds to the studio store, as types only: slice creators (compare.ts, data.ts, …) and
 // types.ts's StudioState import them from here, so no slice module and types.ts import each other (no cycle).
-import type { DatasetInfo, EvalSample, GpuInfo, HubDatasetSpec, HubParquetListing, ModelInfo, ModelSource, Quant, RunConfig, RunRecord, RunStatus, StepMetrics, WebExport } from '../../engine/types.ts';
+import type { DatasetInfo, EvalSample, LoadProgress, GpuInfo, HubDatasetSpec, HubParquetListing, ModelInfo, ModelSource, Quant, RunConfig, RunRecord, RunStatus, StepMetrics, WebExport } from '../../engine/types.ts';
 import type { CandidateOptions, ParallelReport, ParallelRow, PrefRecord, PrefsMetric, PrefsStats, RejectRule } from '../../prefs/index.ts';
 import type { Drafts, NumericKey } from '../lib/validate.ts';
 
-/** Coarse progress of a load (model, dataset). */
-export interface Progress {
-  loaded: number;
-  total: number;
-  what: string;
-}
+/** Coarse progress of a load (model, dataset), as the engine reports it. */
+export type Progress = LoadProgress;
 
 // compare.ts
 export interface CompareSlice {
@@ -189,8 +185,6 @@ export interface RunsSlice {
   busyRunId: string | null;
   /** base_model_name_or_path per run, where the user typed one (a model not from the Hub). */
   peftBase: Record<string, string>;
-  /** Paused runs stopped from this page (the engine has no loop to stop for them; kept for the session). */
-  stoppedRuns: Record<string, true>;
   setPeftBase(id: string, base: string): void;
   refreshRuns(): Promise<void>;
   deleteRun(id: string): Promise<void>;
