@@ -37,6 +37,8 @@ export interface CorpusCase {
   names: string[];
   /** Why this case still ends otherwise, and whose area the fix is in. */
   knownFailing?: string;
+  /** data: tokenize as for a model with this max_position_embeddings (the tiny model's 2048 otherwise). */
+  maxPositions?: number;
 }
 
 // ---- helpers ------------------------------------------------------------------------------------------------
@@ -86,9 +88,9 @@ export function makeCorpus(root: string): CorpusCase[] {
     return p;
   };
   const add = (c: CorpusCase) => cases.push(c);
-  const dataCase = (id: string, name: string, data: string | Uint8Array, expect: CorpusCase['expect'], names: string[], knownFailing?: string) => {
+  const dataCase = (id: string, name: string, data: string | Uint8Array, expect: CorpusCase['expect'], names: string[], knownFailing?: string, maxPositions?: number) => {
     const p = file(`data/${name}`, data);
-    add({ id: `data/${id}`, entry: 'data', path: p, expect, names: names.map((n) => n.replace('$FILE', p)), knownFailing });
+    add({ id: `data/${id}`, entry: 'data', path: p, expect, names: names.map((n) => n.replace('$FILE', p)), knownFailing, maxPositions });
   };
 
   // -- datasets: field-level problems in every container ------------------------------------------------------
@@ -195,9 +197,25 @@ export function makeCorpus(root: string): CorpusCase[] {
   dataCase('parquet/truncated', 'truncated.parquet', pq.subarray(0, Math.floor(pq.length / 2)), 'refuse', ['$FILE']);
   dataCase('parquet/footer-cut', 'footer-cut.parquet', pq.subarray(0, pq.length - 4), 'refuse', ['$FILE']);
   // -- datasets: lengths --------------------------------------------------------------------------------------
-  const long = 'word '.repeat(3000);
-  dataCase('length/long-completion-truncated', 'long-completion.jsonl', jsonl([...GOOD, row('Translate: x', long, 'short')]), 'warn', ['truncated: ', '1 completions']);
-  dataCase('length/long-prompt-truncated', 'long-prompt.jsonl', jsonl([...GOOD, row(long, 'a', 'b')]), 'warn', ['truncated: ']);
+  // The corpus test reads data as `train` does with max_length 256 / max_prompt_length 128; the model's
+  // max_position_embeddings is the tiny model's 2048 unless a case says otherwise.
+  const words = (n: number) => 'word '.repeat(n);
+  // TRL 1.13 cuts the longer answer to max_length tokens and the other one by as many: both stay, both counted.
+  dataCase('length/long-completions-truncated', 'long-completions.jsonl', jsonl([...GOOD, row('Translate: x', words(300), words(290))]), 'warn', ['truncated: ', '1 completions']);
+  // One long answer beside a short one: TRL 1.13's cut leaves the short one empty, so the row is set aside.
+  dataCase('length/long-completion-cut-to-nothing', 'long-completion.jsonl', jsonl([...GOOD, row('Translate: x', words(600), 'short')]), 'warn', ['row 5', 'cut to nothing']);
+  // TRL 1.13 never cuts a prompt: a 400-token prompt stays, counted as longer than max_length.
+  dataCase('length/long-prompt-kept', 'long-prompt.jsonl', jsonl([...GOOD, row(words(400), 'a', 'b')]), 'warn', ['kept longer than max_length', ': 1']);
+  // The same prompt on a 64-position model: set aside, its length and the model's limit named.
+  dataCase('length/prompt-over-positions', 'over-positions.jsonl', jsonl([...GOOD, row(words(400), 'a', 'b')]), 'warn', ['row 5', 'max_position_embeddings', "the model's 64 positions", 'set aside'], undefined, 64);
+  dataCase('length/answer-over-positions', 'answer-over-positions.jsonl', jsonl([...GOOD, row('Translate: x', words(100), words(90))]), 'warn', ['row 5', "the model's 64 positions", 'set aside'], undefined, 64);
+  dataCase('length/over-positions-csv', 'over-positions.csv', csv(header, [...cells, [words(400), 'a', 'b']]), 'warn', ['row 5', 'max_position_embeddings'], undefined, 64);
+  // Every row too long for the model: nothing usable, refused naming the rows.
+  dataCase('length/all-over-positions', 'all-over-positions.jsonl', jsonl(GOOD.map((r) => row(words(80) + r.prompt, r.chosen, r.rejected))), 'refuse', ['$FILE', 'no usable rows', 'row 1', 'max_position_embeddings'], undefined, 64);
+  // Rows far too long to tokenize: set aside unread (a 50 MB row hung in tokenization); 4 MB and 1 MB here.
+  dataCase('length/huge-prompt', 'huge-prompt.jsonl', jsonl([...GOOD, row('x'.repeat(4 << 20), 'a', 'b')]), 'warn', ['row 5', 'prompt', '4,194,304 characters', 'set aside without tokenizing']);
+  dataCase('length/huge-answer', 'huge-answer.jsonl', jsonl([...GOOD, row('Translate: x', 'ab '.repeat(1 << 18), 'b')]), 'warn', ['row 5', 'chosen', 'set aside without tokenizing']);
+  dataCase('length/huge-answer-tsv', 'huge-answer.tsv', csv(header, [...cells, ['Translate: x', 'a', 'cd '.repeat(1 << 18)]], '\t'), 'warn', ['row 5', 'rejected', 'set aside without tokenizing']);
 
   // -- text files for translate and score ---------------------------------------------------------------------
   const ref = file('text/ref.txt', 'Guten Morgen\nDanke\n');

@@ -9,4 +9,13 @@ export const settings = {
   powerPreference: 'high-performance' as GPUPowerPreference,
   /** Log the adapter that was picked. */
   verbose: false,
+  /**
+   * The Hugging Face Hub's address, for models and datasets by id (Node: HF_ENDPOINT overrides it per call).
+   * The studio reads an override from `localStorage['cpo-studio:settings']` (JSON, e.g. `{"hubUrl": "http://127.0.0.1:8080"}`)
+   * when the page starts and sends it with each Hub request to the worker; tests point it at tests/helpers/hub-server.ts.
+   */
+  hubUrl: 'https://huggingface.co',
 };
+
+/** The fields a page may override from storage (studioSettings in src/ui/lib/settings.ts), checked there. */
+export type Settings = typeof settings;

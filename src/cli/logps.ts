@@ -62,7 +62,7 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
   try {
     const m = await loadModelFromPath(ctx, modelPath, quant);
     // No truncation and no split: every pair is scored whole, as other tools score it.
-    const d = prepareDataset(read, requireTokenizer(m), { maxLength: 1e9, maxPromptLength: 1e9 - 1, evalFraction: 0, seed: 0 }, progressLog('data'));
+    const d = prepareDataset(read, requireTokenizer(m), { maxLength: 1e9, maxPromptLength: 1e9 - 1, evalFraction: 0, seed: 0 }, progressLog('data'), m.opened.cfg.maxPositions);
     checkReport(d.report, !!a.strict);
     const pairs = d.pairs;
     const lora = await loraFor(ctx, m, a.adapter as string | undefined, fresh, a.seed as number);

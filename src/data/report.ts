@@ -44,6 +44,7 @@ const REASON_TEXT: Record<string, string> = {
   'unknown-language': 'unknown language',
   'bad-value': 'bad value',
   'prompt-too-long': 'prompt too long after tokenization',
+  'too-long': 'too long for the model or to tokenize',
   tokenization: 'tokenization problem',
 };
 
@@ -77,6 +78,8 @@ export function formatReport(report: ValidationReport, maxIssues = 20): string {
       out.push(`    truncated: ${t.truncatedPrompts} prompts, ${t.truncatedCompletions} completions`);
     }
     if (t.droppedLongPrompts) out.push(`    dropped (prompt longer than max_prompt_length): ${t.droppedLongPrompts}`);
+    if (t.droppedTooLong) out.push(`    set aside (longer than the model's positions, or too long to tokenize): ${t.droppedTooLong}`);
+    if (t.overMaxLength) out.push(`    kept longer than max_length (TRL 1.13 never cuts prompts): ${t.overMaxLength}`);
     if (t.boundaryMismatches) out.push(`    prompt/answer boundary differs between chosen and rejected: ${t.boundaryMismatches}`);
     out.push('    length histogram (prompt + longer completion, before truncation):');
     const maxCount = Math.max(1, ...t.histogram.counts);

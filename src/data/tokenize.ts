@@ -15,6 +15,14 @@
 // maxLength − (longer answer's length), as a Python slice (a negative bound counts from the end).
 // 'trl-legacy' is the rule of TRL before 1.13: the prompt is cut to maxPromptLength first (keep_end keeps its
 // end, keep_start its start), then both answers to maxLength − maxPromptLength if still too long.
+//
+// Longer than the model: a row still longer than the model's max_position_embeddings after truncation (TRL 1.13
+// keeps a long prompt whole) cannot be scored faithfully (no position past the RoPE tables; its workspace grows
+// with it: a 1 MB row planned 7.5 GB), so it is set aside with a 'too-long' issue naming its lengths. Rows kept
+// longer than max_length (a long prompt, as TRL keeps it) are counted in the summary. Before any of that, a field
+// longer than MAX_CHARS_PER_TOKEN characters per token of the limit is set aside unread: tokenizing it is the
+// only way to know TRL's exact cut, and a 50 MB row took minutes (a hang) to tokenize for a cut that keeps at
+// most 1/32 of it.
 import type { TextTokenizer } from '../model/tokenizer.ts';
 import type { ChatMessage, LengthHistogram, PreferenceRow, RowIssue, TokenizationSummary, TokenizedPair, TokenLengthStats, ValidationReport } from './types.ts';
 import { addIssue } from './report.ts';
@@ -33,9 +41,16 @@ export interface TokenizeOptions {
   truncationMode?: TruncationMode;
   /** ALMA: drop rows whose prompt (with BOS) is longer than maxPromptLength instead of truncating it. */
   dropLongPrompts?: boolean;
+  /** The model's max_position_embeddings: rows longer after truncation are set aside (see the header). */
+  maxPositions?: number;
   /** Upper bin edges for the length histogram. */
   histogramEdges?: number[];
+  /** Rows tokenized so far of all rows: every PROGRESS_EVERY rows and at the end (the studio shows it). */
+  onProgress?: (done: number, total: number) => void;
 }
+
+/** Rows between progress calls: a few per second at the 1-4 ms a row BPE takes on long pairs. */
+export const PROGRESS_EVERY = 256;
 
 export interface TokenizeResult {
   pairs: TokenizedPair[];
@@ -45,6 +60,13 @@ export interface TokenizeResult {
 }
 
 const DEFAULT_EDGES = [32, 64, 128, 256, 384, 512, 768, 1024, 1536, 2048, 4096];
+
+/**
+ * Characters per token past which a field is not tokenized (see the header). Text runs about 4 characters per
+ * token in the tokenizers we load (the demo set: 3.6 on the tiny model); 32 leaves room for long tokens (runs of
+ * spaces in code) while a field over it is at least 8 times the limit.
+ */
+export const MAX_CHARS_PER_TOKEN = 32;
 
 export function tokenizePairs(rows: PreferenceRow[], tokenizer: TextTokenizer, options: TokenizeOptions = {}): TokenizeResult {
   const maxLength = options.maxLength ?? 1024;
@@ -65,14 +87,26 @@ export function tokenizePairs(rows: PreferenceRow[], tokenizer: TextTokenizer, o
   let truncatedCompletions = 0;
   let droppedLongPrompts = 0;
   let boundaryMismatches = 0;
+  let droppedTooLong = 0;
+  let overMaxLength = 0;
+  const maxPositions = options.maxPositions ?? Infinity;
+  const charCap = Math.min(maxPositions, maxLength) * MAX_CHARS_PER_TOKEN;
 
   rows.forEach((row, index) => {
+    if (index % PROGRESS_EVERY === 0) options.onProgress?.(index, rows.length);
     const where = { row: row.row, line: row.line };
     let text: { prompt: string; chosen: string; rejected: string };
     try {
       text = row.kind === 'text' ? row : renderChat(row.prompt, row.chosen, row.rejected, tokenizer);
     } catch (e) {
       issues.push({ ...where, reason: 'tokenization', message: (e as Error).message });
+      return;
+    }
+    const huge = (['prompt', 'chosen', 'rejected'] as const).find((f) => text[f].length > charCap);
+    if (huge) {
+      droppedTooLong++;
+      const of = Math.min(maxPositions, maxLength) === maxPositions ? `the model's ${maxPositions} positions (max_position_embeddings)` : `max_length ${maxLength}`;
+      issues.push({ ...where, field: huge, reason: 'too-long', message: `${huge} is ${text[huge].length.toLocaleString('en-US')} characters, over ${MAX_CHARS_PER_TOKEN} per token of ${of}: set aside without tokenizing` });
       return;
     }
     const promptIds = tokenizer.encode(text.prompt);
@@ -141,6 +175,17 @@ export function tokenizePairs(rows: PreferenceRow[], tokenizer: TextTokenizer, o
         return;
       }
     }
+    const longest = prompt.length + Math.max(chosenTail.length + chosenIds.length, rejectedTail.length + rejectedIds.length);
+    if (longest > maxPositions) {
+      droppedTooLong++;
+      issues.push({
+        ...where,
+        reason: 'too-long',
+        message: `${longest} tokens after truncation (prompt ${prompt.length}), over the model's ${maxPositions} positions (max_position_embeddings): set aside${legacy ? '' : ' (TRL 1.13 never cuts a prompt)'}`,
+      });
+      return;
+    }
+    if (longest > maxLength) overMaxLength++;
     const pair: TokenizedPair = { index, promptIds: prompt, chosenIds, rejectedIds };
     if (chosenTail.length) pair.chosenPromptTail = chosenTail;
     if (rejectedTail.length) pair.rejectedPromptTail = rejectedTail;
@@ -152,6 +197,7 @@ export function tokenizePairs(rows: PreferenceRow[], tokenizer: TextTokenizer, o
     if (bin < 0) bin = edges.length;
     histogram.counts[bin]++;
   });
+  options.onProgress?.(rows.length, rows.length);
 
   return {
     pairs,
@@ -166,6 +212,8 @@ export function tokenizePairs(rows: PreferenceRow[], tokenizer: TextTokenizer, o
       truncatedCompletions,
       droppedLongPrompts,
       boundaryMismatches,
+      droppedTooLong,
+      overMaxLength,
     },
   };
 }

@@ -52,6 +52,7 @@ export type IssueReason =
   | 'unknown-language'
   | 'bad-value'
   | 'prompt-too-long'
+  | 'too-long'
   | 'tokenization';
 
 export const ISSUE_REASONS: readonly IssueReason[] = [
@@ -67,6 +68,7 @@ export const ISSUE_REASONS: readonly IssueReason[] = [
   'unknown-language',
   'bad-value',
   'prompt-too-long',
+  'too-long',
   'tokenization',
 ];
 
@@ -118,6 +120,10 @@ export interface TokenizationSummary {
   truncatedPrompts: number;
   truncatedCompletions: number;
   droppedLongPrompts: number;
+  /** Rows set aside as too long for the model (max_position_embeddings) or too long to tokenize at all (see tokenize.ts). */
+  droppedTooLong: number;
+  /** Rows kept longer than max_length: TRL 1.13 never cuts a prompt, so a long prompt stays whole. */
+  overMaxLength: number;
   /** Rows where chosen and rejected disagreed on where the prompt ends (a tokenizer merge on one side only). */
   boundaryMismatches: number;
 }

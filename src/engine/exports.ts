@@ -2,7 +2,7 @@
 // zip) and the TRL recipe. The studio zips them for download; the CLI writes them into its output folder.
 // Both go through here, so they produce the same bytes from the same checkpoint.
 import type { PreferenceRow } from '../data/types.ts';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, exportPeftAdapter } from '../io/peft.ts';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, exportPeftAdapter, type LoraAdapter } from '../io/peft.ts';
 import { zipStore } from '../io/zip.ts';
 import { adapterFromTensors } from '../model/adapter.ts';
 import type { Checkpoint, RunState } from '../train/checkpoint.ts';
@@ -12,10 +12,15 @@ import type { AdapterFiles } from './types.ts';
 export type AdapterDtype = 'f32' | 'f16';
 export const ADAPTER_DTYPES: readonly AdapterDtype[] = ['f32', 'f16'];
 
+/** The checkpoint's LoRA as the io layer's adapter (PEFT, GGUF and ONNX exports start from it). */
+export function checkpointAdapter(c: Checkpoint): LoraAdapter {
+  const cfg = c.state.config;
+  return adapterFromTensors(c.tensors, { r: cfg.r, alpha: cfg.alpha, dropout: cfg.dropout, useRslora: cfg.useRslora, baseModel: c.state.modelName });
+}
+
 /** adapter_config.json and adapter_model.safetensors of the checkpoint's LoRA, as PEFT saves them. */
 export function adapterFiles(c: Checkpoint, dtype: AdapterDtype): AdapterFiles {
-  const cfg = c.state.config;
-  const adapter = adapterFromTensors(c.tensors, { r: cfg.r, alpha: cfg.alpha, dropout: cfg.dropout, useRslora: cfg.useRslora, baseModel: c.state.modelName });
+  const adapter = checkpointAdapter(c);
   const exported = exportPeftAdapter(adapter, { dtype: dtype === 'f16' ? 'F16' : 'F32' });
   return { files: [{ name: ADAPTER_CONFIG, bytes: new TextEncoder().encode(exported.config) }, { name: ADAPTER_WEIGHTS, bytes: exported.weights }] };
 }

@@ -8,29 +8,37 @@ import { translateWithAdapter, withDecoder, type StoredAdapter } from '../genera
 import { decoderCandidates, type BatchCandidates, type CandidateOptions } from '../prefs/candidates.ts';
 import type { ParallelRow } from '../prefs/types.ts';
 import { generationEval } from '../eval/generation.ts';
+import { openModel } from '../model/load.ts';
 import { releaseBaseModel } from '../model/model.ts';
 import type { Quant } from '../model/projections.ts';
-import type { RunState, RunStore } from '../train/checkpoint.ts';
-import type { RunConfig, RunEvent, RunStatus, StepMetrics } from '../train/config.ts';
-import { lostDevice } from '../train/recover.ts';
+import type { Checkpoint, RunState, RunStore } from '../train/checkpoint.ts';
+import type { RunConfig, RunEvent, StepMetrics } from '../train/config.ts';
+import { runRecovering, type RunSession } from '../train/recover.ts';
 import type { TrainingRun } from '../train/run.ts';
+import { listHubParquet, openHubRecords, readHubDataset, type HubDatasetSpec, type HubParquetListing } from '../io/hub-datasets.ts';
+import { readParallelRecords, type ParallelOptions, type ParallelRead } from '../prefs/parallel.ts';
 import { adapterFiles, recipeFiles, zipFiles, type AdapterDtype } from './exports.ts';
+import { ggufFiles, requireRunModel, webExport, type OrtLoader } from './web-export.ts';
 import { providerFor, type PathFiles } from './providers.ts';
-import { loadModel, prepareDataset, readDataset, requireTokenizer, resumedConfig, splitPairs, startRun, type LoadedModel, type PreparedDataset, type Progress, type StartedRun } from './session.ts';
+import { hubDataOptions, loadModel, markStopped, prepareDataset, readDataset, readOptions, requireTokenizer, resumedConfig, splitPairs, startRun, type LoadedModel, type PreparedDataset, type Progress, type StartedRun } from './session.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
-import type { AdapterFiles, DataOptions, DatasetInfo, GpuInfo, ModelInfo, ModelSource, RunRecord, StudioEngine } from './types.ts';
+import type { AdapterFiles, DataOptions, DatasetInfo, ExportProgress, GpuInfo, HubAccess, ModelInfo, ModelSource, RunRecord, StudioEngine, WebExport } from './types.ts';
 
 export class LocalEngine implements StudioEngine {
   private ctx: GpuContext | null = null;
   private model: LoadedModel | null = null;
   private data: PreparedDataset | null = null;
   private run: TrainingRun | null = null;
+  /** A finished run's end-of-run generation check, while it decodes (the run has said 'finished' already). */
+  private finishing: Promise<void> | null = null;
   /** Where the model came from, to load it again on a new device after a device loss. */
   private modelSource: { source: ModelSource; quant: Quant } | null = null;
   /** Automatic resumes of one run after lost GPU devices before the error reaches the user (the CLI: 1). */
   deviceLossResumes = 2;
   /** A resume that changes the step budget stretches the original schedule over it (CLI --stretch-schedule). */
   stretchSchedule = false;
+  /** onnxruntime-web for the web export's check (the worker's loads it with its wasm files; tests give Node's). */
+  ort: OrtLoader | null = null;
 
   constructor(
     private readonly store: RunStore,
@@ -52,7 +60,7 @@ export class LocalEngine implements StudioEngine {
   async gpuInfo(): Promise<GpuInfo> {
     try {
       const c = (await this.gpu()).caps;
-      return { available: true, adapter: c.adapterName, f16: c.f16, subgroups: c.subgroups, maxStorageBufferBindingSize: c.maxStorageBufferBindingSize, maxBufferSize: c.maxBufferSize };
+      return { available: true, adapter: c.adapterName, f16: c.f16, subgroups: c.subgroups, maxStorageBufferBindingSize: c.maxStorageBufferBindingSize, maxBufferSize: c.maxBufferSize, caps: c };
     } catch (e) {
       return { available: false, adapter: '', f16: false, subgroups: false, maxStorageBufferBindingSize: 0, maxBufferSize: 0, message: e instanceof GpuError ? e.message : String(e) };
     }
@@ -82,8 +90,28 @@ export class LocalEngine implements StudioEngine {
   /** As loadDataset, for rows already read elsewhere (a Hub dataset's shards, read by the CLI). */
   useDataset(read: ReadResult, opts: DataOptions, onProgress?: Progress): DatasetInfo {
     if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
-    this.data = prepareDataset(read, requireTokenizer(this.model), opts, onProgress);
+    this.data = prepareDataset(read, requireTokenizer(this.model), opts, onProgress, this.model.opened.cfg.maxPositions);
     return this.data.info;
+  }
+
+  async listHubDataset(repo: string, hub: HubAccess): Promise<HubParquetListing> {
+    return listHubParquet(repo, { token: hub.token, hubUrl: hub.hubUrl });
+  }
+
+  /** A Hub split's shards streamed into the Cache API (or found there) and read here, in the worker. */
+  async loadHubDataset(spec: HubDatasetSpec, hub: HubAccess, opts: DataOptions, onProgress?: Progress): Promise<DatasetInfo> {
+    if (!this.model) throw new Error('load a model first: the dataset is tokenized with its tokenizer');
+    const o = hubDataOptions(spec, hub, onProgress);
+    const read = await readHubDataset(spec, { ...o, read: { ...readOptions(opts), onProgress: o.onRead } });
+    const info = this.useDataset(read, opts, onProgress);
+    info.hub = { commit: read.hub.commit, partial: read.hub.partial };
+    return info;
+  }
+
+  /** Parallel text from a Hub split for the preference builder (no model needed to read it). */
+  async readHubParallel(spec: HubDatasetSpec, hub: HubAccess, opts: ParallelOptions, onProgress?: Progress): Promise<ParallelRead> {
+    const { records } = await openHubRecords(spec, hubDataOptions(spec, hub, onProgress));
+    return readParallelRecords(records, opts);
   }
 
   /** The loaded dataset (its rows, pairs and report), for front doors that print or filter it. */
@@ -91,56 +119,52 @@ export class LocalEngine implements StudioEngine {
     return this.data;
   }
 
-  async train(config: RunConfig, onEvent: (e: RunEvent) => void, resumeRunId?: string, attempt = 0): Promise<RunRecord> {
+  async train(config: RunConfig, onEvent: (e: RunEvent) => void, resumeRunId?: string): Promise<RunRecord> {
     if (this.run) throw new Error('a run is already in progress');
     const m = this.model;
     const d = this.data;
     if (!m) throw new Error('no model loaded');
     if (!d) throw new Error('no dataset loaded');
-    const ctx = await this.gpu();
     const resume = resumeRunId ? await this.store.load(resumeRunId) : null;
     if (resumeRunId && !resume) throw new Error(`run ${resumeRunId} has no checkpoint`);
     const cfg = resume ? resumedConfig(resume.state.config, config) : config;
     const runId = resume?.state.runId ?? `run-${Date.now().toString(36)}`;
-    const started = startRun(ctx, m, d, cfg, this.store, onEvent, runId, resume ?? undefined, { stretchSchedule: this.stretchSchedule });
-    this.run = started.run;
+    const start = async (ck: Checkpoint | null): Promise<StartedRun & RunSession> => {
+      const ctx = await this.gpu();
+      const s = startRun(ctx, this.model!, d, cfg, this.store, onEvent, runId, ck ?? undefined, { stretchSchedule: this.stretchSchedule });
+      this.run = s.run;
+      return { ...s, ctx };
+    };
     try {
-      let status: RunStatus | null = null;
-      let error: unknown = null;
+      // A lost device (even mid-step) is not the end of the run: a 'recovering' notice, the model loaded again
+      // on a new device, the run resumed from its last checkpoint (train/recover.ts; bit-identical, tests/faults).
+      const r = await runRecovering(await start(resume), {
+        store: this.store,
+        retries: this.modelSource ? this.deviceLossResumes : 0,
+        describeCheckpoint: this.store.where?.bind(this.store),
+        notice: (message) => onEvent({ type: 'status', runId, status: 'recovering', message }),
+        open: async (ck) => {
+          this.run = null; // the lost run is over; loadModel refuses while one is set
+          await this.loadModel(this.modelSource!.source, this.modelSource!.quant);
+          return start(ck);
+        },
+      });
       try {
-        status = await started.run.run();
-      } catch (e) {
-        error = e;
-      }
-      // A lost device (even mid-step) is not the end of the run: see resumeAfterDeviceLoss. This mirrors
-      // train/recover.ts's runRecovering loop (its tests drive it directly); folding the engine onto that one loop
-      // is open work under issue 16.
-      if (!(await lostDevice(ctx, error))) {
-        if (error) throw error;
-        if (status === 'finished') await this.generationEval(started, onEvent);
-        return toRecord({ ...started.run.state }, status!);
+        if (r.status === 'finished') {
+          this.finishing = this.generationEval(r.session, onEvent);
+          try {
+            await this.finishing;
+          } finally {
+            this.finishing = null;
+          }
+        }
+        return toRecord({ ...r.session.run.state }, r.status);
+      } finally {
+        r.session.release();
       }
     } finally {
       this.run = null;
-      started.release();
     }
-    return this.resumeAfterDeviceLoss(config, onEvent, runId, attempt);
-  }
-
-  /**
-   * A lost GPU device: a notice, the model loaded again on a new device, and the run resumed from its last
-   * checkpoint (bit-identical to an uninterrupted run; tests/faults), up to `deviceLossResumes` times.
-   */
-  private async resumeAfterDeviceLoss(config: RunConfig, onEvent: (e: RunEvent) => void, runId: string, attempt: number): Promise<RunRecord> {
-    const ck = await this.store.load(runId);
-    const where = this.store.where ? `, ${this.store.where(runId)}` : '';
-    const from = ck ? `its checkpoint at step ${ck.state.step}${where}` : 'the start (no checkpoint was saved yet)';
-    if (!this.modelSource || attempt >= this.deviceLossResumes) {
-      throw new Error(`the GPU device was lost ${attempt + 1} time${attempt ? 's' : ''} during run ${runId}; it can resume from ${from}`);
-    }
-    onEvent({ type: 'status', runId, status: 'running', message: `the GPU device was lost; resuming automatically on a new device from ${from}` });
-    await this.loadModel(this.modelSource.source, this.modelSource.quant);
-    return this.train(config, onEvent, ck ? runId : undefined, attempt + 1);
   }
 
   /** The end-of-run generation check (eval/generation.ts), kept with the run's last eval and checkpointed. */
@@ -153,8 +177,8 @@ export class LocalEngine implements StudioEngine {
     const { metrics, samples } = result;
     const st = s.run.state;
     const last = st.evals.at(-1);
-    if (last && last.step === st.step) Object.assign(last.metrics, metrics);
-    else st.evals.push({ step: st.step, metrics });
+    if (last && last.step === st.step) Object.assign(last, { metrics: { ...last.metrics, ...metrics }, samples });
+    else st.evals.push({ step: st.step, metrics, samples });
     onEvent({ type: 'eval', runId: st.runId, step: st.step, metrics, samples });
     await s.run.checkpoint();
   }
@@ -165,6 +189,11 @@ export class LocalEngine implements StudioEngine {
 
   async stop(): Promise<void> {
     this.run?.stop();
+  }
+
+  async markStopped(runId: string): Promise<RunRecord> {
+    if (this.run?.state.runId === runId) throw new Error(`run ${runId} is training: stop it, and it stops after the current step`);
+    return toRecord(await markStopped(this.store, runId));
   }
 
   async listRuns(): Promise<RunRecord[]> {
@@ -185,6 +214,31 @@ export class LocalEngine implements StudioEngine {
     const c = await this.store.load(runId);
     if (!c) throw new Error(`run ${runId} has no checkpoint to export`);
     return adapterFiles(c, dtype);
+  }
+
+  async exportGguf(runId: string, dtype: AdapterDtype): Promise<AdapterFiles> {
+    const c = await this.store.load(runId);
+    if (!c) throw new Error(`run ${runId} has no checkpoint to export`);
+    return ggufFiles(c, requireRunModel(c, this.model, 'the GGUF export'), dtype);
+  }
+
+  async exportWeb(runId: string, onProgress?: ExportProgress): Promise<WebExport> {
+    const c = await this.store.load(runId);
+    if (!c) throw new Error(`run ${runId} has no checkpoint to export`);
+    const m = requireRunModel(c, this.model, 'the web export');
+    // Right after a run says 'finished' its generation check still decodes: wait for it rather than refuse.
+    // (train() registered on it first, so by the time this continues the run has been released.)
+    if (this.finishing) await this.finishing.catch(() => {});
+    if (this.run) throw new Error('a run is in progress: pause or stop it before the web export (its check decodes on the GPU)');
+    if (!this.ort) throw new Error('the web export check needs onnxruntime-web, which this engine was not given');
+    if (!this.modelSource) throw new Error('the web export needs the files the model was loaded from');
+    // The weights are read again from where they came (Hub models from the cache, dropped files from their File).
+    const opened = await openModel(await providerFor(this.modelSource.source, undefined, this.baseUrl, this.pathFiles));
+    try {
+      return await webExport(await this.gpu(), m, opened, c, await this.ort(), onProgress);
+    } finally {
+      await opened.close();
+    }
   }
 
   /** The TRL recipe's files, unzipped (the CLI writes them into a folder); needs the run's dataset loaded. */
@@ -240,6 +294,12 @@ export class LocalEngine implements StudioEngine {
   }
 }
 
+/** The translations of the run's last evaluation that kept them (older checkpoints have none; a damaged entry is left out). */
+function evalSamples(s: RunState): RunRecord['evalSamples'] {
+  const samples = s.evals.findLast((e) => Array.isArray(e.samples))?.samples;
+  return samples?.filter((x) => x && ['prompt', 'reference', 'base', 'adapter'].every((k) => typeof x[k as keyof typeof x] === 'string'));
+}
+
 function toRecord(s: RunState, status?: RunRecord['status']): RunRecord {
   return {
     id: s.runId,
@@ -256,6 +316,7 @@ function toRecord(s: RunState, status?: RunRecord['status']): RunRecord {
     datasetFingerprint: s.datasetFingerprint,
     lastMetrics: s.history.at(-1),
     evalScores: s.evals.at(-1)?.metrics,
+    evalSamples: evalSamples(s),
   };
 }
 

@@ -35,7 +35,7 @@ export async function providerFor(source: ModelSource, onProgress?: (loaded: num
       return blobProvider('Tiny demo model', files);
     }
     case 'hub': {
-      const r = await downloadHubModel(source.id, { revision: source.revision, token: source.token, onOverall: (l, t) => onProgress?.(l, t ?? 0, source.id) });
+      const r = await downloadHubModel(source.id, { revision: source.revision, token: source.token, hubUrl: source.hubUrl, onOverall: (l, t) => onProgress?.(l, t ?? 0, source.id) });
       return blobProvider(source.id, r.files);
     }
     case 'files': {

@@ -2,6 +2,8 @@
 // tokenize, the one train/eval split, the report), start a run. LocalEngine (the studio's worker, tests) and
 // every CLI command call these, so a model loads, a dataset splits and a run starts the same way in both.
 import { formatReport, PairBatcher, readPreferenceFile, tokenizePairs, withTokenization, type ReadResult, type TokenizedPair } from '../data/index.ts';
+import type { ReadOptions } from '../data/read.ts';
+import { formatHfDatasetSpec, type HubDatasetOptions, type HubDatasetSpec } from '../io/hub-datasets.ts';
 import type { ColumnMapping, PreferenceRow, RowFormat, ValidationReport } from '../data/types.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { ggufTokenizerFiles } from '../io/gguf-tokenizer.ts';
@@ -13,14 +15,15 @@ import type { Quant } from '../model/projections.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 import { Transformer } from '../model/transformer.ts';
 import { batchSource, datasetFingerprint } from '../train/batches.ts';
-import type { Checkpoint, RunStore } from '../train/checkpoint.ts';
+import { encodeCheckpoint, type Checkpoint, type RunState, type RunStore } from '../train/checkpoint.ts';
 import { loraSettings, type RunConfig, type RunEvent } from '../train/config.ts';
+import { planModel } from '../train/memory-plan.ts';
 import { validateRunConfig } from '../train/presets.ts';
 import { TrainingRun, type RunOptions } from '../train/run.ts';
 import { Fingerprint } from '../util/hash.ts';
-import type { DataOptions, DatasetInfo, ModelInfo } from './types.ts';
+import type { DataOptions, DatasetInfo, HubAccess, LoadProgress, ModelInfo } from './types.ts';
 
-export type Progress = (p: { loaded: number; total: number; what: string }) => void;
+export type Progress = (p: LoadProgress) => void;
 
 export interface LoadedModel {
   info: ModelInfo;
@@ -77,6 +80,7 @@ export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: 
     intermediate: c.F,
     headDim: c.D,
     tiedEmbeddings: c.tieEmbeddings,
+    shape: planModel(c),
     quant,
     baseBytes: base.bytes,
     fingerprint: modelFingerprint(opened.configJson, quant),
@@ -130,11 +134,29 @@ export function readDataset(file: Blob & { name?: string }, opts: Pick<DataOptio
   });
 }
 
-/** Tokenizes what was read, splits it, and builds the dataset's summary and report. */
-export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts: DataOptions, onProgress?: Progress): PreparedDataset {
-  onProgress?.({ loaded: 0, total: read.rows.length, what: 'tokenize' });
-  const tok = tokenizePairs(read.rows, tokenizer, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength });
-  onProgress?.({ loaded: read.rows.length, total: read.rows.length, what: 'tokenize' });
+/** Download and read progress of a Hub dataset, as one callback (bytes of all shards, then rows read). */
+export function hubDataOptions(spec: HubDatasetSpec, hub: HubAccess, onProgress?: Progress): HubDatasetOptions & { onRead?: ReadOptions['onProgress'] } {
+  const name = formatHfDatasetSpec(spec);
+  return {
+    token: hub.token || undefined,
+    hubUrl: hub.hubUrl || undefined,
+    onOverall: (loaded, total) => onProgress?.({ loaded, total: total ?? 0, what: `download ${name}` }),
+    onRead: (loaded, total) => onProgress?.({ loaded, total: total ?? 0, what: `read ${name}` }),
+  };
+}
+
+/**
+ * Tokenizes what was read, splits it, and builds the dataset's summary and report. `maxPositions` (the model's
+ * max_position_embeddings) sets aside rows the model cannot score faithfully, with a count in the report.
+ */
+export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts: DataOptions, onProgress?: Progress, maxPositions?: number): PreparedDataset {
+  // Counted in rows (the worker posts each call to the page as it happens, though this loop does not yield).
+  const tok = tokenizePairs(read.rows, tokenizer, {
+    maxLength: opts.maxLength,
+    maxPromptLength: opts.maxPromptLength,
+    maxPositions,
+    onProgress: (loaded, total) => onProgress?.({ loaded, total, what: 'tokenize', unit: 'rows' }),
+  });
   const report = withTokenization(read.report, tok);
   const split = splitPairs(tok.pairs, opts.seed, opts.evalFraction);
   const preview = tok.pairs.slice(0, 5).map((p) => {
@@ -164,6 +186,16 @@ export function prepareDataset(read: ReadResult, tokenizer: TextTokenizer, opts:
     reportText: formatReport(report),
   };
   return { info, pairs: tok.pairs, rows: read.rows, opts, report };
+}
+
+/** Marks a stored run's checkpoint stopped (a paused run the user ends), unless it already finished; the saved state. */
+export async function markStopped(store: RunStore, runId: string): Promise<RunState> {
+  const c = await store.load(runId);
+  if (!c) throw new Error(`run ${runId} has no checkpoint`);
+  if (c.state.step >= c.state.totalSteps || c.state.status === 'stopped') return c.state;
+  const state: RunState = { ...c.state, status: 'stopped', savedAt: Date.now() };
+  await store.save(runId, encodeCheckpoint({ state, tensors: c.tensors }), state);
+  return state;
 }
 
 /** The settings a run continues with: its own, except the step budget (max_steps, epochs) the caller may change. */

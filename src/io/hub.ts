@@ -8,6 +8,9 @@
 // partial bytes in `blobs/ETAG.incomplete`, resumed with a Range request on the next attempt.
 // fetch and the store are injectable, for tests and for Node.
 
+import { settings } from '../settings.ts';
+
+/** The public Hub; the address used is settings.hubUrl (read at each call), unless an option names another. */
 export const HUB_URL = 'https://huggingface.co';
 export const HUB_CACHE = 'cpo-studio-hub-v2';
 
@@ -95,13 +98,13 @@ export function checkRepoId(repo: string): void {
 
 const typePrefix = (type: RepoType) => (type === 'dataset' ? 'datasets/' : '');
 
-export function hubFileUrl(repo: string, file: string, revision = 'main', hubUrl = HUB_URL, type: RepoType = 'model'): string {
+export function hubFileUrl(repo: string, file: string, revision = 'main', hubUrl = settings.hubUrl, type: RepoType = 'model'): string {
   checkRepoId(repo);
   const path = file.split('/').map(encodeURIComponent).join('/');
   return `${hubUrl}/${typePrefix(type)}${repo}/resolve/${encodeURIComponent(revision)}/${path}`;
 }
 
-export function hubRevisionUrl(type: RepoType, repo: string, revision = 'main', hubUrl = HUB_URL): string {
+export function hubRevisionUrl(type: RepoType, repo: string, revision = 'main', hubUrl = settings.hubUrl): string {
   checkRepoId(repo);
   return `${hubUrl}/api/${type}s/${repo}/revision/${encodeURIComponent(revision)}?blobs=true`;
 }
@@ -375,7 +378,7 @@ export async function requestPersistentStorage(): Promise<boolean> {
 }
 
 /** A HubStore over the Cache API: entries keyed by the commit-pinned resolve URL, refs as small text entries. */
-export function cacheStore(cache: CacheLike, hubUrl = HUB_URL): HubStore {
+export function cacheStore(cache: CacheLike, hubUrl = settings.hubUrl): HubStore {
   const fileUrl = (k: HubFileKey) => hubFileUrl(k.repo, k.file, k.commit, hubUrl, k.type);
   const refUrl = (type: RepoType, repo: string, rev: string) => `${hubUrl}/api/${type}s/${repo}/revision/${encodeURIComponent(rev)}#ref`;
   return {

@@ -11,10 +11,16 @@ export function scratchBuffer(ctx: GpuContext, key: string, bytes: number): GPUB
   if (!m) cache.set(ctx, (m = new Map()));
   let b = m.get(key);
   if (!b || b.size < bytes) {
-    b = ctx.buffer(key, Math.max(bytes, Math.min((b?.size ?? 0) * 2, ctx.caps.maxBufferSize)));
+    b = ctx.buffer(key, grownScratchBytes(b?.size ?? 0, bytes, ctx.caps.maxBufferSize));
     m.set(key, b);
   }
   return b;
+}
+
+/** The size a scratch buffer of `size` bytes is replaced with when `bytes` are asked for: at least double, so a
+ *  growing batch reallocates a few times, not every step (the memory planner repeats this to count them). */
+export function grownScratchBytes(size: number, bytes: number, maxBufferSize: number): number {
+  return Math.max(bytes, Math.min(size * 2, maxBufferSize));
 }
 
 /** Frees the scratch buffers whose key starts with `prefix` (call only with no recorder pending). */

@@ -294,7 +294,7 @@ import { PROJECTIONS, type Projection } from './projections.ts';
 export { PROJECTIONS, type Projection };
 
 /** (out, in) features of a projection. */
-export function projectionShape(c: ModelConfig, p: Projection): [number, number] {
+export function projectionShape(c: Pick<ModelConfig, 'C' | 'F' | 'H' | 'Hkv' | 'D'>, p: Projection): [number, number] {
   switch (p) {
     case 'q_proj':
       return [c.H * c.D, c.C];

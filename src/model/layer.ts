@@ -49,7 +49,7 @@ export interface LayerBuffers {
 }
 
 /** The extra activation buffers cfg needs beyond Llama's, as (name, floats per row) pairs. */
-export function extraLayerBuffers(c: ModelConfig): [keyof LayerBuffers, number][] {
+export function extraLayerBuffers(c: Pick<ModelConfig, 'C' | 'H' | 'Hkv' | 'D' | 'qkNorm' | 'sandwichNorms'>): [keyof LayerBuffers, number][] {
   const out: [keyof LayerBuffers, number][] = [];
   if (c.qkNorm) out.push(['qRaw', c.H * c.D], ['kRaw', c.Hkv * c.D], ['rstdQ', c.H], ['rstdK', c.Hkv]);
   if (c.sandwichNorms) out.push(['o', c.C], ['rstdO', 1], ['m', c.C], ['rstdM', 1], ['normed', c.C]);

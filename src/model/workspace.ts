@@ -7,6 +7,9 @@ import type { ModelConfig, Projection } from './config.ts';
 import { extraLayerBuffers } from './layer.ts';
 import { PROJECTIONS } from './projections.ts';
 
+/** What the workspace's sizes read of a model's config (the memory planner passes no more than this). */
+export type WorkspaceShape = Pick<ModelConfig, 'L' | 'C' | 'F' | 'H' | 'Hkv' | 'D' | 'qkNorm' | 'sandwichNorms'>;
+
 export interface Dims {
   M: number; // rows: nSeq * T
   nSeq: number; // sequences in the row layout (batch.ts: rowSeqs)
@@ -19,20 +22,20 @@ export interface Dims {
   shared?: boolean;
 }
 
-function attnShape(c: ModelConfig, d: Dims): AttnShape {
+function attnShape(c: WorkspaceShape, d: Dims): AttnShape {
   return { B: d.nSeq, Tq: d.T, Tk: d.T, H: c.H, Hkv: c.Hkv, D: c.D, branch: !!d.shared };
 }
 
 /** Whether the backward gets attention's dS scratch on this device (see attentionBackward). */
-export function usesAttnDs(ctx: GpuContext, c: ModelConfig, d: Dims, backward: boolean): boolean {
-  return backward && attentionUsesDs(ctx, attnShape(c, d));
+export function usesAttnDs(ctx: Pick<GpuContext, 'caps'>, c: WorkspaceShape, d: Dims, backward: boolean): boolean {
+  return backward && attentionUsesDs(ctx as GpuContext, attnShape(c, d));
 }
 
 /**
  * Buffer sizes in bytes, by name; planBytes sums them so the plan and the allocation cannot disagree.
  * attnDs: hold attention's (nSeq, H, T, T) dS for the backward (usesAttnDs).
  */
-export function workspaceLayout(c: ModelConfig, d: Dims, backward: boolean, attnDs = false): Record<string, number> {
+export function workspaceLayout(c: WorkspaceShape, d: Dims, backward: boolean, attnDs = false): Record<string, number> {
   const { M, nSeq, T, S, R } = d;
   const segs = d.segs ?? nSeq;
   const f = 4;
@@ -92,7 +95,7 @@ export function workspaceLayout(c: ModelConfig, d: Dims, backward: boolean, attn
   return sizes;
 }
 
-export function planBytes(c: ModelConfig, d: Dims, backward: boolean, attnDs = false): number {
+export function planBytes(c: WorkspaceShape, d: Dims, backward: boolean, attnDs = false): number {
   return Object.values(workspaceLayout(c, d, backward, attnDs)).reduce((a, b) => a + Math.max(4, Math.ceil(b / 4) * 4), 0);
 }
 

@@ -68,7 +68,8 @@ export interface StepMetrics {
   skipped?: boolean;
 }
 
-export type RunStatus = 'running' | 'paused' | 'stopped' | 'finished' | 'failed';
+/** 'recovering': the GPU device was lost and the run resumes on a new one (train/recover.ts); never saved. */
+export type RunStatus = 'running' | 'recovering' | 'paused' | 'stopped' | 'finished' | 'failed';
 
 /** One prompt of the end-of-run generation check: the reference (the chosen answer) and both outputs. */
 export interface EvalSample {

@@ -3,7 +3,7 @@
 // refused with its name instead of surfacing later as "Cannot read properties of null" or a NaN step.
 import { LOSS_TYPES } from './losses.ts';
 import { validateRunConfig } from './presets.ts';
-import type { RunConfig, RunStatus, StepMetrics } from './config.ts';
+import type { EvalSample, RunConfig, RunStatus, StepMetrics } from './config.ts';
 
 /** What a checkpoint records of its run besides the tensors (checkpoint.ts stores it as JSON in __metadata__). */
 export interface RunState {
@@ -22,7 +22,8 @@ export interface RunState {
   datasetFingerprint: string;
   skippedSteps: number;
   history: StepMetrics[];
-  evals: { step: number; metrics: Record<string, number> }[];
+  /** Each evaluation's metrics; the end-of-run one also the translations it scored (shown after a reload). */
+  evals: { step: number; metrics: Record<string, number>; samples?: EvalSample[] }[];
   /** What the run was doing when this was saved ('running' on a run's first and periodic saves); older checkpoints lack it. */
   status?: RunStatus;
   createdAt: number;

@@ -228,7 +228,8 @@ export class TrainingRun {
         if (cfg.evalEvery > 0 && s.step % cfg.evalEvery === 0 && this.evalPairs.length) await this.evaluate();
         if (cfg.checkpointEvery > 0 && s.step % cfg.checkpointEvery === 0 && s.step < s.totalSteps) await this.checkpointOrWarn();
       }
-      if (this.ctx.lost) return this.status('failed', `${this.ctx.lost.message}. The run can resume from its last checkpoint.`);
+      // Not a 'failed' status: the caller (train/recover.ts) recovers on a new device, or says it gives up.
+      if (this.ctx.lost) throw this.ctx.lost;
       // The final status goes into the checkpoint, so a stopped run is not listed as paused.
       s.status = s.step >= s.totalSteps ? 'finished' : this.stopRequested ? 'stopped' : 'paused';
       let saveError: string | null = null;

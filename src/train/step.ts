@@ -19,9 +19,14 @@ export interface MicroBatchResult {
   paddedTokens: number; // rows the layers ran, padding included
 }
 
+/** Whether runMicroBatch runs each prompt once (dropout: whether this pass draws LoRA dropout masks). */
+export function usesSharedPrompt(dropout: boolean): boolean {
+  return kernelEnv.step.sharedPrompt && !dropout;
+}
+
 /** The layout runMicroBatch gives these pairs (dropout: whether this pass draws LoRA dropout masks). */
 export function layoutBatch(pairs: PairIds[], dropout: boolean): SequenceBatch {
-  return kernelEnv.step.sharedPrompt && !dropout ? layoutSharedPrompt(pairs, 0) : layoutPairs(pairs, 0);
+  return usesSharedPrompt(dropout) ? layoutSharedPrompt(pairs, 0) : layoutPairs(pairs, 0);
 }
 
 export async function runMicroBatch(

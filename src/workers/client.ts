@@ -1,6 +1,7 @@
 // The page side of the engine worker: a StudioEngine whose every method is one request over the protocol.
 // Callbacks cannot cross postMessage, so each call's callback is kept here and fed by its progress replies.
-import type { DataOptions, ModelSource, Quant, RunConfig, RunEvent, StudioEngine } from '../engine/types.ts';
+import type { DataOptions, HubAccess, HubDatasetSpec, ModelSource, Quant, RunConfig, RunEvent, StudioEngine } from '../engine/types.ts';
+import type { ParallelOptions } from '../prefs/parallel.ts';
 import { RemoteError, type Reply, type Request } from './protocol.ts';
 
 /**
@@ -12,13 +13,19 @@ export interface EngineArgsMap {
   gpuInfo: [];
   loadModel: [source: ModelSource, quant: Quant];
   loadDataset: [file: Blob & { name?: string }, opts: DataOptions];
+  listHubDataset: [repo: string, hub: HubAccess];
+  loadHubDataset: [spec: HubDatasetSpec, hub: HubAccess, opts: DataOptions];
+  readHubParallel: [spec: HubDatasetSpec, hub: HubAccess, opts: ParallelOptions];
   train: [config: RunConfig, onEvent: null, resumeRunId?: string];
   pause: [];
   stop: [];
+  markStopped: [runId: string];
   listRuns: [];
   runHistory: [runId: string];
   deleteRun: [runId: string];
   exportAdapter: [runId: string, dtype: 'f32' | 'f16'];
+  exportGguf: [runId: string, dtype: 'f32' | 'f16'];
+  exportWeb: [runId: string];
   exportRecipe: [runId: string];
   translate: Parameters<StudioEngine['translate']>;
   prefsCandidates: Parameters<StudioEngine['prefsCandidates']>;
@@ -39,6 +46,9 @@ export interface WorkerLike {
 export interface EngineProgressMap {
   loadModel: Parameters<NonNullable<Parameters<StudioEngine['loadModel']>[2]>>[0];
   loadDataset: Parameters<NonNullable<Parameters<StudioEngine['loadDataset']>[2]>>[0];
+  loadHubDataset: Parameters<NonNullable<Parameters<StudioEngine['loadHubDataset']>[3]>>[0];
+  readHubParallel: Parameters<NonNullable<Parameters<StudioEngine['readHubParallel']>[3]>>[0];
+  exportWeb: Parameters<NonNullable<Parameters<StudioEngine['exportWeb']>[1]>>[0];
   train: RunEvent;
 }
 export type EngineProgress<K extends keyof StudioEngine> = K extends keyof EngineProgressMap ? EngineProgressMap[K] : never;
@@ -117,14 +127,20 @@ export class WorkerEngine implements StudioEngine {
   gpuInfo: StudioEngine['gpuInfo'] = () => this.call('gpuInfo', []);
   loadModel: StudioEngine['loadModel'] = (source, quant, onProgress) => this.call('loadModel', [source, quant], onProgress);
   loadDataset: StudioEngine['loadDataset'] = (file, opts, onProgress) => this.call('loadDataset', [file, opts], onProgress);
+  listHubDataset: StudioEngine['listHubDataset'] = (repo, hub) => this.call('listHubDataset', [repo, hub]);
+  loadHubDataset: StudioEngine['loadHubDataset'] = (spec, hub, opts, onProgress) => this.call('loadHubDataset', [spec, hub, opts], onProgress);
+  readHubParallel: StudioEngine['readHubParallel'] = (spec, hub, opts, onProgress) => this.call('readHubParallel', [spec, hub, opts], onProgress);
   train: StudioEngine['train'] = (config, onEvent, resumeRunId) =>
     this.call('train', resumeRunId === undefined ? [config, null] : [config, null, resumeRunId], onEvent);
   pause: StudioEngine['pause'] = () => this.call('pause', []);
   stop: StudioEngine['stop'] = () => this.call('stop', []);
+  markStopped: StudioEngine['markStopped'] = (runId) => this.call('markStopped', [runId]);
   listRuns: StudioEngine['listRuns'] = () => this.call('listRuns', []);
   runHistory: StudioEngine['runHistory'] = (runId) => this.call('runHistory', [runId]);
   deleteRun: StudioEngine['deleteRun'] = (runId) => this.call('deleteRun', [runId]);
   exportAdapter: StudioEngine['exportAdapter'] = (runId, dtype) => this.call('exportAdapter', [runId, dtype]);
+  exportGguf: StudioEngine['exportGguf'] = (runId, dtype) => this.call('exportGguf', [runId, dtype]);
+  exportWeb: StudioEngine['exportWeb'] = (runId, onProgress) => this.call('exportWeb', [runId], onProgress);
   exportRecipe: StudioEngine['exportRecipe'] = (runId) => this.call('exportRecipe', [runId]);
   translate: StudioEngine['translate'] = (sources, opts) => this.call('translate', [sources, opts]);
   prefsCandidates: StudioEngine['prefsCandidates'] = (rows, batchIndex, opts) => this.call('prefsCandidates', [rows, batchIndex, opts]);

@@ -4,4 +4,13 @@ import { LocalEngine } from '../engine/local.ts';
 import { IdbRunStore } from '../train/idb-store.ts';
 import { serveEngine, type PortLike } from './serve.ts';
 
-serveEngine(self as unknown as PortLike, new LocalEngine(new IdbRunStore(), import.meta.env.BASE_URL));
+const engine = new LocalEngine(new IdbRunStore(), import.meta.env.BASE_URL);
+// onnxruntime-web (wasm, ~25 MB) is fetched only when a web export is checked. One thread: the worker would
+// otherwise start a pool of its own workers for a check that decodes six tokens.
+engine.ort = async () => {
+  const ort = await import('onnxruntime-web');
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  return ort;
+};
+serveEngine(self as unknown as PortLike, engine);

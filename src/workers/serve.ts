@@ -15,7 +15,7 @@ export interface PortLike {
 type Method = keyof StudioEngine;
 
 /** The methods taking a callback, and its argument index: the page leaves that slot null (or cuts it off). */
-export const CALLBACK_ARG: Partial<Record<Method, number>> = { loadModel: 2, loadDataset: 2, train: 1 };
+export const CALLBACK_ARG: Partial<Record<Method, number>> = { loadModel: 2, loadDataset: 2, loadHubDataset: 3, readHubParallel: 3, train: 1, exportWeb: 1 };
 
 export function serveEngine(port: PortLike, engine: StudioEngine): void {
   port.addEventListener('message', async (ev: MessageEvent<Request<Method, unknown[]>>) => {
@@ -38,5 +38,5 @@ export function serveEngine(port: PortLike, engine: StudioEngine): void {
 }
 
 // Every StudioEngine method, once: the Record makes a method added to the interface a type error here until listed.
-const METHOD_SET: Record<Method, true> = { gpuInfo: true, loadModel: true, loadDataset: true, train: true, pause: true, stop: true, listRuns: true, runHistory: true, deleteRun: true, exportAdapter: true, exportRecipe: true, translate: true, prefsCandidates: true };
+const METHOD_SET: Record<Method, true> = { gpuInfo: true, loadModel: true, loadDataset: true, listHubDataset: true, loadHubDataset: true, readHubParallel: true, train: true, pause: true, stop: true, markStopped: true, listRuns: true, runHistory: true, deleteRun: true, exportAdapter: true, exportGguf: true, exportWeb: true, exportRecipe: true, translate: true, prefsCandidates: true };
 const isMethod = (engine: StudioEngine, kind: unknown): kind is Method => typeof kind === 'string' && Object.hasOwn(METHOD_SET, kind) && typeof engine[kind as Method] === 'function';

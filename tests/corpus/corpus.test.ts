@@ -94,7 +94,7 @@ async function entry(c: CorpusCase): Promise<void> {
   switch (c.entry) {
     case 'data':
       // As `train` reads data: the file, the engine's tokenization, then the report printed and checked.
-      checkReport(prepareDataset(await readData(c.path!), tokenizer, { maxLength: 256, maxPromptLength: 128, evalFraction: 0, seed: 1 }).report, false);
+      checkReport(prepareDataset(await readData(c.path!), tokenizer, { maxLength: 256, maxPromptLength: 128, evalFraction: 0, seed: 1 }, undefined, c.maxPositions ?? tiny.opened.cfg.maxPositions).report, false);
       return;
     case 'model': {
       const m = await loadModelFromPath(ctx, c.path!, c.quant ?? 'none');

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatReport, readPreferenceFile, tokenizePairs, withTokenization, type PreferenceRow } from '../../src/data/index.ts';
+import { formatReport, readPreferenceFile, tokenizePairs, withTokenization, type PreferenceRow, type ValidationReport } from '../../src/data/index.ts';
+import { MAX_CHARS_PER_TOKEN } from '../../src/data/tokenize.ts';
 import { loadTokenizer } from '../../src/io/tokenizer.ts';
 import type { ChatMessage } from '../../src/model/tokenizer.ts';
 import { GreedyTokenizer, jsonl, memFile } from './helpers.ts';
 
+const emptyReport = (): ValidationReport => ({ file: 'd.jsonl', container: 'jsonl', format: 'trl', bytesRead: 0, rowsRead: 0, rowsUsable: 0, counts: {}, issues: [], issuesOmitted: 0, languagePairs: {}, warnings: [], blankLines: 0, skippedDirections: 0 });
 const row = (prompt: string, chosen: string, rejected: string, n = 1): PreferenceRow => ({ kind: 'text', prompt, chosen, rejected, line: n, row: n });
 
 describe('TRL tokenization and masking', () => {
@@ -132,6 +134,42 @@ describe('TRL tokenization and masking', () => {
     // Short rows are left alone.
     const short = tokenizePairs([row('ab', ' c', ' d')], tok, { maxLength: 16, maxPromptLength: 10, truncation: 'trl-legacy' });
     expect(short.summary.truncatedPrompts + short.summary.truncatedCompletions).toBe(0);
+  });
+
+  it("sets aside rows longer than the model's max_position_embeddings after TRL's cut, and counts rows kept past max_length", () => {
+    const tok = new GreedyTokenizer();
+    const prompt = 'abcdefghijklmnopqrstuvwxyz'; // 26 tokens + BOS
+    const rows = [row('ab', ' c', ' d', 1), row(prompt, ' 12', ' 3', 2), row(prompt + prompt, ' 1', ' 2', 3)];
+    // max_length 24: TRL 1.13 keeps the 27- and 53-token prompts whole; 40 positions fit the first, not the second.
+    const t = tokenizePairs(rows, tok, { maxLength: 24, maxPositions: 40 });
+    expect(t.pairs.map((p) => p.index)).toEqual([0, 1]);
+    expect(t.issues).toEqual([{ row: 3, line: 3, reason: 'too-long', message: `${53 + tok.encode(' 1').length + 1} tokens after truncation (prompt 53), over the model's 40 positions (max_position_embeddings): set aside (TRL 1.13 never cuts a prompt)` }]);
+    expect(t.summary).toMatchObject({ droppedTooLong: 1, overMaxLength: 1 });
+    const text = formatReport(withTokenization({ ...emptyReport(), rowsRead: 3 }, t));
+    expect(text).toMatch(/set aside \(longer than the model's positions, or too long to tokenize\): 1/);
+    expect(text).toMatch(/kept longer than max_length \(TRL 1\.13 never cuts prompts\): 1/);
+    expect(text).toMatch(/too long for the model or to tokenize: 1/);
+    // Without the model's limit nothing is set aside (the data layer alone cannot know it).
+    expect(tokenizePairs(rows, tok, { maxLength: 24 }).pairs).toHaveLength(3);
+    // The legacy rule cuts the prompt, so the same row fits.
+    expect(tokenizePairs(rows, tok, { maxLength: 24, maxPromptLength: 12, maxPositions: 40, truncation: 'trl-legacy' }).pairs).toHaveLength(3);
+  });
+
+  it('sets aside a 50 MB field without tokenizing it (it took minutes: a hang), naming the field and its size', () => {
+    const tok = new GreedyTokenizer();
+    const seen: number[] = [];
+    const encode = tok.encode.bind(tok);
+    tok.encode = (text: string) => (seen.push(text.length), encode(text));
+    const huge = 'x'.repeat(50 << 20);
+    const t = tokenizePairs([row('ab', ' c', ' d', 1), row('Translate:', huge, ' d', 2)], tok, { maxLength: 1024, maxPositions: 2048 });
+    expect(t.pairs.map((p) => p.index)).toEqual([0]);
+    expect(t.issues).toEqual([{ row: 2, line: 2, field: 'chosen', reason: 'too-long', message: `chosen is 52,428,800 characters, over ${MAX_CHARS_PER_TOKEN} per token of max_length 1024: set aside without tokenizing` }]);
+    expect(Math.max(...seen)).toBeLessThan(100);
+    // Just under the cap, a field is tokenized and cut as TRL cuts it.
+    const under = 'y'.repeat(64 * MAX_CHARS_PER_TOKEN);
+    const kept = tokenizePairs([row('ab', under, ' d', 1)], tok, { maxLength: 64, maxPositions: 2048 });
+    expect(kept.issues.map((i) => i.reason)).toEqual(['tokenization']); // TRL 1.13's cut leaves ' d' empty
+    expect(Math.max(...seen)).toBe(2 + under.length);
   });
 
   it("drops and counts rows whose prompt exceeds max_prompt_length (ALMA's filter)", async () => {

@@ -1,6 +1,7 @@
 // End-to-end with the real engine: the production build, its engine worker on Chromium's SwiftShader
 // WebGPU, IndexedDB checkpoints. Tiny demo model, the demo dataset, a 6-step Quick try run that is paused,
-// survives a page reload, resumes and finishes, and an adapter that PEFT would read.
+// survives a page reload, resumes and finishes, and an adapter that PEFT would read; then a second run paused
+// and stopped, which a reload lists as Stopped, beside the first run's stored sample translations.
 // Every wait has a timeout: a runaway shader is never killed by anything but closing the browser, which
 // afterAll does.
 import fs from 'node:fs';
@@ -16,7 +17,7 @@ const DOWNLOADS = path.join(ROOT, '.artifacts/downloads');
 const RUN = { maxSteps: 6, checkpointEvery: 2, maxLength: 64, maxPromptLength: 32 };
 // The whole file's budget (about a minute here when the machine is quiet): past it the browser is closed,
 // which ends whatever the GPU worker is doing, and the remaining tests fail fast.
-const FILE_BUDGET_MS = 235_000;
+const FILE_BUDGET_MS = 330_000;
 
 /** A preference file with one of each problem, at known lines. */
 function badJsonl(): { text: string; lines: { malformed: number; missing: number; identical: number } } {
@@ -330,4 +331,50 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
     mark('adapter checked');
     expect(errors).toEqual([]);
   }, 60_000);
+
+  it('stops a paused run for good: after a reload it is listed Stopped, and the finished run keeps its sample translations', async () => {
+    await nav(/^Training/).click();
+    await page.getByRole('textbox', { name: 'Max steps', exact: true }).fill(String(RUN.maxSteps));
+    await expect.poll(() => page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(false);
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.getByRole('heading', { name: 'Run', level: 1 }).waitFor();
+    await expect.poll(() => page.locator('#progress-h').textContent(), { timeout: 30_000 }).toMatch(/^quick-try-2/);
+    await expect.poll(progressNow, { timeout: 90_000, interval: 250 }).toBeGreaterThanOrEqual(1);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.locator('.badge.phase-paused').first().waitFor({ timeout: 60_000 });
+    // Stop on a paused run: no loop to stop, so the engine marks its checkpoint stopped.
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('.badge.phase-stopped').first().waitFor({ timeout: 15_000 });
+    const stoppedAt = await progressNow();
+    mark('second run paused and stopped');
+
+    await page.reload();
+    await page.getByRole('heading', { name: 'Run', level: 1 }).waitFor({ timeout: 30_000 });
+    await nav(/^Runs/).click();
+    const stopped = page.getByRole('row', { name: /quick-try-2/ });
+    await stopped.waitFor({ timeout: 15_000 });
+    expect(await stopped.locator('.badge').textContent()).toBe('Stopped');
+    expect(await stopped.textContent()).toContain(`${stoppedAt} / ${RUN.maxSteps}`);
+    // Not an unfinished run to resume: the Start screen does not offer it.
+    const stored = await page.evaluate(async () => {
+      const { engine } = (globalThis as unknown as { __studio: { engine: { listRuns(): Promise<{ name: string; status: string; evalSamples?: { base: string; adapter: string }[] }[]> } } }).__studio;
+      return engine.listRuns();
+    });
+    expect(stored.find((r) => r.name === 'quick-try-2')?.status).toBe('stopped');
+    const samples = stored.find((r) => r.name === 'quick-try')?.evalSamples ?? [];
+    expect(samples.length).toBeGreaterThan(0);
+    // The finished run's translations came back from IndexedDB: in its Runs row, and on its results card.
+    const row = page.getByTestId('runs-samples-quick-try');
+    await row.getByText(`Sample translations (${samples.length})`).click();
+    const cells = async (where: ReturnType<typeof page.locator>) => where.locator('tbody tr').first().locator('td').allTextContents();
+    expect((await cells(row)).slice(2)).toEqual([samples[0].base, samples[0].adapter]);
+    await screenshot(page, 'real-runs-stopped-reloaded');
+    await page.getByRole('button', { name: 'View charts of quick-try', exact: true }).click();
+    const card = page.getByRole('region', { name: /^Results of quick-try/ });
+    await card.waitFor({ timeout: 15_000 });
+    expect((await cells(card.locator('.samples'))).slice(2)).toEqual([samples[0].base, samples[0].adapter]);
+    await screenshot(page, 'real-results-reloaded');
+    mark('stopped run and samples after reload');
+    expect(errors).toEqual([]);
+  }, 200_000);
 });

@@ -62,7 +62,7 @@ describe('UI flow (synthetic engine)', () => {
     server = await startServer(await ensureBuild({ fake: true }));
     browser = await launchBrowser();
     errors = watchErrors(browser.page);
-    await browser.page.goto(`${server.url}?stepMs=40`);
+    await browser.page.goto(`${server.url}?stepMs=40&tokenizeMs=1500`);
   }, 60_000);
 
   afterAll(async () => {
@@ -112,6 +112,11 @@ describe('UI flow (synthetic engine)', () => {
     const { page } = browser;
     await nav(/^Data/).click();
     await dropFile(page, 'section[aria-label="Dataset"]', 'prefs.jsonl', sampleJsonl());
+    // Tokenizing is a named phase, counted in rows, not a silent wait.
+    const tokenizing = page.getByRole('progressbar', { name: /^Tokenizing/ });
+    await tokenizing.waitFor({ timeout: 5_000 });
+    expect(await tokenizing.getAttribute('aria-valuetext')).toMatch(/^[\d,]+ of [\d,]+ rows$/);
+    await screenshot(page, 'flow-data-tokenizing');
     await page.getByRole('heading', { name: 'Validation report' }).waitFor();
     expect(await page.getByTestId('data-format').textContent()).toMatch(/TRL/);
     await expect.poll(() => page.locator('.preview-row').count()).toBe(3);

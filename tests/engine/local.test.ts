@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../src/engine/local.ts';
-import type { RunEvent, RunRecord } from '../../src/engine/types.ts';
+import type { LoadProgress, RunEvent, RunRecord } from '../../src/engine/types.ts';
 import { openSafetensors } from '../../src/io/safetensors.ts';
 import { memorySource } from '../../src/io/source.ts';
 import { FolderRunStore } from '../../src/train/node-store.ts';
@@ -27,8 +27,14 @@ describe('LocalEngine', { timeout: 900_000 }, () => {
     expect(model).toMatchObject({ architecture: 'LlamaForCausalLM', quant: 'q8_0', hasChatTemplate: true });
     const demo = readFileSync(resolve(REPO, 'public/demo/wmt22-preference.jsonl'), 'utf8').split('\n').slice(0, 24).join('\n');
     const opts = { maxLength: 64, maxPromptLength: 48, evalFraction: 0.25, seed: 42 };
-    const data = await engine.loadDataset(Object.assign(new Blob([demo]), { name: 'demo.jsonl' }), opts);
+    const progress: LoadProgress[] = [];
+    const data = await engine.loadDataset(Object.assign(new Blob([demo]), { name: 'demo.jsonl' }), opts, (p) => progress.push(p));
     expect(data.format).toBe('translation');
+    // Tokenization is a phase of its own, counted in rows, after the file's bytes are read.
+    const tok = progress.filter((p) => p.what === 'tokenize');
+    expect(tok.every((p) => p.unit === 'rows' && p.total === data.rowsRead)).toBe(true);
+    expect(tok.at(-1)).toMatchObject({ loaded: data.rowsRead, total: data.rowsRead });
+    expect(progress.findIndex((p) => p.what === 'tokenize')).toBeGreaterThan(progress.findLastIndex((p) => p.what.startsWith('read ')));
     expect(data.trainPairs + data.evalPairs).toBe(data.rowsUsable);
     expect(data.preview[0].promptTokens).toBeGreaterThan(0);
 
@@ -40,8 +46,13 @@ describe('LocalEngine', { timeout: 900_000 }, () => {
     expect(events.some((e) => e.type === 'eval')).toBe(true);
     const listed = await engine.listRuns();
     expect(listed.map((r) => r.id)).toEqual([rec.id]);
-    // The end-of-run generation check is kept with the run.
+    // The end-of-run generation check is kept with the run: its scores, and its translations side by side.
     for (const k of ['gen/chrf2_base', 'gen/chrf2_adapter', 'gen/bleu_base', 'gen/bleu_adapter']) expect(Number.isFinite(listed[0].evalScores?.[k]), k).toBe(true);
+    const shown = events.findLast((e) => e.type === 'eval' && e.samples);
+    expect(shown?.type === 'eval' && shown.samples?.length).toBeGreaterThan(0);
+    expect(listed[0].evalSamples).toEqual(shown?.type === 'eval' ? shown.samples : null);
+    // Read back from the store by another engine (a reload of the page): the same.
+    expect((await new LocalEngine(new FolderRunStore(dir)).listRuns())[0].evalSamples).toEqual(listed[0].evalSamples);
     const [base, tuned] = await Promise.all([null, rec.id].map((id) => engine.translate(['Guten Morgen.'], { srcLang: 'de', tgtLang: 'en', adapterRunId: id, maxNewTokens: 6 })));
     expect(base).toHaveLength(1);
     expect(tuned).toHaveLength(1);
@@ -76,5 +87,24 @@ describe('LocalEngine', { timeout: 900_000 }, () => {
     expect(listed.map((r) => [r.id, r.status])).toEqual([[rec.id, 'stopped']]);
     expect(listed[0].step).toBeGreaterThan(0);
     expect(listed[0].step).toBeLessThan(50);
+  });
+
+  it('marks a paused run stopped in its checkpoint, so a reload lists it Stopped; the run in progress is refused', async () => {
+    const cfg = presetConfig('quick', { name: 'paused-then-stopped', quant: 'q8_0', maxSteps: 50, batchSize: 2, maxLength: 64, maxPromptLength: 48, checkpointEvery: 0, evalEvery: 0 });
+    let refused: Promise<unknown> | null = null;
+    const rec = await engine.train(cfg, (e) => {
+      if (e.type === 'step' && !refused) {
+        refused = engine.markStopped(e.runId).catch((err: Error) => err.message);
+        void engine.pause();
+      }
+    });
+    expect(await refused).toMatch(/is training: stop it/);
+    expect(rec.status).toBe('paused');
+    const stopped = await engine.markStopped(rec.id);
+    expect(stopped).toMatchObject({ id: rec.id, status: 'stopped', step: rec.step });
+    // Another engine on the same store, as a reloaded page has: still stopped, at the same step, still exportable.
+    const reloaded = new LocalEngine(new FolderRunStore(dir));
+    expect((await reloaded.listRuns()).find((r) => r.id === rec.id)).toMatchObject({ status: 'stopped', step: rec.step });
+    expect((await reloaded.exportAdapter(rec.id, 'f32')).files.length).toBeGreaterThan(0);
   });
 });

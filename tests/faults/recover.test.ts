@@ -39,8 +39,10 @@ describe('device-loss recovery', () => {
     expect(r).toMatchObject({ status: 'finished', recoveries: 0 });
   });
 
-  it('an error that is not a lost device propagates untouched', async () => {
-    await expect(runRecovering(fake(new Error('boom'), false), { store: store(3), retries: 1, notice: () => {}, open: async () => fake('finished', false) })).rejects.toThrow(/^boom$/);
+  it('an error that is not a lost device propagates untouched, the session released', async () => {
+    const s = fake(new Error('boom'), false);
+    await expect(runRecovering(s, { store: store(3), retries: 1, notice: () => {}, open: async () => fake('finished', false) })).rejects.toThrow(/^boom$/);
+    expect(s.released).toBe(true);
   });
 
   it('lost once: released, reopened from the last checkpoint, finished; the notice says from where', async () => {
@@ -60,17 +62,19 @@ describe('device-loss recovery', () => {
     expect(first.released).toBe(true);
     expect(from?.state.step).toBe(4);
     expect(r).toMatchObject({ status: 'finished', recoveries: 1 });
-    expect(notices).toEqual(['GPU device lost (unknown): the driver was reset; recovering on a new device from its last checkpoint (step 4, out/checkpoints/r7.safetensors)']);
+    expect(notices).toEqual(['GPU device lost (unknown): the driver was reset; resuming automatically on a new device from its last checkpoint (step 4, out/checkpoints/r7.safetensors)']);
   });
 
-  it('lost again after the one retry: gives up, naming the checkpoint to resume from', async () => {
+  it('lost again after the one retry: gives up, naming the checkpoint to resume from, every session released', async () => {
+    const second = fake('failed', true);
     const err = await runRecovering(fake('failed', true), {
       store: store(6),
       retries: 1,
       notice: () => {},
       describeCheckpoint: (id) => `out/checkpoints/${id}.safetensors`,
-      open: async () => fake('failed', true),
+      open: async () => second,
     }).then(() => null, (e: Error) => e);
+    expect(second.released).toBe(true);
     expect(err?.message).toBe('device-lost: GPU device lost (unknown): the driver was reset; 1 recovery tried, giving up. Run r7 can resume from its last checkpoint (step 6, out/checkpoints/r7.safetensors)');
   });
 
@@ -79,6 +83,6 @@ describe('device-loss recovery', () => {
     let from: Checkpoint | null | undefined;
     await runRecovering(fake('failed', true), { store: store(null), retries: 2, notice: (m) => notices.push(m), open: async (ck) => ((from = ck), fake('finished', false)) });
     expect(from).toBeNull();
-    expect(notices[0]).toMatch(/recovering on a new device from the start \(no checkpoint was saved yet\)$/);
+    expect(notices[0]).toMatch(/resuming automatically on a new device from the start \(no checkpoint was saved yet\)$/);
   });
 });

@@ -2,7 +2,9 @@
 // internet: the revision API (`/api/{models,datasets}/REPO/revision/REV?blobs=true` with sha and siblings),
 // `/resolve/` with X-Repo-Commit and ETag / X-Linked-Etag / X-Linked-Size, LFS files redirected (302) to a
 // CDN path as the Hub does, Range requests (206), If-None-Match (304), gated repositories (401 without the
-// token), and faults on demand: a connection dropped after N bytes of a file.
+// token), and faults on demand: a connection dropped after N bytes of a file. CORS as the Hub answers it
+// (Access-Control-Allow-Origin *, preflights for Authorization and Range), so a page served from another
+// 127.0.0.1 port — the studio in the browser tests — can use it.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -136,6 +138,17 @@ export class FakeHub {
     const u = new URL(req.url!, 'http://x');
     const path = decodeURIComponent(u.pathname);
     this.requests.push({ method: req.method!, path: u.pathname + u.search, range: req.headers.range, auth: req.headers.authorization });
+    res.setHeader('access-control-allow-origin', '*');
+    if (req.method === 'OPTIONS') {
+      res
+        .writeHead(204, {
+          'access-control-allow-methods': 'GET, HEAD, OPTIONS',
+          'access-control-allow-headers': req.headers['access-control-request-headers'] ?? 'authorization, range',
+          'access-control-max-age': '600',
+        })
+        .end();
+      return;
+    }
 
     const st = this.statics.get(path);
     if (st) {

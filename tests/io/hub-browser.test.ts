@@ -1,6 +1,7 @@
 // The Cache API store in Chromium (the real Cache API, not a stand-in): bodies stream into the cache, a
 // connection dropped mid-file leaves no entry, and the next attempt stores the whole file. The page and
-// src/io/hub.ts (transpiled as is; it imports nothing) are served by the local Hub-shaped server itself.
+// src/io/hub.ts (transpiled as is, with the one module it imports, src/settings.ts, at the path its import
+// resolves to) are served by the local Hub-shaped server itself.
 import { readFileSync } from 'node:fs';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,9 +15,10 @@ let browser: Awaited<ReturnType<typeof launchBrowser>>;
 beforeAll(async () => {
   const weights = new Uint8Array(N).map((_, i) => (i * 7 + (i >> 11)) & 0xff);
   hub = await startFakeHub({ 'org/m': { revisions: { main: { 'config.json': '{}', 'tokenizer.json': '{}', 'model.safetensors': weights } } } });
-  const src = readFileSync(new URL('../../src/io/hub.ts', import.meta.url), 'utf8');
-  const js = ts.transpileModule(src, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
-  hub.statics.set('/static/hub.js', { type: 'text/javascript', body: js });
+  const js = (path: string) =>
+    ts.transpileModule(readFileSync(new URL(path, import.meta.url), 'utf8'), { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+  hub.statics.set('/static/hub.js', { type: 'text/javascript', body: js('../../src/io/hub.ts') });
+  hub.statics.set('/settings.ts', { type: 'text/javascript', body: js('../../src/settings.ts') });
   hub.statics.set('/static/index.html', { type: 'text/html', body: '<!doctype html><title>hub</title><script type="module">window.hub = await import("/static/hub.js");</script>' });
   browser = await launchBrowser();
 }, 60_000);

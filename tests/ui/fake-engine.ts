@@ -6,7 +6,12 @@ import type {
   DataOptions,
   DatasetInfo,
   DatasetPreviewRow,
+  ExportProgress,
   GpuInfo,
+  LoadProgress,
+  HubAccess,
+  HubDatasetSpec,
+  HubParquetListing,
   ModelInfo,
   ModelSource,
   Quant,
@@ -15,6 +20,8 @@ import type {
   RunRecord,
   StepMetrics,
   StudioEngine,
+  ParallelRead,
+  WebExport,
 } from '../../src/engine/types.ts';
 import type { BatchCandidates, CandidateOptions } from '../../src/prefs/candidates.ts';
 import type { ParallelRow } from '../../src/prefs/types.ts';
@@ -25,6 +32,8 @@ export interface FakeEngineOptions {
   stepMs?: number;
   /** Wall time of a model load (reported in ~10 progress messages). */
   loadMs?: number;
+  /** Wall time of a dataset's tokenization (reported in rows, in ~5 progress messages; 0: at once). */
+  tokenizeMs?: number;
   /** false: translate() throws "not implemented", as an engine without decoding would. */
   translate?: boolean;
   gpu?: Partial<GpuInfo>;
@@ -50,7 +59,7 @@ export class FakeEngine implements StudioEngine {
   private nextRun = 1;
 
   constructor(opts: FakeEngineOptions = {}) {
-    this.opts = { stepMs: 60, loadMs: 600, gpu: {}, ...opts, translate: opts.translate ?? true };
+    this.opts = { stepMs: 60, loadMs: 600, tokenizeMs: 0, gpu: {}, ...opts, translate: opts.translate ?? true };
   }
 
   async gpuInfo(): Promise<GpuInfo> {
@@ -77,6 +86,7 @@ export class FakeEngine implements StudioEngine {
       intermediate: demo ? 64 : 4864,
       headDim: demo ? 8 : 64,
       tiedEmbeddings: true,
+      shape: { L: demo ? 2 : 24, C: demo ? 32 : 896, F: demo ? 64 : 4864, H: demo ? 4 : 14, Hkv: 2, D: demo ? 8 : 64, V: demo ? 32000 : 151936, tieEmbeddings: true, qkvBias: !demo },
       quant,
       baseBytes: demo ? 2_100_000 : 350_000_000,
       fingerprint: hash(name + quant),
@@ -85,7 +95,7 @@ export class FakeEngine implements StudioEngine {
     return this.model;
   }
 
-  async loadDataset(file: Blob & { name?: string }, opts: DataOptions, onProgress?: (p: { loaded: number; total: number; what: string }) => void): Promise<DatasetInfo> {
+  async loadDataset(file: Blob & { name?: string }, opts: DataOptions, onProgress?: (p: LoadProgress) => void): Promise<DatasetInfo> {
     // Node's structured clone turns a File into a nameless Blob (browsers keep File): read those as JSONL.
     const name = file.name ?? 'dataset.jsonl';
     if (!/\.(jsonl|json)$/i.test(name)) throw new Error(`${name}: the fake engine reads JSONL/JSON only`);
@@ -127,6 +137,11 @@ export class FakeEngine implements StudioEngine {
     });
     if (read > 0 && rows.length === 0 && (counts['missing-field'] ?? 0) === read && !m) {
       throw new Error(`${name}: unknown row format: no known layout matches the columns; give a column mapping`);
+    }
+    // Tokenization as the engine reports it: rows, named, after the bytes.
+    for (let k = 0; k <= 5; k++) {
+      onProgress?.({ loaded: Math.round((read * k) / 5), total: read, what: 'tokenize', unit: 'rows' });
+      if (k < 5 && this.opts.tokenizeMs) await sleep(this.opts.tokenizeMs / 5);
     }
     const evalPairs = Math.round(rows.length * opts.evalFraction);
     const edges = [32, 64, 128, 256, 512];
@@ -252,6 +267,7 @@ export class FakeEngine implements StudioEngine {
     ];
     onEvent({ type: 'eval', runId: rec.id, step: rec.step, metrics: gen, samples });
     rec.evalScores = { ...evalMetrics, ...gen };
+    rec.evalSamples = samples;
   }
 
   async pause(): Promise<void> {
@@ -260,6 +276,15 @@ export class FakeEngine implements StudioEngine {
 
   async stop(): Promise<void> {
     if (this.training) this.control = 'stop';
+  }
+
+  async markStopped(runId: string): Promise<RunRecord> {
+    const r = this.runs.get(runId);
+    if (!r) throw new Error(`no run ${runId}`);
+    if (this.training && r.status === 'running') throw new Error(`run ${runId} is training`);
+    if (r.step < r.totalSteps) r.status = 'stopped';
+    r.updatedAt = Date.now();
+    return { ...r };
   }
 
   async listRuns(): Promise<RunRecord[]> {
@@ -286,6 +311,35 @@ export class FakeEngine implements StudioEngine {
         { name: 'adapter_config.json', bytes: new TextEncoder().encode(JSON.stringify(cfg, null, 2)) },
       ],
     };
+  }
+
+  async exportGguf(runId: string, dtype: 'f32' | 'f16'): Promise<AdapterFiles> {
+    if (!this.runs.get(runId)) throw new Error(`no run ${runId}`);
+    return { files: [{ name: `${runId}-adapter.gguf`, bytes: new Uint8Array(dtype === 'f16' ? 256 : 512) }] };
+  }
+
+  async exportWeb(runId: string, onProgress?: ExportProgress): Promise<WebExport> {
+    if (!this.runs.get(runId)) throw new Error(`no run ${runId}`);
+    onProgress?.({ loaded: 1, total: 2, what: 'running the export in onnxruntime-web' });
+    await sleep(50);
+    return { files: [{ name: `${runId}-web.zip`, bytes: new Uint8Array(22) }], sizes: { 'onnx/model.onnx': 1024 }, check: { steps: 6, maxAbsDiff: 1e-6, maxAbsLogit: 1, argmaxAgree: 6, ok: true, checked: 'fp32 file', prompt: 'p' } };
+  }
+
+  /** A synthetic Hub: every id has one config with a train and a test split. */
+  async listHubDataset(repo: string): Promise<HubParquetListing> {
+    const split = (name: string) => ({ config: 'default', split: name, partial: false, shards: [{ file: `default/${name}/0000.parquet`, size: 4096 }] });
+    return { repo, commit: hash(repo).repeat(5), splits: [split('train'), split('test')] };
+  }
+
+  /** 24 TRL triplets read as loadDataset reads a file, named by the spec. */
+  async loadHubDataset(spec: HubDatasetSpec, _hub: HubAccess, opts: DataOptions, onProgress?: (p: { loaded: number; total: number; what: string }) => void): Promise<DatasetInfo> {
+    const rows = Array.from({ length: 24 }, (_, i) => JSON.stringify({ prompt: `Question ${i}?`, chosen: ` Answer ${i}.`, rejected: ` Wrong ${i}.` })).join('\n');
+    const info = await this.loadDataset(Object.assign(new Blob([rows]), { name: 'hub.jsonl' }), opts, onProgress);
+    return { ...info, name: `hf://datasets/${spec.repo}/${spec.config ?? 'default'}/${spec.split ?? 'train'}`, container: 'parquet', hub: { commit: hash(spec.repo).repeat(5), partial: false } };
+  }
+
+  async readHubParallel(..._a: Parameters<StudioEngine['readHubParallel']>): Promise<ParallelRead> {
+    throw new Error('not implemented: readHubParallel (the synthetic engine has no parallel Hub data)');
   }
 
   async exportRecipe(runId: string): Promise<AdapterFiles> {

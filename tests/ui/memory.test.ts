@@ -1,52 +1,50 @@
+// The memory numbers the studio shows are the engine planner's (train/memory-plan.ts): memoryPlan, which the
+// Start and Training screens' MemoryEstimate calls, against planRun for the same settings.
 import { describe, expect, it } from 'vitest';
-import { BYTES_PER_WEIGHT, availableBytes, estimateMemory, fitOf, moduleShapes, resolveTargets } from '../../src/ui/lib/memory.ts';
-import { catalogModel, dimsFromInfo } from '../../src/ui/lib/models.ts';
+import { SeriesStore } from '../../src/ui/lib/series.ts';
+import { availableBytes, fitOf } from '../../src/ui/lib/memory.ts';
+import { catalogModel } from '../../src/ui/lib/models.ts';
+import { createStudioStore } from '../../src/ui/store/index.ts';
+import { memoryPlan, planDims } from '../../src/ui/store/selectors.ts';
+import { DEFAULT_CAPS, planRun } from '../../src/train/memory-plan.ts';
+import { FakeEngine } from './fake-engine.ts';
 
-const alma7b = catalogModel('haoranxu/ALMA-7B')!.dims;
+const store = () => createStudioStore({ engine: new FakeEngine({ loadMs: 5 }), series: new SeriesStore() });
 
-describe('memory estimate', () => {
-  it('stores weights at the quantized rate', () => {
-    expect(BYTES_PER_WEIGHT.q4_0).toBeCloseTo(0.5625);
-    expect(BYTES_PER_WEIGHT.q8_0).toBeCloseTo(1.0625);
-    const q4 = estimateMemory({ dims: alma7b, quant: 'q4_0', batchSize: 1, maxLength: 512, r: 16, targets: ['down_proj'] });
-    const f16 = estimateMemory({ dims: alma7b, quant: 'f16', batchSize: 1, maxLength: 512, r: 16, targets: ['down_proj'] });
-    // Llama-2 7B has 6.74e9 weights.
-    expect(f16.baseBytes / 2).toBeGreaterThan(6.7e9);
-    expect(f16.baseBytes / 2).toBeLessThan(6.8e9);
-    expect(q4.baseBytes / f16.baseBytes).toBeCloseTo(0.5625 / 2, 2);
+describe('memory plan on the page', () => {
+  it('is the engine planner\'s plan of the settings, and of the Start screen\'s what-if', () => {
+    const s = store().getState();
+    const c = s.config;
+    const settings = { quant: s.quant, batchSize: c.batchSize, maxLength: c.maxLength, r: c.r, targets: c.targets, dropout: c.dropout };
+    const demo = catalogModel('demo')!.dims;
+    expect(memoryPlan(s)!.plan).toEqual(planRun(demo, settings, DEFAULT_CAPS));
+    expect(memoryPlan(s, { batchSize: 6, maxLength: 300 })!.plan).toEqual(planRun(demo, { ...settings, batchSize: 6, maxLength: 300 }, DEFAULT_CAPS));
+    // The what-if changes the activations, never the trainable parameters (Start and Training show the same count).
+    expect(memoryPlan(s, { batchSize: 6 })!.plan.loraParams).toBe(memoryPlan(s)!.plan.loraParams);
+    expect(memoryPlan(s, { batchSize: 6 })!.plan.workspaceBytes).toBeGreaterThan(memoryPlan(s)!.plan.workspaceBytes);
   });
 
-  it('counts LoRA parameters as PEFT does', () => {
-    // PEFT, Llama-2 7B, r 16 on down_proj: 32 layers × 16 × (11008 + 4096) = 7,733,248.
-    const e = estimateMemory({ dims: alma7b, quant: 'q4_0', batchSize: 1, maxLength: 512, r: 16, targets: ['down_proj'] });
-    expect(e.loraParams).toBe(7_733_248);
-    expect(e.loraBytes).toBe(7_733_248 * 16);
-    // all-linear r 8 on Llama-2 7B: 19,988,480 trainable parameters.
-    expect(estimateMemory({ dims: alma7b, quant: 'q4_0', batchSize: 1, maxLength: 512, r: 8, targets: 'all-linear' }).loraParams).toBe(19_988_480);
+  it('plans a loaded model with the shape the engine reports, on the device\'s capabilities', async () => {
+    const st = store();
+    await st.getState().checkGpu();
+    await st.getState().loadModel();
+    const s = st.getState();
+    expect(planDims(s).dims).toEqual(s.modelInfo!.shape);
+    const c = s.config;
+    const want = planRun(s.modelInfo!.shape!, { quant: s.quant, batchSize: c.batchSize, maxLength: c.maxLength, r: c.r, targets: c.targets, dropout: c.dropout }, s.gpu?.caps ?? DEFAULT_CAPS);
+    expect(memoryPlan(s)!.plan).toEqual(want);
+    // A catalog pick that is not loaded does not replace the loaded model's shape.
+    st.getState().setPlannedModel('haoranxu/ALMA-7B');
+    expect(memoryPlan(st.getState())!.plan).toEqual(want);
   });
 
-  it('scales activations with 2 × batch × length', () => {
-    const d = alma7b;
-    const a = estimateMemory({ dims: d, quant: 'q4_0', batchSize: 1, maxLength: 512, r: 16, targets: ['down_proj'] });
-    const b = estimateMemory({ dims: d, quant: 'q4_0', batchSize: 2, maxLength: 512, r: 16, targets: ['down_proj'] });
-    const M = 2 * 512;
-    expect(a.activationBytes).toBe((d.L + 1) * M * d.C * 4);
-    expect(a.scratchBytes).toBe(M * (6 * d.C + 3 * d.F + 2 * d.H * d.D) * 4);
-    expect(b.activationBytes).toBe(2 * a.activationBytes);
-    expect(a.totalBytes).toBe(a.baseBytes + a.loraBytes + a.activationBytes + a.scratchBytes);
-  });
-
-  it('names the largest buffer', () => {
-    const qwen = catalogModel('Qwen/Qwen2.5-0.5B-Instruct')!.dims;
-    const e = estimateMemory({ dims: qwen, quant: 'f16', batchSize: 1, maxLength: 128, r: 8, targets: 'all-linear' });
-    expect(e.largestBufferWhat).toBe('embedding table');
-    expect(e.largestBufferBytes).toBe(151936 * 896 * 2);
-  });
-
-  it('resolves targets and shapes', () => {
-    expect(resolveTargets('all-linear')).toHaveLength(7);
-    expect(resolveTargets(['v_proj', 'q_proj', 'bogus'])).toEqual(['q_proj', 'v_proj']);
-    expect(moduleShapes(alma7b).down_proj).toEqual([11008, 4096]);
+  it('judges a plan too big when its largest buffer passes maxBufferSize, or the total passes what is available', () => {
+    const st = store();
+    st.getState().setPlannedModel('haoranxu/ALMA-13B');
+    st.setState({ quant: 'none', gpu: { available: true, adapter: 'x', f16: false, subgroups: false, maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 } });
+    const p = memoryPlan(st.getState())!;
+    expect(p.plan.peakBytes).toBeGreaterThan(p.limit);
+    expect(p.fit).toBe('too-big');
   });
 
   it('judges fit and available memory', () => {
@@ -55,11 +53,5 @@ describe('memory estimate', () => {
     expect(fitOf(101, 100)).toBe('too-big');
     expect(availableBytes(8)).toBe(4 * 1024 ** 3);
     expect(availableBytes(undefined)).toBe(4 * 1024 ** 3);
-  });
-
-  it('derives dims from a loaded model', () => {
-    const d = dimsFromInfo({ layers: 32, hidden: 4096, heads: 32, kvHeads: 32, vocab: 32000 });
-    expect(d.D).toBe(128);
-    expect(d.F).toBe(11008);
   });
 });

@@ -134,7 +134,9 @@ describe('studio store', () => {
     expect(store.getState().run).toMatchObject({ phase: 'paused', pending: null });
     await store.getState().stop();
     expect(store.getState().run.phase).toBe('stopped');
+    // Stored so by the engine (markStopped), not only remembered by this page: a reload lists it stopped.
     const rec = store.getState().runs[0];
+    expect(rec.status).toBe('stopped');
     expect(listedStatus(store.getState(), rec)).toBe('stopped');
     expect(unfinishedRuns(store.getState())).toEqual([]);
   });
@@ -154,6 +156,12 @@ describe('studio store', () => {
     expect(lastEval?.metrics).toEqual(store.getState().runs.find((r) => r.name === 'quick-try-2')!.evalScores);
     expect(lastEval?.metrics).toMatchObject({ eval_loss: expect.any(Number), 'gen/chrf2_adapter': expect.any(Number) });
     expect(samples).toHaveLength(2);
+    // The samples are stored with the run: its record carries them, and viewing it later (after a reload) shows them.
+    const first = store.getState().runs.find((r) => r.name === 'quick-try')!;
+    expect(first.evalSamples).toEqual(samples);
+    store.setState({ run: { ...store.getState().run, samples: null } });
+    await store.getState().viewRun(first.id);
+    expect(store.getState().run).toMatchObject({ runId: first.id, samples: first.evalSamples });
   });
 
   it('calls a run stored as running that no page trains interrupted, and lets it resume', async () => {

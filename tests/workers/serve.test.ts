@@ -30,6 +30,7 @@ class RecordingEngine implements StudioEngine {
   async loadDataset(...a: Parameters<StudioEngine['loadDataset']>): Promise<DatasetInfo> {
     this.rec('loadDataset', a);
     const text = await a[0].text();
+    for (let i = 0; i <= 2; i++) a[2]?.({ loaded: i, total: 2, what: 'tokenize', unit: 'rows' });
     return { name: 'd', container: 'jsonl', format: 'trl', rowsRead: text.split('\n').length, rowsUsable: 1, trainPairs: 1, evalPairs: 0, fingerprint: 'x', preview: [], report: {}, reportText: '' };
   }
   async train(config: RunConfig, onEvent: (e: RunEvent) => void, resumeRunId?: string): Promise<RunRecord> {
@@ -44,6 +45,11 @@ class RecordingEngine implements StudioEngine {
   async stop() {
     this.rec('stop', []);
   }
+  async markStopped(runId: string): Promise<RunRecord> {
+    this.rec('markStopped', [runId]);
+    const config = presetConfig('quick', { name: 'p' });
+    return { id: runId, name: 'p', status: 'stopped', step: 1, totalSteps: 2, createdAt: 0, updatedAt: 0, config, modelName: 'm', modelFingerprint: 'f', datasetName: 'd', datasetFingerprint: 'x' };
+  }
   async listRuns() {
     return [];
   }
@@ -57,6 +63,29 @@ class RecordingEngine implements StudioEngine {
   async exportAdapter(runId: string, dtype: 'f32' | 'f16'): Promise<AdapterFiles> {
     this.rec('exportAdapter', [runId, dtype]);
     return { files: [{ name: 'adapter_model.safetensors', bytes: new Uint8Array([1, 2, 3]) }] };
+  }
+  async listHubDataset(...a: Parameters<StudioEngine['listHubDataset']>) {
+    this.rec('listHubDataset', a);
+    return { repo: a[0], commit: 'c'.repeat(40), splits: [] };
+  }
+  async loadHubDataset(...a: Parameters<StudioEngine['loadHubDataset']>): Promise<DatasetInfo> {
+    this.rec('loadHubDataset', a);
+    a[3]?.({ loaded: 5, total: 10, what: 'download' });
+    return { name: `hf://datasets/${a[0].repo}`, container: 'parquet', format: 'trl', rowsRead: 1, rowsUsable: 1, trainPairs: 1, evalPairs: 0, fingerprint: 'h', preview: [], report: {}, reportText: '', hub: { commit: 'c', partial: false } };
+  }
+  async readHubParallel(...a: Parameters<StudioEngine['readHubParallel']>) {
+    this.rec('readHubParallel', a);
+    a[3]?.({ loaded: 1, total: 1, what: 'read' });
+    return { rows: [], report: { file: a[0].repo, container: 'parquet', rows: 0, usable: 0, otherPairs: 0, columns: { source: 's', reference: 'r', langs: 'lp' }, systems: [], issueCount: 0, issues: [] } } as unknown as Awaited<ReturnType<StudioEngine['readHubParallel']>>;
+  }
+  async exportGguf(runId: string, dtype: 'f32' | 'f16'): Promise<AdapterFiles> {
+    this.rec('exportGguf', [runId, dtype]);
+    return { files: [{ name: 'a.gguf', bytes: new Uint8Array([71, 71, 85, 70]) }] };
+  }
+  async exportWeb(...a: Parameters<StudioEngine['exportWeb']>) {
+    this.rec('exportWeb', a);
+    a[1]?.({ loaded: 1, total: 2, what: 'check' });
+    return { files: [], sizes: {}, check: { steps: 1, maxAbsDiff: 0, maxAbsLogit: 1, argmaxAgree: 1, ok: true, checked: 'fp32 file', prompt: 'p' } };
   }
   async exportRecipe(runId: string): Promise<AdapterFiles> {
     throw new RangeError(`run ${runId} has no checkpoint`);
@@ -94,9 +123,11 @@ describe('the engine worker protocol (serve.ts ↔ client.ts)', () => {
     const files = await client.exportAdapter('run-1', 'f16');
     expect(files.files[0].bytes).toEqual(new Uint8Array([1, 2, 3]));
     await client.deleteRun('run-2');
-    expect(engine.calls.slice(-2)).toEqual([
+    expect((await client.markStopped('run-4')).status).toBe('stopped');
+    expect(engine.calls.slice(-3)).toEqual([
       { method: 'exportAdapter', args: ['run-1', 'f16'] },
       { method: 'deleteRun', args: ['run-2'] },
+      { method: 'markStopped', args: ['run-4'] },
     ]);
   });
 
@@ -113,9 +144,26 @@ describe('the engine worker protocol (serve.ts ↔ client.ts)', () => {
     expect(events.map((e) => e.type)).toEqual(['started', 'status']);
     expect(engine.calls.at(-1)!.args.slice(1)).toEqual(['callback', 'run-9']);
     // Every method with a callback has its slot listed (loadDataset's Blob crosses as a Blob).
-    expect(CALLBACK_ARG).toEqual({ loadModel: 2, loadDataset: 2, train: 1 });
-    const d = await client.loadDataset(new File(['a\nb'], 'd.jsonl'), { maxLength: 8, maxPromptLength: 4, evalFraction: 0, seed: 1 });
+    expect(CALLBACK_ARG).toEqual({ loadModel: 2, loadDataset: 2, loadHubDataset: 3, readHubParallel: 3, train: 1, exportWeb: 1 });
+    const opts = { maxLength: 8, maxPromptLength: 4, evalFraction: 0, seed: 1 };
+    // Tokenization's progress counts rows, and says so.
+    const rows: string[] = [];
+    const d = await client.loadDataset(new File(['a\nb'], 'd.jsonl'), opts, (p) => rows.push(`${p.what} ${p.loaded}/${p.total} ${p.unit}`));
     expect(d.rowsRead).toBe(2);
+    expect(rows).toEqual(['tokenize 0/2 rows', 'tokenize 1/2 rows', 'tokenize 2/2 rows']);
+    // Hub datasets: the spec and the page's Hub access (token, address) cross; progress comes back.
+    const hub = { token: 't', hubUrl: 'http://127.0.0.1:1' };
+    const got: string[] = [];
+    const h = await client.loadHubDataset({ repo: 'o/n', config: 'default', split: 'train' }, hub, opts, (p) => got.push(`${p.what} ${p.loaded}/${p.total}`));
+    expect(h.hub).toEqual({ commit: 'c', partial: false });
+    expect(engine.calls.at(-1)).toEqual({ method: 'loadHubDataset', args: [{ repo: 'o/n', config: 'default', split: 'train' }, hub, opts, 'callback'] });
+    await client.readHubParallel({ repo: 'o/p' }, {}, { pair: 'de-en' }, (p) => got.push(`${p.what} ${p.loaded}/${p.total}`));
+    expect((await client.listHubDataset('o/n', hub)).repo).toBe('o/n');
+    const web = await client.exportWeb('run-1', (p) => got.push(`${p.what} ${p.loaded}/${p.total}`));
+    expect(web.check.ok).toBe(true);
+    expect(got).toEqual(['download 5/10', 'read 1/1', 'check 1/2']);
+    expect((await client.exportGguf('run-1', 'f16')).files[0].name).toBe('a.gguf');
+    expect(engine.calls.at(-1)).toEqual({ method: 'exportGguf', args: ['run-1', 'f16'] });
   });
 
   it('rethrows the engine error with its name and message', async () => {

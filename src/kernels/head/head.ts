@@ -51,8 +51,49 @@ function combinePipeline(ctx: GpuContext, FORWARD: boolean) {
   return ctx.compile(headCombineShader, { FORWARD });
 }
 
-function chunksOf(w: WeightTensor, vch: number): number[] {
+/** What the head's scratch sizes depend on: the weight's row parts and its width (a planned weight has no buffers). */
+export type HeadWeightShape = Pick<WeightTensor, 'K'> & { parts: readonly { start: number; end: number }[] };
+
+function chunksOf(w: HeadWeightShape, vch: number): number[] {
   return w.parts.map((p) => Math.ceil((p.end - p.start) / vch));
+}
+
+/** The forward's vocabulary chunks per part, and its partials' bytes: (S, nTotal) vec4 f32. */
+function forwardLayout(ctx: GpuContext, w: HeadWeightShape, S: number) {
+  const t = tuning(ctx);
+  const chunks = chunksOf(w, t.wg * t.vptFwd);
+  const nTotal = chunks.reduce((a, b) => a + b, 0);
+  return { chunks, nTotal, bytes: S * nTotal * 16 };
+}
+
+/** The backward's tiling, its splits of the vocabulary per part, and its partials' bytes: (nTotal, S, C) f32. */
+function backwardLayout(ctx: GpuContext, w: HeadWeightShape, S: number) {
+  const t = tuning(ctx);
+  const C = w.K;
+  const cg = Math.ceil(Math.ceil(C / 8) / t.wg); // groups of 8 columns per thread
+  const sb = Math.max(1, Math.min(8, Math.floor(t.bwdTile / (2 * cg))));
+  const rowBlocks = Math.ceil(S / sb);
+  const chunks = chunksOf(w, t.wg * VPT_BWD);
+  const nChunk = chunks.reduce((a, b) => a + b, 0);
+  const rowBytes = S * C * 4;
+  const maxBinding = ctx.caps.maxStorageBufferBindingSize;
+  if (rowBytes > maxBinding) throw new Error(`output head backward: S=${S} x C=${C} partials exceed one storage binding`);
+  const budget = Math.max(1, Math.floor(Math.min(t.bwdScratchBytes, maxBinding) / rowBytes));
+  const want = Math.max(1, Math.min(nChunk, budget, Math.ceil(t.bwdTarget / rowBlocks)));
+  // Splits per part in proportion to its chunks, at least one each, at most one per chunk.
+  const splits = chunks.map((c) => Math.max(1, Math.min(c, Math.round((want * c) / nChunk))));
+  const nTotal = splits.reduce((a, b) => a + b, 0);
+  return { cg, sb, rowBlocks, chunks, splits, nTotal, bytes: nTotal * rowBytes };
+}
+
+/**
+ * The scratch bytes the head's forward ('head.fwd') and backward ('head.bwd') ask scratchBuffer for at S positions:
+ * the memory planner (train/memory-plan.ts) sizes them with the kernels' own layout. Reads only ctx.caps.
+ */
+export function headScratchBytes(ctx: Pick<GpuContext, 'caps'>, w: HeadWeightShape, S: number, backward: boolean): { forward: number; backward: number } {
+  if (S === 0) return { forward: 0, backward: 0 };
+  const c = ctx as GpuContext;
+  return { forward: forwardLayout(c, w, S).bytes, backward: backward ? backwardLayout(c, w, S).bytes : 0 };
 }
 
 /**
@@ -74,11 +115,8 @@ export function outputHeadForward(
   if (S === 0) return;
   const ctx = rec.ctx;
   const t = tuning(ctx);
-  const vch = t.wg * t.vptFwd;
-  const chunks = chunksOf(w, vch);
-  const nTotal = chunks.reduce((a, b) => a + b, 0);
+  const { chunks, nTotal, bytes: partBytes } = forwardLayout(ctx, w, S);
   const C = w.K;
-  const partBytes = S * nTotal * 16;
   const part = { buffer: scratchBuffer(ctx, 'head.fwd', partBytes), offset: 0, size: partBytes }; // (S, nTotal) vec4 f32
   const rowBlocks = Math.ceil(S / t.sbFwd);
   const shapes = `S=${S} V=${w.rows} C=${C} ${w.type} parts=${w.parts.length}`;
@@ -119,23 +157,10 @@ export function outputHeadBackward(
   if (S === 0) return;
   const ctx = rec.ctx;
   const t = tuning(ctx);
-  const vch = t.wg * VPT_BWD;
   const C = w.K;
   const C4 = C / 4;
-  const cg = Math.ceil(Math.ceil(C / 8) / t.wg); // groups of 8 columns per thread
-  const sb = Math.max(1, Math.min(8, Math.floor(t.bwdTile / (2 * cg))));
-  const rowBlocks = Math.ceil(S / sb);
-  const chunks = chunksOf(w, vch);
-  const nChunk = chunks.reduce((a, b) => a + b, 0);
-  const rowBytes = S * C * 4;
-  const maxBinding = ctx.caps.maxStorageBufferBindingSize;
-  if (rowBytes > maxBinding) throw new Error(`output head backward: S=${S} x C=${C} partials exceed one storage binding`);
-  const budget = Math.max(1, Math.floor(Math.min(t.bwdScratchBytes, maxBinding) / rowBytes));
-  const want = Math.max(1, Math.min(nChunk, budget, Math.ceil(t.bwdTarget / rowBlocks)));
-  // Splits per part in proportion to its chunks, at least one each, at most one per chunk.
-  const splits = chunks.map((c) => Math.max(1, Math.min(c, Math.round((want * c) / nChunk))));
-  const nTotal = splits.reduce((a, b) => a + b, 0);
-  const part = { buffer: scratchBuffer(ctx, 'head.bwd', nTotal * rowBytes), offset: 0, size: nTotal * rowBytes }; // (nTotal, S, C) f32
+  const { cg, sb, rowBlocks, chunks, splits, nTotal, bytes } = backwardLayout(ctx, w, S);
+  const part = { buffer: scratchBuffer(ctx, 'head.bwd', bytes), offset: 0, size: bytes }; // (nTotal, S, C) f32
   const shapes = `S=${S} V=${w.rows} C=${C} ${w.type} parts=${w.parts.length} splits=${nTotal}`;
   const pipe = partPipeline(ctx, false, w, sb, cg, t);
   let base = 0;

@@ -1,11 +1,12 @@
-// The memory estimate for the current plan: the loaded model's dims when there is one, else the catalog's.
+// The engine's memory plan (train/memory-plan.ts) for the current settings: the loaded model's shape when there
+// is one, else the catalog's. Start and Training show this one component, so their numbers cannot differ.
 import { formatBytes, formatCount } from '../lib/format.ts';
 import { useShallow } from 'zustand/react/shallow';
 import { useStudio, useStudioStore } from '../store/context.tsx';
 import { memoryPlan, planDims } from '../store/selectors.ts';
 import { MemoryBar } from './MemoryBar.tsx';
 
-/** The estimate for the training settings, or for `what` (the Start screen's what-if, which does not change them). */
+/** The plan for the training settings, or for `what` (the Start screen's what-if, which does not change them). */
 export function MemoryEstimate({ what = {} }: { what?: { batchSize?: number; maxLength?: number } }) {
   const source = useStudio((s) => planDims(s).source);
   const quant = useStudio((s) => s.quant);
@@ -14,33 +15,35 @@ export function MemoryEstimate({ what = {} }: { what?: { batchSize?: number; max
   const r = useStudio((s) => s.config.r);
   const gpu = useStudio((s) => s.gpu);
   const deviceMemory = useStudio((s) => s.deviceMemoryGiB);
-  // Everything else the plan reads, so the estimate redraws when any of it changes.
-  useStudio(useShallow((s) => [s.modelInfo, s.plannedModelId, s.config.targets]));
-  const plan = memoryPlan(useStudioStore().getState(), { batchSize, maxLength });
-  if (!plan) return <p className="muted">Pick a model to see its memory estimate.</p>;
-  const { est, limit: avail } = plan;
+  // Everything else the plan reads, so it redraws when any of it changes.
+  useStudio(useShallow((s) => [s.modelInfo, s.plannedModelId, s.config.targets, s.config.dropout]));
+  const planned = memoryPlan(useStudioStore().getState(), { batchSize, maxLength });
+  if (!planned) return <p className="muted">Pick a model to see its memory plan.</p>;
+  const { plan, limit: avail } = planned;
   const maxBuffer = gpu?.available ? gpu.maxBufferSize : 0;
+  const loadHigher = plan.loadPeakBytes > plan.stepBytes;
   return (
-    <div className="memory">
+    <div className="memory" data-testid="memory-plan" data-peak-bytes={plan.peakBytes} data-step-bytes={plan.stepBytes}>
       <p className="muted small">
-        {source} · {quant === 'none' ? 'f32' : quant} weights · batch {batchSize} × {maxLength} tokens · LoRA r {r} ({formatCount(est.loraParams)} trainable parameters)
+        {source} · {quant === 'none' ? 'f32' : quant} weights · batch {batchSize} × {maxLength} tokens · LoRA r {r} ({formatCount(plan.loraParams)} trainable parameters)
       </p>
       <MemoryBar
-        label="Estimated GPU memory"
+        label="Planned GPU memory"
         limit={avail}
         limitLabel={deviceMemory ? `available (half of ${deviceMemory} GiB RAM)` : 'assumed available'}
         parts={[
-          { label: 'Base weights', bytes: est.baseBytes, className: 'seg-base' },
-          { label: 'LoRA + optimizer', bytes: est.loraBytes, className: 'seg-lora' },
-          { label: 'Activations', bytes: est.activationBytes, className: 'seg-act' },
-          { label: 'Scratch', bytes: est.scratchBytes, className: 'seg-scratch' },
+          { label: 'Base weights', bytes: plan.baseBytes, className: 'seg-base' },
+          { label: 'LoRA + optimizer', bytes: plan.loraBytes + plan.optimizerBytes, className: 'seg-lora' },
+          { label: 'Activations', bytes: plan.workspaceBytes, className: 'seg-act' },
+          { label: 'Scratch', bytes: plan.scratchBytes, className: 'seg-scratch' },
         ]}
       />
       {maxBuffer > 0 && (
-        <MemoryBar label={`Largest single buffer (${est.largestBufferWhat})`} limit={maxBuffer} limitLabel="maxBufferSize" parts={[{ label: est.largestBufferWhat, bytes: est.largestBufferBytes, className: 'seg-base' }]} />
+        <MemoryBar label={`Largest single buffer (${plan.largestBuffer.what})`} limit={maxBuffer} limitLabel="maxBufferSize" parts={[{ label: plan.largestBuffer.what, bytes: plan.largestBuffer.bytes, className: 'seg-base' }]} />
       )}
       <p className="muted small">
-        An estimate from the model's shape, not a measurement: browsers do not report GPU memory. Lower the batch size, max length or quantization if it does not fit. Total {formatBytes(est.totalBytes)}.
+        The engine's own plan for its largest micro-batch (every sequence at the max length): the buffers a training step allocates, {formatBytes(plan.stepBytes)} in all
+        {loadHigher ? `; loading the model peaks higher, at ${formatBytes(plan.loadPeakBytes)}, while a tensor is quantized` : ''}. Browsers do not report GPU memory, so what is available is assumed: lower the batch size, max length or quantization if it does not fit.
       </p>
     </div>
   );

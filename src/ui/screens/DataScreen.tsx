@@ -5,7 +5,9 @@ import { DropZone } from '../components/DropZone.tsx';
 import { ProgressBar } from '../components/ProgressBar.tsx';
 import { NumberInput } from '../components/fields.tsx';
 import { DATASET_EXTENSIONS } from '../lib/drop.ts';
-import { formatBytes } from '../lib/format.ts';
+import { formatHfDatasetSpec } from '../../io/hub-datasets.ts';
+import { HubDatasetInput } from '../components/HubDatasetInput.tsx';
+import { formatBytes, formatCount } from '../lib/format.ts';
 import { useStudio } from '../store/context.tsx';
 import { BuildPrefs } from './data/BuildPrefs.tsx';
 import { Mapping } from './data/Mapping.tsx';
@@ -15,9 +17,24 @@ import { FORMAT_NAMES } from './data/words.ts';
 
 const DEMO_DATASET = 'demo/wmt22-preference.jsonl';
 
+/** The engine's progress messages ("download hf://…", "read …", "tokenize") in words. */
+function progressLabel(what: string | undefined): string {
+  if (!what) return 'Reading the dataset';
+  if (what.startsWith('download ')) return `Downloading ${what.slice(9)}`;
+  if (what.startsWith('read ')) return `Reading ${what.slice(5)}`;
+  if (what === 'tokenize') return 'Tokenizing';
+  return what;
+}
+
+/** Bytes while downloading or reading; rows while tokenizing. */
+const progressDetail = (p: { loaded: number; total: number; what: string }) =>
+  p.what === 'tokenize' ? `${formatCount(p.loaded)} of ${formatCount(p.total)} rows` : `${formatBytes(p.loaded)} of ${formatBytes(p.total)}`;
+
 export function DataScreen() {
   const file = useStudio((s) => s.dataFile);
   const setFile = useStudio((s) => s.setDataFile);
+  const hub = useStudio((s) => s.dataHub);
+  const setHub = useStudio((s) => s.setDataHub);
   const status = useStudio((s) => s.dataStatus);
   const progress = useStudio((s) => s.dataProgress);
   const info = useStudio((s) => s.dataInfo);
@@ -58,7 +75,7 @@ export function DataScreen() {
         <p className="lede">A preference dataset: for each prompt (or source sentence), a chosen and a rejected answer.</p>
       </header>
       <section className="card" aria-labelledby="data-h">
-        <h2 id="data-h">Dataset file</h2>
+        <h2 id="data-h">Preference dataset: a file or a Hub id</h2>
         <DropZone label="Dataset" accept={DATASET_EXTENSIONS.join(',')} buttonText="Choose a file" disabled={loading} onFiles={(f) => void setFile(f[0])}>
           <p>
             Drop a <strong>JSONL, JSON, CSV, TSV or Parquet</strong> file here (gzip is fine). TRL columns (prompt, chosen, rejected), translation triplets and the ALMA-R format are detected.
@@ -80,8 +97,20 @@ export function DataScreen() {
             </p>
           )}
         </DropZone>
+        <HubDatasetInput
+          legend="Or a dataset from the Hugging Face Hub"
+          hint="e.g. trl-lib/ultrafeedback_binarized or haoranxu/ALMA-R-Preference; read from the Hub's Parquet conversion"
+          disabled={loading}
+          onLoad={(spec) => void setHub(spec)}
+        />
+        {hub && (
+          <p className="muted small" data-testid="data-hub">
+            {formatHfDatasetSpec(hub)}
+            {info?.hub && info.name === formatHfDatasetSpec(hub) && ` · commit ${info.hub.commit.slice(0, 8)}${info.hub.partial ? ' · only part of this split was converted by the Hub' : ''}`}
+          </p>
+        )}
         {!modelReady && <p className="muted small">Token counts and truncation use the model's tokenizer: they are exact once a model is loaded.</p>}
-        {loading && <ProgressBar label={progress?.what || 'Reading the dataset'} value={progress?.loaded} max={progress?.total} detail={progress && progress.total > 0 ? `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)}` : undefined} />}
+        {loading && <ProgressBar label={progressLabel(progress?.what)} value={progress?.loaded} max={progress?.total} detail={progress && progress.total > 0 ? progressDetail(progress) : undefined} />}
         {error && (
           <p className={`note ${needsMapping ? 'warn' : 'error'}`} role="alert">
             {error}
@@ -105,7 +134,7 @@ export function DataScreen() {
               <button
                 type="button"
                 className="secondary"
-                disabled={!file || loading || !!fracErr || !!seedErr}
+                disabled={!(file || hub) || loading || !!fracErr || !!seedErr}
                 onClick={() => {
                   setSettings({ evalFraction: fracNum / 100, seed: seedNum });
                   void load();

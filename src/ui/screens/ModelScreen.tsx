@@ -2,7 +2,8 @@
 import { SUPPORTED_FAMILIES } from '../../model/config.ts';
 import { DropZone } from '../components/DropZone.tsx';
 import { ProgressBar } from '../components/ProgressBar.tsx';
-import { Field, Select, TextInput } from '../components/fields.tsx';
+import { HubToken } from '../components/HubToken.tsx';
+import { Select, TextInput } from '../components/fields.tsx';
 import { formatBytes, formatCount } from '../lib/format.ts';
 import { MODEL_CATALOG } from '../lib/models.ts';
 import { useStudio } from '../store/context.tsx';
@@ -30,23 +31,6 @@ function loadDetail(p: { loaded: number; total: number; what: string }, choice: 
   if (p.what.startsWith('load ')) return `${formatCount(p.loaded)} of ${formatCount(p.total)} tensors`;
   if (choice === 'demo') return `${formatCount(p.loaded)} of ${formatCount(p.total)} files`;
   return `${formatBytes(p.loaded)} of ${formatBytes(p.total)}`;
-}
-
-/** An access token for gated repositories (Llama, Gemma): kept for this browser session unless asked. */
-function HubToken() {
-  const token = useStudio((s) => s.hubToken);
-  const remember = useStudio((s) => s.rememberHubToken);
-  const setToken = useStudio((s) => s.setHubToken);
-  return (
-    <div className="grid-2">
-      <Field label="Access token (optional)" hint="For gated or private models (Llama, Gemma): a read token from huggingface.co/settings/tokens. Sent only to huggingface.co.">
-        {({ id, describedBy }) => <input id={id} type="password" autoComplete="off" spellCheck={false} value={token} aria-describedby={describedBy} placeholder="hf_…" onChange={(e) => setToken(e.target.value, remember)} />}
-      </Field>
-      <label className="check align-end">
-        <input type="checkbox" checked={remember} onChange={(e) => setToken(token, e.target.checked)} /> Remember on this device (otherwise kept until this tab closes)
-      </label>
-    </div>
-  );
 }
 
 function Loaded() {

@@ -3,6 +3,7 @@
 import { useState } from 'react';
 import { useStudio, useSeries } from '../store/context.tsx';
 import { LineChart } from '../components/LineChart.tsx';
+import { DataProgress } from '../components/DataProgress.tsx';
 import { ProgressBar } from '../components/ProgressBar.tsx';
 import { formatBytes, formatCount, formatDuration, formatNumber } from '../lib/format.ts';
 import { StartButton } from './TrainingScreen.tsx';
@@ -78,6 +79,8 @@ function Controls() {
 
 function Progress() {
   const run = useStudio((s) => s.run);
+  // A run whose max lengths differ from the file's reads it again first: its read and tokenization, counted.
+  const rereading = useStudio((s) => s.run.phase === 'starting' && s.dataStatus === 'loading');
   const m = run.lastMetrics;
   const detail = run.totalSteps > 0 ? `step ${formatCount(run.step)} of ${formatCount(run.totalSteps)}` : undefined;
   return (
@@ -122,6 +125,7 @@ function Progress() {
           {run.message}
         </p>
       )}
+      {rereading && <DataProgress />}
       {run.lastEval && EVAL_SHOWN.some(([k]) => Number.isFinite(evalValue(run.lastEval!.metrics, k))) && (
         <p className="small" data-testid="last-eval">
           <strong>Eval at step {run.lastEval.step}</strong> ({run.lastEval.metrics.eval_pairs ? `${formatCount(run.lastEval.metrics.eval_pairs)} held-out pairs` : 'held-out pairs'}):{' '}

@@ -3,12 +3,14 @@ import { useEffect, useState } from 'react';
 import type { RunRecord } from '../../engine/types.ts';
 import { Select } from '../components/fields.tsx';
 import { RunNote } from '../components/RunNote.tsx';
+import { RunDownloads } from './runs/RunDownloads.tsx';
 import { isHubId } from '../lib/peft-zip.ts';
 import { formatCount, formatNumber } from '../lib/format.ts';
 import { useStudio } from '../store/context.tsx';
 import { isActive, listedStatus, resumeBlockers } from '../store/selectors.ts';
 import { resultsOf, scoreChange, type GenScore } from '../lib/results.ts';
 import { PHASE_WORDS } from '../store/training.ts';
+import { Samples } from './run/ResultsCard.tsx';
 
 const when = (t: number) => (t ? new Date(t).toLocaleString() : '—');
 
@@ -86,6 +88,7 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
                 onChange={(e) => setPeftBase(r.id, e.target.value)}
               />
             )}
+            <RunDownloads r={r} dtype={dtype} />
             <button type="button" className="secondary" disabled={anyBusy} onClick={() => void exportRecipe(r.id)} aria-label={`Export ${r.name} as a TRL recipe`} title="The same run for Hugging Face TRL: dataset, CPOConfig, LoraConfig, script and accelerate command">
               TRL recipe
             </button>
@@ -146,6 +149,13 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
                 )}
               </div>
             </div>
+          </td>
+        </tr>
+      )}
+      {r.evalSamples && r.evalSamples.length > 0 && (
+        <tr className="samples-row" data-testid={`runs-samples-${r.name}`}>
+          <td colSpan={12}>
+            <Samples samples={r.evalSamples} open={false} />
           </td>
         </tr>
       )}

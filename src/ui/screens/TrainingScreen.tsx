@@ -3,7 +3,7 @@ import type { LossType } from '../../train/losses.ts';
 import type { Schedule } from '../../engine/types.ts';
 import { MemoryEstimate } from '../components/MemoryEstimate.tsx';
 import { Field, NumberInput, Select, TextInput } from '../components/fields.tsx';
-import { LINEAR_MODULES } from '../lib/memory.ts';
+import { PROJECTIONS } from '../../model/projections.ts';
 import { PRESET_INFO, isPreset } from '../lib/presets.ts';
 import { NUMBER_FIELDS, validateConfig, type FieldGroup } from '../lib/validate.ts';
 import { useStudio, useStudioStore } from '../store/context.tsx';
@@ -38,7 +38,7 @@ function Targets() {
       <label className="check">
         <input type="checkbox" checked={all} onChange={(e) => setConfig({ targets: e.target.checked ? 'all-linear' : ['down_proj'] })} /> all linear layers
       </label>
-      {LINEAR_MODULES.map((m) => (
+      {PROJECTIONS.map((m) => (
         <label key={m} className="check">
           <input
             type="checkbox"

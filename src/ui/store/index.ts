@@ -2,6 +2,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { createCompareSlice } from './compare.ts';
 import { createDataSlice } from './data.ts';
+import { createExportsSlice } from './exports.ts';
 import { createGpuSlice } from './gpu.ts';
 import { createModelSlice } from './model.ts';
 import { createNavSlice } from './nav.ts';
@@ -23,5 +24,6 @@ export function createStudioStore(deps: StudioDeps): StudioStore {
     ...createRunsSlice(deps)(...a),
     ...createCompareSlice(deps)(...a),
     ...createPrefsSlice(deps)(...a),
+    ...createExportsSlice(deps)(...a),
   }));
 }

@@ -1,5 +1,6 @@
 // Choosing and loading the base model.
 import { throttle } from '../lib/throttle.ts';
+import { hubAccess } from '../lib/hub-access.ts';
 import { loadHubToken, saveHubToken } from '../lib/token.ts';
 import { errorMessage, type Progress, type SliceCreator } from './types.ts';
 import type { ModelChoice, ModelSlice } from './slices.ts';
@@ -38,7 +39,7 @@ export const createModelSlice: SliceCreator<ModelSlice> = (deps) => (set, get) =
       case 'demo':
         return { kind: 'demo' };
       case 'hub':
-        return s.hubId.trim() ? { kind: 'hub', id: s.hubId.trim(), ...(s.hubToken.trim() ? { token: s.hubToken.trim() } : {}) } : null;
+        return s.hubId.trim() ? { kind: 'hub', id: s.hubId.trim(), ...hubAccess(s.hubToken) } : null;
       case 'files':
         return s.modelFiles.length ? { kind: 'files', files: s.modelFiles } : null;
       case 'gguf':
@@ -55,7 +56,7 @@ export const createModelSlice: SliceCreator<ModelSlice> = (deps) => (set, get) =
       progress.cancel();
       set({ modelStatus: 'ready', modelInfo: info, modelProgress: null });
       // Token counts and truncation depend on the tokenizer: a dataset read before must be read again.
-      if (get().dataFile) void get().loadDataset(get().dataLengths ?? undefined);
+      if (get().dataFile || get().dataHub) void get().loadDataset(get().dataLengths ?? undefined);
     } catch (e) {
       progress.cancel();
       set({ modelStatus: 'error', modelError: errorMessage(e), modelProgress: null });

@@ -13,7 +13,10 @@ import {
   type ParallelRow,
   type PrefsStore,
 } from '../../prefs/index.ts';
-import { errorMessage, type SliceCreator } from './types.ts';
+import { formatHfDatasetSpec } from '../../io/hub-datasets.ts';
+import { hubAccess } from '../lib/hub-access.ts';
+import { throttle } from '../lib/throttle.ts';
+import { errorMessage, type Progress, type SliceCreator } from './types.ts';
 import type { PrefsForm, PrefsProgress, PrefsSlice } from './slices.ts';
 
 export type { PrefsForm, PrefsProgress, PrefsSlice };
@@ -42,7 +45,14 @@ export const prefsSettings = (f: PrefsForm): BuildSettings => ({
   batchSize: f.batchSize,
 });
 
-/** A build's key in the store: one saved build per file name. */
+/** A name to save the result under: the file's without its extension, or a Hub split's NAME-CONFIG-SPLIT. */
+export function sourceStem(name: string | undefined): string {
+  if (!name) return 'parallel';
+  if (name.startsWith('hf://datasets/')) return name.slice('hf://datasets/'.length).split('/').slice(1).join('-').replace(/[^\w.-]+/g, '_');
+  return name.replace(/\.(jsonl|json|csv|tsv|parquet)(\.gz)?$/i, '');
+}
+
+/** A build's key in the store: one saved build per file name (or Hub split). */
 const keyOf = (name: string | undefined) => `build-${(name ?? 'parallel').replace(/[^\w.-]+/g, '_').slice(0, 80)}`;
 
 export const createPrefsSlice: SliceCreator<PrefsSlice> = (deps) => (set, get) => {
@@ -55,11 +65,18 @@ export const createPrefsSlice: SliceCreator<PrefsSlice> = (deps) => (set, get) =
     const s = prefsSettings(f);
     return (rows, batchIndex) => deps.engine.prefsCandidates([...rows], batchIndex, { ...s.candidates, adapterRunId: f.adapterRunId });
   };
+  /** The parallel data's name: the file's, or the Hub split's hf://datasets/OWNER/NAME/CONFIG/SPLIT. */
+  const sourceName = () => {
+    const hub = get().prefsHub;
+    return hub ? formatHfDatasetSpec(hub) : get().prefsFile?.name;
+  };
   const modelId = () => `${get().modelInfo?.name ?? 'model'}|${get().prefsForm.adapterRunId ?? 'base'}`;
   const builder = (rows: ParallelRow[], st: PrefsStore, key: string) => new PrefsBuilder(rows, source(), prefsSettings(get().prefsForm), st, key, modelId());
 
   return {
     prefsFile: null,
+    prefsHub: null,
+    prefsReadProgress: null,
     prefsRows: null,
     prefsReport: null,
     prefsForm: DEFAULT_PREFS_FORM,
@@ -69,21 +86,32 @@ export const createPrefsSlice: SliceCreator<PrefsSlice> = (deps) => (set, get) =
     prefsProgress: null,
     prefsRecords: null,
     async setPrefsFile(file) {
-      set({ prefsFile: file });
+      set({ prefsFile: file, prefsHub: null });
+      await get().readPrefsFile();
+    },
+    async setPrefsHub(spec) {
+      set({ prefsHub: spec, prefsFile: null });
       await get().readPrefsFile();
     },
     setPrefsForm: (patch) => set((s) => ({ prefsForm: { ...s.prefsForm, ...patch } })),
     async readPrefsFile() {
       const file = get().prefsFile;
-      if (!file || running) return;
+      const hub = get().prefsHub;
+      if ((!file && !hub) || running) return;
       const f = get().prefsForm;
-      set({ prefsStatus: 'reading', prefsError: null, prefsPreview: null, prefsProgress: null, prefsRecords: null, prefsRows: null, prefsReport: null });
+      set({ prefsStatus: 'reading', prefsError: null, prefsPreview: null, prefsProgress: null, prefsRecords: null, prefsRows: null, prefsReport: null, prefsReadProgress: null });
+      const progress = throttle((p: Progress) => set({ prefsReadProgress: p }), deps.progressIntervalMs ?? 250);
       try {
         const systems = f.systems.trim() === '' ? undefined : f.systems.trim() === 'all' ? ('all' as const) : f.systems.split(',').map((x) => x.trim()).filter(Boolean);
-        const { rows, report } = await readParallel(file, { name: file.name, pair: f.pair.trim() || undefined, columns: { systems } });
-        set({ prefsStatus: 'ready', prefsRows: rows, prefsReport: report });
+        const opts = { pair: f.pair.trim() || undefined, columns: { systems } };
+        // A file is read on the page; a Hub split in the worker, which downloads it into the Cache API.
+        const { rows, report } = file ? await readParallel(file, { name: file.name, ...opts }) : await deps.engine.readHubParallel(hub!, hubAccess(get().hubToken), opts, progress);
+        progress.cancel();
+        if (get().prefsFile !== file || get().prefsHub !== hub) return;
+        set({ prefsStatus: 'ready', prefsRows: rows, prefsReport: report, prefsReadProgress: null });
       } catch (e) {
-        set({ prefsStatus: 'error', prefsError: errorMessage(e) });
+        progress.cancel();
+        set({ prefsStatus: 'error', prefsError: errorMessage(e), prefsReadProgress: null });
       }
     },
     async previewPrefs(count = 3) {
@@ -104,7 +132,7 @@ export const createPrefsSlice: SliceCreator<PrefsSlice> = (deps) => (set, get) =
       if (!rows || running) return;
       set({ prefsStatus: 'building', prefsError: null });
       try {
-        const b = (running = builder(rows, prefsStore(), keyOf(get().prefsFile?.name)));
+        const b = (running = builder(rows, prefsStore(), keyOf(sourceName())));
         if (fresh) await b.reset();
         await b.resume();
         set({ prefsProgress: { done: b.done, total: rows.length, etaMs: null, stats: { ...b.stats } } });
@@ -126,7 +154,7 @@ export const createPrefsSlice: SliceCreator<PrefsSlice> = (deps) => (set, get) =
     async usePrefs() {
       const text = get().prefsJsonl();
       if (!text) return;
-      const stem = (get().prefsFile?.name ?? 'parallel').replace(/\.(jsonl|json|csv|tsv|parquet)(\.gz)?$/i, '');
+      const stem = sourceStem(sourceName());
       const file = Object.assign(new Blob([text], { type: 'application/jsonl' }), { name: `${stem}-prefs.jsonl` });
       await get().setDataFile(file);
     },

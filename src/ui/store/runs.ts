@@ -17,7 +17,6 @@ export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => 
     runNotes: {},
     busyRunId: null,
     peftBase: {},
-    stoppedRuns: {},
     setPeftBase: (id, base) => set((s) => ({ peftBase: { ...s.peftBase, [id]: base } })),
     async refreshRuns() {
       set({ runsStatus: 'loading' });
@@ -103,7 +102,7 @@ export const createRunsSlice: SliceCreator<RunsSlice> = (deps) => (set, get) => 
             totalSteps: rec.totalSteps,
             lastMetrics: rec.lastMetrics ?? null,
             lastEval: rec.evalScores ? { step: rec.step, metrics: rec.evalScores } : null,
-            samples: null,
+            samples: rec.evalSamples ?? null,
             pending: null,
             config: rec.config,
             etaMs: undefined,

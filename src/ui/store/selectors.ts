@@ -1,8 +1,9 @@
 // Answers that read more than one slice (can a run start, can this stored run resume), kept apart from the
 // slices so each slice only holds its own state and actions.
 import type { RunRecord } from '../../engine/types.ts';
-import { availableBytes, estimateMemory, fitOf, type Fit, type MemoryEstimate } from '../lib/memory.ts';
-import { catalogModel, dimsFromInfo, type ModelDims } from '../lib/models.ts';
+import { DEFAULT_CAPS, planRun, type MemoryPlan, type PlanModel } from '../../train/memory-plan.ts';
+import { availableBytes, fitOf, type Fit } from '../lib/memory.ts';
+import { catalogModel } from '../lib/models.ts';
 import { hasErrors, validateConfig } from '../lib/validate.ts';
 import type { DataLengths, ListedStatus, RunPhase } from './slices.ts';
 import type { StudioState } from './types.ts';
@@ -12,7 +13,7 @@ export function sameLengths(a: DataLengths | null, b: DataLengths): boolean {
 }
 
 export function isActive(phase: RunPhase): boolean {
-  return phase === 'starting' || phase === 'running';
+  return phase === 'starting' || phase === 'running' || phase === 'recovering';
 }
 
 /** Why Start is disabled, in words; empty when a run can start. */
@@ -40,7 +41,7 @@ export function resumeBlockers(s: StudioState, rec: RunRecord): string[] {
     out.push(`The loaded model, ${s.modelInfo.name} (${s.modelInfo.quant}), is not the one it was trained on: load ${rec.modelName} (${rec.config.quant}) on the Model screen.`);
   }
   if (s.dataStatus === 'loading') out.push('The dataset is still being read.');
-  else if (!s.dataFile || s.dataStatus !== 'ready' || !s.dataInfo) out.push(`Load its dataset, ${rec.datasetName}, on the Data screen.`);
+  else if (!(s.dataFile || s.dataHub) || s.dataStatus !== 'ready' || !s.dataInfo) out.push(`Load its dataset, ${rec.datasetName}, on the Data screen.`);
   if (isActive(s.run.phase)) out.push('Another run is in progress.');
   return out;
 }
@@ -48,11 +49,11 @@ export function resumeBlockers(s: StudioState, rec: RunRecord): string[] {
 
 /**
  * How a stored run reads in the list: this page's live run as its phase; a run stored as running that no
- * page trains (the page was reloaded or closed mid-run) as interrupted; a paused run stopped here as stopped.
+ * page trains (the page was reloaded or closed mid-run) as interrupted; otherwise as stored (a paused run that
+ * was stopped is stored stopped: engine.markStopped).
  */
 export function listedStatus(s: StudioState, rec: RunRecord): ListedStatus {
   if (s.run.runId === rec.id && isActive(s.run.phase)) return 'running';
-  if (s.stoppedRuns[rec.id] && rec.status === 'paused') return 'stopped';
   if (rec.status === 'running') return 'interrupted';
   return rec.status;
 }
@@ -62,22 +63,31 @@ export function unfinishedRuns(s: StudioState): RunRecord[] {
   return s.runs.filter((r) => r.step < r.totalSteps && ['interrupted', 'paused'].includes(listedStatus(s, r)));
 }
 
-/** The shape the memory plan uses: the loaded model's, else the catalog model picked on Start. */
-export function planDims(s: StudioState): { dims: ModelDims | null; source: string } {
-  if (s.modelInfo) return { dims: dimsFromInfo(s.modelInfo), source: `${s.modelInfo.name} (loaded)` };
+/** The shape the memory plan uses: the loaded model's (as the engine reports it), else the catalog model picked on Start. */
+export function planDims(s: StudioState): { dims: PlanModel | null; source: string } {
+  if (s.modelInfo?.shape) return { dims: s.modelInfo.shape, source: `${s.modelInfo.name} (loaded)` };
   const m = catalogModel(s.plannedModelId);
   return m ? { dims: m.dims, source: m.label } : { dims: null, source: '' };
 }
 
-/** The memory estimate of the training settings (or of `what`, a what-if on the Start screen) and whether it fits. */
-export function memoryPlan(s: StudioState, what: { batchSize?: number; maxLength?: number } = {}): { est: MemoryEstimate; fit: Fit; limit: number } | null {
+/**
+ * The engine's memory plan (train/memory-plan.ts, the sizes it allocates) for the training settings, or for `what`
+ * (a what-if on the Start screen), on this device's capabilities, and whether it fits.
+ */
+export function memoryPlan(s: StudioState, what: { batchSize?: number; maxLength?: number } = {}): { plan: MemoryPlan; fit: Fit; limit: number } | null {
   const { dims } = planDims(s);
   if (!dims) return null;
-  const est = estimateMemory({ dims, quant: s.quant, batchSize: what.batchSize ?? s.config.batchSize, maxLength: what.maxLength ?? s.config.maxLength, r: s.config.r, targets: s.config.targets });
+  const c = s.config;
+  let plan: MemoryPlan;
+  try {
+    plan = planRun(dims, { quant: s.quant, batchSize: what.batchSize ?? c.batchSize, maxLength: what.maxLength ?? c.maxLength, r: c.r, targets: c.targets, dropout: c.dropout }, s.gpu?.caps ?? DEFAULT_CAPS);
+  } catch {
+    return null; // settings the form marks in red (an unknown target module, a row wider than a binding)
+  }
   const limit = availableBytes(s.deviceMemoryGiB);
   const maxBuffer = s.gpu?.available ? s.gpu.maxBufferSize : 0;
-  const fit = maxBuffer > 0 && est.largestBufferBytes > maxBuffer ? 'too-big' : fitOf(est.totalBytes, limit);
-  return { est, fit, limit };
+  const fit = maxBuffer > 0 && plan.largestBuffer.bytes > maxBuffer ? 'too-big' : fitOf(plan.peakBytes, limit);
+  return { plan, fit, limit };
 }
 
 /** The Training step of the sidebar: done only when a run could start with these settings and they fit. */

@@ -1,15 +1,11 @@
 // The state each slice adds to the studio store, as types only: slice creators (compare.ts, data.ts, …) and
 // types.ts's StudioState import them from here, so no slice module and types.ts import each other (no cycle).
-import type { DatasetInfo, EvalSample, GpuInfo, ModelInfo, ModelSource, Quant, RunConfig, RunRecord, RunStatus, StepMetrics } from '../../engine/types.ts';
+import type { DatasetInfo, EvalSample, LoadProgress, GpuInfo, HubDatasetSpec, HubParquetListing, ModelInfo, ModelSource, Quant, RunConfig, RunRecord, RunStatus, StepMetrics, WebExport } from '../../engine/types.ts';
 import type { CandidateOptions, ParallelReport, ParallelRow, PrefRecord, PrefsMetric, PrefsStats, RejectRule } from '../../prefs/index.ts';
 import type { Drafts, NumericKey } from '../lib/validate.ts';
 
-/** Coarse progress of a load (model, dataset). */
-export interface Progress {
-  loaded: number;
-  total: number;
-  what: string;
-}
+/** Coarse progress of a load (model, dataset), as the engine reports it. */
+export type Progress = LoadProgress;
 
 // compare.ts
 export interface CompareSlice {
@@ -35,6 +31,8 @@ export interface DataSettings {
 
 export interface DataSlice {
   dataFile: (Blob & { name?: string }) | null;
+  /** A Hub dataset split instead of a file (read in the worker); at most one of dataFile and dataHub is set. */
+  dataHub: HubDatasetSpec | null;
   dataSettings: DataSettings;
   dataStatus: 'idle' | 'loading' | 'ready' | 'error';
   dataProgress: Progress | null;
@@ -46,6 +44,10 @@ export interface DataSlice {
   /** The token limits the loaded dataset was cut to; a run with other limits needs it read again. */
   dataLengths: DataLengths | null;
   setDataFile(file: Blob & { name?: string }): Promise<void>;
+  /** Reads a Hub dataset split (downloaded into the Cache API, or found there) as the dataset. */
+  setDataHub(spec: HubDatasetSpec): Promise<void>;
+  /** A Hub dataset's configs and splits, with the session's token (for the Hub dataset inputs). */
+  listHubDataset(repo: string): Promise<HubParquetListing>;
   setDataSettings(patch: Partial<DataSettings>): void;
   /** Reads the file; cut to `lengths` if given, else to the run settings' max lengths. */
   loadDataset(lengths?: DataLengths): Promise<void>;
@@ -54,6 +56,24 @@ export interface DataSlice {
 export interface DataLengths {
   maxLength: number;
   maxPromptLength: number;
+}
+
+// exports.ts
+/** The web export's check of one run, as the Runs screen shows it. */
+export type WebCheckView =
+  | { status: 'checking' }
+  | { status: 'passed'; check: WebExport['check']; sizes: Record<string, number> }
+  | { status: 'refused'; message: string };
+
+export interface ExportsSlice {
+  /** Per run, this session. */
+  webChecks: Record<string, WebCheckView>;
+  /** Progress of the web export in flight (one at a time: busyRunId). */
+  exportProgress: Progress | null;
+  /** Saves the adapter as one GGUF LoRA file (llama.cpp, Ollama); needs the run's base model loaded. */
+  downloadGguf(id: string, dtype: 'f32' | 'f16'): Promise<void>;
+  /** Exports base + merged adapter for transformers.js, checks it in onnxruntime-web, and saves the zip if it passed. */
+  downloadWeb(id: string): Promise<void>;
 }
 
 // gpu.ts
@@ -127,6 +147,10 @@ export interface PrefsProgress {
 
 export interface PrefsSlice {
   prefsFile: (Blob & { name?: string }) | null;
+  /** Parallel text from a Hub dataset split instead of a file; at most one of prefsFile and prefsHub is set. */
+  prefsHub: HubDatasetSpec | null;
+  /** Download and read progress of a Hub split. */
+  prefsReadProgress: Progress | null;
   prefsRows: ParallelRow[] | null;
   prefsReport: ParallelReport | null;
   prefsForm: PrefsForm;
@@ -137,6 +161,7 @@ export interface PrefsSlice {
   prefsProgress: PrefsProgress | null;
   prefsRecords: PrefRecord[] | null;
   setPrefsFile(file: Blob & { name?: string }): Promise<void>;
+  setPrefsHub(spec: HubDatasetSpec): Promise<void>;
   setPrefsForm(patch: Partial<PrefsForm>): void;
   /** Reads the file again (after the direction or system columns changed). */
   readPrefsFile(): Promise<void>;
@@ -160,8 +185,6 @@ export interface RunsSlice {
   busyRunId: string | null;
   /** base_model_name_or_path per run, where the user typed one (a model not from the Hub). */
   peftBase: Record<string, string>;
-  /** Paused runs stopped from this page (the engine has no loop to stop for them; kept for the session). */
-  stoppedRuns: Record<string, true>;
   setPeftBase(id: string, base: string): void;
   refreshRuns(): Promise<void>;
   deleteRun(id: string): Promise<void>;

@@ -32,6 +32,7 @@ export const PHASE_WORDS: Record<ListedStatus, string> = {
   idle: 'Not started',
   starting: 'Starting…',
   running: 'Training',
+  recovering: 'Recovering (GPU lost)',
   paused: 'Paused',
   stopped: 'Stopped',
   interrupted: 'Interrupted',
@@ -167,7 +168,6 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
             meter.current = new RunMeter();
             set({ run: { ...IDLE_RUN, phase: 'starting', config, message: STARTING_MESSAGE } });
           } else {
-            set((st) => ({ stoppedRuns: Object.fromEntries(Object.entries(st.stoppedRuns).filter(([k]) => k !== resume.id)) }));
             if (get().run.runId !== resume.id) {
               const history = await deps.engine.runHistory(resume.id).catch(() => []);
               meter.current = new RunMeter();
@@ -214,9 +214,17 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
     async stop() {
       const { run } = get();
       if (run.phase === 'paused' && run.runId) {
-        // No training loop to stop: the run ends here. Its checkpoint stays (Runs can still resume or export it).
-        const id = run.runId;
-        set((s) => ({ run: { ...s.run, phase: 'stopped', pending: null, message: `Stopped at step ${run.step}. Its checkpoint is kept: download the adapter, or resume it from Runs.` }, stoppedRuns: { ...s.stoppedRuns, [id]: true } }));
+        // No training loop to stop: the engine marks the checkpoint stopped, so a reload lists it so. The
+        // checkpoint stays (Runs can still resume or export it).
+        if (run.pending === 'stop') return;
+        patchRun({ pending: 'stop', message: 'Marking the run stopped in its checkpoint…' });
+        try {
+          await deps.engine.markStopped(run.runId);
+          patchRun({ phase: 'stopped', pending: null, message: `Stopped at step ${run.step}. Its checkpoint is kept: download the adapter, or resume it from Runs.` });
+        } catch (e) {
+          patchRun({ pending: null, message: `Stop failed: ${errorMessage(e)}` });
+        }
+        await get().refreshRuns();
         return;
       }
       if (!isActive(run.phase) || run.pending === 'stop') return;

@@ -2,9 +2,9 @@
 import type { StateCreator } from 'zustand';
 import type { StudioEngine } from '../../engine/types.ts';
 import type { SeriesStore } from '../lib/series.ts';
-import type { CompareSlice, DataSlice, GpuSlice, ModelSlice, NavSlice, PrefsSlice, Progress, RunsSlice, TrainingSlice } from './slices.ts';
+import type { CompareSlice, DataSlice, ExportsSlice, GpuSlice, ModelSlice, NavSlice, PrefsSlice, Progress, RunsSlice, TrainingSlice } from './slices.ts';
 
-export type StudioState = NavSlice & GpuSlice & ModelSlice & DataSlice & TrainingSlice & RunsSlice & CompareSlice & PrefsSlice;
+export type StudioState = NavSlice & GpuSlice & ModelSlice & DataSlice & TrainingSlice & RunsSlice & CompareSlice & PrefsSlice & ExportsSlice;
 
 export interface StudioDeps {
   engine: StudioEngine;

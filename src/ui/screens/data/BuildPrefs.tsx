@@ -7,9 +7,11 @@ import { NumberInput, Select, TextInput } from '../../components/fields.tsx';
 import { ProgressBar } from '../../components/ProgressBar.tsx';
 import { downloadBytes } from '../../lib/download.ts';
 import { DATASET_EXTENSIONS } from '../../lib/drop.ts';
-import { formatDuration } from '../../lib/format.ts';
+import { formatHfDatasetSpec } from '../../../io/hub-datasets.ts';
+import { HubDatasetInput } from '../../components/HubDatasetInput.tsx';
+import { formatBytes, formatDuration } from '../../lib/format.ts';
 import { useStudio } from '../../store/context.tsx';
-import type { PrefsForm } from '../../store/prefs.ts';
+import { sourceStem, type PrefsForm } from '../../store/prefs.ts';
 import type { PrefRecord } from '../../../prefs/index.ts';
 
 /** Number fields edited as text, checked on use: [key, label, integer, min, max]. */
@@ -34,6 +36,9 @@ export function BuildPrefs() {
   const setForm = useStudio((s) => s.setPrefsForm);
   const file = useStudio((s) => s.prefsFile);
   const setFile = useStudio((s) => s.setPrefsFile);
+  const hub = useStudio((s) => s.prefsHub);
+  const setHub = useStudio((s) => s.setPrefsHub);
+  const readProgress = useStudio((s) => s.prefsReadProgress);
   const read = useStudio((s) => s.readPrefsFile);
   const report = useStudio((s) => s.prefsReport);
   const status = useStudio((s) => s.prefsStatus);
@@ -76,6 +81,26 @@ export function BuildPrefs() {
         </p>
         {file && <p className="muted small">{file.name ?? 'parallel data'}</p>}
       </DropZone>
+      <HubDatasetInput
+        legend="Or parallel data from the Hugging Face Hub"
+        hint="a dataset with source, reference and language-pair columns (e.g. an ALMA-R-Preference config); the access token is the one above"
+        disabled={busy}
+        tokenField={false}
+        onLoad={(spec) => void setHub(spec)}
+      />
+      {hub && (
+        <p className="muted small" data-testid="prefs-hub">
+          {formatHfDatasetSpec(hub)}
+        </p>
+      )}
+      {status === 'reading' && hub && (
+        <ProgressBar
+          label={readProgress?.what.startsWith('read ') ? 'Reading the parallel data' : 'Downloading the parallel data'}
+          value={readProgress?.loaded}
+          max={readProgress?.total}
+          detail={readProgress && readProgress.total > 0 ? `${formatBytes(readProgress.loaded)} of ${formatBytes(readProgress.total)}` : undefined}
+        />
+      )}
       {report && (
         <dl className="facts" data-testid="prefs-facts">
           <dt>Sources</dt>
@@ -109,7 +134,7 @@ export function BuildPrefs() {
           <TextInput label="Direction" value={form.pair} placeholder="every pair in the file" hint="e.g. de-en; needed when the file has no pair column" onChange={(v) => setForm({ pair: v })} />
           <TextInput label="System columns" value={form.systems} hint="all, none (empty) or names, comma-separated" onChange={(v) => setForm({ systems: v })} />
           <div className="field align-end">
-            <button type="button" className="secondary" disabled={!file || busy} onClick={() => void read()}>
+            <button type="button" className="secondary" disabled={!(file || hub) || busy} onClick={() => void read()}>
               Read again
             </button>
           </div>
@@ -180,7 +205,7 @@ export function BuildPrefs() {
             <button type="button" disabled={stats.pairs === 0} onClick={() => void use()}>
               Use as the training dataset
             </button>
-            <button type="button" className="secondary" disabled={stats.pairs === 0} onClick={() => downloadBytes(`${(file?.name ?? 'parallel').replace(/\.[^.]+$/, '')}-prefs.jsonl`, jsonl())}>
+            <button type="button" className="secondary" disabled={stats.pairs === 0} onClick={() => downloadBytes(`${sourceStem(hub ? formatHfDatasetSpec(hub) : file?.name)}-prefs.jsonl`, jsonl())}>
               Download JSONL
             </button>
           </div>

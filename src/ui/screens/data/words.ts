@@ -21,5 +21,6 @@ export const REASON_WORDS: Record<IssueReason, string> = {
   'unknown-language': 'Unknown language',
   'bad-value': 'Bad value',
   'prompt-too-long': 'Prompt too long',
+  'too-long': 'Too long for the model',
   tokenization: 'Tokenization failed',
 };

@@ -13,9 +13,10 @@ function sourceOf(prompt: string): string {
   return src.replace(/^[^:]{1,20}:\s*/, '');
 }
 
-function Samples({ samples }: { samples: EvalSample[] }) {
+/** The end-of-run translations side by side (the results card opens it; the Runs list leaves it closed). */
+export function Samples({ samples, open = true }: { samples: EvalSample[]; open?: boolean }) {
   return (
-    <details className="samples" open>
+    <details className="samples" open={open}>
       <summary>Sample translations ({samples.length})</summary>
       <div className="table-wrap">
         <table className="table compact wrap">
