@@ -115,6 +115,13 @@ describe('UI flow (synthetic engine)', () => {
   it('reads a dropped dataset and shows preview and report', async () => {
     const { page } = browser;
     await nav(/^Data/).click();
+    // Pairs past max length: the histogram counts them before truncation, marks their bins cut, and says how to keep them.
+    const long = Array.from({ length: 4 }, (_, i) => JSON.stringify({ prompt: `Summarise ${i}:`, chosen: ' word'.repeat(150 + i), rejected: ' other'.repeat(150 + i) })).join('\n');
+    await dropFile(page, 'section[aria-label="Dataset"]', 'long.jsonl', long);
+    await page.getByTestId('cut-hint').waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('cut-hint').textContent()).toMatch(/^4 pairs are longer than max length \d+ tokens and were cut\. To train on them whole, raise “Max length \(tokens\)”/);
+    const cutBins = await page.getByRole('list', { name: 'Length histogram' }).locator('li.cut').evaluateAll((li) => li.map((e) => e.getAttribute('aria-label')));
+    expect(cutBins.some((l) => /: 4 pairs, cut to max length$/.test(l ?? ''))).toBe(true);
     await dropFile(page, 'section[aria-label="Dataset"]', 'prefs.jsonl', sampleJsonl());
     // Tokenizing is a named phase, counted in rows, not a silent wait.
     const tokenizing = page.getByRole('progressbar', { name: /^Tokenizing/ });

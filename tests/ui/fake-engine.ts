@@ -174,7 +174,7 @@ export class FakeEngine implements StudioEngine {
         issuesOmitted: 0,
         languagePairs: langs,
         warnings: [],
-        tokenization: { histogram: { edges, counts: hist }, truncatedPrompts: rows.filter((r) => r.promptTokens > opts.maxPromptLength).length, truncatedCompletions: 0, droppedLongPrompts: 0 },
+        tokenization: { histogram: { edges, counts: hist }, truncatedPrompts: rows.filter((r) => r.promptTokens > opts.maxPromptLength).length, truncatedCompletions: rows.filter((r) => r.promptTokens + Math.max(r.chosenTokens, r.rejectedTokens) > opts.maxLength).length, droppedLongPrompts: 0 },
       },
       reportText: `${name}: ${read} rows read, ${rows.length} usable\n${Object.entries(counts).map(([k, v]) => `  ${k}: ${v}`).join('\n')}`,
     };
