@@ -4,6 +4,7 @@
 // SwiftShader WebGPU, IndexedDB checkpoints, reload and resume) is studio-real.test.ts.
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RESUMING_MESSAGE } from '../../src/ui/store/training.ts';
 import { readZip } from '../ui/zip-reader.ts';
 import { ensureBuild, launchBrowser, dropFile, sampleJsonl, screenshot, startServer, watchErrors, type Browser, type Server } from './helpers.ts';
 
@@ -103,6 +104,9 @@ describe('UI flow (synthetic engine)', () => {
     // Loading weights counts tensors, and says so (it once said "2 B of 21 B").
     const counted = await page.waitForFunction(() => document.querySelector('[role=progressbar][aria-label^="Loading weights to the GPU"]')?.getAttribute('aria-valuetext'), null, { timeout: 5_000 });
     expect(await counted.jsonValue()).toMatch(/^\d of 5 tensors$/);
+    // Then the shaders still compiling once the weights are on the GPU: a named phase counted in pipelines.
+    const compiling = await page.waitForFunction(() => document.querySelector('[role=progressbar][aria-label^="Compiling shaders"]')?.getAttribute('aria-valuetext'), null, { timeout: 5_000 });
+    expect(await compiling.jsonValue()).toMatch(/^\d+ of 28 pipelines$/);
     await page.getByRole('heading', { name: /Loaded: tiny-demo/ }).waitFor();
     expect(await page.getByRole('button', { name: 'Next: dataset' }).getAttribute('class')).toMatch(/\bprimary\b/);
     expect(await page.getByRole('button', { name: 'Load again' }).getAttribute('class')).toMatch(/\bsecondary\b/);
@@ -360,5 +364,60 @@ describe('layout (synthetic engine)', () => {
         expect(width, `${screen} at ${w} px`).toBeLessThanOrEqual(w);
       }
     }
+  }, 60_000);
+});
+
+describe('reload mid-run (synthetic engine, runs kept in localStorage as IndexedDB keeps them)', () => {
+  let server: Server;
+  let browser: Browser;
+  type S = { getState(): Record<string, (...a: unknown[]) => Promise<void>> & { setField(k: string, v: string): void; run: { step: number; phase: string } } };
+
+  beforeAll(async () => {
+    server = await startServer(await ensureBuild({ fake: true }));
+    browser = await launchBrowser();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  }, 15_000);
+
+  // The model and the dataset, as a user loads them again after a reload (the same file: the same fingerprint).
+  const loadBoth = (page: Browser['page']) =>
+    page.evaluate(async (rows) => {
+      const { store } = (globalThis as unknown as { __studio: { store: S } }).__studio;
+      await store.getState().loadModel();
+      await store.getState().setDataFile(new File([rows], 'prefs.jsonl'));
+    }, sampleJsonl());
+
+  it('lists a run reloaded while running (not paused) as interrupted; Start leads to resuming it, and the resume names its checkpoint phase', async () => {
+    const { page } = browser;
+    await page.goto(`${server.url}?persist&stepMs=300&resumeMs=1500`);
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    await loadBoth(page);
+    await page.evaluate(() => {
+      const { store } = (globalThis as unknown as { __studio: { store: S } }).__studio;
+      store.getState().setField('maxSteps', '40');
+      void store.getState().startTraining();
+    });
+    const step = () => page.evaluate(() => (globalThis as unknown as { __studio: { store: S } }).__studio.store.getState().run.step);
+    await expect.poll(step, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    expect(await page.evaluate(() => (globalThis as unknown as { __studio: { store: S } }).__studio.store.getState().run.phase)).toBe('running');
+    await page.reload();
+    await page.evaluate(() => (location.hash = '#/start'));
+    const note = page.getByTestId('unfinished-runs');
+    await note.waitFor({ timeout: 10_000 });
+    expect(await note.textContent()).toMatch(/^A run was interrupted: [\w-]+ \(step \d+ of 40\)\. The page closed or reloaded while it trained; it continues from its last checkpoint\./);
+    await screenshot(page, 'flow-start-interrupted');
+    await note.getByRole('button', { name: 'Resume from Runs' }).click();
+    await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
+    const row = page.locator('tbody tr').filter({ has: page.locator('.badge') }).first();
+    expect(await row.locator('.badge').textContent()).toBe('Interrupted');
+    await loadBoth(page);
+    await row.getByRole('button', { name: /^Resume / }).click();
+    // The checkpoint's load is a named phase, not a silent wait (the fake takes resumeMs over it).
+    await page.getByText(RESUMING_MESSAGE).waitFor({ timeout: 5_000 });
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { __studio: { store: S } }).__studio.store.getState().run.phase), { timeout: 10_000 }).toBe('running');
   }, 60_000);
 });
