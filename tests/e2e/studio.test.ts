@@ -357,6 +357,12 @@ describe('layout (synthetic engine)', () => {
         // The Runs row's sample translations, opened: they wrap within the visible part of the table.
         const samples = page.locator('.samples-row details');
         if (screen === 'runs' && !(await samples.first().getAttribute('open'))) await samples.first().locator('summary').click();
+        // A run's actions sit in one line: the row is no taller than its name and status need, with no blank
+        // band under them (the wrapped actions made it ~150 px tall, off to the right of the scrolling table).
+        if (screen === 'runs') {
+          const [actions, name] = await page.evaluate(() => ['.run-actions', 'tbody th .run-sub'].map((q) => document.querySelector(q)!.getBoundingClientRect()));
+          expect(actions.bottom, `the actions' bottom against the run's name at ${w} px`).toBeLessThanOrEqual(name.bottom + 24);
+        }
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
         // On failure, name what sticks out (scrolling containers hold their own overflow).
         if (width > w) console.log(screen, w, await page.evaluate((w) => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > w + 1 && !e.parentElement?.closest('.table-wrap, .steps ol')).slice(0, 8).map((e) => `${e.tagName}.${e.className}`), w));

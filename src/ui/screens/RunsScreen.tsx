@@ -68,7 +68,7 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
         })}
         <td className="small">{when(r.updatedAt)}</td>
         <td>
-          <div className="row-actions">
+          <div className="row-actions run-actions">
             <button type="button" className="link" onClick={() => void viewRun(r.id)} aria-label={`View charts of ${r.name}`}>
               Charts
             </button>
