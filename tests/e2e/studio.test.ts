@@ -364,6 +364,14 @@ describe('layout (synthetic engine)', () => {
           expect(actions.bottom, `the actions' bottom against the run's name at ${w} px`).toBeLessThanOrEqual(name.bottom + 24);
         }
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        // The step bar is as tall as its buttons (the screen below takes the spare height), even where the
+        // screen is shorter than the window (a 2,000 px tall one here).
+        if (w === 390) {
+          await page.setViewportSize({ width: w, height: 2000 });
+          const [bar, list] = await page.evaluate(() => ['nav.steps', 'nav.steps ol'].map((q) => document.querySelector(q)!.getBoundingClientRect().height));
+          await page.setViewportSize({ width: w, height: h });
+          expect(bar - list, `blank under the step bar on ${screen}`).toBeLessThanOrEqual(24);
+        }
         // On failure, name what sticks out (scrolling containers hold their own overflow).
         if (width > w) console.log(screen, w, await page.evaluate((w) => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > w + 1 && !e.parentElement?.closest('.table-wrap, .steps ol')).slice(0, 8).map((e) => `${e.tagName}.${e.className}`), w));
         await screenshot(page, `layout-${w}-${screen}`);
