@@ -3,13 +3,16 @@
 import { writeFileSync } from 'node:fs';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { planBytes, usesAttnDs } from '../model/workspace.ts';
-import { readLora, releaseLora } from '../model/lora.ts';
+import { readLora, releaseLora, resolveTargets } from '../model/lora.ts';
 import { releaseBaseModel } from '../model/model.ts';
 import { batchDims, Transformer } from '../model/transformer.ts';
 import { loraSettings } from '../train/config.ts';
 import { LOSS_TYPES, validateLossConfig, type LossConfig, type LossType } from '../train/losses.ts';
 import { layoutBatch, runMicroBatch } from '../train/step.ts';
-import { prepareDataset } from '../engine/session.ts';
+import { prepareDataset, type PreparedDataset } from '../engine/session.ts';
+import { pairsPlan } from '../engine/precompile.ts';
+import type { ModelConfig } from '../model/config.ts';
+import type { TextTokenizer } from '../model/tokenizer.ts';
 import { QUANTS, type Quant } from '../model/projections.ts';
 import { command, helpOr, parseArgs, required, UsageError, type ArgSpec } from './args.ts';
 import { checkOutFile, checkReport, loadModelFromPath, log, loraFor, openGpu, progressLog, readData, requireTokenizer, STRICT_OPTION } from './session.ts';
@@ -60,9 +63,19 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
   checkReport(read.report, !!a.strict, 'on-error'); // refused before the model loads when the rows as read already fail
   const ctx = await openGpu();
   try {
-    const m = await loadModelFromPath(ctx, modelPath, quant);
-    // No truncation and no split: every pair is scored whole, as other tools score it.
-    const d = prepareDataset(read, requireTokenizer(m), { maxLength: 1e9, maxPromptLength: 1e9 - 1, evalFraction: 0, seed: 0 }, progressLog('data'), m.opened.cfg.maxPositions);
+    // The dataset is tokenized as soon as the tokenizer is read, so the step's exact pipelines are created while
+    // the weights load. No truncation and no split: every pair is scored whole, as other tools score it.
+    const prepare = (tokenizer: TextTokenizer, cfg: ModelConfig) =>
+      prepareDataset(read, tokenizer, { maxLength: 1e9, maxPromptLength: 1e9 - 1, evalFraction: 0, seed: 0 }, progressLog('data'), cfg.maxPositions);
+    let early: PreparedDataset | null = null;
+    const m = await loadModelFromPath(ctx, modelPath, quant, (cfg, tokenizer) => {
+      if (!tokenizer) return null;
+      const d = (early = prepare(tokenizer, cfg));
+      // An adapter folder's rank and targets are read later: the fresh LoRA's settings stand in (the costly
+      // kernels do not depend on them); dropout is off in this command.
+      return d.pairs.length ? [pairsPlan(d.pairs, { r: fresh.r, targets: resolveTargets(fresh.targets), dropout: 0 }, mode === 'grads')] : null;
+    });
+    const d: PreparedDataset = early ?? prepare(requireTokenizer(m), m.opened.cfg);
     checkReport(d.report, !!a.strict);
     const pairs = d.pairs;
     const lora = await loraFor(ctx, m, a.adapter as string | undefined, fresh, a.seed as number);
@@ -74,8 +87,11 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
     log(`memory: base ${m.base.bytes} bytes, LoRA ${lora.params * 4 * (mode === 'grads' ? 6 : 2)} bytes, planned step workspace ${planned} bytes`);
     ctx.resetPeak();
     const t0 = performance.now();
+    const c0 = ctx.compileMs;
     const res = await runMicroBatch(tf, pairs, lossCfg, { pairs: pairs.length, chosenTokens }, { backward: mode === 'grads', accumulate: false, dropoutSeed: null });
-    log(`${mode}: ${pairs.length} pairs, ${res.tokens} tokens (${res.rowTokens} run) in ${((performance.now() - t0) / 1000).toFixed(2)} s; loss ${res.loss.loss}; peak GPU bytes ${ctx.peakBytes}`);
+    const secs = (ms: number) => (ms / 1000).toFixed(2);
+    const compile = `compile ${secs(m.precompiled.ms)} s ahead (${m.precompiled.pipelines} pipelines, beside the weights' load) + ${secs(ctx.compileMs - c0)} s in the step`;
+    log(`${mode}: ${pairs.length} pairs, ${res.tokens} tokens (${res.rowTokens} run) in ${secs(performance.now() - t0)} s (${compile}); loss ${res.loss.loss}; peak GPU bytes ${ctx.peakBytes}`);
     const n = pairs.length;
     const metrics = {
       loss: res.loss.loss,

@@ -7,7 +7,7 @@ import { readTextLines } from '../data/node-text.ts';
 import { readPreferenceFile } from '../data/read.ts';
 import { issueTotal } from '../data/report.ts';
 import type { ValidationReport } from '../data/types.ts';
-import { loadModel, requireTokenizer, type LoadedModel, type Progress } from '../engine/session.ts';
+import { loadModel, requireTokenizer, type LoadedModel, type PlanSteps, type Progress } from '../engine/session.ts';
 import { describeCapabilities } from '../gpu/caps.ts';
 import { GpuContext } from '../gpu/context.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, importPeftAdapter, type LoraAdapter } from '../io/peft.ts';
@@ -45,12 +45,13 @@ export async function openGpu(): Promise<GpuContext> {
 }
 
 /** The model at `path` (a Hugging Face folder or a .gguf file) through the engine's loader, with progress. */
-export async function loadModelFromPath(ctx: GpuContext, path: string, quant: Quant): Promise<LoadedModel> {
+export async function loadModelFromPath(ctx: GpuContext, path: string, quant: Quant, plan?: PlanSteps): Promise<LoadedModel> {
   const dir = await modelFolder(path);
   const t0 = performance.now();
-  const m = await loadModel(ctx, nodeFiles(dir), quant, path, progressLog('model'));
+  const m = await loadModel(ctx, nodeFiles(dir), quant, path, progressLog('model'), plan);
   const c = m.opened.cfg;
-  log(`model: ${path} (${c.architecture}, L ${c.L}, C ${c.C}, H ${c.H}/${c.Hkv}, V ${c.V}); base ${quant}: ${(m.base.bytes / 2 ** 20).toFixed(1)} MiB on the GPU, loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const pre = m.precompiled.pipelines ? `, ${m.precompiled.pipelines} pipelines compiled alongside` : '';
+  log(`model: ${path} (${c.architecture}, L ${c.L}, C ${c.C}, H ${c.H}/${c.Hkv}, V ${c.V}); base ${quant}: ${(m.base.bytes / 2 ** 20).toFixed(1)} MiB on the GPU, loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s${pre}`);
   return m;
 }
 

@@ -49,7 +49,7 @@ export function decodeOptions(a: Record<string, unknown>, command: string): Omit
 
 /** The model, its tokenizer, the adapter (if any) and a decoder over them; release() frees all of it. */
 export async function openDecoder(ctx: GpuContext, a: Record<string, unknown>, command: string): Promise<{ m: LoadedModel; tokenizer: TextTokenizer; lora: Lora | null; dec: Decoder; release(): void }> {
-  const m = await loadModelFromPath(ctx, required<string>(a, 'model', command), a.quant as Quant);
+  const m = await loadModelFromPath(ctx, required<string>(a, 'model', command), a.quant as Quant, () => null); // decoding: no training step to compile ahead
   let tokenizer: TextTokenizer;
   try {
     tokenizer = requireTokenizer(m, 'text cannot be decoded');

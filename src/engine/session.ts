@@ -9,8 +9,9 @@ import type { GpuContext } from '../gpu/context.ts';
 import { ggufTokenizerFiles } from '../io/gguf-tokenizer.ts';
 import { loadTokenizer } from '../io/tokenizer.ts';
 import { openModel, type FileProvider, type OpenedModel } from '../model/load.ts';
-import { createLora, releaseLora, type Lora } from '../model/lora.ts';
-import { loadBaseModel, releaseBaseModel, type BaseModel } from '../model/model.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { createLora, releaseLora, resolveTargets, type Lora } from '../model/lora.ts';
+import { loadBaseModel, type BaseModel } from '../model/model.ts';
 import type { Quant } from '../model/projections.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 import { Transformer } from '../model/transformer.ts';
@@ -18,9 +19,10 @@ import { batchSource, datasetFingerprint } from '../train/batches.ts';
 import { encodeCheckpoint, type Checkpoint, type RunState, type RunStore } from '../train/checkpoint.ts';
 import { loraSettings, type RunConfig, type RunEvent } from '../train/config.ts';
 import { planModel } from '../train/memory-plan.ts';
-import { validateRunConfig } from '../train/presets.ts';
+import { presetConfig, validateRunConfig } from '../train/presets.ts';
 import { TrainingRun, type RunOptions } from '../train/run.ts';
 import { Fingerprint } from '../util/hash.ts';
+import { pairsPlan, precompileModel, type StepPlan } from './precompile.ts';
 import type { DataOptions, DatasetInfo, HubAccess, LoadProgress, ModelInfo } from './types.ts';
 
 export type Progress = (p: LoadProgress) => void;
@@ -30,6 +32,8 @@ export interface LoadedModel {
   opened: OpenedModel;
   base: BaseModel;
   tokenizer: TextTokenizer | null;
+  /** Pipelines created ahead while the weights loaded, and the wall time until both were done. */
+  precompiled: { pipelines: number; ms: number };
 }
 
 /** What a run checks a resumed model against: the parsed config.json and the storage type. */
@@ -57,17 +61,44 @@ function checkTokenizerFits(tok: TextTokenizer, opened: OpenedModel): void {
   }
 }
 
-/** Opens the model's files, puts the base weights on the GPU in `quant`, reads its tokenizer. */
-export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: Quant, name?: string, onProgress?: Progress): Promise<LoadedModel> {
+/**
+ * The steps whose pipelines loadModel creates ahead when its caller names none: a run with the quick preset's
+ * shapes (its batch at max_length, its LoRA) and its forward-only evaluation. A run with other settings still
+ * finds the costly kernels (attention, output head, base matmuls) ready: their variants follow the model, not the
+ * LoRA, and hardly the length.
+ */
+export function defaultStepPlans(): StepPlan[] {
+  const p = presetConfig('quick'); // cli train's default
+  const l = loraSettings(p);
+  const lora = { r: l.r, targets: resolveTargets(l.targets), dropout: l.dropout };
+  const ids = (n: number) => Array.from({ length: n }, () => 0);
+  const pairs = Array.from({ length: p.batchSize }, () => ({ promptIds: ids(p.maxPromptLength), chosenIds: ids(p.maxLength - p.maxPromptLength), rejectedIds: ids(p.maxLength - p.maxPromptLength) }));
+  const train = pairsPlan(pairs, lora, true);
+  return [train, { ...train, backward: false }];
+}
+
+/** What loadModel compiles ahead: the steps' plans for this model and tokenizer (null: none). */
+export type PlanSteps = (cfg: ModelConfig, tokenizer: TextTokenizer | null) => StepPlan[] | null;
+
+/**
+ * Opens the model's files, reads its tokenizer, puts the base weights on the GPU in `quant`, and meanwhile creates
+ * the pipelines of the steps `plan` names (default: defaultStepPlans) on Dawn's threads (see precompile.ts).
+ */
+export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: Quant, name?: string, onProgress?: Progress, plan?: PlanSteps): Promise<LoadedModel> {
   const opened = await openModel(provider);
-  const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant, (done, total, what) => onProgress?.({ loaded: done, total, what: `load ${what}` })).finally(() => opened.close());
   let tokenizer: TextTokenizer | null;
+  let plans: StepPlan[] | null;
   try {
     tokenizer = await modelTokenizer(opened);
+    plans = plan ? plan(opened.cfg, tokenizer) : defaultStepPlans();
   } catch (e) {
-    releaseBaseModel(ctx, base);
+    await opened.close();
     throw e;
   }
+  const t0 = performance.now();
+  const compiling = plans?.length ? precompileModel(ctx, opened.cfg, quant, plans) : Promise.resolve(0);
+  const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant, (done, total, what) => onProgress?.({ loaded: done, total, what: `load ${what}` })).finally(() => opened.close());
+  const pipelines = await compiling;
   const c = opened.cfg;
   const info: ModelInfo = {
     name: name ?? opened.name,
@@ -86,7 +117,7 @@ export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: 
     fingerprint: modelFingerprint(opened.configJson, quant),
     hasChatTemplate: !!tokenizer?.applyChatTemplate,
   };
-  return { info, opened, base, tokenizer };
+  return { info, opened, base, tokenizer, precompiled: { pipelines, ms: performance.now() - t0 } };
 }
 
 export function requireTokenizer(m: LoadedModel, forWhat = 'text data cannot be tokenized'): TextTokenizer {

@@ -29,7 +29,8 @@ describe('app (production build)', () => {
     expect(res?.status()).toBe(200);
     expect(res?.headers()['cross-origin-embedder-policy']).toBe('require-corp');
     // A missing file is a 404, not the page's HTML with 200 (the model loader would parse it as JSON).
-    expect(await page.evaluate(async () => (await fetch('models/tiny/no-such-file.json')).status)).toBe(404);
+    // (Fetched from Node: the page would log the 404, and the tests below want a clean console.)
+    expect((await fetch(new URL('models/tiny/no-such-file.json', server.url))).status).toBe(404);
     await expect.poll(() => page.evaluate(() => crossOriginIsolated)).toBe(true);
     await page.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
     const facts = page.getByTestId('gpu-facts');
@@ -46,7 +47,7 @@ describe('app (production build)', () => {
     expect(await model.locator('option', { hasText: 'Tiny demo model' }).count()).toBe(1);
     await screenshot(page, 'app-model');
     await page.getByRole('navigation', { name: 'Studio steps' }).getByRole('button', { name: /^Data/ }).click();
-    await page.getByRole('region', { name: 'Dataset', exact: true }).waitFor();
+    await page.locator('section[aria-label="Dataset"]').waitFor(); // the drop zone (the card around it is titled Dataset too)
     expect(await page.locator('input[type=file][aria-label="Dataset"]').count()).toBe(1);
     expect(errors.filter((e) => !/engine worker|not implemented/i.test(e))).toEqual([]);
   }, 20_000);
@@ -99,6 +100,9 @@ describe('UI flow (synthetic engine)', () => {
     const { page } = browser;
     await nav(/^Model/).click();
     await page.getByRole('button', { name: 'Load model' }).click();
+    // Loading weights counts tensors, and says so (it once said "2 B of 21 B").
+    const counted = await page.waitForFunction(() => document.querySelector('[role=progressbar][aria-label^="Loading weights to the GPU"]')?.getAttribute('aria-valuetext'), null, { timeout: 5_000 });
+    expect(await counted.jsonValue()).toMatch(/^\d of 5 tensors$/);
     await page.getByRole('heading', { name: /Loaded: tiny-demo/ }).waitFor();
     expect(await page.getByRole('button', { name: 'Next: dataset' }).getAttribute('class')).toMatch(/\bprimary\b/);
     expect(await page.getByRole('button', { name: 'Load again' }).getAttribute('class')).toMatch(/\bsecondary\b/);
@@ -205,7 +209,26 @@ describe('UI flow (synthetic engine)', () => {
     expect(await row.getByTestId('runs-bleu').textContent()).toBe('8.50 → 12.75');
     expect(new TextDecoder().decode(entries.get('quick-try-adapter/README.md'))).toContain('from peft import AutoPeftModelForCausalLM\nmodel = AutoPeftModelForCausalLM.from_pretrained("quick-try-adapter")\n');
     await screenshot(page, 'flow-runs');
+    // The TRL recipe's note names the command in quotes, not in literal backticks.
+    await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export quick-try as a TRL recipe' }).click()]);
+    const note = await row.getByText(/^Saved .*accelerate launch/).textContent();
+    expect(note).toContain('“accelerate launch train_cpo.py”');
+    expect(note).not.toContain('`');
   }, 20_000);
+
+  it('names the DPO reference, evaluates periodically by default, and gives log-probs a unit', async () => {
+    const { page } = browser;
+    await nav(/^Training/).click();
+    await page.getByRole('radio', { name: /Quick try/ }).click();
+    const losses = await page.getByRole('combobox', { name: 'Loss', exact: true }).locator('option').allTextContents();
+    expect(losses.find((l) => l.startsWith('dpo'))).toBe('dpo (reference: the base model, adapter off)');
+    expect(losses.join(' ')).not.toMatch(/ref-free/);
+    expect(Number(await page.getByRole('textbox', { name: 'Evaluate every (steps)', exact: true }).inputValue())).toBeGreaterThan(0);
+    await nav(/^Run\b/).click();
+    for (const which of ['chosen', 'rejected']) {
+      expect(await page.locator('.chart', { hasText: `Log-prob, ${which}` }).first().textContent()).toMatch(/nats, summed over the answer/);
+    }
+  }, 15_000);
 
   it('refuses a second run while another tab holds the run lock', async () => {
     const { page, context } = browser;
@@ -320,6 +343,9 @@ describe('layout (synthetic engine)', () => {
       for (const screen of ['start', 'model', 'data', 'training', 'run', 'runs', 'compare']) {
         await page.evaluate((s) => (location.hash = `#/${s}`), screen);
         await page.locator('main h1').first().waitFor();
+        // The Runs row's sample translations, opened: they wrap within the visible part of the table.
+        const samples = page.locator('.samples-row details');
+        if (screen === 'runs' && !(await samples.first().getAttribute('open'))) await samples.first().locator('summary').click();
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
         // On failure, name what sticks out (scrolling containers hold their own overflow).
         if (width > w) console.log(screen, w, await page.evaluate((w) => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > w + 1 && !e.parentElement?.closest('.table-wrap, .steps ol')).slice(0, 8).map((e) => `${e.tagName}.${e.className}`), w));

@@ -71,7 +71,9 @@ export class FakeEngine implements StudioEngine {
     const total = 50_000_000;
     for (let i = 1; i <= 10; i++) {
       await sleep(this.opts.loadMs / 10);
-      onProgress?.({ loaded: (total * i) / 10, total, what: source.kind === 'hub' ? `Downloading ${source.id}` : 'Reading weights' });
+      // The demo's second half as the real engine reports it: tensors put on the GPU, one by one.
+      if (source.kind === 'demo' && i > 5) onProgress?.({ loaded: i - 5, total: 5, what: `load model.layers.${i - 6}.mlp.down_proj.weight` });
+      else onProgress?.({ loaded: (total * i) / 10, total, what: source.kind === 'hub' ? `Downloading ${source.id}` : 'Reading weights' });
     }
     const name = source.kind === 'demo' ? 'tiny-demo' : source.kind === 'hub' ? source.id : source.kind === 'gguf' ? source.file.name : source.kind === 'files' ? 'local-model' : source.path;
     const demo = source.kind === 'demo';

@@ -1,0 +1,143 @@
+// The pipelines a model's training step needs, created ahead (ctx.precompile: createComputePipelineAsync, all at
+// once, on Dawn's threads) while the weights load. They are found by recording the model's own layer code
+// (model/layer.ts: every family's norms, activations and attention windows) on the planning recorder of
+// kernels/plan.ts, against stand-in weights of the model's shapes and types: the kernels' own dispatch code
+// picks variants and tiles, so nothing here repeats a choice. The outline around the layers (embedding, final
+// norm, head, loss sums, optimizer) follows model/transformer.ts and train/optimizer.ts; tests/engine/precompile
+// checks that a real step on each family compiles nothing beyond the plan.
+//
+// Measured on SwiftShader (2 shared cores), a 3-layer D 64 Llama's one grads step: 27 pipelines, 184 s created
+// one by one under load, most of it four kernels (the attention forward and DKDV, the head's two passes).
+import type { GpuContext } from '../gpu/context.ts';
+import { splitRows } from '../gpu/split.ts';
+import { shaderKey } from '../gpu/wgsl.ts';
+import { adamwStep } from '../kernels/adamw/adamw.ts';
+import { outputHeadBackward, outputHeadForward } from '../kernels/head/head.ts';
+import { planPipelines, type PipelineSpec } from '../kernels/plan.ts';
+import { bytesPerRow, type WeightType } from '../kernels/quant/formats.ts';
+import type { WeightTensor } from '../kernels/quant/tensor.ts';
+import { clipScale, segmentSum, sumSquares } from '../kernels/reduce/reduce.ts';
+import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm/rmsnorm.ts';
+import { PROJECTIONS, projectionShape, type ModelConfig, type Projection } from '../model/config.ts';
+import { embedTokens, extraLayerBuffers, layerAttnShape, layerBackward, layerForward, type LayerBuffers, type LayerGrads, type LayerPass } from '../model/layer.ts';
+import type { Lora, LoraModule } from '../model/lora.ts';
+import { weightTypes, type BaseModel, type LayerWeights, type Quant } from '../model/model.ts';
+import type { PairIds } from '../model/batch.ts';
+import { batchDims } from '../model/transformer.ts';
+import { usesAttnDs, type Dims } from '../model/workspace.ts';
+import { layoutBatch } from '../train/step.ts';
+import { attentionBackward, attentionForward, type AttnShape } from '../kernels/attention/attention.ts';
+
+/** One micro-batch's shape (the workspace's dims, as model/transformer.ts batchDims gives them) and what it runs. */
+export interface StepPlan {
+  dims: Dims;
+  /** The adapter (rank, adapted projections, dropout probability), or null: the bare base model, forward only. */
+  lora: { r: number; targets: readonly Projection[]; dropout: number } | null;
+  /** Backward and the optimizer update too (training); false: log-probs only. */
+  backward: boolean;
+}
+
+/** The plan of these pairs in the layout runMicroBatch gives them (train/step.ts layoutBatch). */
+export function pairsPlan(pairs: PairIds[], lora: StepPlan['lora'], backward: boolean): StepPlan {
+  const batch = layoutBatch(pairs, !!lora && lora.dropout > 0);
+  return { dims: batchDims(batch, lora?.r ?? 0), lora, backward };
+}
+
+/** The pipelines of one step of `plan` on a model of `cfg` stored as `quant`, each once. */
+export function modelStepPipelines(ctx: GpuContext, cfg: ModelConfig, quant: Quant, plan: StepPlan): PipelineSpec[] {
+  const c = cfg;
+  const dims = plan.dims;
+  const M = dims.M;
+  const types = weightTypes(quant);
+  return planPipelines(ctx, (rec) => {
+    const buf = (bytes = 4) => rec.ctx.buffer('plan', bytes);
+    const weight = (type: WeightType, rows: number, K: number): WeightTensor => {
+      const parts = splitRows(rows, bytesPerRow(type, K), Math.min(ctx.caps.maxStorageBufferBindingSize, ctx.caps.maxBufferSize));
+      return { name: 'plan', type, rows, K, byteLength: rows * bytesPerRow(type, K), parts: parts.map((p) => ({ buffer: buf(p.byteLength), start: p.start, end: p.end })) };
+    };
+    const layers: LayerWeights[] = Array.from({ length: c.L }, (_, l) => {
+      const proj = Object.fromEntries(PROJECTIONS.map((p) => [p, weight(types.linear, ...projectionShape(c, p))])) as Record<Projection, WeightTensor>;
+      const lw: LayerWeights = { attnNorm: buf(), mlpNorm: buf(), proj, bias: c.qkvBias ? { q_proj: buf(), k_proj: buf(), v_proj: buf() } : null };
+      if (c.qkNorm) Object.assign(lw, { qNorm: buf(), kNorm: buf() });
+      if (c.sandwichNorms) Object.assign(lw, { postAttnNorm: buf(), postFfNorm: buf() });
+      if (c.layerTypes?.[l] === 'sliding_attention') lw.invFreq = buf();
+      return lw;
+    });
+    const embed = weight(types.embed, c.V, c.C);
+    const model: BaseModel = { cfg: c, quant, embed, layers, finalNorm: buf(), lmHead: c.tieEmbeddings ? embed : weight(types.embed, c.V, c.C), invFreq: buf(), bytes: 0 };
+    const l0 = plan.lora;
+    const lora: Lora | null = l0 && {
+      cfg: { r: l0.r, alpha: 1, dropout: l0.dropout, targets: [...l0.targets], useRslora: false },
+      R: l0.r,
+      scale: 1,
+      targets: [...l0.targets],
+      modules: layers.map((_, layer) => Object.fromEntries(l0.targets.map((p) => {
+        const [N, K] = projectionShape(c, p);
+        const m = { layer, proj: p, N, K, A: buf(), B: buf(), dA: buf(), dB: buf(), mA: buf(), vA: buf(), mB: buf(), vB: buf() } satisfies LoraModule;
+        return [p, m];
+      }))),
+      params: 0,
+    };
+    const b = buf(2 ** 31); // every activation and scratch: only sizes are ever looked at
+    const bufs = { xn: b, rstd1: b, q: b, k: b, v: b, att: b, x2: b, xn2: b, rstd2: b, g: b, u: b, a: b } as LayerBuffers;
+    for (const [name] of extraLayerBuffers(c)) bufs[name] = b;
+    const grads: LayerGrads = { dres: b, dxn: b, datt: b, dq: b, dk: b, dv: b, da: b, dg: b, du: b, loraDu: b, dkRaw: c.qkNorm ? b : undefined };
+    const shape: AttnShape = { B: dims.nSeq, Tq: dims.T, Tk: dims.T, H: c.H, Hkv: c.Hkv, D: c.D, branch: !!dims.shared };
+    const ds = usesAttnDs(ctx, c, dims, plan.backward) ? b : null;
+    const pass: LayerPass = {
+      model,
+      lora,
+      M,
+      bufs,
+      attend: {
+        T: dims.T,
+        pos0: 0,
+        positions: dims.shared ? b : undefined,
+        forward: (r, l, lb) => attentionForward(r, lb.att, b, lb.q, lb.k, lb.v, b, layerAttnShape(c, l, shape)),
+        backward: (r, l, lb, g) => attentionBackward(r, g.dq, g.dk, g.dv, g.datt, lb.q, lb.k, lb.v, lb.att, b, b, layerAttnShape(c, l, shape), ds),
+      },
+      loraU: () => b,
+      dropout: l0 && l0.dropout > 0 ? () => ({ p: l0.dropout, seed: 1 }) : undefined,
+      loraScratch: b,
+    };
+    // model/transformer.ts's forward ...
+    embedTokens(rec, model, b, b, M, b);
+    for (let l = 0; l < c.L; l++) layerForward(rec, pass, l, b, b);
+    rmsnormForward(rec, b, b, b, model.finalNorm, M, c.C, c.eps);
+    outputHeadForward(rec, b, b, b, b, b, b, model.lmHead, dims.S);
+    segmentSum(rec, b, b, b, b, dims.segs ?? dims.nSeq);
+    if (!plan.backward || !lora) return;
+    // ... its backward ...
+    outputHeadBackward(rec, b, b, b, b, b, b, model.lmHead, dims.S);
+    rmsnormBackward(rec, b, b, b, model.finalNorm, b, M, c.C, false);
+    for (let l = c.L - 1; l >= 0; l--) {
+      layerForward(rec, pass, l, b, null);
+      layerBackward(rec, pass, grads, l, b, false);
+    }
+    // ... and train/optimizer.ts's update.
+    sumSquares(rec, b, [{ buffer: b, n: 1 }], b);
+    clipScale(rec, b, b, 1);
+    adamwStep(rec, b, b, b, b, 1, { lr: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 }, b);
+  });
+}
+
+/**
+ * Starts creating the pipelines of `plans` (a step's, and others a caller expects) on ctx; resolves when all
+ * are ready, with how many were planned. A pipeline that fails here is left out: its first real use compiles it
+ * again and reports the error where it belongs.
+ */
+export async function precompileModel(ctx: GpuContext, cfg: ModelConfig, quant: Quant, plans: readonly StepPlan[]): Promise<number> {
+  const seen = new Set<string>();
+  const list: PipelineSpec[] = [];
+  for (const plan of plans) {
+    for (const p of modelStepPipelines(ctx, cfg, quant, plan)) {
+      const key = `${shaderKey(p.shader.name, p.defines)}#${p.entryPoint ?? 'main'}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        list.push(p);
+      }
+    }
+  }
+  await ctx.precompile(list).catch(() => undefined);
+  return list.length;
+}
