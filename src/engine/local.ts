@@ -286,6 +286,24 @@ export class LocalEngine implements StudioEngine {
     return { ctx, m, tokenizer, adapter };
   }
 
+  /**
+   * TEST-ONLY (tests/faults/engine.test.ts, tests/e2e/faults.test.ts): destroys this engine's GPU device at the
+   * `submissions`-th queue submission from now, i.e. inside the next step, as a driver reset would. Not part of
+   * StudioEngine, so the worker protocol cannot reach it; the studio's worker exposes it only when the page was
+   * opened with `?test-faults` (workers/engine.worker.ts).
+   */
+  loseDeviceWithin(submissions: number): void {
+    const ctx = this.ctx;
+    if (!ctx) throw new Error('no GPU device to lose');
+    const q = ctx.device.queue;
+    const submit = q.submit.bind(q);
+    let n = 0;
+    q.submit = (cbs: Iterable<GPUCommandBuffer>) => {
+      if (++n === submissions) ctx.device.destroy();
+      return submit(cbs);
+    };
+  }
+
   dispose(): void {
     if (this.ctx && this.model) releaseBaseModel(this.ctx, this.model.base);
     this.ctx?.destroy();

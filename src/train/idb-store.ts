@@ -51,7 +51,7 @@ export class IdbRunStore implements RunStore {
       // The half-written slot is the one not in use; dropping it returns its space.
       await this.kv.del(`ckpt:${runId}:${slot}`).catch(() => undefined);
       throw new Error(
-        `storage quota exceeded writing a ${fmtBytes(checkpoint.byteLength)} checkpoint of run ${runId}${quota}; ${prev ? `the previous checkpoint (step ${prev.state.step}) is intact` : 'no earlier checkpoint of this run exists'}. Delete old runs on the Runs screen or allow this site more storage; training continues and retries at the next checkpoint.`,
+        `storage quota exceeded writing a ${fmtBytes(checkpoint.byteLength)} checkpoint of run ${runId}${quota}; ${prev ? `the previous checkpoint (step ${prev.state.step}) is intact` : 'no earlier checkpoint of this run exists'}. Delete old runs on the Runs screen or allow this site more storage`,
       );
     }
   }

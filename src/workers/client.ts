@@ -147,5 +147,7 @@ export class WorkerEngine implements StudioEngine {
 }
 
 export function createWorkerEngine(): WorkerEngine {
-  return new WorkerEngine(new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name: 'cpo-engine' }));
+  // TEST-ONLY: `?test-faults` in the page's address enables the worker's fault hook (engine.worker.ts).
+  const name = /[?&]test-faults\b/.test(globalThis.location?.search ?? '') ? 'cpo-engine test-faults' : 'cpo-engine';
+  return new WorkerEngine(new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name }));
 }

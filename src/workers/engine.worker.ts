@@ -14,3 +14,10 @@ engine.ort = async () => {
   return ort;
 };
 serveEngine(self as unknown as PortLike, engine);
+
+// TEST-ONLY: a page opened with `?test-faults` names its worker so (client.ts), and the fault tests
+// (tests/e2e/faults.test.ts) then destroy the GPU device inside a step from Playwright's worker.evaluate, as a
+// driver reset would. Nothing in the studio calls it; without the query parameter it does not exist.
+if (self.name.includes('test-faults')) {
+  (self as unknown as { __testFaults: unknown }).__testFaults = { loseDeviceWithin: (submissions: number) => engine.loseDeviceWithin(submissions) };
+}

@@ -18,20 +18,8 @@ const store = new FolderRunStore(dir);
 const engine = new LocalEngine(store);
 const cfg = presetConfig('quick', { name: 'lost', quant: 'none', maxSteps: 4, batchSize: 2, maxLength: 64, maxPromptLength: 48, checkpointEvery: 1, evalEvery: 2 });
 
-/**
- * Arms the engine's current device to be destroyed by the `nth` queue submission from now: inside the next
- * step (its forward's readback), not between steps.
- */
-function destroyWithin(nth: number): void {
-  const ctx = (engine as unknown as { ctx: GpuContext }).ctx;
-  const q = ctx.device.queue;
-  const submit = q.submit.bind(q);
-  let n = 0;
-  q.submit = (cbs: Iterable<GPUCommandBuffer>) => {
-    if (++n === nth) ctx.device.destroy();
-    return submit(cbs);
-  };
-}
+/** The engine's device destroyed by the `nth` queue submission from now: inside the next step, not between steps. */
+const destroyWithin = (nth: number) => engine.loseDeviceWithin(nth);
 
 const statuses = (events: RunEvent[]) => events.flatMap((e) => (e.type === 'status' ? [e.status] : []));
 

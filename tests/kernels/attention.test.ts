@@ -171,7 +171,7 @@ describe('attention tile choice', () => {
       for (const D of [16, 64, 128])
         for (const kind of ['fwd', 'dkdv', 'dq'] as TiledKind[]) {
           const { BQ, BK } = attentionTiles({ maxComputeWorkgroupStorageSize: bytes, maxComputeInvocationsPerWorkgroup: 256 }, kind, D)!;
-          expect(attentionSharedFloats(kind, D, BQ, BK) * 4 + 4).toBeLessThanOrEqual(bytes);
+          expect(attentionSharedFloats(kind, D, BQ, BK) * 4 + 16).toBeLessThanOrEqual(bytes);
           expect(BQ * BK).toBeGreaterThanOrEqual(D <= 64 ? 64 : 16);
         }
   });
@@ -200,7 +200,7 @@ describe('attention with a sliding window', () => {
         kernelEnv.attention.variant = variant;
         kernelEnv.attention.tiles = { BQ: 4, BK: 4 };
         await run(c, 500 + i, variant === 'loop' && c.backward);
-      });
+      }, timeout(c));
     }
   });
 });
