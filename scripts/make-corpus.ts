@@ -514,6 +514,14 @@ function tinyGguf(cfg: Record<string, unknown>, bytes: Uint8Array, offsets: Offs
     { key: `${arch}.attention.layer_norm_rms_epsilon`, type: GgufValueType.FLOAT32, value: 1e-5 } as GgufEntry,
     { key: `${arch}.rope.freq_base`, type: GgufValueType.FLOAT32, value: 10000 } as GgufEntry,
     u32(`${arch}.context_length`, 2048),
+    u32(`${arch}.vocab_size`, cfg.vocab_size as number),
+    // A four-token vocabulary: the loader reads the tokenizer first, and these cases are about the tensors.
+    { key: 'tokenizer.ggml.model', type: GgufValueType.STRING, value: 'llama' } as GgufEntry,
+    { key: 'tokenizer.ggml.tokens', type: GgufValueType.ARRAY, itemType: GgufValueType.STRING, value: ['<unk>', '<s>', '</s>', '▁a'] } as GgufEntry,
+    { key: 'tokenizer.ggml.scores', type: GgufValueType.ARRAY, itemType: GgufValueType.FLOAT32, value: [0, 0, 0, -1] } as GgufEntry,
+    { key: 'tokenizer.ggml.token_type', type: GgufValueType.ARRAY, itemType: GgufValueType.INT32, value: [2, 3, 3, 1] } as GgufEntry,
+    u32('tokenizer.ggml.bos_token_id', 1),
+    u32('tokenizer.ggml.eos_token_id', 2),
   ].filter((e) => e.key !== o.drop);
   const tensors = [];
   for (const [name, t] of offsets) {

@@ -94,7 +94,7 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
         for (const re of issues!) expect(text, id).toMatch(re);
       }
     }
-    await screenshot(page, 'faults-data-corpus');
+    await screenshot(page, 'faults-data-corpus').catch(() => undefined); // an artifact, not a check: a loaded machine may time it out
     expect(errors).toEqual([]);
   }, 120_000);
 
@@ -152,7 +152,7 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
     const note = page.locator('.card .note', { hasText: 'resuming automatically' });
     await note.waitFor({ timeout: 60_000 });
     expect(await note.textContent()).toMatch(/^GPU device lost \(destroyed\).*; resuming automatically on a new device from its last checkpoint \(step \d+\)$/);
-    await screenshot(page, 'faults-device-lost');
+    await screenshot(page, 'faults-device-lost').catch(() => undefined); // an artifact, not a check: a loaded machine may time it out
     await page.locator('.badge.phase-finished, .badge.phase-failed').first().waitFor({ timeout: 400_000 });
     const r = await run();
     expect(r.phase, r.message ?? '').toBe('finished');
@@ -188,7 +188,7 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
     await note.waitFor({ timeout: 120_000 });
     const text = (await note.textContent()) ?? '';
     expect(text).toMatch(new RegExp(`^checkpoint at step \\d+ not saved: storage quota exceeded writing a [\\d.]+ \\S*B checkpoint of run ${current} \\(the browser reports [\\d.]+ \\S*B used of [\\d.]+ \\S*B\\); the previous checkpoint \\(step ${pausedStep}\\) is intact\\. Delete old runs on the Runs screen or allow this site more storage \\(last saved checkpoint: step ${pausedStep}\\); training continues and retries at the next checkpoint$`));
-    await screenshot(page, 'faults-quota');
+    await screenshot(page, 'faults-quota').catch(() => undefined); // an artifact, not a check: a loaded machine may time it out
     const failedAt = Number(/checkpoint at step (\d+)/.exec(text)![1]);
     // The previous checkpoint is still there and loads.
     expect((await listRuns()).find((x) => x.id === current)?.step).toBe(pausedStep);
