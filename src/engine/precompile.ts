@@ -124,9 +124,9 @@ export function modelStepPipelines(ctx: GpuContext, cfg: ModelConfig, quant: Qua
 /**
  * Starts creating the pipelines of `plans` (a step's, and others a caller expects) on ctx; resolves when all
  * are ready, with how many were planned. A pipeline that fails here is left out: its first real use compiles it
- * again and reports the error where it belongs.
+ * again and reports the error where it belongs. `onDone(done, total)` counts them as they are ready.
  */
-export async function precompileModel(ctx: GpuContext, cfg: ModelConfig, quant: Quant, plans: readonly StepPlan[]): Promise<number> {
+export async function precompileModel(ctx: GpuContext, cfg: ModelConfig, quant: Quant, plans: readonly StepPlan[], onDone?: (done: number, total: number) => void): Promise<number> {
   const seen = new Set<string>();
   const list: PipelineSpec[] = [];
   for (const plan of plans) {
@@ -138,6 +138,6 @@ export async function precompileModel(ctx: GpuContext, cfg: ModelConfig, quant: 
       }
     }
   }
-  await ctx.precompile(list).catch(() => undefined);
+  await ctx.precompile(list, onDone).catch(() => undefined);
   return list.length;
 }

@@ -23,7 +23,7 @@ import { presetConfig, validateRunConfig } from '../train/presets.ts';
 import { TrainingRun, type RunOptions } from '../train/run.ts';
 import { Fingerprint } from '../util/hash.ts';
 import { pairsPlan, precompileModel, type StepPlan } from './precompile.ts';
-import type { DataOptions, DatasetInfo, HubAccess, LoadProgress, ModelInfo } from './types.ts';
+import { COMPILE_PHASE, type DataOptions, type DatasetInfo, type HubAccess, type LoadProgress, type ModelInfo } from './types.ts';
 
 export type Progress = (p: LoadProgress) => void;
 
@@ -96,8 +96,21 @@ export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: 
     throw e;
   }
   const t0 = performance.now();
-  const compiling = plans?.length ? precompileModel(ctx, opened.cfg, quant, plans) : Promise.resolve(0);
+  // The pipelines compile while the weights load; once the weights are on the GPU, what is left of the compile is
+  // its own counted phase ("compile shaders"), as it can outlast the load many times (a 3-layer model on
+  // SwiftShader: 6 s of weights, then ~35 s of shaders, which the bar otherwise spent showing the last tensor).
+  const compile = { done: 0, total: 0, shown: false };
+  const showCompile = () => onProgress?.({ loaded: compile.done, total: compile.total, what: COMPILE_PHASE, unit: 'pipelines' });
+  const compiling = plans?.length
+    ? precompileModel(ctx, opened.cfg, quant, plans, (done, total) => {
+        Object.assign(compile, { done, total });
+        if (compile.shown) showCompile();
+      })
+    : Promise.resolve(0);
   const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant, (done, total, what) => onProgress?.({ loaded: done, total, what: `load ${what}` })).finally(() => opened.close());
+  // Shown even when all are ready (then at once "N of N"), so every load names the phase the same way.
+  compile.shown = plans !== null && plans.length > 0;
+  if (compile.shown) showCompile();
   const pipelines = await compiling;
   const c = opened.cfg;
   const info: ModelInfo = {
@@ -125,7 +138,11 @@ export function requireTokenizer(m: LoadedModel, forWhat = 'text data cannot be 
   return m.tokenizer;
 }
 
-/** Pairs scored by a run's periodic evaluation at most: 64 keep an eval under a tenth of a run's steps on small sets. */
+/**
+ * Pairs scored by a run's periodic evaluation at most: 64 keep an eval under a tenth of a run's steps on small sets.
+ * A larger split is sampled (its first 64, in the split's own shuffled order); the eval metrics say so
+ * (eval_pairs of eval_split_pairs) and the results card words it (ui/lib/results.ts evalSplitNote).
+ */
 export const MAX_EVAL_PAIRS = 64;
 
 /** The one train/eval split: it depends only on the pairs, the seed and the fraction, so every caller gets the same. */
@@ -271,7 +288,7 @@ export function startRun(
   const identity = { runId, modelName: m.info.name, modelFingerprint: m.info.fingerprint, datasetName: d.info.name, datasetFingerprint: d.info.fingerprint };
   let run: TrainingRun;
   try {
-    run = new TrainingRun(ctx, tf, lora, batchSource(batcher), batcher.eval.slice(0, MAX_EVAL_PAIRS), cfg, store, onEvent, identity, resume, runOptions);
+    run = new TrainingRun(ctx, tf, lora, batchSource(batcher), batcher.eval.slice(0, MAX_EVAL_PAIRS), cfg, store, onEvent, identity, resume, { ...runOptions, evalSplitPairs: batcher.eval.length });
   } catch (e) {
     tf.release();
     releaseLora(ctx, lora);

@@ -140,11 +140,14 @@ export interface WebExport extends AdapterFiles {
 export type ExportProgress = (p: { loaded: number; total: number; what: string }) => void;
 
 /** Progress of a load: `loaded` of `total` in `unit` (bytes when absent), and what is being done ("tokenize", "read FILE", …). */
+/** A model load's phase after the weights, counted in pipelines: the shaders still compiling (engine/precompile.ts). */
+export const COMPILE_PHASE = 'compile shaders';
+
 export interface LoadProgress {
   loaded: number;
   total: number;
   what: string;
-  unit?: 'bytes' | 'rows';
+  unit?: 'bytes' | 'rows' | 'pipelines';
 }
 
 export interface StudioEngine {

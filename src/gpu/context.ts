@@ -167,17 +167,23 @@ export class GpuContext {
   /**
    * Creates these pipelines ahead, all at once through createComputePipelineAsync (the driver may compile them in
    * parallel, and the caller can load weights meanwhile); a later compile() with the same defines finds them cached.
-   * Resolves when all are ready; the batch's wall time is added to compileMs.
+   * Resolves when all are ready; the batch's wall time is added to compileMs. `onDone(done, total)` is called as
+   * each one is ready (a cached one counts at once; a failed one counts too, as it is no longer pending).
    */
-  async precompile(list: readonly { shader: Shader<any>; defines: Defines; entryPoint?: string }[]): Promise<void> {
+  async precompile(list: readonly { shader: Shader<any>; defines: Defines; entryPoint?: string }[], onDone?: (done: number, total: number) => void): Promise<void> {
     const t0 = performance.now();
+    let done = 0;
     const jobs = list.map(async ({ shader, defines, entryPoint = 'main' }) => {
       const key = shaderKey(shader.name, defines);
       const id = `${key}#${entryPoint}`;
-      if (this.pipelines.has(id)) return;
-      const module = this.device.createShaderModule({ label: key, code: shader.build(defines) });
-      const p = await gpuWait(this.device.createComputePipelineAsync({ label: id, layout: 'auto', compute: { module, entryPoint } }));
-      if (!this.pipelines.has(id)) this.pipelines.set(id, p);
+      try {
+        if (this.pipelines.has(id)) return;
+        const module = this.device.createShaderModule({ label: key, code: shader.build(defines) });
+        const p = await gpuWait(this.device.createComputePipelineAsync({ label: id, layout: 'auto', compute: { module, entryPoint } }));
+        if (!this.pipelines.has(id)) this.pipelines.set(id, p);
+      } finally {
+        onDone?.(++done, list.length);
+      }
     });
     try {
       await Promise.all(jobs);

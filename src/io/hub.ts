@@ -273,8 +273,6 @@ export interface HubRepoFiles {
 
 type OverallOptions = HubOptions & {
   onOverall?: (loaded: number, total: number | null) => void;
-  /** Weights above this many bytes ask for persistent storage first (default PERSIST_ABOVE_BYTES). */
-  persistAboveBytes?: number;
 };
 
 /**
@@ -335,8 +333,8 @@ export const MODEL_OPTIONAL_FILES = ['tokenizer_config.json', 'generation_config
 
 /**
  * The files a model repository needs, single-file or sharded: the weights come from model.safetensors, or
- * from the shards model.safetensors.index.json names. Before a download over PERSIST_ABOVE_BYTES, the browser
- * is asked to make the origin's storage persistent, so that the cache is not evicted under storage pressure.
+ * from the shards model.safetensors.index.json names. (Persistent storage is asked for by the page before it
+ * sends the load to the worker: navigator.storage.persist() is not exposed in workers.)
  */
 export async function downloadHubModel(repo: string, opts: OverallOptions = {}): Promise<HubRepoFiles> {
   opts = { ...opts, store: await storeFor(opts) };
@@ -356,8 +354,6 @@ export async function downloadHubModel(repo: string, opts: OverallOptions = {}):
     if (!map) throw new Error(`Hub: ${repo}/model.safetensors.index.json: weight_map: missing`);
     weights = [...new Set(Object.values(map))];
   }
-  const weightBytes = weights.reduce((s, f) => s + (keyFor(info, f).size ?? 0), 0);
-  if (weightBytes > (opts.persistAboveBytes ?? PERSIST_ABOVE_BYTES)) await requestPersistentStorage();
   // Overall progress continues across the two rounds: the small files, then the weights.
   let baseBytes = 0;
   for (const b of base.files.values()) baseBytes += b.size;

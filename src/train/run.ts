@@ -39,6 +39,9 @@ export interface RunOptions {
   /** On a resume whose step budget changed: recompute warmup and decay over the new total instead of keeping
    *  the schedule the run started with (the default, so a resumed run follows the curve it began on). */
   stretchSchedule?: boolean;
+  /** The size of the held-out split the eval pairs were taken from, when they are a sample of it (engine/session.ts
+   *  caps them): reported as eval_split_pairs beside eval_pairs, so the screen can say the eval was sampled. */
+  evalSplitPairs?: number;
 }
 
 export function totalSteps(cfg: RunConfig, batchesPerEpoch: number): number {
@@ -66,6 +69,7 @@ export class TrainingRun {
   nonFiniteWhere: string | null = null;
   /** Set on a resume whose step budget changed: which schedule applies, for the user. */
   scheduleNote: string | null = null;
+  private readonly evalSplitPairs: number;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -80,6 +84,7 @@ export class TrainingRun {
     resume?: Checkpoint,
     opts: RunOptions = {},
   ) {
+    this.evalSplitPairs = opts.evalSplitPairs ?? evalPairs.length;
     this.optimizer = new LoraOptimizer(ctx, lora);
     if (resume) {
       const s = resume.state;
@@ -266,7 +271,8 @@ export class TrainingRun {
     for (const k of ['loss', 'nll_loss', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'] as const) {
       out[`eval_${k}`] = m[k];
     }
-    out.eval_pairs = pairs.length; // how many held-out pairs these numbers are over
+    out.eval_pairs = pairs.length; // how many held-out pairs these numbers are over ...
+    out.eval_split_pairs = this.evalSplitPairs; // ... of how many in the split (more: a sample)
     this.state.evals.push({ step: this.state.step, metrics: out });
     this.emit({ type: 'eval', runId: this.state.runId, step: this.state.step, metrics: out });
     return out;

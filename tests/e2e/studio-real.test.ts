@@ -157,6 +157,8 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
     const before = await lossChart().evaluate((c: HTMLCanvasElement) => c.toDataURL());
     await page.locator('.badge.phase-running').first().waitFor({ timeout: 30_000 });
     mark('run started');
+    // Before the first step (13 s here) the page says what it waits for.
+    if ((await progressNow()) === 0) expect(await page.locator('#progress-h ~ .note, .card .note').allTextContents()).toContainEqual(expect.stringMatching(/GPU shaders/));
 
     // Leaving now would lose the work since the last checkpoint: the page asks first.
     expect(await page.evaluate(() => !dispatchEvent(new Event('beforeunload', { cancelable: true })))).toBe(true);
@@ -328,6 +330,12 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
     }
     // B starts at zero; six steps of training moved it.
     expect(nonZeroB).toBeGreaterThan(0);
+
+    // The TRL recipe: its accelerate line quotes the model's name, which has spaces.
+    const [recipe] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.getByRole('button', { name: 'Export quick-try as a TRL recipe' }).click()]);
+    const recipeFiles = readZip(new Uint8Array(fs.readFileSync(await recipe.path())));
+    const readme = Buffer.from(recipeFiles.get('trl-recipe/README.md')!).toString('utf8');
+    expect(readme).toContain("accelerate launch train_cpo.py 'Tiny demo model'");
     mark('adapter checked');
     expect(errors).toEqual([]);
   }, 60_000);

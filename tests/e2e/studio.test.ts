@@ -4,6 +4,7 @@
 // SwiftShader WebGPU, IndexedDB checkpoints, reload and resume) is studio-real.test.ts.
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RESUMING_MESSAGE } from '../../src/ui/store/training.ts';
 import { readZip } from '../ui/zip-reader.ts';
 import { ensureBuild, launchBrowser, dropFile, sampleJsonl, screenshot, startServer, watchErrors, type Browser, type Server } from './helpers.ts';
 
@@ -29,7 +30,8 @@ describe('app (production build)', () => {
     expect(res?.status()).toBe(200);
     expect(res?.headers()['cross-origin-embedder-policy']).toBe('require-corp');
     // A missing file is a 404, not the page's HTML with 200 (the model loader would parse it as JSON).
-    expect(await page.evaluate(async () => (await fetch('models/tiny/no-such-file.json')).status)).toBe(404);
+    // (Fetched from Node: the page would log the 404, and the tests below want a clean console.)
+    expect((await fetch(new URL('models/tiny/no-such-file.json', server.url))).status).toBe(404);
     await expect.poll(() => page.evaluate(() => crossOriginIsolated)).toBe(true);
     await page.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
     const facts = page.getByTestId('gpu-facts');
@@ -46,7 +48,7 @@ describe('app (production build)', () => {
     expect(await model.locator('option', { hasText: 'Tiny demo model' }).count()).toBe(1);
     await screenshot(page, 'app-model');
     await page.getByRole('navigation', { name: 'Studio steps' }).getByRole('button', { name: /^Data/ }).click();
-    await page.getByRole('region', { name: 'Dataset', exact: true }).waitFor();
+    await page.locator('section[aria-label="Dataset"]').waitFor(); // the drop zone (the card around it is titled Dataset too)
     expect(await page.locator('input[type=file][aria-label="Dataset"]').count()).toBe(1);
     expect(errors.filter((e) => !/engine worker|not implemented/i.test(e))).toEqual([]);
   }, 20_000);
@@ -99,6 +101,12 @@ describe('UI flow (synthetic engine)', () => {
     const { page } = browser;
     await nav(/^Model/).click();
     await page.getByRole('button', { name: 'Load model' }).click();
+    // Loading weights counts tensors, and says so (it once said "2 B of 21 B").
+    const counted = await page.waitForFunction(() => document.querySelector('[role=progressbar][aria-label^="Loading weights to the GPU"]')?.getAttribute('aria-valuetext'), null, { timeout: 5_000 });
+    expect(await counted.jsonValue()).toMatch(/^\d of 5 tensors$/);
+    // Then the shaders still compiling once the weights are on the GPU: a named phase counted in pipelines.
+    const compiling = await page.waitForFunction(() => document.querySelector('[role=progressbar][aria-label^="Compiling shaders"]')?.getAttribute('aria-valuetext'), null, { timeout: 5_000 });
+    expect(await compiling.jsonValue()).toMatch(/^\d+ of 28 pipelines$/);
     await page.getByRole('heading', { name: /Loaded: tiny-demo/ }).waitFor();
     expect(await page.getByRole('button', { name: 'Next: dataset' }).getAttribute('class')).toMatch(/\bprimary\b/);
     expect(await page.getByRole('button', { name: 'Load again' }).getAttribute('class')).toMatch(/\bsecondary\b/);
@@ -111,6 +119,13 @@ describe('UI flow (synthetic engine)', () => {
   it('reads a dropped dataset and shows preview and report', async () => {
     const { page } = browser;
     await nav(/^Data/).click();
+    // Pairs past max length: the histogram counts them before truncation, marks their bins cut, and says how to keep them.
+    const long = Array.from({ length: 4 }, (_, i) => JSON.stringify({ prompt: `Summarise ${i}:`, chosen: ' word'.repeat(150 + i), rejected: ' other'.repeat(150 + i) })).join('\n');
+    await dropFile(page, 'section[aria-label="Dataset"]', 'long.jsonl', long);
+    await page.getByTestId('cut-hint').waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('cut-hint').textContent()).toMatch(/^4 pairs are longer than max length \d+ tokens and were cut\. To train on them whole, raise “Max length \(tokens\)”/);
+    const cutBins = await page.getByRole('list', { name: 'Length histogram' }).locator('li.cut').evaluateAll((li) => li.map((e) => e.getAttribute('aria-label')));
+    expect(cutBins.some((l) => /: 4 pairs, cut to max length$/.test(l ?? ''))).toBe(true);
     await dropFile(page, 'section[aria-label="Dataset"]', 'prefs.jsonl', sampleJsonl());
     // Tokenizing is a named phase, counted in rows, not a silent wait.
     const tokenizing = page.getByRole('progressbar', { name: /^Tokenizing/ });
@@ -205,7 +220,26 @@ describe('UI flow (synthetic engine)', () => {
     expect(await row.getByTestId('runs-bleu').textContent()).toBe('8.50 → 12.75');
     expect(new TextDecoder().decode(entries.get('quick-try-adapter/README.md'))).toContain('from peft import AutoPeftModelForCausalLM\nmodel = AutoPeftModelForCausalLM.from_pretrained("quick-try-adapter")\n');
     await screenshot(page, 'flow-runs');
+    // The TRL recipe's note names the command in quotes, not in literal backticks.
+    await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export quick-try as a TRL recipe' }).click()]);
+    const note = await row.getByText(/^Saved .*accelerate launch/).textContent();
+    expect(note).toContain('“accelerate launch train_cpo.py”');
+    expect(note).not.toContain('`');
   }, 20_000);
+
+  it('names the DPO reference, evaluates periodically by default, and gives log-probs a unit', async () => {
+    const { page } = browser;
+    await nav(/^Training/).click();
+    await page.getByRole('radio', { name: /Quick try/ }).click();
+    const losses = await page.getByRole('combobox', { name: 'Loss', exact: true }).locator('option').allTextContents();
+    expect(losses.find((l) => l.startsWith('dpo'))).toBe('dpo (reference: the base model, adapter off)');
+    expect(losses.join(' ')).not.toMatch(/ref-free/);
+    expect(Number(await page.getByRole('textbox', { name: 'Evaluate every (steps)', exact: true }).inputValue())).toBeGreaterThan(0);
+    await nav(/^Run\b/).click();
+    for (const which of ['chosen', 'rejected']) {
+      expect(await page.locator('.chart', { hasText: `Log-prob, ${which}` }).first().textContent()).toMatch(/nats, summed over the answer/);
+    }
+  }, 15_000);
 
   it('refuses a second run while another tab holds the run lock', async () => {
     const { page, context } = browser;
@@ -320,12 +354,84 @@ describe('layout (synthetic engine)', () => {
       for (const screen of ['start', 'model', 'data', 'training', 'run', 'runs', 'compare']) {
         await page.evaluate((s) => (location.hash = `#/${s}`), screen);
         await page.locator('main h1').first().waitFor();
+        // The Runs row's sample translations, opened: they wrap within the visible part of the table.
+        const samples = page.locator('.samples-row details');
+        if (screen === 'runs' && !(await samples.first().getAttribute('open'))) await samples.first().locator('summary').click();
+        // A run's actions sit in one line: the row is no taller than its name and status need, with no blank
+        // band under them (the wrapped actions made it ~150 px tall, off to the right of the scrolling table).
+        if (screen === 'runs') {
+          const [actions, name] = await page.evaluate(() => ['.run-actions', 'tbody th .run-sub'].map((q) => document.querySelector(q)!.getBoundingClientRect()));
+          expect(actions.bottom, `the actions' bottom against the run's name at ${w} px`).toBeLessThanOrEqual(name.bottom + 24);
+        }
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        // The step bar is as tall as its buttons (the screen below takes the spare height), even where the
+        // screen is shorter than the window (a 2,000 px tall one here).
+        if (w === 390) {
+          await page.setViewportSize({ width: w, height: 2000 });
+          const [bar, list] = await page.evaluate(() => ['nav.steps', 'nav.steps ol'].map((q) => document.querySelector(q)!.getBoundingClientRect().height));
+          await page.setViewportSize({ width: w, height: h });
+          expect(bar - list, `blank under the step bar on ${screen}`).toBeLessThanOrEqual(24);
+        }
         // On failure, name what sticks out (scrolling containers hold their own overflow).
         if (width > w) console.log(screen, w, await page.evaluate((w) => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > w + 1 && !e.parentElement?.closest('.table-wrap, .steps ol')).slice(0, 8).map((e) => `${e.tagName}.${e.className}`), w));
         await screenshot(page, `layout-${w}-${screen}`);
         expect(width, `${screen} at ${w} px`).toBeLessThanOrEqual(w);
       }
     }
+  }, 60_000);
+});
+
+describe('reload mid-run (synthetic engine, runs kept in localStorage as IndexedDB keeps them)', () => {
+  let server: Server;
+  let browser: Browser;
+  type S = { getState(): Record<string, (...a: unknown[]) => Promise<void>> & { setField(k: string, v: string): void; run: { step: number; phase: string } } };
+
+  beforeAll(async () => {
+    server = await startServer(await ensureBuild({ fake: true }));
+    browser = await launchBrowser();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  }, 15_000);
+
+  // The model and the dataset, as a user loads them again after a reload (the same file: the same fingerprint).
+  const loadBoth = (page: Browser['page']) =>
+    page.evaluate(async (rows) => {
+      const { store } = (globalThis as unknown as { __studio: { store: S } }).__studio;
+      await store.getState().loadModel();
+      await store.getState().setDataFile(new File([rows], 'prefs.jsonl'));
+    }, sampleJsonl());
+
+  it('lists a run reloaded while running (not paused) as interrupted; Start leads to resuming it, and the resume names its checkpoint phase', async () => {
+    const { page } = browser;
+    await page.goto(`${server.url}?persist&stepMs=300&resumeMs=1500`);
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    await loadBoth(page);
+    await page.evaluate(() => {
+      const { store } = (globalThis as unknown as { __studio: { store: S } }).__studio;
+      store.getState().setField('maxSteps', '40');
+      void store.getState().startTraining();
+    });
+    const step = () => page.evaluate(() => (globalThis as unknown as { __studio: { store: S } }).__studio.store.getState().run.step);
+    await expect.poll(step, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    expect(await page.evaluate(() => (globalThis as unknown as { __studio: { store: S } }).__studio.store.getState().run.phase)).toBe('running');
+    await page.reload();
+    await page.evaluate(() => (location.hash = '#/start'));
+    const note = page.getByTestId('unfinished-runs');
+    await note.waitFor({ timeout: 10_000 });
+    expect(await note.textContent()).toMatch(/^A run was interrupted: [\w-]+ \(step \d+ of 40\)\. The page closed or reloaded while it trained; it continues from its last checkpoint\./);
+    await screenshot(page, 'flow-start-interrupted');
+    await note.getByRole('button', { name: 'Resume from Runs' }).click();
+    await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
+    const row = page.locator('tbody tr').filter({ has: page.locator('.badge') }).first();
+    expect(await row.locator('.badge').textContent()).toBe('Interrupted');
+    await loadBoth(page);
+    await row.getByRole('button', { name: /^Resume / }).click();
+    // The checkpoint's load is a named phase, not a silent wait (the fake takes resumeMs over it).
+    await page.getByText(RESUMING_MESSAGE).waitFor({ timeout: 5_000 });
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { __studio: { store: S } }).__studio.store.getState().run.phase), { timeout: 10_000 }).toBe('running');
   }, 60_000);
 });

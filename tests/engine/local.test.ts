@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../src/engine/local.ts';
-import type { LoadProgress, RunEvent, RunRecord } from '../../src/engine/types.ts';
+import { MAX_EVAL_PAIRS } from '../../src/engine/session.ts';
+import { evalSplitNote, resultsOf } from '../../src/ui/lib/results.ts';
+import { COMPILE_PHASE, type LoadProgress, type RunEvent, type RunRecord } from '../../src/engine/types.ts';
 import { openSafetensors } from '../../src/io/safetensors.ts';
 import { memorySource } from '../../src/io/source.ts';
 import { FolderRunStore } from '../../src/train/node-store.ts';
@@ -23,8 +25,16 @@ describe('LocalEngine', { timeout: 900_000 }, () => {
   it('loads the tiny model and the demo data, trains, lists, exports the adapter and the TRL recipe', async () => {
     const info = await engine.gpuInfo();
     expect(info.available).toBe(true);
-    const model = await engine.loadModel({ kind: 'path', path: resolve(REPO, 'public/models/tiny') }, 'q8_0');
+    const loading: LoadProgress[] = [];
+    const model = await engine.loadModel({ kind: 'path', path: resolve(REPO, 'public/models/tiny') }, 'q8_0', (p) => loading.push(p));
     expect(model).toMatchObject({ architecture: 'LlamaForCausalLM', quant: 'q8_0', hasChatTemplate: true });
+    // After the weights, the shaders still compiling are a phase of their own, counted in pipelines up to all of them.
+    const compiled = loading.filter((p) => p.what === COMPILE_PHASE);
+    expect(compiled.length).toBeGreaterThan(0);
+    expect(loading.findIndex((p) => p.what === COMPILE_PHASE)).toBeGreaterThan(loading.findLastIndex((p) => p.what.startsWith('load ')));
+    expect(compiled.every((p) => p.unit === 'pipelines' && p.total === compiled[0].total && p.loaded <= p.total)).toBe(true);
+    expect(compiled.at(-1)!.loaded).toBe(compiled[0].total);
+    expect(compiled[0].total).toBeGreaterThan(10);
     const demo = readFileSync(resolve(REPO, 'public/demo/wmt22-preference.jsonl'), 'utf8').split('\n').slice(0, 24).join('\n');
     const opts = { maxLength: 64, maxPromptLength: 48, evalFraction: 0.25, seed: 42 };
     const progress: LoadProgress[] = [];
@@ -106,5 +116,22 @@ describe('LocalEngine', { timeout: 900_000 }, () => {
     const reloaded = new LocalEngine(new FolderRunStore(dir));
     expect((await reloaded.listRuns()).find((r) => r.id === rec.id)).toMatchObject({ status: 'stopped', step: rec.step });
     expect((await reloaded.exportAdapter(rec.id, 'f32')).files.length).toBeGreaterThan(0);
+  });
+  // More held-out pairs than a periodic eval scores (MAX_EVAL_PAIRS): the engine says it sampled them, and the
+  // results card's wording (ui/lib/results.ts, the function ResultsCard shows) says so from the engine's numbers.
+  it('reports an eval over a sample of a held-out split larger than MAX_EVAL_PAIRS, and the results card says so', async () => {
+    const lines = readFileSync(resolve(REPO, 'public/demo/wmt22-preference.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 110);
+    const data = await engine.loadDataset(Object.assign(new Blob([lines.join('\n')]), { name: 'demo-110.jsonl' }), { maxLength: 64, maxPromptLength: 48, evalFraction: 0.75, seed: 42 });
+    expect(data.evalPairs).toBeGreaterThan(MAX_EVAL_PAIRS);
+    const evals: Record<string, number>[] = [];
+    const cfg = presetConfig('quick', { name: 'sampled-eval', quant: 'q8_0', maxSteps: 1, batchSize: 2, maxLength: 64, maxPromptLength: 48, checkpointEvery: 0, evalEvery: 0 });
+    const rec = await engine.train(cfg, (e) => e.type === 'eval' && evals.push(e.metrics));
+    expect(rec.status).toBe('finished');
+    const m = evals.find((x) => x.eval_pairs !== undefined)!;
+    expect(m).toMatchObject({ eval_pairs: MAX_EVAL_PAIRS, eval_split_pairs: data.evalPairs });
+    const note = evalSplitNote(resultsOf(m)!);
+    expect(note).toBe(`Eval over a sample: the first ${MAX_EVAL_PAIRS} of the ${data.evalPairs} held-out pairs the Data screen shows (sampled to keep evals short).`);
+    // Without the Data screen's count (a reload before the dataset is read again), the engine's own count still says it.
+    expect(evalSplitNote(resultsOf(m)!, undefined)).toBe(note);
   });
 });

@@ -1,6 +1,6 @@
 // Hub downloads against a local Hub-shaped server (tests/helpers/hub-server.ts): commit pinning, streaming
-// into the Cache API store, tokens, persistent storage, and a connection dropped mid-file.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+// into the Cache API store, tokens, and a connection dropped mid-file.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadHubFile, downloadHubModel, hubFileUrl, HubFileNotFoundError, type CacheLike, type HubProgress } from '../../src/io/hub.ts';
 import { startFakeHub, type FakeHub } from '../helpers/hub-server.ts';
 import { rejects } from './helpers.ts';
@@ -127,19 +127,6 @@ describe('hub', () => {
     expect(await rejects(downloadHubModel('no/such', { hubUrl: hub.url, cache: null }))).toMatch(/model no\/such@main: not found/);
     const err = await downloadHubFile('org/m', 'nope.json', { hubUrl: hub.url, cache: null }).catch((e) => e);
     expect(err).toBeInstanceOf(HubFileNotFoundError);
-  });
-
-  it('asks for persistent storage before a large download', async () => {
-    const persist = vi.fn(async () => true);
-    vi.stubGlobal('navigator', { storage: { persist, persisted: async () => false } });
-    try {
-      await downloadHubModel('org/m', { hubUrl: hub.url, cache: null, persistAboveBytes: 1_000_000 });
-      expect(persist).not.toHaveBeenCalled();
-      await downloadHubModel('org/m', { hubUrl: hub.url, cache: null, persistAboveBytes: 100_000 });
-      expect(persist).toHaveBeenCalledTimes(1);
-    } finally {
-      vi.unstubAllGlobals();
-    }
   });
 
   it('a download cut off mid-file leaves no cache entry, and the next attempt gets the whole file', async () => {

@@ -89,8 +89,10 @@ async function run(c: Case, seed: number, storeDs = false) {
     for (let b = 0; b < s.B; b++)
       for (let h = 0; h < s.H; h++)
         for (let t = 0; t < s.Tq; t++) {
-          const kend = Math.min(s.Tk - s.Tq + t + 1, c.lengths ? c.lengths[b] : s.Tk);
+          // Only visible keys: in a branch layout, the first branch's keys are skipped for the second's queries.
+          const [a0, a1, b0, kend] = visibleKeys(s, c.lengths, b, t);
           for (let j = 0; j < kend; j++) {
+            if (!((j >= a0 && j < a1) || j >= b0)) continue;
             expect(Number.isFinite(got.ds[((b * s.H + h) * s.Tq + t) * tk4 + j]), `dS b${b} h${h} t${t} key ${j}`).toBe(true);
             written++;
           }
@@ -169,7 +171,7 @@ describe('attention tile choice', () => {
       for (const D of [16, 64, 128])
         for (const kind of ['fwd', 'dkdv', 'dq'] as TiledKind[]) {
           const { BQ, BK } = attentionTiles({ maxComputeWorkgroupStorageSize: bytes, maxComputeInvocationsPerWorkgroup: 256 }, kind, D)!;
-          expect(attentionSharedFloats(kind, D, BQ, BK) * 4 + 4).toBeLessThanOrEqual(bytes);
+          expect(attentionSharedFloats(kind, D, BQ, BK) * 4 + 16).toBeLessThanOrEqual(bytes);
           expect(BQ * BK).toBeGreaterThanOrEqual(D <= 64 ? 64 : 16);
         }
   });
@@ -198,7 +200,7 @@ describe('attention with a sliding window', () => {
         kernelEnv.attention.variant = variant;
         kernelEnv.attention.tiles = { BQ: 4, BK: 4 };
         await run(c, 500 + i, variant === 'loop' && c.backward);
-      });
+      }, timeout(c));
     }
   });
 });

@@ -26,6 +26,7 @@ import type {
 import type { BatchCandidates, CandidateOptions } from '../../src/prefs/candidates.ts';
 import type { ParallelRow } from '../../src/prefs/types.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { COMPILE_PHASE } from '../../src/engine/types.ts';
 
 export interface FakeEngineOptions {
   /** Wall time per optimizer step. */
@@ -37,7 +38,13 @@ export interface FakeEngineOptions {
   /** false: translate() throws "not implemented", as an engine without decoding would. */
   translate?: boolean;
   gpu?: Partial<GpuInfo>;
+  /** Keeps the runs here across reloads of the page (as the real engine's IndexedDB does); absent: in memory only. */
+  storage?: Pick<Storage, 'getItem' | 'setItem'>;
+  /** Milliseconds a resume takes before its first step is under way (the real engine reads the checkpoint). */
+  resumeMs?: number;
 }
+
+const STORAGE_KEY = 'fake-engine:runs';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tokens = (s: string) => s.split(/\s+/).filter(Boolean).length + 1;
@@ -49,7 +56,7 @@ function hash(s: string): string {
 }
 
 export class FakeEngine implements StudioEngine {
-  private readonly opts: Required<Omit<FakeEngineOptions, 'gpu'>> & { gpu: Partial<GpuInfo> };
+  private readonly opts: Required<Omit<FakeEngineOptions, 'gpu' | 'storage'>> & Pick<FakeEngineOptions, 'storage'> & { gpu: Partial<GpuInfo> };
   private model: ModelInfo | null = null;
   private dataset: DatasetInfo | null = null;
   private readonly runs = new Map<string, RunRecord>();
@@ -59,19 +66,38 @@ export class FakeEngine implements StudioEngine {
   private nextRun = 1;
 
   constructor(opts: FakeEngineOptions = {}) {
-    this.opts = { stepMs: 60, loadMs: 600, tokenizeMs: 0, gpu: {}, ...opts, translate: opts.translate ?? true };
+    this.opts = { stepMs: 60, loadMs: 600, tokenizeMs: 0, resumeMs: 0, gpu: {}, ...opts, translate: opts.translate ?? true };
+    const saved = opts.storage?.getItem(STORAGE_KEY);
+    if (saved) {
+      const { runs, history } = JSON.parse(saved) as { runs: RunRecord[]; history: [string, StepMetrics[]][] };
+      for (const r of runs) this.runs.set(r.id, r);
+      for (const [id, h] of history) this.history.set(id, h);
+      this.nextRun = runs.length + 1;
+    }
+  }
+
+  /** Writes the runs to opts.storage, as the real engine checkpoints: a reload finds them as they were last saved. */
+  private save(): void {
+    this.opts.storage?.setItem(STORAGE_KEY, JSON.stringify({ runs: [...this.runs.values()], history: [...this.history] }));
   }
 
   async gpuInfo(): Promise<GpuInfo> {
     return { available: true, adapter: 'Fake adapter (synthetic engine)', f16: true, subgroups: false, maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 31, ...this.opts.gpu };
   }
 
-  async loadModel(source: ModelSource, quant: Quant, onProgress?: (p: { loaded: number; total: number; what: string }) => void): Promise<ModelInfo> {
+  async loadModel(source: ModelSource, quant: Quant, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
     if (source.kind === 'hub' && !/^[\w.-]+\/[\w.-]+$/.test(source.id)) throw new Error(`"${source.id}" is not a Hub model id (owner/name)`);
     const total = 50_000_000;
     for (let i = 1; i <= 10; i++) {
       await sleep(this.opts.loadMs / 10);
-      onProgress?.({ loaded: (total * i) / 10, total, what: source.kind === 'hub' ? `Downloading ${source.id}` : 'Reading weights' });
+      // The demo's second half as the real engine reports it: tensors put on the GPU, one by one.
+      if (source.kind === 'demo' && i > 5) onProgress?.({ loaded: i - 5, total: 5, what: `load model.layers.${i - 6}.mlp.down_proj.weight` });
+      else onProgress?.({ loaded: (total * i) / 10, total, what: source.kind === 'hub' ? `Downloading ${source.id}` : 'Reading weights' });
+    }
+    // Then the shaders still compiling, counted in pipelines, as engine/session.ts loadModel reports them.
+    for (let i = 0; i <= 4; i++) {
+      onProgress?.({ loaded: i * 7, total: 28, what: COMPILE_PHASE, unit: 'pipelines' });
+      if (i < 4) await sleep(this.opts.loadMs / 10);
     }
     const name = source.kind === 'demo' ? 'tiny-demo' : source.kind === 'hub' ? source.id : source.kind === 'gguf' ? source.file.name : source.kind === 'files' ? 'local-model' : source.path;
     const demo = source.kind === 'demo';
@@ -172,7 +198,7 @@ export class FakeEngine implements StudioEngine {
         issuesOmitted: 0,
         languagePairs: langs,
         warnings: [],
-        tokenization: { histogram: { edges, counts: hist }, truncatedPrompts: rows.filter((r) => r.promptTokens > opts.maxPromptLength).length, truncatedCompletions: 0, droppedLongPrompts: 0 },
+        tokenization: { histogram: { edges, counts: hist }, truncatedPrompts: rows.filter((r) => r.promptTokens > opts.maxPromptLength).length, truncatedCompletions: rows.filter((r) => r.promptTokens + Math.max(r.chosenTokens, r.rejectedTokens) > opts.maxLength).length, droppedLongPrompts: 0 },
       },
       reportText: `${name}: ${read} rows read, ${rows.length} usable\n${Object.entries(counts).map(([k, v]) => `  ${k}: ${v}`).join('\n')}`,
     };
@@ -227,6 +253,8 @@ export class FakeEngine implements StudioEngine {
     this.training = true;
     this.control = 'run';
     rec.status = 'running';
+    if (resumeRunId) await sleep(this.opts.resumeMs);
+    this.save();
     onEvent({ type: 'started', runId: rec.id, totalSteps: rec.totalSteps, step: rec.step });
     onEvent({ type: 'status', runId: rec.id, status: 'running' });
     try {
@@ -242,6 +270,7 @@ export class FakeEngine implements StudioEngine {
         if (rec.config.evalEvery > 0 && rec.step % rec.config.evalEvery === 0) {
           onEvent({ type: 'eval', runId: rec.id, step: rec.step, metrics: { eval_loss: m.loss * 1.05, 'eval_rewards/accuracies': m['rewards/accuracies'] * 0.95 } });
         }
+        this.save();
         if (rec.config.checkpointEvery > 0 && rec.step % rec.config.checkpointEvery === 0) onEvent({ type: 'checkpoint', runId: rec.id, step: rec.step, bytes: 1_200_000 });
       }
       const control = this.control as 'run' | 'pause' | 'stop'; // changed by pause()/stop() while awaiting
@@ -252,13 +281,14 @@ export class FakeEngine implements StudioEngine {
     } finally {
       this.training = false;
       rec.updatedAt = Date.now();
+      this.save();
     }
   }
 
   /** The end-of-run checks as the real engine reports them: eval loss over the eval split, then generation scores with samples. */
   private finalEval(rec: RunRecord, onEvent: (e: RunEvent) => void): void {
     const m = rec.lastMetrics!;
-    const evalMetrics = { eval_loss: m.loss * 1.05, 'eval_rewards/accuracies': m['rewards/accuracies'] * 0.95, eval_pairs: Math.min(64, this.dataset?.evalPairs ?? 0) };
+    const evalMetrics = { eval_loss: m.loss * 1.05, 'eval_rewards/accuracies': m['rewards/accuracies'] * 0.95, eval_pairs: Math.min(64, this.dataset?.evalPairs ?? 0), eval_split_pairs: this.dataset?.evalPairs ?? 0 };
     onEvent({ type: 'eval', runId: rec.id, step: rec.step, metrics: evalMetrics });
     const gen = { 'gen/chrf2_base': 31.25, 'gen/chrf2_adapter': 38.5, 'gen/chrfpp_base': 29.75, 'gen/chrfpp_adapter': 36.125, 'gen/bleu_base': 8.5, 'gen/bleu_adapter': 12.75, 'gen/examples': 2 };
     const samples = [
@@ -284,6 +314,7 @@ export class FakeEngine implements StudioEngine {
     if (this.training && r.status === 'running') throw new Error(`run ${runId} is training`);
     if (r.step < r.totalSteps) r.status = 'stopped';
     r.updatedAt = Date.now();
+    this.save();
     return { ...r };
   }
 
@@ -298,6 +329,7 @@ export class FakeEngine implements StudioEngine {
   async deleteRun(runId: string): Promise<void> {
     this.runs.delete(runId);
     this.history.delete(runId);
+    this.save();
   }
 
   async exportAdapter(runId: string, dtype: 'f32' | 'f16'): Promise<AdapterFiles> {

@@ -42,6 +42,20 @@ function setup() {
 
 afterEach(() => vi.unstubAllGlobals());
 
+describe('studio store: Hub models', () => {
+  it('asks the page for persistent storage before a Hub model downloads, not for the demo model', async () => {
+    const persist = vi.fn(async () => true);
+    vi.stubGlobal('navigator', { storage: { persisted: async () => false, persist } });
+    const { store } = setup();
+    await store.getState().loadModel(); // the demo model
+    expect(persist).not.toHaveBeenCalled();
+    store.getState().setModelChoice('hub');
+    store.getState().setHubId('test/tiny');
+    await store.getState().loadModel();
+    expect(persist).toHaveBeenCalledTimes(1);
+  });
+});
+
 describe('studio store: Hub datasets', () => {
   it('sends the session token and settings.hubUrl; this origin may override the address, never with a non-http value', () => {
     expect(hubAccess('  hf_x ')).toEqual({ hubUrl: settings.hubUrl, token: 'hf_x' });

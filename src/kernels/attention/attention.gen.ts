@@ -39,7 +39,13 @@ export const attentionTiledShader = defineShader<TiledDefines>(
 
 /** Every generated block of attention.wgsl, by placeholder name. */
 function loopBlocks(D4: number, R: number, KPI: number): Record<string, string> {
-  return { ...forwardBlocks(D4, R), ...dkdvBlocks(D4, KPI), ...dqBlocks(D4), ...dqDsBlocks(D4, R) };
+  return { ...forwardBlocks(D4, R), ...dkdvBlocks(D4, KPI), ...dqBlocks(D4), ...dqDsBlocks(D4, R), SKIP: skipBlock(R) };
+}
+
+/** [skLo, skHi): keys none of the R rows sees, between every row's first range and its second (kv{r} = vis_of). */
+function skipBlock(R: number): string {
+  const fold = (f: string, x: string) => range(R).map((r) => `kv${r}.${x}`).reduce((a, b) => `${f}(${a}, ${b})`);
+  return unroll(1, () => [`let skLo = ${fold('max', 'y')};`, `let skHi = ${fold('min', 'z')};`]);
 }
 
 /** FORWARD: R query rows (q{r}_{n} in registers, accumulators a{r}_{n}), four keys per step (k0..k3). */

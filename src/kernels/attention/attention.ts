@@ -88,8 +88,8 @@ export function attentionTiles(caps: Pick<Capabilities, 'maxComputeWorkgroupStor
     // DKDV's rows are keys: its block is (BK rows, BQ queries streamed), the others' (BQ rows, BK keys).
     const [BQ, BK] = kind === 'dkdv' ? [b, a] : [a, b];
     const rows = kind === 'dkdv' ? BK : BQ;
-    // + 4: the u32 that broadcasts the key bound.
-    if (sharedFloats(kind, D, BQ, BK) * 4 + 4 <= bytes && rows * TPR <= maxInv) return { BQ, BK };
+    // + 16: the u32 that broadcasts the key bound and the vec2<u32> of the skipped keys (8-byte aligned).
+    if (sharedFloats(kind, D, BQ, BK) * 4 + 16 <= bytes && rows * TPR <= maxInv) return { BQ, BK };
   }
   return null;
 }

@@ -106,11 +106,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let sc = p.scale;
   let br = branch_of(b);
   {{F_ROWS}}
+  {{SKIP}}
   // The last row sees the most keys. Four keys per step: one rescale of the accumulators per four keys.
   // Keys past kend re-read the last visible key (finite, unlike masked rows) with probability 0.
   let kend = kend{{RL}};
   let last = kend - 1u;
   for (var j0 = 0u; j0 < kend; j0 += 4u) {
+    // Keys no row of the group sees (a branch layout's first branch, for second-branch rows) are jumped over.
+    if (j0 >= skLo && j0 < skHi) {
+      j0 = skHi;
+      if (j0 >= kend) { break; }
+    }
     let o0 = kbase + j0 * kstep;
     let o1 = kbase + min(j0 + 1u, last) * kstep;
     let o2 = kbase + min(j0 + 2u, last) * kstep;
@@ -188,10 +194,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let jj = {{VK}}<u32>({{KV_JJ}});
     let kok = jj < {{VK}}<u32>(jend);
     let br = branch_of(b);
+    // Keys all inside a branch layout's first branch are seen by no query of the second (nor the padding after
+    // it): their queries end at the second branch's start.
+    let tend = select(p.Tq, min(p.Tq, br.y), ja >= br.x && ja + {{KPI}}u <= br.y);
     for (var hh = 0u; hh < grp; hh++) {
       let h = g * grp + hh;
       let lo = (b * p.H + h) * p.Tq;
-      for (var t = t0; t < p.Tq; t++) {
+      for (var t = t0; t < tend; t++) {
         let qo = ((b * p.Tq + t) * p.H + h) * D4;
         // Loaded once, used twice: before and after the probabilities are known.
         {{KV_QLOAD}}
@@ -202,8 +211,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let pr = select({{VK}}<f32>(0.0), exp(sk - {{VK}}<f32>(lse[lo + t])), vis);
         let ds = pr * (dpk - {{VK}}<f32>(dq[qo].x));
 #if STORE_DS
-        // Every visible (t, key) pair passes here (t0 is the first query that sees this lane's keys), so DQ_DS
-        // reads only entries written in this pass. Rows are padded to Tk4 (a multiple of 4), so the KPI keys are
+        // Every visible (t, key) pair passes here (t0 is the first query that sees this lane's keys, tend is past
+        // the last), so DQ_DS reads only entries written in this pass. Rows are padded to Tk4 (a multiple of 4), so the KPI keys are
         // one aligned vector store.
         dsb[((lo + t) * ((p.Tk + 3u) / 4u) * 4u + ja) / {{KPI}}u] = ds;
 #endif
@@ -255,8 +264,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   {{E2_LOAD}}
   {{A2_ZERO}}
   let last = kend - 1u;
+  // Keys neither row sees: jumped over, as in FORWARD.
+  let skLo = max(visa.y, visb.y);
+  let skHi = min(visa.z, visb.z);
   // Two keys per step; a key past kend re-reads the last one with ds = 0.
   for (var j0 = 0u; j0 < kend; j0 += 2u) {
+    if (j0 >= skLo && j0 < skHi) {
+      j0 = skHi;
+      if (j0 >= kend) { break; }
+    }
     let o0 = kbase + j0 * kstep;
     let o1 = kbase + min(j0 + 1u, last) * kstep;
     let jj = vec2<u32>(j0, j0 + 1u);
@@ -296,8 +312,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let kbase = rg.kbase;
   let br = branch_of(b);
   {{DS_ROWS}}
+  {{SKIP}}
   let kend = kend{{RL}};
   for (var j = 0u; j < kend; j++) {
+    // Keys no row sees (DKDV did not store their dS): jumped over, as in FORWARD.
+    if (j >= skLo && j < skHi) {
+      j = skHi;
+      if (j >= kend) { break; }
+    }
     let o = kbase + j * kstep;
     {{DS_LOAD}}
     {{DS_ACC}}

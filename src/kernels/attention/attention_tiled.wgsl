@@ -16,6 +16,7 @@ const DS: u32 = D / TPR;
 const NEG: f32 = -3.0e38;   // masked score: exp(NEG - finite max) is exactly 0
 
 var<workgroup> endW: u32;
+var<workgroup> skipW: vec2<u32>;   // keys [x, y) every row of the block skips (a branch layout's hidden branch)
 
 fn len_of(b: u32) -> u32 {
   var lenb = p.Tk;
@@ -33,6 +34,13 @@ fn branch_of(b: u32) -> vec2<u32> {
 fn visible(t: u32, j: u32, lenb: u32, br: vec2<u32>) -> bool {
   let tt = min(p.Tk - p.Tq + t + 1u, lenb) - 1u;
   return j <= tt && !(tt >= br.y && j >= br.x && j < br.y);
+}
+
+// The keys no query row t0.. of a block sees because they all sit in the second branch: the first branch
+// [br.x, br.y), else an empty range. A key tile inside it is skipped (the bound is broadcast, so uniform).
+fn block_skip(t0: u32, lenb: u32, br: vec2<u32>) -> vec2<u32> {
+  let tt = min(p.Tk - p.Tq + t0 + 1u, lenb) - 1u;
+  return select(vec2<u32>(0u), br, tt >= br.y);
 }
 
 #if FORWARD
@@ -58,7 +66,11 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
   let r = li / TPR;
   let c = li % TPR;
   let lenb = len_of(b);
-  if (li == 0u) { endW = min(p.Tk - p.Tq + min(t0 + BQ, p.Tq), lenb); }
+  let br = branch_of(b);
+  if (li == 0u) {
+    endW = min(p.Tk - p.Tq + min(t0 + BQ, p.Tq), lenb);
+    skipW = block_skip(t0, lenb, br);
+  }
   for (var e = li; e < BQ * D; e += WG) {
     let t = t0 + e / D;
     var x = 0.0;
@@ -67,15 +79,16 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
   }
   // The block's last row sees the most keys; a uniform bound keeps every barrier in uniform control flow.
   let kend = workgroupUniformLoad(&endW);
+  let skip = workgroupUniformLoad(&skipW);
   let t = t0 + r;
   let tc = min(t, p.Tq - 1u);
-  let br = branch_of(b);
 
   var acc: array<f32, DS>;
   for (var d = 0u; d < DS; d++) { acc[d] = 0.0; }
   var m = NEG;
   var l = 0.0;
   for (var kt = 0u; kt < kend; kt += BK) {
+    if (kt >= skip.x && kt + BK <= skip.y) { continue; }
     for (var e = li; e < BK * D; e += WG) {
       let j = kt + e / D;
       var kx = 0.0;
@@ -150,8 +163,14 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
   let r = li / TPR;
   let c = li % TPR;
   let j = j0 + r;
-  if (li == 0u) { endW = len_of(b); }
+  if (li == 0u) {
+    endW = len_of(b);
+    // A key block inside a branch layout's first branch: no query from the second branch's start on sees it.
+    let br = branch_of(b);
+    skipW = vec2<u32>(select(p.Tq, min(p.Tq, br.y), j0 >= br.x && j0 + BK <= br.y), 0u);
+  }
   let jend = workgroupUniformLoad(&endW);   // keys at or past jend are seen by no query
+  let qend = workgroupUniformLoad(&skipW).x;
 
   var dka: array<f32, DS>;
   var dva: array<f32, DS>;
@@ -178,7 +197,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
     let tstart = max(j0 + p.Tq, p.Tk) - p.Tk;
     for (var hh = 0u; hh < grp; hh++) {
       let h = g * grp + hh;
-      for (var qt = tstart; qt < p.Tq; qt += BQ) {
+      for (var qt = tstart; qt < qend; qt += BQ) {
         for (var e = li; e < BQ * D; e += WG) {
           let t = qt + e / D;
           var qx = 0.0;
@@ -268,7 +287,11 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
   let r = li / TPR;
   let c = li % TPR;
   let lenb = len_of(b);
-  if (li == 0u) { endW = min(p.Tk - p.Tq + min(t0 + BQ, p.Tq), lenb); }
+  let br = branch_of(b);
+  if (li == 0u) {
+    endW = min(p.Tk - p.Tq + min(t0 + BQ, p.Tq), lenb);
+    skipW = block_skip(t0, lenb, br);
+  }
   for (var e = li; e < BQ * D; e += WG) {
     let t = t0 + e / D;
     var qx = 0.0;
@@ -283,15 +306,16 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
   }
   let t = t0 + r;
   let tc = min(t, p.Tq - 1u);
-  let br = branch_of(b);
   // D_i sits where this row's dq will go; it is read before the barriers below and written after them.
   let di = dq[((b * p.Tq + tc) * p.H + h) * D];
   let lrow = lse[(b * p.H + h) * p.Tq + tc];
   let kend = workgroupUniformLoad(&endW);
+  let skip = workgroupUniformLoad(&skipW);
 
   var acc: array<f32, DS>;
   for (var d = 0u; d < DS; d++) { acc[d] = 0.0; }
   for (var kt = 0u; kt < kend; kt += BK) {
+    if (kt >= skip.x && kt + BK <= skip.y) { continue; }
     for (var e = li; e < BK * D; e += WG) {
       let j = kt + e / D;
       var kx = 0.0;

@@ -3,6 +3,7 @@
 // this component only asks for the listing and names the choice. The Data screen and the preference builder use it.
 import { useState } from 'react';
 import { chooseSplit, parseHfDatasetSpec, type HubDatasetSpec, type HubParquetListing, type HubParquetSplit } from '../../io/hub-datasets.ts';
+import { PERSIST_ABOVE_BYTES, requestPersistentStorage } from '../../io/hub.ts';
 import { formatBytes } from '../lib/format.ts';
 import { useStudio } from '../store/context.tsx';
 import { errorMessage } from '../store/types.ts';
@@ -26,10 +27,23 @@ function parseId(raw: string): { spec: HubDatasetSpec | null; error?: string } {
   return REPO_ID.test(id) ? { spec: { repo: id } } : { spec: null, error: 'A dataset id is OWNER/NAME, e.g. trl-lib/ultrafeedback_binarized' };
 }
 
-const splitSize = (s: HubParquetSplit) => {
+const splitBytes = (s: HubParquetSplit): number | null => {
   const sizes = s.shards.map((x) => x.size);
-  return sizes.every((x) => x !== undefined) ? formatBytes(sizes.reduce((a, b) => a! + b!, 0)!) : 'size unknown';
+  return sizes.every((x) => x !== undefined) ? sizes.reduce((a, b) => a! + b!, 0)! : null;
 };
+const splitSize = (s: HubParquetSplit) => {
+  const b = splitBytes(s);
+  return b === null ? 'size unknown' : formatBytes(b);
+};
+
+/**
+ * navigator.storage.persist() exists on the page only (not in the worker that downloads), so a large split asks
+ * here, before the worker starts: the Cache API then keeps the shards under storage pressure.
+ */
+async function persistFor(s: HubParquetSplit): Promise<void> {
+  const b = splitBytes(s);
+  if (b !== null && b > PERSIST_ABOVE_BYTES) await requestPersistentStorage();
+}
 
 export interface HubDatasetInputProps {
   /** What the input is for, in its legend ("Hub dataset", "Parallel data from the Hub"). */
@@ -102,7 +116,7 @@ export function HubDatasetInput({ legend, hint, disabled, tokenField = true, onL
               disabled={disabled}
               onChange={setSplit}
             />
-            <button type="button" disabled={disabled || !chosen} onClick={() => chosen && onLoad({ repo: listing.repo, config: chosen.config, split: chosen.split })}>
+            <button type="button" disabled={disabled || !chosen} onClick={() => chosen && void persistFor(chosen).then(() => onLoad({ repo: listing.repo, config: chosen.config, split: chosen.split }))}>
               Load from the Hub
             </button>
           </div>

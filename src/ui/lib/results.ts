@@ -2,6 +2,8 @@
 // and reward accuracy on the held-out split (eval_*), and the generation check's chrF2 / chrF++ / BLEU for the
 // base model and the adapter (gen/*_base, gen/*_adapter).
 
+import { formatCount } from './format.ts';
+
 export interface GenScore {
   id: 'chrf2' | 'chrfpp' | 'bleu';
   label: string;
@@ -17,6 +19,8 @@ export interface RunResults {
   evalAccuracy?: number;
   /** How many held-out pairs the eval loss is over. */
   evalPairs?: number;
+  /** How many pairs the held-out split has (more than evalPairs: the eval was a sample of it). */
+  evalSplitPairs?: number;
 }
 
 const GEN: [GenScore['id'], string][] = [
@@ -34,8 +38,24 @@ export function resultsOf(m: Record<string, number> | undefined | null): RunResu
     const adapter = num(m[`gen/${id}_adapter`]);
     return base === undefined || adapter === undefined ? [] : [{ id, label, base, adapter }];
   });
-  const r: RunResults = { scores, examples: num(m['gen/examples']), evalLoss: num(m.eval_loss), evalAccuracy: num(m['eval_rewards/accuracies']), evalPairs: num(m.eval_pairs) };
+  const r: RunResults = { scores, examples: num(m['gen/examples']), evalLoss: num(m.eval_loss), evalAccuracy: num(m['eval_rewards/accuracies']), evalPairs: num(m.eval_pairs), evalSplitPairs: num(m.eval_split_pairs) };
   return scores.length || r.evalLoss !== undefined ? r : null;
+}
+
+/**
+ * Which held-out pairs the eval numbers are over, in words: all of the split the Data screen shows, or a sample of
+ * it. The split's size is the engine's (eval_split_pairs); `shownSplit` (the Data screen's count) serves runs
+ * recorded before the engine reported it.
+ */
+export function evalSplitNote(r: Pick<RunResults, 'evalPairs' | 'evalSplitPairs'>, shownSplit?: number): string | null {
+  if (r.evalPairs === undefined) return null;
+  const split = r.evalSplitPairs ?? shownSplit;
+  const n = formatCount(r.evalPairs);
+  if (split !== undefined && r.evalPairs < split) {
+    return `Eval over a sample: the first ${n} of the ${formatCount(split)} held-out pairs the Data screen shows (sampled to keep evals short).`;
+  }
+  if (split === undefined) return `Eval over ${r.evalPairs === 1 ? 'one held-out pair' : `${n} held-out pairs`}.`;
+  return `Eval over ${r.evalPairs === 1 ? 'the one held-out pair' : `all ${n} held-out pairs`} the Data screen shows.`;
 }
 
 /** Scores as sacreBLEU prints them, to two decimals. */

@@ -1,4 +1,5 @@
 // Model: the demo model, a Hub id, a dropped folder or a GGUF file, and the quantization to load it at.
+import { COMPILE_PHASE } from '../../engine/types.ts';
 import { SUPPORTED_FAMILIES } from '../../model/config.ts';
 import { DropZone } from '../components/DropZone.tsx';
 import { ProgressBar } from '../components/ProgressBar.tsx';
@@ -23,12 +24,14 @@ function loadLabel(what: string | undefined): string {
   if (!what) return 'Loading the model';
   if (what.startsWith('download ')) return `Downloading ${what.slice(9)}`;
   if (what.startsWith('load ')) return `Loading weights to the GPU: ${what.slice(5)}`;
+  if (what === COMPILE_PHASE) return 'Compiling shaders for training (once per model)';
   return what;
 }
 
-/** The units the engine counts in: bytes for a Hub download, files for the demo, tensors while loading weights. */
+/** The units the engine counts in: bytes for a Hub download, files for the demo, tensors while loading weights, then pipelines. */
 function loadDetail(p: { loaded: number; total: number; what: string }, choice: ModelChoice): string {
   if (p.what.startsWith('load ')) return `${formatCount(p.loaded)} of ${formatCount(p.total)} tensors`;
+  if (p.what === COMPILE_PHASE) return `${formatCount(p.loaded)} of ${formatCount(p.total)} pipelines`;
   if (choice === 'demo') return `${formatCount(p.loaded)} of ${formatCount(p.total)} files`;
   return `${formatBytes(p.loaded)} of ${formatBytes(p.total)}`;
 }

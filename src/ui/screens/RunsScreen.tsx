@@ -32,8 +32,9 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
   const results = resultsOf(r.evalScores);
   const score = (id: GenScore['id']) => results?.scores.find((x) => x.id === id);
   const resumable = !active && status !== 'finished' && r.step < r.totalSteps;
-  // What is missing before it can resume (after a reload: the model and the dataset), as one line.
-  const missing = useStudio((s) => (resumable && !anyActive ? resumeBlockers(s, r).join('\n') : ''));
+  // What is missing before it can resume (after a reload: the model and the dataset), as one line; not said of a
+  // run the user stopped (it can still resume, but nothing is waiting for it).
+  const missing = useStudio((s) => (resumable && !anyActive && status !== 'stopped' ? resumeBlockers(s, r).join('\n') : ''));
   const go = useStudio((s) => s.go);
   const canResume = !anyActive && resumable && !missing;
   const hintId = `resume-hint-${r.id}`;
@@ -67,7 +68,7 @@ function RunRow({ r, dtype }: { r: RunRecord; dtype: 'f32' | 'f16' }) {
         })}
         <td className="small">{when(r.updatedAt)}</td>
         <td>
-          <div className="row-actions">
+          <div className="row-actions run-actions">
             <button type="button" className="link" onClick={() => void viewRun(r.id)} aria-label={`View charts of ${r.name}`}>
               Charts
             </button>
@@ -204,7 +205,7 @@ export function RunsScreen() {
         {runs.length === 0 ? (
           <p className="muted">{status === 'loading' ? 'Loading…' : 'No runs yet. Start one on the Run screen.'}</p>
         ) : (
-          <div className="table-wrap">
+          <div className="table-wrap runs-wrap">
             <table className="table">
               <thead>
                 <tr>

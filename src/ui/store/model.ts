@@ -1,4 +1,5 @@
 // Choosing and loading the base model.
+import { requestPersistentStorage } from '../../io/hub.ts';
 import { throttle } from '../lib/throttle.ts';
 import { hubAccess } from '../lib/hub-access.ts';
 import { loadHubToken, saveHubToken } from '../lib/token.ts';
@@ -50,6 +51,9 @@ export const createModelSlice: SliceCreator<ModelSlice> = (deps) => (set, get) =
     const source = get().modelSource();
     if (!source || get().modelStatus === 'loading') return;
     set({ modelStatus: 'loading', modelError: null, modelProgress: null });
+    // navigator.storage.persist() exists on the page only (the worker that downloads cannot ask), and a Hub model
+    // is usually GBs: ask before the download, so the Cache API keeps it under storage pressure.
+    if (source.kind === 'hub') await requestPersistentStorage();
     const progress = throttle((p: Progress) => set({ modelProgress: p }), deps.progressIntervalMs ?? 250);
     try {
       const info = await deps.engine.loadModel(source, get().quant, progress);

@@ -2,7 +2,7 @@
 // reward accuracy, a few outputs side by side, and what to do next (download the adapter, compare).
 import type { EvalSample } from '../../../engine/types.ts';
 import { formatCount, formatNumber } from '../../lib/format.ts';
-import { formatScore, type RunResults } from '../../lib/results.ts';
+import { evalSplitNote, formatScore, type RunResults } from '../../lib/results.ts';
 import { RunNote } from '../../components/RunNote.tsx';
 import { useStudio } from '../../store/context.tsx';
 
@@ -51,7 +51,7 @@ export function ResultsCard({ runId, name, results, samples }: { runId: string; 
   const setCompare = useStudio((s) => s.setCompare);
   const go = useStudio((s) => s.go);
   const r = results;
-  const sampled = r.evalPairs !== undefined && heldOut !== undefined && r.evalPairs < heldOut;
+  const split = evalSplitNote(r, heldOut);
   return (
     <section className="card results" aria-labelledby="results-h">
       <h2 id="results-h">Results of {name}</h2>
@@ -97,11 +97,9 @@ export function ResultsCard({ runId, name, results, samples }: { runId: string; 
           <dd data-testid="eval-accuracy">{r.evalAccuracy !== undefined ? `${Math.round(r.evalAccuracy * 100)}%` : '—'}</dd>
         </div>
       </dl>
-      {r.evalPairs !== undefined && (
+      {split && (
         <p className="muted small" data-testid="eval-split">
-          {sampled
-            ? `Eval over the first ${formatCount(r.evalPairs)} of the ${formatCount(heldOut!)} held-out pairs the Data screen shows (a sample, to keep evals short).`
-            : `Eval over ${r.evalPairs === 1 ? 'the one held-out pair' : `all ${formatCount(r.evalPairs)} held-out pairs`} the Data screen shows.`}
+          {split}
         </p>
       )}
       {samples && samples.length > 0 && <Samples samples={samples} />}
