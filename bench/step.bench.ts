@@ -18,9 +18,9 @@ import { createLora, releaseLora, type Lora } from '../src/model/lora.ts';
 import { loadBaseModel, releaseBaseModel, type BaseModel, type LayerWeights } from '../src/model/model.ts';
 import { nodeFiles } from '../src/model/node-files.ts';
 import { Transformer } from '../src/model/transformer.ts';
-import { planBytes } from '../src/model/workspace.ts';
 import { LoraOptimizer } from '../src/train/optimizer.ts';
-import { runMicroBatch } from '../src/train/step.ts';
+import { batchShape, planModel, planStep } from '../src/train/memory-plan.ts';
+import { layoutBatch, runMicroBatch } from '../src/train/step.ts';
 import { Rng } from '../src/util/rng.ts';
 import { QWEN05, type BenchCase } from './harness.ts';
 import type { BenchOptions } from './main.ts';
@@ -165,14 +165,16 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
   const half = Math.max(2, o.tokens / 4);
   out.push(stepCase(ctx, 'Qwen2.5-0.5B shapes q4_0 r16 all-linear', QWEN_CFG, async () => randomQwen(ctx), half, half, 1));
   out.push(...(await layoutCases(ctx, 'Qwen2.5-0.5B q4_0', QWEN_CFG, async () => randomQwen(ctx), 4)));
-  // The planned peak: Q4_0 projections + Q8_0 tied embedding, LoRA weights/grads/moments, one step's workspace.
-  let baseBytes = (QWEN_CFG.V * QWEN_CFG.C * 34) / QK;
-  for (const p of PROJECTIONS) baseBytes += (QWEN_CFG.L * projectionShape(QWEN_CFG, p).reduce((x, y) => x * y, 1) * 18) / QK;
-  const loraBytes = 4 * 6 * 16 * QWEN_CFG.L * PROJECTIONS.reduce((a, p) => a + projectionShape(QWEN_CFG, p).reduce((x, y) => x + y, 0), 0);
-  const act = planBytes(QWEN_CFG, { M: 2 * 512, nSeq: 2, T: 512, S: 2 * 256, R: 16 }, true);
-  const planned = baseBytes + loraBytes + act;
-  console.log(`planned peak for one pair of 512 tokens (Qwen2.5-0.5B, Q4_0 base, r 16 all-linear): ${(planned / 1e9).toFixed(3)} GB (base ${(baseBytes / 1e9).toFixed(3)}, LoRA+grads+Adam ${(loraBytes / 1e9).toFixed(3)}, step workspace ${(act / 1e9).toFixed(3)})`);
-  // The same step measured: its row's peak column (ctx.peakBytes over the case) beside the planned figure in its name.
-  out.push(stepCase(ctx, `Qwen2.5-0.5B shapes q4_0 r16 all-linear, planned peak ${planned} B`, QWEN_CFG, async () => randomQwen(ctx), 256, 256, 1));
+  // The planned peak from the engine's own planner (train/memory-plan.ts, what the studio shows), for the layout
+  // the step runs (shared prompt: one 769-row sequence for a 256 + 256 pair), beside the measured row's peak.
+  const memPairs = [{ promptIds: new Array(256).fill(3), chosenIds: new Array(256).fill(3), rejectedIds: new Array(256).fill(3) }];
+  const lora = { r: 16, targets: 'all-linear' as const, dropout: 0 };
+  const plan = planStep({ model: planModel(QWEN_CFG), quant: 'q4_0', shape: batchShape(layoutBatch(memPairs, false)), lora, caps: ctx.caps, sourceBytesPerWeight: 0 });
+  const gb = (b: number) => (b / 1e9).toFixed(3);
+  console.log(
+    `planned step peak for one 256 + 256-token pair (Qwen2.5-0.5B, q4_0 base, r 16 all-linear, ${plan.loraParams} trainable): ${gb(plan.stepBytes)} GB ` +
+      `(base ${gb(plan.baseBytes)}, LoRA+grads+Adam ${gb(plan.loraBytes)}, workspace ${gb(plan.workspaceBytes)}, scratch ${gb(plan.scratchBytes)}); the row below measures it`,
+  );
+  out.push(stepCase(ctx, `Qwen2.5-0.5B shapes q4_0 r16 all-linear, planned peak ${plan.stepBytes} B`, QWEN_CFG, async () => randomQwen(ctx), 256, 256, 1));
   return out;
 }
