@@ -107,7 +107,17 @@ export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: 
         if (compile.shown) showCompile();
       })
     : Promise.resolve(0);
-  const base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant, (done, total, what) => onProgress?.({ loaded: done, total, what: `load ${what}` })).finally(() => opened.close());
+  let base: BaseModel;
+  try {
+    base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant, (done, total, what) => onProgress?.({ loaded: done, total, what: `load ${what}` }));
+  } catch (e) {
+    // A refused load does not wait for the compile (Dawn cannot cancel it), but its failure must not surface later
+    // as an unhandled rejection that ends the process.
+    compiling.catch(() => {});
+    throw e;
+  } finally {
+    await opened.close();
+  }
   // Shown even when all are ready (then at once "N of N"), so every load names the phase the same way.
   compile.shown = plans !== null && plans.length > 0;
   if (compile.shown) showCompile();

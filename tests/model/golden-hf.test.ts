@@ -39,6 +39,20 @@ const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return e;
 };
 
+/**
+ * The golden case's PEFT adapter (DIR/adapter) as the LoRA the engine trains, dropout off, checked against
+ * `configJson` (the opened model's; the Hugging Face config.json when the model was opened from a GGUF file).
+ */
+async function goldenLora(ctx: GpuContext, dir: string, opened: OpenedModel, configJson: unknown = opened.configJson) {
+  const adir = resolve(dir, 'adapter');
+  const adapter = await importPeftAdapter(
+    { config: readFileSync(resolve(adir, 'adapter_config.json'), 'utf8'), weights: new Uint8Array(readFileSync(resolve(adir, 'adapter_model.safetensors'))) },
+    configJson as never,
+  );
+  const ad = adapterInit(adapter);
+  return createLora(ctx, opened.cfg, { ...ad.config, dropout: 0 }, 0, ad.init);
+}
+
 const u32 = (key: string, value: number): GgufEntry => ({ key, type: GgufValueType.UINT32, value });
 const f32 = (key: string, value: number): GgufEntry => ({ key, type: GgufValueType.FLOAT32, value });
 const oneFile = (name: string, bytes: Uint8Array): FileProvider => ({ name, files: () => [name], open: async () => memorySource(bytes, name) });
@@ -94,13 +108,7 @@ for (const arch of ['qwen3', 'gemma3'] as const) {
     it('decoding with the KV cache scores the chosen answers as transformers does (ragged prompts, windows crossed)', async () => {
       const c = g.cases.find((x) => x.quant === 'none')!;
       if (!models.has('none')) models.set('none', await loadBaseModel(ctx, opened.cfg, opened.reader, 'none'));
-      const adir = resolve(dir, 'adapter');
-      const adapter = await importPeftAdapter(
-        { config: readFileSync(resolve(adir, 'adapter_config.json'), 'utf8'), weights: new Uint8Array(readFileSync(resolve(adir, 'adapter_model.safetensors'))) },
-        opened.configJson as never,
-      );
-      const ad = adapterInit(adapter);
-      const lora = createLora(ctx, opened.cfg, { ...ad.config, dropout: 0 }, 0, ad.init);
+      const lora = await goldenLora(ctx, dir, opened);
       const dec = new Decoder(ctx, models.get('none')!, lora);
       try {
         const V = opened.cfg.V;
@@ -124,13 +132,7 @@ for (const arch of ['qwen3', 'gemma3'] as const) {
     for (const c of g.cases) {
       it(`${c.quant} ${c.loss}: log-probs, loss, TRL metrics and every LoRA gradient`, async () => {
         if (!models.has(c.quant)) models.set(c.quant, await loadBaseModel(ctx, opened.cfg, opened.reader, c.quant));
-        const adir = resolve(dir, 'adapter');
-        const adapter = await importPeftAdapter(
-          { config: readFileSync(resolve(adir, 'adapter_config.json'), 'utf8'), weights: new Uint8Array(readFileSync(resolve(adir, 'adapter_model.safetensors'))) },
-          opened.configJson as never,
-        );
-        const ad = adapterInit(adapter);
-        const lora = createLora(ctx, opened.cfg, { ...ad.config, dropout: 0 }, 0, ad.init);
+        const lora = await goldenLora(ctx, dir, opened);
         const tf = new Transformer(ctx, models.get(c.quant)!, lora);
         try {
           const chosenTokens = pairs.reduce((a, p) => a + p.chosenIds.length, 0);
@@ -180,12 +182,7 @@ for (const arch of ['qwen3', 'gemma3'] as const) {
       const g = JSON.parse(readFileSync(resolve(dir, 'golden.json'), 'utf8'));
       const pairs = g.examples.map((e: { prompt_ids: number[]; chosen_ids: number[]; rejected_ids: number[] }) => ({ promptIds: e.prompt_ids, chosenIds: e.chosen_ids, rejectedIds: e.rejected_ids }));
       const base = await loadBaseModel(ctx, opened.cfg, opened.reader, 'none');
-      const adapter = await importPeftAdapter(
-        { config: readFileSync(resolve(dir, 'adapter/adapter_config.json'), 'utf8'), weights: new Uint8Array(readFileSync(resolve(dir, 'adapter/adapter_model.safetensors'))) },
-        JSON.parse(readFileSync(resolve(dir, 'model/config.json'), 'utf8')),
-      );
-      const ad = adapterInit(adapter);
-      const lora = createLora(ctx, opened.cfg, { ...ad.config, dropout: 0 }, 0, ad.init);
+      const lora = await goldenLora(ctx, dir, opened, JSON.parse(readFileSync(resolve(dir, 'model/config.json'), 'utf8')));
       const tf = new Transformer(ctx, base, lora);
       try {
         const chosenTokens = pairs.reduce((a: number, p: { chosenIds: number[] }) => a + p.chosenIds.length, 0);
