@@ -163,16 +163,17 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
     await note.waitFor({ timeout: 60_000 });
     expect(await note.textContent()).toMatch(/^GPU device lost \(destroyed\).*; resuming automatically on a new device from its last checkpoint \(step \d+\)$/);
     await screenshot(page, 'faults-device-lost').catch(() => undefined); // an artifact, not a check: a loaded machine may time it out
-    await page.locator('.badge.phase-finished, .badge.phase-failed').first().waitFor({ timeout: 400_000 });
+    // After the last step the engine's end-of-run generation check decodes (compiled anew on the new device),
+    // holding the run lock: the page reads 'finishing' until it returns, and 'finished' only then.
+    await page.locator('.badge.phase-finishing, .badge.phase-failed').first().waitFor({ timeout: 400_000 });
+    await page.locator('.badge.phase-finished, .badge.phase-failed').first().waitFor({ timeout: 300_000 });
+    const lockHeld = () => page.evaluate(() => navigator.locks.query().then((q) => (q.held ?? []).some((l) => l.name === 'cpo-studio-run')));
+    expect(await lockHeld()).toBe(false);
     const r = await run();
     expect(r.phase, r.message ?? '').toBe('finished');
     expect(r.step).toBe(steps);
     const phases = await page.evaluate(() => (globalThis as unknown as { __phases: string[] }).__phases);
-    expect(phases.filter((p) => p !== 'idle' && p !== 'starting')).toEqual(['running', 'recovering', 'running', 'finished']);
-    // 'finished' shows before the engine's end-of-run generation check (decoding, compiled anew on the new
-    // device) returns; the run lock is held until then.
-    const lockHeld = () => page.evaluate(() => navigator.locks.query().then((q) => (q.held ?? []).some((l) => l.name === 'cpo-studio-run')));
-    await expect.poll(lockHeld, { timeout: 300_000, interval: 1000 }).toBe(false);
+    expect(phases.filter((p) => p !== 'idle' && p !== 'starting')).toEqual(['running', 'recovering', 'running', 'finishing', 'finished']);
     const history = await runHistory(r.runId!);
     expect(history.map((m) => m.step)).toEqual(Array.from({ length: steps }, (_, i) => i + 1));
     expect(errors).toEqual([]);

@@ -150,7 +150,8 @@ describe('studio: Hub datasets by id and the GGUF / ONNX downloads (real engine)
     await field('Max prompt length (tokens)').fill('48');
     await expect.poll(() => page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(false);
     await page.getByRole('button', { name: 'Start training' }).click();
-    await page.locator('.badge.phase-finished').first().waitFor({ timeout: 150_000 });
+    // 'Finished' once the end-of-run generation check is done too.
+    await page.locator('.badge.phase-finished').first().waitFor({ timeout: 210_000 });
     mark('run finished');
 
     await nav(/^Runs/).click();

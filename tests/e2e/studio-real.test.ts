@@ -241,7 +241,8 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
     await expect.poll(() => page.locator('#chart-loss-desc').textContent(), { timeout: 30_000 }).toMatch(new RegExp(`${pausedStep} points? up to step ${pausedStep}`));
     await page.locator('.badge.phase-running').first().waitFor({ timeout: 60_000 });
     mark('resumed');
-    await page.locator('.badge.phase-finished, .badge.phase-failed').first().waitFor({ timeout: 120_000 });
+    // 'Finished' once the end-of-run generation check is done too (the page reads 'finishing' meanwhile).
+    await page.locator('.badge.phase-finished, .badge.phase-failed').first().waitFor({ timeout: 180_000 });
     const message = await page.locator('#progress-h ~ .note, .card .note').allTextContents();
     expect(await page.locator('.badge.phase-finished').count(), message.join(' | ')).toBe(1);
     expect(await progressNow()).toBe(RUN.maxSteps);
