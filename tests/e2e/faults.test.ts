@@ -10,7 +10,7 @@ import type { Page, Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCorpus, type CorpusCase } from '../../scripts/make-corpus.ts';
 import { SAVE_STAGES, type HeldSave, type RunDigests, type SaveStage } from '../../src/workers/test-faults.ts';
-import { dropFile, ensureBuild, launchBrowser, screenshot, startServer, watchErrors, type Browser, type Server } from './helpers.ts';
+import { dropFile, openStudio, screenshot, watchErrors, type Browser, type E2eStudio, type Server } from './helpers.ts';
 
 // The new device compiles every pipeline again: minutes on a loaded two-core SwiftShader.
 const FILE_BUDGET_MS = 1_200_000;
@@ -43,7 +43,7 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
   let browser: Browser;
   let page: Page;
   let errors: string[];
-  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  let studio: E2eStudio | undefined;
   const corpusDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cpo-e2e-corpus-'));
   const cases = new Map<string, CorpusCase>(makeCorpus(corpusDir).map((c) => [c.id, c]));
   const nav = (name: RegExp) => page.getByRole('navigation', { name: 'Studio steps' }).getByRole('button', { name });
@@ -52,11 +52,7 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
   const runHistory = (id: string) => page.evaluate((id) => (globalThis as unknown as { __studio: Studio }).__studio.engine.runHistory(id), id);
 
   beforeAll(async () => {
-    watchdog = setTimeout(() => void browser?.close(), FILE_BUDGET_MS);
-    server = await startServer(await ensureBuild());
-    browser = await launchBrowser();
-    page = browser.page;
-    errors = watchErrors(page);
+    ({ server, browser, page, errors } = studio = await openStudio(FILE_BUDGET_MS));
     await page.goto(`${server.url}?test-faults`);
     await page.getByTestId('gpu-facts').waitFor({ timeout: 30_000 });
     await loadDemoModel();
@@ -85,9 +81,7 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
   }
 
   afterAll(async () => {
-    clearTimeout(watchdog);
-    await browser?.close();
-    await server?.close();
+    await studio?.close();
     fs.rmSync(corpusDir, { recursive: true, force: true });
   }, 20_000);
 
