@@ -72,7 +72,10 @@ export class IdbRunStore implements RunStore {
       if (!other) throw e;
       const older = await decodeCheckpoint(other, `run ${runId} (previous checkpoint)`).catch(() => null);
       if (!older) throw e;
-      this.lastLoadWarning = `${(e as Error).message}; resuming from the checkpoint before it (step ${older.state.step})`;
+      // The other slot is usually the checkpoint before; after a tab closed between a save's two puts it is a
+      // complete later one that the pointer never reached.
+      const which = older.state.step > p.state.step ? 'a later complete checkpoint the run never pointed to' : 'the checkpoint before it';
+      this.lastLoadWarning = `${(e as Error).message}; resuming from ${which} (step ${older.state.step})`;
       return older;
     }
   }

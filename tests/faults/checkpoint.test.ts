@@ -203,4 +203,15 @@ describe('the IndexedDB store failing at each stage keeps the previous checkpoin
     expect(back!.state.step).toBe(2);
     expect(store.lastLoadWarning).toMatch(/run r1.*resuming from the checkpoint before it \(step 2\)/);
   });
+
+  it('a damaged current slot beside a later checkpoint its pointer never reached (the tab closed between the puts) says so', async () => {
+    const kv = memoryKv();
+    const store = new IdbRunStore(kv);
+    await store.save('r1', ckpt(2), state(2));
+    await store.save('r1', ckpt(4), state(4));
+    kv.data.set('ckpt:r1:0', ckpt(6)); // step 6's slot committed, its pointer not
+    kv.data.set('ckpt:r1:1', ckpt(4).subarray(0, 60));
+    expect((await store.load('r1'))!.state.step).toBe(6);
+    expect(store.lastLoadWarning).toMatch(/run r1.*resuming from a later complete checkpoint the run never pointed to \(step 6\)/);
+  });
 });
