@@ -1,5 +1,6 @@
 import type { GpuContext } from '../src/gpu/context.ts';
-import { attentionBackward, attentionDsBytes, attentionForward, attentionUsesDs, attentionVariant, type AttnShape } from '../src/kernels/attention/attention.ts';
+import { attentionBackward, attentionDsBytes, attentionForward, attentionUsesDs, attentionVariant, tiledSubgroups, type AttnShape } from '../src/kernels/attention/attention.ts';
+import { kernelEnv } from '../src/kernels/env.ts';
 import { Rng } from '../src/util/rng.ts';
 import { QWEN05, type BenchCase } from './harness.ts';
 import type { BenchOptions } from './main.ts';
@@ -33,6 +34,16 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
       name: `attention ${variant} fwd T=${T} H=${H}/${Hkv} D=${D}`, flops: 4 * half, matmulShaped: true,
       record: (r) => attentionForward(r, o_, lse, q, k, v, null, s),
     });
+    // Where the tiled forward sums scores by subgroup shuffles (a GPU with subgroups), the shared-memory sums beside it.
+    if (variant === 'tiled' && tiledSubgroups(ctx)) {
+      const off = (r: Parameters<typeof attentionForward>[0]) => {
+        kernelEnv.attention.subgroups = false;
+        attentionForward(r, o_, lse, q, k, v, null, s);
+        kernelEnv.attention.subgroups = 'auto';
+      };
+      out.at(-1)!.name += ' (subgroup sums)';
+      out.push({ name: `attention tiled fwd T=${T} H=${H}/${Hkv} D=${D} (shared sums)`, flops: 4 * half, matmulShaped: true, record: off });
+    }
     out.push({
       name: `attention ${variant} bwd T=${T} H=${H}/${Hkv} D=${D}`, flops: 10 * half, matmulShaped: true,
       record: (r) => attentionBackward(r, dq, dk, dv, dout, q, k, v, o_, lse, null, s, ds),

@@ -34,6 +34,12 @@ export interface KernelEnv {
     variant: 'loop' | 'tiled' | null;
     /** Tiles of the tiled variant (query rows x keys); null: the largest that fit the device. */
     tiles: { BQ: number; BK: number } | null;
+    /**
+     * The tiled forward's scores summed across a row's threads by subgroup shuffles, without the shared query and
+     * score tiles: 'auto' where the device's subgroups have at least 4 lanes, true to insist (an error elsewhere),
+     * false for the shared-memory path.
+     */
+    subgroups: 'auto' | boolean;
   };
   matmul: {
     /**
@@ -82,7 +88,7 @@ export interface KernelEnv {
 function defaults(): KernelEnv {
   return {
     device: 'auto',
-    attention: { variant: null, tiles: null },
+    attention: { variant: null, tiles: null, subgroups: 'auto' },
     matmul: { variant: null },
     head: { variant: null, tuning: {} },
     rmsnorm: { layout: 'auto', subgroups: 'auto' },

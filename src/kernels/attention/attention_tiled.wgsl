@@ -4,6 +4,16 @@
 // each keeping a D/TPR slice of the row's accumulator in registers, so D = 128 needs no spilling. Scores go
 // through workgroup memory: the (T, T) matrix only ever exists one BQ x BK tile at a time.
 // Repeated on purpose: FORWARD and DQ walk the same key tiles (load K into shared memory, then score) with different accumulators; each pass is its own #if module, kept to be read top to bottom rather than joined from fragments.
+//
+// SUBGROUPS (FORWARD only; a device whose subgroups have at least TPR lanes): a row's TPR threads each dot a
+// D/TPR slice of the query, held in registers, with every key of the tile, and sum the slices across the row by
+// subgroupShuffleXor, so every thread of the row holds every score. The query tile and the score tile leave
+// workgroup memory, with the barrier between scoring and softmax. The row's TPR threads must be TPR neighbouring
+// lanes of one subgroup: WebGPU does not promise how local_invocation_index maps to lanes, but Vulkan (full
+// subgroups), Metal and D3D12 all lay a one-dimensional workgroup out that way, and SwiftShader (tests) does too.
+#if SUBGROUPS
+enable subgroups;
+#endif
 
 struct Params { B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, useLen: u32, scale: f32, win: u32 } // win: unused here (windowed calls take the loop kernels)
 @group(0) @binding(0) var<uniform> p: Params;
@@ -52,10 +62,12 @@ const WG: u32 = BQ * TPR;
 @group(0) @binding(5) var<storage, read> v: array<f32>;           // (B*kvStride, Hkv*D) f32
 @group(0) @binding(6) var<storage, read> lengths: array<u32>;     // (B) u32, unread unless useLen
 
-var<workgroup> Qs: array<f32, BQ * D>;   // (BQ, D) pre-scaled query rows
 var<workgroup> Ks: array<f32, BK * D>;   // (BK, D)
 var<workgroup> Vs: array<f32, BK * D>;   // (BK, D)
+#if !SUBGROUPS
+var<workgroup> Qs: array<f32, BQ * D>;   // (BQ, D) pre-scaled query rows
 var<workgroup> S: array<f32, BQ * BK>;   // (BQ, BK) scores of this tile
+#endif
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -71,17 +83,28 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
     endW = min(p.Tk - p.Tq + min(t0 + BQ, p.Tq), lenb);
     skipW = block_skip(t0, lenb, br);
   }
+#if SUBGROUPS
+  let t = t0 + r;
+  let tc = min(t, p.Tq - 1u);
+  // This thread's slice of its (pre-scaled) query row: elements c, c + TPR, ... (interleaved, so the row's
+  // threads read neighbouring words of Ks). Rows past Tq repeat the last and are not written.
+  var qv: array<f32, DS>;
+  let qo = ((b * p.Tq + tc) * p.H + h) * D + c;
+  for (var i = 0u; i < DS; i++) { qv[i] = q[qo + i * TPR] * p.scale; }
+  var sv: array<f32, BK>;   // this tile's scores of the row, in every thread of the row
+#else
   for (var e = li; e < BQ * D; e += WG) {
     let t = t0 + e / D;
     var x = 0.0;
     if (t < p.Tq) { x = q[((b * p.Tq + t) * p.H + h) * D + e % D] * p.scale; }
     Qs[e] = x;
   }
+  let t = t0 + r;
+  let tc = min(t, p.Tq - 1u);
+#endif
   // The block's last row sees the most keys; a uniform bound keeps every barrier in uniform control flow.
   let kend = workgroupUniformLoad(&endW);
   let skip = workgroupUniformLoad(&skipW);
-  let t = t0 + r;
-  let tc = min(t, p.Tq - 1u);
 
   var acc: array<f32, DS>;
   for (var d = 0u; d < DS; d++) { acc[d] = 0.0; }
@@ -102,6 +125,19 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
       Vs[e] = vx;
     }
     workgroupBarrier();
+#if SUBGROUPS
+    // Each score is the sum of the row's TPR slices: a butterfly over the row's lanes (every call in uniform
+    // control flow: all threads run every u). a + b == b + a exactly, so the row's threads agree bit for bit.
+    var mx = m;
+    for (var u = 0u; u < BK; u++) {
+      var x = 0.0;
+      for (var i = 0u; i < DS; i++) { x += qv[i] * Ks[u * D + c + i * TPR]; }
+      for (var o = 1u; o < TPR; o <<= 1u) { x += subgroupShuffleXor(x, o); }
+      let s = select(NEG, x, visible(tc, kt + u, lenb, br));
+      sv[u] = s;
+      mx = max(mx, s);
+    }
+#else
     for (var u = c; u < BK; u += TPR) {
       var s = NEG;
       if (visible(tc, kt + u, lenb, br)) {
@@ -114,11 +150,16 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
     // Every thread of a row derives the same max and sum from S, which avoids another barrier.
     var mx = m;
     for (var u = 0u; u < BK; u++) { mx = max(mx, S[r * BK + u]); }
+#endif
     let corr = exp(m - mx);
     l *= corr;
     for (var d = 0u; d < DS; d++) { acc[d] *= corr; }
     for (var u = 0u; u < BK; u++) {
+#if SUBGROUPS
+      let pj = exp(sv[u] - mx);
+#else
       let pj = exp(S[r * BK + u] - mx);
+#endif
       l += pj;
       for (var d = 0u; d < DS; d++) { acc[d] += pj * Vs[u * D + c * DS + d]; }
     }
