@@ -35,9 +35,9 @@ export interface KernelEnv {
     /** Tiles of the tiled variant (query rows x keys); null: the largest that fit the device. */
     tiles: { BQ: number; BK: number } | null;
     /**
-     * The tiled forward's scores summed across a row's threads by subgroup shuffles, without the shared query and
-     * score tiles: 'auto' where the device's subgroups have at least 4 lanes, true to insist (an error elsewhere),
-     * false for the shared-memory path.
+     * The tiled kernels' scores summed across a row's threads by subgroup shuffles, without the row's own and the
+     * score tiles in workgroup memory: 'auto' where the device's subgroups have at least 4 lanes, true to insist (an
+     * error elsewhere), false for the shared-memory path.
      */
     subgroups: 'auto' | boolean;
   };

@@ -27,7 +27,7 @@ export type TiledDefines = {
   BQ: number;
   BK: number;
   TPR: number;
-  /** FORWARD: scores summed across a row's threads by subgroupShuffleXor (needs subgroups of >= TPR lanes). */
+  /** Scores summed across a row's threads by subgroupShuffleXor (needs subgroups of >= TPR lanes). */
   SUBGROUPS: boolean;
 };
 
@@ -40,7 +40,7 @@ export const attentionLoopShader = defineShader<LoopDefines>(
 
 export const attentionTiledShader = defineShader<TiledDefines>(
   'attention_tiled',
-  'attention_tiled.wgsl: KERNEL FORWARD|DKDV|DQ, D head width, BQ x BK tile, TPR threads per row, SUBGROUPS (FORWARD)',
+  'attention_tiled.wgsl: KERNEL FORWARD|DKDV|DQ, D head width, BQ x BK tile, TPR threads per row, SUBGROUPS (row sums by shuffles)',
   { KERNEL: 'FORWARD', D: 64, BQ: 32, BK: 32, TPR: 4, SUBGROUPS: false },
   (d) => preprocess(tiledSrc, { [d.KERNEL]: true, D: d.D, BQ: d.BQ, BK: d.BK, TPR: d.TPR, SUBGROUPS: d.SUBGROUPS }),
 );
