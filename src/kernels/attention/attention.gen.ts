@@ -21,15 +21,8 @@ export type LoopDefines = {
   STORE_DS: boolean;
 };
 
-export type TiledDefines = {
-  KERNEL: 'FORWARD' | 'DKDV' | 'DQ';
-  D: number;
-  BQ: number;
-  BK: number;
-  TPR: number;
-  /** Scores summed across a row's threads by subgroupShuffleXor (needs subgroups of >= TPR lanes). */
-  SUBGROUPS: boolean;
-};
+/** D head width, a BQ x BK tile, TPR threads per row; SUBGROUPS: scores summed across a row's threads by subgroupShuffleXor. */
+export type TiledDefines = { KERNEL: 'FORWARD' | 'DKDV' | 'DQ'; D: number; BQ: number; BK: number; TPR: number; SUBGROUPS: boolean };
 
 export const attentionLoopShader = defineShader<LoopDefines>(
   'attention_loop',
