@@ -177,6 +177,7 @@ fn w_load8(n: u32, k0: u32, K: u32) -> W8 {
   return W8(w_load4(n, k0, K), w_load4(n, k0 + 4u, K));
 #endif
 }
+#if HF
 
 // Dequantization to `hf`, for kernels that hold dequantized weights as hf (the shared matmul). The kernel's
 // generator declares `alias hf = f16;` (under `enable f16;`, where the device has shader-f16) or `alias hf = f32;`;
@@ -184,7 +185,6 @@ fn w_load8(n: u32, k0: u32, K: u32) -> W8 {
 // already: the one f16 operation is the product q·d, rounded to f16 (relative error <= 2^-11 per weight, as
 // llama.cpp's GPU dequantize-to-half). With hf = f32 that product is exact (<= 8 x 11 significant bits), so the
 // f32 instantiation equals w_load4 bit for bit. f16 weights convert exactly; f32 weights only ever take hf = f32.
-#if HF
 fn w_get_h(row: u32, k: u32, K: u32) -> hf {
   return hf(w_get(row, k, K));
 }
