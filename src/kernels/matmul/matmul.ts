@@ -4,6 +4,8 @@
 // 'matvec' (M x 4 register tiles, all M <= MATVEC_MAX_ROWS rows at once), which a CPU adapter uses for decoding's
 // few rows, where the 8-row register tiles would redo clamped rows' work. The shared variant holds its dequantized
 // weights as f16 where the device has shader-f16 (halfWeights); products and sums are f32 in every variant.
+// No variant splits one output's sum across invocations (each sums its outputs over the whole of K), so none has a
+// cross-invocation reduction for subgroupAdd; the kernels that do (RMSNorm's rows, ../reduce) use subgroups.
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
 import { defineShader, preprocess } from '../../gpu/wgsl.ts';
