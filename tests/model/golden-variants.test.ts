@@ -11,6 +11,7 @@ import { memorySource } from '../../src/io/source.ts';
 import { attentionVariant } from '../../src/kernels/attention/attention.ts';
 import { cpuTuned, kernelEnv, resetKernelEnv } from '../../src/kernels/env.ts';
 import { defaultForwardVariant, defaultVariant } from '../../src/kernels/matmul/matmul.ts';
+import { reduceLayout } from '../../src/kernels/reduce/reduce.ts';
 import { stepPipelines } from '../../src/kernels/plan.ts';
 import { shaderKey } from '../../src/gpu/wgsl.ts';
 import { adapterInit } from '../../src/model/adapter.ts';
@@ -48,6 +49,8 @@ describe('whole model with the GPU kernel variants forced, against PyTorch float
     expect(attentionVariant(ctx, 16)).toBe('tiled');
     expect(defaultVariant(ctx)).toBe('shared');
     expect(defaultForwardVariant(ctx, 1)).toBe('shared');
+    // The loss's and norm's sums within one subgroup wherever subgroups have one size (SwiftShader: 4).
+    expect(reduceLayout(ctx).subgroups).toBe(ctx.caps.subgroups && ctx.caps.subgroupMinSize === ctx.caps.subgroupMaxSize);
   });
 
   for (const c of g.cases) {
