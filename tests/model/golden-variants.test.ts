@@ -38,6 +38,9 @@ describe('whole model with the GPU kernel variants forced, against PyTorch float
   beforeAll(async () => {
     ctx = await gpu();
     kernelEnv.device = 'gpu';
+    // A device with shader-f16 would round each dequantized weight to f16 (2^-11 relative), past this file's
+    // float64 tolerances: f32 here, the f16 instantiation checked per kernel (tests/kernels/matmul-shared.test.ts).
+    kernelEnv.matmul.f16 = false;
   });
   afterAll(() => {
     resetKernelEnv();
