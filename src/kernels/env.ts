@@ -66,8 +66,8 @@ export interface KernelEnv {
   reduce: {
     /**
      * The loss's and the gradient norm's workgroup sums (src/kernels/reduce) as one subgroup per workgroup
-     * (subgroupAdd) where the device's subgroups all have one size: 'auto' there when tuning for a GPU, true to
-     * insist (an error elsewhere), false for the shared-memory tree.
+     * (subgroupAdd) where the device's subgroups all have one size: 'auto' wherever that holds (SwiftShader too),
+     * true to insist (an error elsewhere), false for the shared-memory tree.
      */
     subgroups: 'auto' | boolean;
   };

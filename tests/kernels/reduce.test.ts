@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.ts';
-import { kernelEnv } from '../../src/kernels/env.ts';
 import { clipScale, reduceLayout, segmentSum, sumSquares, sumSquaresScratchBytes } from '../../src/kernels/reduce/reduce.ts';
 import { clipScaleRef, segmentSumRef, sumSquaresRef } from '../../src/kernels/reduce/reduce.ref.ts';
 import { Rng } from '../../src/util/rng.ts';
@@ -57,17 +56,15 @@ describe('reductions', async () => {
     });
   }
 
-  it('the subgroup layout: where subgroups have one power-of-two size, by default only when tuning for a GPU', () => {
+  it('the subgroup layout: by default wherever subgroups have one power-of-two size', () => {
     const fake = (subgroups: boolean, min: number, max: number, isCpu: boolean) =>
       ({ caps: { ...caps, subgroups, subgroupMinSize: min, subgroupMaxSize: max, isCpu } }) as GpuContext;
     expect(reduceLayout(fake(true, 32, 32, false))).toEqual({ subgroups: true, wg: 32 });
-    expect(reduceLayout(fake(true, 32, 32, true))).toEqual({ subgroups: false, wg: 256 });
+    expect(reduceLayout(fake(true, 4, 4, true))).toEqual({ subgroups: true, wg: 4 });
     expect(reduceLayout(fake(true, 32, 64, false))).toEqual({ subgroups: false, wg: 256 });
     expect(reduceLayout(fake(true, 24, 24, false))).toEqual({ subgroups: false, wg: 256 });
     expect(reduceLayout(fake(false, 0, 0, false))).toEqual({ subgroups: false, wg: 256 });
-    kernelEnv.device = 'gpu';
-    expect(reduceLayout(fake(true, 4, 4, true))).toEqual({ subgroups: true, wg: 4 });
-    forceEnv({ device: 'auto', reduce: { subgroups: true } });
+    forceEnv({ reduce: { subgroups: true } });
     expect(reduceLayout(fake(true, 4, 4, true))).toEqual({ subgroups: true, wg: 4 });
     expect(() => reduceLayout(fake(true, 8, 32, false))).toThrow(/subgroups of one size \(device: 8-32\)/);
     forceEnv({ reduce: { subgroups: false } });

@@ -1,12 +1,12 @@
 // Per-sequence log-prob sums, the squared global gradient norm and the clip coefficient. All deterministic
 // (fixed tree orders), so a training step reproduces bit for bit.
-// Where the device's subgroups all have one size, a GPU tuning reduces within one subgroup per workgroup instead.
+// Where the device's subgroups all have one size, they reduce within one subgroup per workgroup instead.
 import type { GpuContext } from '../../gpu/context.ts';
 import { GpuError } from '../../gpu/errors.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
 import { defineShader, preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
-import { cpuTuned, kernelEnv } from '../env.ts';
+import { kernelEnv } from '../env.ts';
 import src from './reduce.wgsl?raw';
 
 /** Threads per workgroup of the shared-memory tree. */
@@ -25,15 +25,17 @@ export const reduceShader = defineShader(
 
 /**
  * The workgroup reduction's layout (kernelEnv.reduce.subgroups): one subgroup per workgroup (subgroupAdd) where the
- * device's subgroups all have one power-of-two size, under 'auto' only when tuning for a GPU (a CPU adapter keeps
- * the tree it was measured with); true insists (an error elsewhere), false keeps the shared-memory tree.
+ * device's subgroups all have one power-of-two size ('auto'); true insists (an error elsewhere), false keeps the
+ * shared-memory tree. CPU adapters too: on SwiftShader (subgroups of 4) the tree's eight barriers cost far more
+ * than four-wide workgroups (measured, 2 loaded vCPUs, best of 4 over 3 rounds: sumSquares over 8.8M gradients
+ * 82-262 ms vs 660-955 ms with the tree; segmentSum over 16 x 512 log-probs 0.22-0.51 ms vs 16-51 ms).
  */
 export function reduceLayout(ctx: GpuContext): { subgroups: boolean; wg: number } {
   const { subgroups: has, subgroupMinSize: min, subgroupMaxSize: max } = ctx.caps;
   const fits = has && min === max && min >= 4 && min <= WG && (min & (min - 1)) === 0;
   const want = kernelEnv.reduce.subgroups;
   if (want === true && !fits) throw new GpuError('unsupported', `subgroup reductions need subgroups of one size (device: ${has ? `${min}-${max}` : 'none'})`, 'reduce');
-  const use = want === true || (want === 'auto' && fits && !cpuTuned(ctx));
+  const use = want === true || (want === 'auto' && fits);
   return use ? { subgroups: true, wg: min } : { subgroups: false, wg: WG };
 }
 
