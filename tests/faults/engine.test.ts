@@ -33,6 +33,22 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Records a run's events and, once step 2's checkpoint is saved, destroys the device in step 3's second submission. */
+function loseAfterCheckpoint2(events: RunEvent[], also?: (e: RunEvent) => void): { armed: boolean; onEvent: (e: RunEvent) => void } {
+  const state = {
+    armed: false,
+    onEvent: (e: RunEvent) => {
+      events.push(e);
+      if (e.type === 'checkpoint' && e.step === 2 && !state.armed) {
+        state.armed = true;
+        destroyWithin(2);
+      }
+      also?.(e);
+    },
+  };
+  return state;
+}
+
 describe('LocalEngine and a lost device', () => {
   it('destroyed mid-step: running → recovering (with a notice) → running, and the adapter of an uninterrupted run', async () => {
     const straight = await engine.train(cfg, () => {});
@@ -40,16 +56,9 @@ describe('LocalEngine and a lost device', () => {
     const want = (await store.load(straight.id))!;
 
     const events: RunEvent[] = [];
-    let armed = false;
-    const rec = await engine.train(cfg, (e) => {
-      events.push(e);
-      // After step 2's checkpoint is saved, the second submission of step 3 destroys the device.
-      if (e.type === 'checkpoint' && e.step === 2 && !armed) {
-        armed = true;
-        destroyWithin(2);
-      }
-    });
-    expect(armed).toBe(true);
+    const loss = loseAfterCheckpoint2(events);
+    const rec = await engine.train(cfg, loss.onEvent);
+    expect(loss.armed).toBe(true);
     expect(rec.status).toBe('finished');
     expect(rec.step).toBe(4);
     expect(statuses(events)).toEqual(['running', 'recovering', 'running', 'finished']);
@@ -69,16 +78,13 @@ describe('LocalEngine and a lost device', () => {
 
   it('paused while it recovers: the pause waits for the new device, and the run pauses there before its next step, saved at its checkpoint', async () => {
     const events: RunEvent[] = [];
-    let armed = false;
-    const rec = await engine.train(cfg, (e) => {
-      events.push(e);
-      if (e.type === 'checkpoint' && e.step === 2 && !armed) {
-        armed = true;
-        destroyWithin(2);
-      }
-      // Clicked while the page reads 'Recovering': no run object exists to take it until the new device is up.
-      if (e.type === 'status' && e.status === 'recovering') void engine.pause();
-    });
+    const rec = await engine.train(
+      cfg,
+      loseAfterCheckpoint2(events, (e) => {
+        // Clicked while the page reads 'Recovering': no run object exists to take it until the new device is up.
+        if (e.type === 'status' && e.status === 'recovering') void engine.pause();
+      }).onEvent,
+    );
     expect(statuses(events)).toEqual(['running', 'recovering', 'running', 'paused']);
     expect(rec).toMatchObject({ status: 'paused', step: 2 });
     expect(events.flatMap((e) => (e.type === 'step' ? [e.metrics.step] : []))).toEqual([1, 2]);
