@@ -13,6 +13,8 @@ export interface HeadTuning {
   sbFwd: number;
   /** Vocab rows per thread in the forward-only logits tile: 4 or 8 (the training forward always takes 4). */
   vptFwd: 4 | 8;
+  /** Vocab rows per thread in the training forward's logits tile: 4 or 8. */
+  vptGrad: 4 | 8;
   /** Upper bound on (positions per workgroup) x (vec4 columns per thread) in the training forward's Σ softmax·W accumulator. */
   gradTile: number;
   /** Training-forward workgroups to aim for: vocab splits are added until rowBlocks * splits reaches it. */

@@ -40,17 +40,21 @@ describe('output head', () => {
   // its Σ exp·W accumulators from chunk to chunk), positions per workgroup not dividing S, small chunks. odd2: two
   // groups of 8 columns per thread in the Σ softmax·W accumulator, the second only partly used (C/8 = 12 < 2 * 8).
   // vpt4: the forward's 4-row logits tile (the GPU tuning's) on the f32 and f16 paths, which 'gpu' does not run.
+  // The training forward takes at most as many threads as C has groups of 8 columns: C 36 and 64 run it narrower.
   const variants: Record<string, EnvPatch> = {
     cpu: { head: { variant: 'cpu', tuning: {} } },
     gpu: { head: { variant: 'gpu', tuning: {} } },
     odd: { head: { variant: 'cpu', tuning: { wg: 32, sbFwd: 5, gradTile: 3, gradTarget: 2 } } },
     odd2: { head: { variant: 'cpu', tuning: { wg: 8, sbFwd: 3, gradTile: 4, gradTarget: 3 } } },
     vpt4: { head: { variant: 'cpu', tuning: { vptFwd: 4 } } },
+    // The training forward's 8-row logits tile (its second weight matrix), over several chunks per split.
+    vpt8: { head: { variant: 'cpu', tuning: { vptGrad: 8, gradTarget: 2 } } },
   };
   // The other tunings only change tile and split counts: a few shapes are enough to cover them.
   const runs = (variant: string, S: number, C: number, type: WeightType) =>
     variant === 'cpu' || (variant === 'gpu' && type === 'q4_0' && S !== 1) || (variant === 'odd' && type === 'q8_0' && S >= 20)
-    || (variant === 'odd2' && type === 'q4_0' && C === 96) || (variant === 'vpt4' && (type === 'f32' || type === 'f16') && S === 7);
+    || (variant === 'odd2' && type === 'q4_0' && C === 96) || (variant === 'vpt4' && (type === 'f32' || type === 'f16') && S === 7)
+    || (variant === 'vpt8' && S === 33 && (type === 'f32' || type === 'q4_0'));
 
   for (const [S, V, C, type, partRows] of cases) {
     const forced = Object.fromEntries(Object.entries(variants).filter(([v]) => runs(v, S, C, type)));

@@ -21,8 +21,8 @@ export type { HeadTuning };
 // The forward's logits tile is 16 positions x 8 vocab rows: each h load feeds 8 rows, as in matmul.wgsl, and the
 // 145 MB q8_0 lm_head of Qwen2.5-0.5B is streamed once per 16 positions, not 8 (measured ~1.2x at V 32768-65536).
 const TUNING: Record<'cpu' | 'gpu', HeadTuning> = {
-  cpu: { wg: 128, sbFwd: 16, vptFwd: 8, gradTile: 16, gradTarget: 64, gradScratchBytes: 32 << 20 },
-  gpu: { wg: 64, sbFwd: 8, vptFwd: 4, gradTile: 16, gradTarget: 1024, gradScratchBytes: 64 << 20 },
+  cpu: { wg: 128, sbFwd: 16, vptFwd: 8, vptGrad: 4, gradTile: 16, gradTarget: 64, gradScratchBytes: 32 << 20 },
+  gpu: { wg: 64, sbFwd: 8, vptFwd: 4, vptGrad: 4, gradTile: 16, gradTarget: 1024, gradScratchBytes: 64 << 20 },
 };
 
 // Forcing a set (or odd tilings): kernelEnv.head (src/kernels/env.ts); by default cpuTuned(ctx) picks.
@@ -43,11 +43,8 @@ function checkShapes(w: WeightTensor, S: number): void {
   if (!Number.isInteger(S) || S < 0) throw new Error(`output head: bad S=${S}`);
 }
 
-const VPT_GRAD = 4; // vocab rows per thread per chunk in the training forward (its (SB, VCH) workgroup array grows with it)
-
-function partPipeline(ctx: GpuContext, pass: 'fwd' | 'grad', w: WeightTensor, SB: number, CG: number, t: HeadTuning) {
-  const fwd = pass === 'fwd';
-  return ctx.compile(headPartShader, { PASS: pass, TYPE: w.type, WG: t.wg, SB, CG: fwd ? 0 : CG, VPT: fwd ? t.vptFwd : VPT_GRAD });
+function partPipeline(ctx: GpuContext, pass: 'fwd' | 'grad', w: WeightTensor, WG: number, SB: number, CG: number, VPT: number) {
+  return ctx.compile(headPartShader, { PASS: pass, TYPE: w.type, WG, SB, CG, VPT });
 }
 
 function combinePipeline(ctx: GpuContext, pass: 'fwd' | 'grad' | 'bwd') {
@@ -76,11 +73,16 @@ function forwardLayout(ctx: GpuContext, w: HeadWeightShape, S: number) {
 function gradLayout(ctx: GpuContext, w: HeadWeightShape, S: number) {
   const t = tuning(ctx);
   const C = w.K;
-  const vch = t.wg * VPT_GRAD;
-  const cg = Math.ceil(Math.ceil(C / 8) / t.wg); // groups of 8 columns per thread
-  // Workgroup memory: (SB, VCH) softmax numerators and (SB, WG) per-thread maxima, f32.
-  const sbMem = Math.floor(ctx.caps.maxComputeWorkgroupStorageSize / (4 * (vch + t.wg)));
-  const sb = Math.max(1, Math.min(8, Math.floor(t.gradTile / (2 * cg)), sbMem));
+  const c8 = Math.ceil(C / 8);
+  const cg = Math.ceil(c8 / t.wg); // groups of 8 columns per thread
+  // No more threads than groups of 8 columns (rounded to SwiftShader's 4 lanes): at C = 256 a 128-thread workgroup
+  // would leave 96 threads idle through the Σ softmax·W loop, the pass's half that is not the logits.
+  const wg = Math.min(t.wg, Math.ceil(Math.ceil(c8 / cg) / 4) * 4);
+  const vch = wg * t.vptGrad; // its (SB, VCH) workgroup array grows with the rows per thread
+  // Workgroup memory: (SB, VCH) softmax numerators and (SB, WG) per-thread maxima, f32; the final fold of the
+  // split's sums takes one thread per position.
+  const sbMem = Math.floor(ctx.caps.maxComputeWorkgroupStorageSize / (4 * (vch + wg)));
+  const sb = Math.max(1, Math.min(8, wg, Math.floor(t.gradTile / (2 * cg)), sbMem));
   const rowBlocks = Math.ceil(S / sb);
   const chunks = chunksOf(w, vch);
   const nChunk = chunks.reduce((a, b) => a + b, 0);
@@ -95,7 +97,7 @@ function gradLayout(ctx: GpuContext, w: HeadWeightShape, S: number) {
   const nTotal = splits.reduce((a, b) => a + b, 0);
   const bytes = Math.ceil((S * nTotal * 16) / 256) * 256 + nTotal * rowBytes;
   if (bytes > maxBinding) throw new Error(`output head: ${nTotal} splits of S=${S} x C=${C} partials exceed one storage binding`);
-  return { cg, sb, rowBlocks, chunks, splits, nTotal, bytes };
+  return { wg, vpt: t.vptGrad, cg, sb, rowBlocks, chunks, splits, nTotal, bytes };
 }
 
 /**
@@ -138,11 +140,11 @@ export function outputHeadForward(
       kernel: 'head_fwd_combine', shapes, pipeline: combinePipeline(ctx, 'fwd'),
       params: params([S, nTotal]), buffers: [logp, lse, logitSum, part], workgroups: [Math.ceil(S / 64)],
     });
-  const t = tuning(ctx);
   if (!dir) {
+    const t = tuning(ctx);
     const { chunks, nTotal, bytes } = forwardLayout(ctx, w, S);
     const part = { buffer: scratchBuffer(ctx, 'head.fwd', bytes), offset: 0, size: bytes }; // (S, nTotal) vec4 f32
-    const pipe = partPipeline(ctx, 'fwd', w, t.sbFwd, 0, t);
+    const pipe = partPipeline(ctx, 'fwd', w, t.wg, t.sbFwd, 0, t.vptFwd);
     let base = 0;
     w.parts.forEach((wp, i) => {
       rec.dispatch({
@@ -156,11 +158,11 @@ export function outputHeadForward(
     combine(part, nTotal);
     return;
   }
-  const { cg, sb, rowBlocks, chunks, splits, nTotal, bytes } = gradLayout(ctx, w, S);
+  const { wg, vpt, cg, sb, rowBlocks, chunks, splits, nTotal, bytes } = gradLayout(ctx, w, S);
   const buffer = scratchBuffer(ctx, 'head.grad', bytes);
   const part = { buffer, offset: 0, size: bytes }; // stats (S, nTotal) vec4 f32, padded; then (nTotal, S, C) f32
   const gshapes = `${shapes} splits=${nTotal}`;
-  const pipe = partPipeline(ctx, 'grad', w, sb, cg, t);
+  const pipe = partPipeline(ctx, 'grad', w, wg, sb, cg, vpt);
   let base = 0;
   w.parts.forEach((wp, i) => {
     rec.dispatch({
