@@ -33,6 +33,7 @@ const spec: ArgSpec = {
   seed: { type: 'number', default: 42, integer: true, help: 'seed of a fresh LoRA' },
   out: { type: 'string', help: 'output file (.json for logps, .safetensors for grads)' },
   strict: STRICT_OPTION,
+  profile: { type: 'boolean', help: "print the step's GPU time per kernel (needs the adapter's timestamp-query feature)" },
 };
 
 export const logpsCommand = (mode: 'logps' | 'grads') => command(mode, (argv) => logps(argv, mode));
@@ -86,12 +87,16 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
     const planned = planBytes(m.opened.cfg, dims, mode === 'grads', usesAttnDs(ctx, m.opened.cfg, dims, mode === 'grads'));
     log(`memory: base ${m.base.bytes} bytes, LoRA ${lora.params * 4 * (mode === 'grads' ? 6 : 2)} bytes, planned step workspace ${planned} bytes`);
     ctx.resetPeak();
+    // Each dispatch in a pass of its own between timestamps: the step's total grows a little, the shares hold.
+    const profiler = a.profile ? ctx.profile() : null;
     const t0 = performance.now();
     const c0 = ctx.compileMs;
     const res = await runMicroBatch(tf, pairs, lossCfg, { pairs: pairs.length, chosenTokens }, { backward: mode === 'grads', accumulate: false, dropoutSeed: null });
+    ctx.profiler = null;
     const secs = (ms: number) => (ms / 1000).toFixed(2);
     const compile = `compile ${secs(m.precompiled.ms)} s ahead (${m.precompiled.pipelines} pipelines, beside the weights' load) + ${secs(ctx.compileMs - c0)} s in the step`;
     log(`${mode}: ${pairs.length} pairs, ${res.tokens} tokens (${res.rowTokens} run) in ${secs(performance.now() - t0)} s (${compile}); loss ${res.loss.loss}; peak GPU bytes ${ctx.peakBytes}`);
+    if (profiler) log(`GPU time per kernel (timestamps around each dispatch):\n${profiler.table()}`);
     const n = pairs.length;
     const metrics = {
       loss: res.loss.loss,

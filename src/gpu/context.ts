@@ -5,6 +5,7 @@ import { gpuWait } from './wait.ts';
 import type { Capabilities } from './caps.ts';
 import { openDevice, type DeviceHandle } from './device.ts';
 import { DeviceLostError, GpuError } from './errors.ts';
+import { KernelProfiler } from './profile.ts';
 import { Recorder } from './recorder.ts';
 import { shaderKey, type Defines, type Shader } from './wgsl.ts';
 
@@ -29,6 +30,8 @@ export class GpuContext {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   /** Milliseconds this thread spent creating pipelines, plus the wall time of precompile() batches. */
   compileMs = 0;
+  /** Per-kernel GPU time of every submit while set (profile()); null: submits run unprofiled. */
+  profiler: KernelProfiler | null = null;
   private readonly lostListeners = new Set<(e: DeviceLostError) => void>();
   /** Bytes currently allocated through this context, and the high-water mark. */
   liveBytes = 0;
@@ -54,6 +57,15 @@ export class GpuContext {
   onLost(fn: (e: DeviceLostError) => void): () => void {
     this.lostListeners.add(fn);
     return () => this.lostListeners.delete(fn);
+  }
+
+  /**
+   * Times every later dispatch on its own, summed per kernel name, into the profiler returned (also ctx.profiler);
+   * `ctx.profiler = null` stops. Needs the timestamp-query feature.
+   */
+  profile(): KernelProfiler {
+    if (!this.caps.timestampQuery) throw new GpuError('unsupported', 'a kernel profile needs the timestamp-query feature, which this adapter does not offer');
+    return (this.profiler = new KernelProfiler());
   }
 
   destroy(): void {

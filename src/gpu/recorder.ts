@@ -4,6 +4,7 @@
 // Uniform data for all dispatches is packed into one buffer at 256-byte slots and uploaded once per submit.
 import type { Capabilities } from './caps.ts';
 import { fromScopeError } from './errors.ts';
+import type { KernelProfiler } from './profile.ts';
 import { gpuWait } from './wait.ts';
 
 /**
@@ -15,6 +16,8 @@ export interface RecorderContext {
   readonly device: GPUDevice;
   readonly caps: Capabilities;
   readonly checkErrors: boolean;
+  /** When set, every dispatch is timed on its own and summed under its kernel name (profile.ts). */
+  readonly profiler: KernelProfiler | null;
   throwIfLost(): void;
   uniformBuffer(label: string, size: number): GPUBuffer;
 }
@@ -37,6 +40,8 @@ type Op =
   | { kind: 'clear'; buf: GPUBuffer; offset: number; size: number };
 
 const SLOT = 256;
+// A query set holds at most 4096 timestamps (WebGPU's limit): 2048 profiled dispatches per set.
+const QUERIES_PER_SET = 4096;
 
 export class Recorder {
   private ops: Op[] = [];
@@ -106,6 +111,8 @@ export class Recorder {
         read: device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
       };
     }
+    const profiler = ctx.profiler;
+    const prof = profiler ? profileQueries(device, ops) : null;
     const nPasses = timing ? countPasses(ops) : 0;
     let passIndex = 0;
     const beginPass = (): GPUComputePassEncoder => {
@@ -129,6 +136,14 @@ export class Recorder {
         const label = `${d.kernel}|${d.shapes}`;
         dispatched.push({ label });
         const group = device.createBindGroup({ label, layout: d.pipeline.getBindGroupLayout(0), entries });
+        if (prof) {
+          // Profiling: a pass of its own, its start and end written to the next two queries.
+          const j = dispatched.length - 1;
+          pass?.end();
+          const querySet = prof.sets[Math.floor((2 * j) / QUERIES_PER_SET)];
+          const at = (2 * j) % QUERIES_PER_SET;
+          pass = enc.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: at, endOfPassWriteIndex: at + 1 } });
+        }
         pass ??= beginPass();
         pass.setPipeline(d.pipeline);
         pass.setBindGroup(0, group);
@@ -142,9 +157,13 @@ export class Recorder {
       }
     }
     pass?.end();
-    if (timing && nPasses > 0) {
+    if (timing && nPasses > 0 && !prof) {
       enc.resolveQuerySet(timing.set, 0, 2, timing.resolve, 0);
       enc.copyBufferToBuffer(timing.resolve, 0, timing.read, 0, 16);
+    }
+    if (prof) {
+      prof.sets.forEach((set, i) => enc.resolveQuerySet(set, 0, set.count, prof.resolve, i * QUERIES_PER_SET * 8));
+      enc.copyBufferToBuffer(prof.resolve, 0, prof.read, 0, prof.read.size);
     }
     device.queue.submit([enc.finish()]);
     const done = device.queue.onSubmittedWorkDone();
@@ -163,7 +182,21 @@ export class Recorder {
     await gpuWait(done);
     uniforms?.destroy();
     ctx.throwIfLost();
+    let profiled: number | undefined;
+    if (prof) {
+      await gpuWait(prof.read.mapAsync(GPUMapMode.READ));
+      const t = new BigUint64Array(prof.read.getMappedRange());
+      ops.filter((op) => op.kind === 'dispatch').forEach((op, j) => profiler!.add(op.d.kernel, Number(t[2 * j + 1] - t[2 * j])));
+      // The whole submit, as `timed` reports it: from the first pass's start to the last one's end.
+      if (t.length) profiled = Number(t[t.length - 1] - t[0]);
+      prof.read.unmap();
+      for (const b of [...prof.sets, prof.resolve, prof.read]) b.destroy();
+    }
     if (!timing) return undefined;
+    if (prof) {
+      for (const b of [timing.set, timing.resolve, timing.read]) b.destroy();
+      return profiled;
+    }
     let ns: number | undefined;
     if (nPasses > 0) {
       await gpuWait(timing.read.mapAsync(GPUMapMode.READ));
@@ -176,6 +209,21 @@ export class Recorder {
     timing.read.destroy();
     return ns;
   }
+}
+
+/** Query sets for two timestamps per dispatch, and the buffers they are resolved into and read from. */
+function profileQueries(device: GPUDevice, ops: Op[]): { sets: GPUQuerySet[]; resolve: GPUBuffer; read: GPUBuffer } | null {
+  const n = 2 * ops.filter((op) => op.kind === 'dispatch').length;
+  if (!n) return null;
+  const sets: GPUQuerySet[] = [];
+  for (let at = 0; at < n; at += QUERIES_PER_SET) sets.push(device.createQuerySet({ type: 'timestamp', count: Math.min(QUERIES_PER_SET, n - at) }));
+  // Each set resolves at its own 4096-query offset (resolveQuerySet wants 256-byte aligned offsets: 32 KiB is).
+  const bytes = (sets.length - 1) * QUERIES_PER_SET * 8 + sets[sets.length - 1].count * 8;
+  return {
+    sets,
+    resolve: device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+    read: device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+  };
 }
 
 /** Compute passes submit() will open: one per run of dispatches between copies and clears. */

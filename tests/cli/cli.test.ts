@@ -1,5 +1,5 @@
 // The command-line contract other tools rely on: `cli logps` and `cli grads` on the tiny demo model.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,13 +11,17 @@ import { REPO } from '../train/util.ts';
 const dir = mkdtempSync(join(tmpdir(), 'cpo-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+const CLI = ['--import', 'tsx', '--import', './scripts/wgsl-loader.mjs', 'src/cli/main.ts'];
+
 function cli(...args: string[]): string {
-  return execFileSync(process.execPath, ['--import', 'tsx', '--import', './scripts/wgsl-loader.mjs', 'src/cli/main.ts', ...args], {
-    cwd: REPO,
-    encoding: 'utf8',
-    timeout: 600_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return execFileSync(process.execPath, [...CLI, ...args], { cwd: REPO, encoding: 'utf8', timeout: 600_000, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** What the command wrote to stderr (its report and timing lines); it must exit 0. */
+function cliStderr(...args: string[]): string {
+  const r = spawnSync(process.execPath, [...CLI, ...args], { cwd: REPO, encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`cli ${args[0]} exited ${r.status}: ${r.stderr}`);
+  return r.stderr;
 }
 
 describe('cli logps / grads', { timeout: 600_000 }, () => {
@@ -50,9 +54,17 @@ describe('cli logps / grads', { timeout: 600_000 }, () => {
     expect(j.metrics['logps/chosen']).toBeCloseTo((j.examples[0].chosen_logp + j.examples[1].chosen_logp) / 2, 10);
   });
 
-  it('grads writes one f32 tensor per LoRA parameter, named as PEFT names them, with the loss in the metadata', async () => {
+  it('grads writes one f32 tensor per LoRA parameter, named as PEFT names them, with the loss in the metadata; --profile adds GPU time per kernel', async () => {
     const out = join(dir, 'g.safetensors');
-    cli('grads', '--model', model, '--data', data, '--quant', 'none', '--r', '4', '--targets', 'q_proj,down_proj', '--out', out);
+    const err = cliStderr('grads', '--model', model, '--data', data, '--quant', 'none', '--r', '4', '--targets', 'q_proj,down_proj', '--out', out, '--profile');
+    // The profile table (SwiftShader has timestamp queries): its rows add up to its total row.
+    const table = err.slice(err.indexOf('GPU time per kernel')).split('\n').slice(2).filter((l) => /^\S+\s+\d+\s+[\d.]+\s+[\d.]+%$/.test(l));
+    const rows = table.map((l) => l.split(/\s+/)).map(([kernel, n, ms]) => ({ kernel, n: Number(n), ms: Number(ms) }));
+    const total = rows.pop()!;
+    expect(total.kernel).toBe('total');
+    expect(rows.map((r) => r.kernel)).toEqual(expect.arrayContaining(['embedding', 'attention_fwd', 'lora_bwd_dA']));
+    expect(rows.reduce((s, r) => s + r.n, 0)).toBe(total.n);
+    expect(rows.reduce((s, r) => s + r.ms, 0)).toBeCloseTo(total.ms, 0);
     const st = await openSafetensors(memorySource(new Uint8Array(readFileSync(out)), 'g.safetensors'));
     expect(Number.isFinite(Number(st.metadata.loss))).toBe(true);
     const names = [...st.tensors.keys()];

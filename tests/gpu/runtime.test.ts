@@ -6,6 +6,7 @@ import { splitRows } from '../../src/gpu/split.ts';
 import { gpuWait } from '../../src/gpu/wait.ts';
 import { preprocess, shaderKey } from '../../src/gpu/wgsl.ts';
 import { SHADERS } from '../../src/kernels/shaders.ts';
+import { gegluForward } from '../../src/kernels/geglu/geglu.ts';
 import { swigluForward } from '../../src/kernels/swiglu/swiglu.ts';
 import { gpu } from '../util/gpu.ts';
 
@@ -104,6 +105,44 @@ describe('GpuContext', () => {
     // The work itself ran: silu(1) * 2 past the cleared head of g.
     const out = await ctx.readF32(y, 8, 16);
     expect(out[7]).toBeCloseTo(2 / (1 + Math.exp(-1)), 6);
+  });
+
+  it('profiles every dispatch under its kernel name, across more than one query set, and still runs them', async () => {
+    const ctx = await gpu();
+    if (!ctx.caps.timestampQuery) {
+      expect(() => ctx.profile()).toThrow(/timestamp-query/);
+      return;
+    }
+    const n = 64;
+    const [g, u] = [1, 2].map((i) => ctx.upload(`p${i}`, new Float32Array(n).fill(i)));
+    const y = ctx.buffer('py', n * 4);
+    const z = ctx.buffer('pz', n * 4);
+    ctx.poison(y);
+    ctx.poison(z);
+    // 2,100 dispatches: 4,200 timestamps, past one query set's 4,096.
+    const counts = { swiglu: 2048 + 40, geglu: 12 };
+    const profiler = ctx.profile();
+    try {
+      const rec = ctx.recorder();
+      for (let i = 0; i < counts.swiglu; i++) swigluForward(rec, y, g, u, n);
+      rec.clear(g, 0, 16); // a clear among them: passes around it as well
+      for (let i = 0; i < counts.geglu; i++) gegluForward(rec, z, g, u, n);
+      const total = await rec.submit({ timed: true });
+      const rows = profiler.entries();
+      expect(rows.map((r) => [r.kernel, r.dispatches]).sort()).toEqual([['geglu_fwd', counts.geglu], ['swiglu_fwd', counts.swiglu]]);
+      for (const r of rows) expect(r.ms).toBeGreaterThan(0);
+      expect(rows.reduce((s, r) => s + r.share, 0)).toBeCloseTo(1, 9);
+      // The submit's span covers its dispatches, which run one after another.
+      expect(total! / 1e6).toBeGreaterThanOrEqual(0.99 * rows.reduce((s, r) => s + r.ms, 0));
+      expect(profiler.table()).toMatch(new RegExp(`^total\\s+${counts.swiglu + counts.geglu}\\s`, 'm'));
+    } finally {
+      ctx.profiler = null;
+    }
+    // The work itself ran: silu(1)·2 and, past the cleared head of g, gelu(0)·2 = 0 then gelu(1)·2.
+    expect((await ctx.readF32(y, 8, 16))[7]).toBeCloseTo(2 / (1 + Math.exp(-1)), 6);
+    const gz = await ctx.readF32(z, 8);
+    expect(gz[0]).toBe(0);
+    expect(gz[7]).toBeGreaterThan(1.6);
   });
 
   it('waits on the GPU with a throttled setImmediate, restored afterwards, also when waits overlap', async () => {
