@@ -20,6 +20,12 @@ export type { HeadTuning };
 // 32 vec4 (register spills).
 // The forward's logits tile is 16 positions x 8 vocab rows: each h load feeds 8 rows, as in matmul.wgsl, and the
 // 145 MB q8_0 lm_head of Qwen2.5-0.5B is streamed once per 16 positions, not 8 (measured ~1.2x at V 32768-65536).
+// The training forward keeps 4 vocab rows per thread: 8 measured 51% of the roofline against 4's 58% (q8_0, S 32,
+// V 151936, C 896, SwiftShader on a loaded 2-core machine), its (SB, VCH) workgroup array then near 32 KiB.
+// GPU (not timed here: no GPU at hand; by design): 64 threads (two warps, or one wave64), clamped to C's groups of
+// 8 columns; 4 positions x 16 columns of Σ softmax·W per thread; a 3.5 KiB workgroup array at C 896 leaves room
+// for several workgroups per SM; 1024 workgroups in flight fill an H100's 132 SMs several times over, and the
+// per-chunk max fold is a broadcast read of SB x WG workgroup floats beside 64 FMAs per row.
 const TUNING: Record<'cpu' | 'gpu', HeadTuning> = {
   cpu: { wg: 128, sbFwd: 16, vptFwd: 8, vptGrad: 4, gradTile: 16, gradTarget: 64, gradScratchBytes: 32 << 20 },
   gpu: { wg: 64, sbFwd: 8, vptFwd: 4, vptGrad: 4, gradTile: 16, gradTarget: 1024, gradScratchBytes: 64 << 20 },
