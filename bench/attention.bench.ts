@@ -1,5 +1,7 @@
 import type { GpuContext } from '../src/gpu/context.ts';
-import { attentionBackward, attentionDsBytes, attentionForward, attentionUsesDs, attentionVariant, type AttnShape } from '../src/kernels/attention/attention.ts';
+import { attentionBackward, attentionDsBytes, attentionForward, attentionUsesDs, attentionVariant, tiledSubgroups, type AttnShape } from '../src/kernels/attention/attention.ts';
+import { kernelEnv } from '../src/kernels/env.ts';
+import type { Recorder } from '../src/gpu/recorder.ts';
 import { Rng } from '../src/util/rng.ts';
 import { QWEN05, type BenchCase } from './harness.ts';
 import type { BenchOptions } from './main.ts';
@@ -38,6 +40,21 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
       record: (r) => attentionBackward(r, dq, dk, dv, dout, q, k, v, o_, lse, null, s, ds),
       dispose: () => [q, k, v, dout, o_, lse, dq, dk, dv, ds].forEach((b) => ctx.release(b)),
     });
+    // Where the tiled kernels sum scores by subgroup shuffles (a GPU with subgroups), the shared-memory sums beside them.
+    if (variant === 'tiled' && tiledSubgroups(ctx)) {
+      const shared = (record: (r: Recorder) => void) => (r: Recorder) => {
+        kernelEnv.attention.subgroups = false;
+        record(r);
+        kernelEnv.attention.subgroups = 'auto';
+      };
+      const [fwd, bwd] = out.splice(-2);
+      out.push(
+        { ...fwd, name: `${fwd.name} (subgroup sums)`, dispose: undefined },
+        { ...fwd, name: `${fwd.name} (shared sums)`, record: shared(fwd.record!), dispose: undefined },
+        { ...bwd, name: `${bwd.name} (subgroup sums)`, dispose: undefined },
+        { ...bwd, name: `${bwd.name} (shared sums)`, record: shared(bwd.record!) },
+      );
+    }
   }
   return out;
 }

@@ -94,7 +94,11 @@ const compileRow = `pipeline compile: ${ctx.pipelineCount} pipelines created in 
 row(compileRow, ctx.compileMs);
 const compiles = !only || 'compile'.includes(only) ? await compileRows(opts.tokens) : [];
 for (const r of compiles) row(r.name, r.ms);
-say('\n"roofline": the rate as a fraction of the plain f32 matmul timed in alternation with it (see bench/harness.ts)');
+// Which feature-checked GPU paths this run's kernels took, read off the pipelines it created (their keys name every
+// define): a run on a real GPU shows whether f16 weights and subgroup reductions ran, or the f32 / tree fallbacks.
+const pathsRan = gpuPaths(ctx.pipelineIds);
+say(`\nGPU paths (pipelines with / without): ${Object.entries(pathsRan).map(([k, v]) => `${k} ${v.with}/${v.with + v.without}`).join(', ')}`);
+say('"roofline": the rate as a fraction of the plain f32 matmul timed in alternation with it (see bench/harness.ts)');
 say(`peak GPU bytes allocated through the engine: ${ctx.peakBytes}`);
 if (json) {
   const out = {
@@ -103,6 +107,7 @@ if (json) {
     date: new Date().toISOString(),
     tokens: opts.tokens,
     timing,
+    gpuPaths: pathsRan,
     rooflines: [...rooflines.values()].map((r) => ({ name: r.name, gflops: Math.max(0, ...results.filter((x) => x.roofline === r.name).map((x) => x.rooflineGflops ?? 0)) })),
     rows: [...results, { name: compileRow, ms: ctx.compileMs, compileMs: ctx.compileMs }, ...compiles.map((r) => ({ ...r, compileMs: r.ms }))],
     peakBytes: ctx.peakBytes,
@@ -111,3 +116,18 @@ if (json) {
 }
 for (const r of rooflines.values()) r.dispose?.();
 ctx.destroy();
+
+/** Per feature-checked path: how many of the run's pipelines of that kernel (and variant) took it, and how many not. */
+function gpuPaths(ids: string[]): Record<string, { feature: boolean; with: number; without: number }> {
+  const count = (feature: boolean, of: RegExp, flag: string) => {
+    const mine = ids.filter((id) => of.test(id));
+    const w = mine.filter((id) => id.includes(flag)).length;
+    return { feature, with: w, without: mine.length - w };
+  };
+  const { f16, subgroups } = ctx.caps;
+  return {
+    'matmul shared f16 weights': count(f16, /^matmul\(.*VARIANT=shared/, 'F16=true'),
+    'reduce subgroups': count(subgroups, /^reduce\((?!KERNEL=CLIP)/, 'SUBGROUPS=true'),
+    'rmsnorm subgroups': count(subgroups, /^rmsnorm\((?!.*SERIAL=true)/, 'SUBGROUPS=true'),
+  };
+}

@@ -1,8 +1,11 @@
 // Matmul at Qwen2.5-0.5B's MLP shapes: gate/up (N = F, K = C) and down (N = C, K = F), M = o.tokens rows.
 // Every weight type's forward and backward-input is reported against the roofline (bench/roofline.ts) at its shape.
 // Decoding's forward (M = 1 and 4 rows: one token per sequence, matmulForward's matvec variant on a CPU adapter)
-// is reported at the gate/up shape for every weight type.
+// is reported at the gate/up shape for every weight type. On a device with shader-f16 (where the default rows
+// dequantize to f16), the quantized and f16 weights' rows at the gate/up shape are repeated with f32 dequantization
+// (kernelEnv.matmul.f16 = false), so one run shows what f16 gains there.
 import type { GpuContext } from '../src/gpu/context.ts';
+import { kernelEnv } from '../src/kernels/env.ts';
 import { matmulBackwardInput, matmulForward } from '../src/kernels/matmul/matmul.ts';
 import { encodeWeight, type WeightType } from '../src/kernels/quant/formats.ts';
 import { releaseWeight, uploadWeight, type WeightTensor } from '../src/kernels/quant/tensor.ts';
@@ -50,6 +53,29 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
       record: (rec) => matmulForward(rec, y, x, w(), m),
       dispose: i === ms.length - 1 ? () => releaseWeight(ctx, w()) : undefined,
     }));
+  }
+  // Forced for the recording only (pipelines are chosen as a dispatch is recorded), so other cases keep 'auto'.
+  const f32Weights = (record: () => void) => {
+    const prev = kernelEnv.matmul.f16;
+    kernelEnv.matmul.f16 = false;
+    try {
+      record();
+    } finally {
+      kernelEnv.matmul.f16 = prev;
+    }
+  };
+  for (const type of ctx.caps.f16 ? (['f16', 'q8_0', 'q4_0'] as const) : []) {
+    const [N, K] = [F, C];
+    const w = weight(type, N, K);
+    out.push({
+      name: `matmul ${type} fwd ${M}x${N}x${K} f32 dequant`, flops: flops(N, K), matmulShaped: true, rooflineShape: `${M}x${N}x${K}`,
+      record: (rec) => f32Weights(() => matmulForward(rec, y, x, w(), M)),
+    });
+    out.push({
+      name: `matmul ${type} bwd-input ${M}x${N}x${K} f32 dequant`, flops: flops(N, K), matmulShaped: true, rooflineShape: `${M}x${K}x${N}`,
+      record: (rec) => f32Weights(() => matmulBackwardInput(rec, y, x, w(), M)),
+      dispose: () => releaseWeight(ctx, w()),
+    });
   }
   const lastCase = out[out.length - 1];
   const prevDispose = lastCase.dispose;

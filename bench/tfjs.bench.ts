@@ -408,5 +408,11 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
   const qwen: ModelConfig = { ...QWEN_CFG, L };
   out.push(tfStepCase(qwen, `Qwen2.5-0.5B shapes L=${L} f32 (random q4_0 dequantized) r16 all-linear`, qwenSource, half, half, 1));
   out.push(stepCase(ctx, `ours Qwen2.5-0.5B shapes L=${L} q4_0 r16 all-linear`, qwen, async () => randomQwen(ctx, qwen), half, half, 1));
+  // The shapes of #18's `cli grads` comparison: 3 layers, C 256, head_dim 64, a 32k vocabulary, 8 pairs of about the
+  // demo's lengths (44-token ALMA prompts, 21-token completions). The output head is most of this step.
+  const grads: ModelConfig = { ...QWEN_CFG, C: 256, F: 512, L: 3, H: 4, Hkv: 2, D: 64, V: 32000 };
+  const shape = 'L3 C256 V32k (grads shapes)';
+  out.push(tfStepCase(grads, `${shape} f32 (random q4_0 dequantized) r16 all-linear`, qwenSource, 44, 21, 8));
+  out.push(stepCase(ctx, `ours ${shape} q4_0 r16 all-linear`, grads, async () => randomQwen(ctx, grads), 44, 21, 8));
   return out;
 }

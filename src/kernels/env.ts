@@ -36,6 +36,12 @@ export interface KernelEnv {
     variant: 'loop' | 'tiled' | null;
     /** Tiles of the tiled variant (query rows x keys); null: the largest that fit the device. */
     tiles: { BQ: number; BK: number } | null;
+    /**
+     * The tiled kernels' scores summed across a row's threads by subgroup shuffles, without the row's own and the
+     * score tiles in workgroup memory: 'auto' where the device's subgroups have at least 4 lanes, true to insist (an
+     * error elsewhere), false for the shared-memory path.
+     */
+    subgroups: 'auto' | boolean;
   };
   matmul: {
     /**
@@ -44,6 +50,11 @@ export interface KernelEnv {
      * `opts.variant` still wins over this.
      */
     variant: 'register' | 'shared' | 'matvec' | null;
+    /**
+     * The shared variant's dequantized weights as f16 (products and sums stay f32): 'auto' where the device has
+     * shader-f16 and the weight is not f32, true to insist (an error without shader-f16), false for f32.
+     */
+    f16: 'auto' | boolean;
   };
   head: {
     /** The output head's tuning set: 'cpu' (register tiles for SwiftShader) or 'gpu' (vocab splits for occupancy). */
@@ -57,6 +68,14 @@ export interface KernelEnv {
     /**
      * The workgroup layout as one subgroup per row (subgroupAdd, no barriers) where the device's subgroups all
      * have one size: 'auto' wherever that holds, true to insist (an error elsewhere), false for the shared-memory tree.
+     */
+    subgroups: 'auto' | boolean;
+  };
+  reduce: {
+    /**
+     * The loss's and the gradient norm's workgroup sums (src/kernels/reduce) as one subgroup per workgroup
+     * (subgroupAdd) where the device's subgroups all have one size: 'auto' wherever that holds (SwiftShader too),
+     * true to insist (an error elsewhere), false for the shared-memory tree.
      */
     subgroups: 'auto' | boolean;
   };
@@ -84,10 +103,11 @@ export interface KernelEnv {
 function defaults(): KernelEnv {
   return {
     device: 'auto',
-    attention: { variant: null, tiles: null },
-    matmul: { variant: null },
+    attention: { variant: null, tiles: null, subgroups: 'auto' },
+    matmul: { variant: null, f16: 'auto' },
     head: { variant: null, tuning: {} },
     rmsnorm: { layout: 'auto', subgroups: 'auto' },
+    reduce: { subgroups: 'auto' },
     lora: { split: 'auto', wg: 'auto', tile: 'auto', short: 'auto' },
     step: { sharedPrompt: true },
   };
@@ -104,5 +124,5 @@ export function cpuTuned(ctx: GpuContext): boolean {
 export function resetKernelEnv(): void {
   const d = defaults();
   kernelEnv.device = d.device;
-  for (const k of ['attention', 'matmul', 'head', 'rmsnorm', 'lora', 'step'] as const) Object.assign(kernelEnv[k], d[k]);
+  for (const k of ['attention', 'matmul', 'head', 'rmsnorm', 'reduce', 'lora', 'step'] as const) Object.assign(kernelEnv[k], d[k]);
 }

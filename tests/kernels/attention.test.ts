@@ -6,6 +6,7 @@ import { kernelEnv } from '../../src/kernels/env.ts';
 import { attentionBackwardRef, attentionForwardRef, visibleKeys } from '../../src/kernels/attention/attention.ref.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { dot, toF64 } from '../util/check.ts';
+import { gpu } from '../util/gpu.ts';
 import { checkOp, checkRefGrad } from './op.ts';
 
 interface Case {
@@ -205,15 +206,23 @@ describe('attention with a sliding window', () => {
   });
 });
 
+// The tiled forward sums a row's scores through workgroup memory, or by subgroup shuffles where the device's
+// subgroups have at least 4 lanes (SwiftShader: 4); each forced. (The backward checks see the forward's lse too.)
+const caps = (await gpu()).caps;
+const SCORE_SUMS: Record<string, boolean> = { shared: false, ...(caps.subgroups && caps.subgroupMinSize >= 4 ? { subgroups: true } : {}) };
+
 describe('attention tiled', () => {
   // Small tiles compile fast on SwiftShader, and with BQ != BK rows of one tile reach different key tiles.
   CASES.forEach((c, i) => {
     const tiles = D128(c) ? { BQ: 4, BK: 4 } : i % 2 ? { BQ: 4, BK: 8 } : { BQ: 8, BK: 4 };
-    it(`matches the reference, ${name(c)} BQ=${tiles.BQ} BK=${tiles.BK}`, async () => {
-      kernelEnv.attention.variant = 'tiled';
-      kernelEnv.attention.tiles = tiles;
-      await run(c, 200 + i);
-    }, timeout(c));
+    for (const [sums, subgroups] of Object.entries(SCORE_SUMS)) {
+      it(`matches the reference, ${name(c)} BQ=${tiles.BQ} BK=${tiles.BK} (${sums})`, async () => {
+        kernelEnv.attention.variant = 'tiled';
+        kernelEnv.attention.tiles = tiles;
+        kernelEnv.attention.subgroups = subgroups;
+        await run(c, 200 + i);
+      }, timeout(c));
+    }
   });
   // The tiles ctx.caps picks (on SwiftShader the same as on a 32 KiB GPU): same code as above, slow to compile here.
   CASES.forEach((c, i) => {
@@ -235,10 +244,13 @@ describe('attention in a branch layout', () => {
       await run(c, 700 + i, true);
     }, timeout(c));
     // A windowed call takes the loop kernels whatever is asked for.
-    it(`tiled matches the reference, ${name(c)}`, async () => {
-      kernelEnv.attention.variant = 'tiled';
-      kernelEnv.attention.tiles = i % 2 ? { BQ: 4, BK: 8 } : { BQ: 8, BK: 4 };
-      await run(c, 800 + i);
-    }, timeout(c));
+    for (const [sums, subgroups] of Object.entries(SCORE_SUMS)) {
+      it(`tiled matches the reference, ${name(c)} (${sums})`, async () => {
+        kernelEnv.attention.variant = 'tiled';
+        kernelEnv.attention.tiles = i % 2 ? { BQ: 4, BK: 8 } : { BQ: 8, BK: 4 };
+        kernelEnv.attention.subgroups = subgroups;
+        await run(c, 800 + i);
+      }, timeout(c));
+    }
   });
 });

@@ -35,8 +35,21 @@ export async function testWeight(type: WeightType, N: number, K: number, rng: Rn
   return { w, wd: decodeWeight(type, bytes, N, K), release: () => releaseWeight(ctx, w) };
 }
 
-/** y = x·Wᵀ (+ bias) (+ y0), and where `backward`, dx = dy·W (+ dx0), against the reference; outputs poisoned unless accumulating. */
-export async function checkMatmul(type: WeightType, c: Case, backward: boolean): Promise<void> {
+/**
+ * The extra absolute error of weights dequantized to f16 (each rounded by at most 2^-11 relative): 2^-11 times the
+ * largest Σ_k |a_k·w_k| of an output, where a is x (forward) or dy (backward).
+ */
+function halfAtol(a: Float32Array, wd: ArrayLike<number>, M: number, N: number, K: number, backward: boolean): number {
+  const abs = (v: ArrayLike<number>) => Float64Array.from(v, Math.abs);
+  const bound = backward ? matmulBackwardInputRef(abs(a), abs(wd), M, N, K) : matmulForwardRef(abs(a), abs(wd), M, N, K);
+  return 2 ** -11 * bound.reduce((m, v) => Math.max(m, v), 0);
+}
+
+/**
+ * y = x·Wᵀ (+ bias) (+ y0), and where `backward`, dx = dy·W (+ dx0), against the reference; outputs poisoned unless
+ * accumulating. `half`: the weights were dequantized to f16 (kernelEnv.matmul.f16 on a device with shader-f16).
+ */
+export async function checkMatmul(type: WeightType, c: Case, backward: boolean, half = false): Promise<void> {
   const { M, N, K } = c;
   const rng = new Rng(M * 1000 + N * 10 + K);
   const { w, wd, release } = await testWeight(type, N, K, rng, c.parts);
@@ -56,7 +69,10 @@ export async function checkMatmul(type: WeightType, c: Case, backward: boolean):
         matmulForward(rec, b.y, b.x, w, M, { bias: bias && b.bias, accumulate: c.accumulate });
         if (backward) matmulBackwardInput(rec, b.dx, b.dy, w, M, { accumulate: c.accumulate });
       },
-      want: { y: { ref: yRef, atol: ATOL, rtol: RTOL }, ...(backward ? { dx: { ref: dxRef, atol: ATOL, rtol: RTOL } } : {}) },
+      want: {
+        y: { ref: yRef, atol: ATOL + (half ? halfAtol(x, wd, M, N, K, false) : 0), rtol: RTOL },
+        ...(backward ? { dx: { ref: dxRef, atol: ATOL + (half ? halfAtol(dy, wd, M, N, K, true) : 0), rtol: RTOL } } : {}),
+      },
     });
   } finally {
     release();

@@ -11,6 +11,7 @@ import { memorySource } from '../../src/io/source.ts';
 import { attentionVariant } from '../../src/kernels/attention/attention.ts';
 import { cpuTuned, kernelEnv, resetKernelEnv } from '../../src/kernels/env.ts';
 import { defaultForwardVariant, defaultVariant } from '../../src/kernels/matmul/matmul.ts';
+import { reduceLayout } from '../../src/kernels/reduce/reduce.ts';
 import { stepPipelines } from '../../src/kernels/plan.ts';
 import { shaderKey } from '../../src/gpu/wgsl.ts';
 import { adapterInit } from '../../src/model/adapter.ts';
@@ -37,6 +38,12 @@ describe('whole model with the GPU kernel variants forced, against PyTorch float
   beforeAll(async () => {
     ctx = await gpu();
     kernelEnv.device = 'gpu';
+    // A device with shader-f16 would round each dequantized weight to f16 (2^-11 relative), past this file's
+    // float64 tolerances: f32 here, the f16 instantiation checked per kernel (tests/kernels/matmul-shared.test.ts).
+    kernelEnv.matmul.f16 = false;
+    // The reductions' shared-memory tree: every device whose subgroups have one size (SwiftShader's, 4) sums within
+    // a subgroup by itself, which golden.test.ts runs; the tree, a GPU's fallback, is run here.
+    kernelEnv.reduce.subgroups = false;
   });
   afterAll(() => {
     resetKernelEnv();
@@ -48,6 +55,7 @@ describe('whole model with the GPU kernel variants forced, against PyTorch float
     expect(attentionVariant(ctx, 16)).toBe('tiled');
     expect(defaultVariant(ctx)).toBe('shared');
     expect(defaultForwardVariant(ctx, 1)).toBe('shared');
+    expect(reduceLayout(ctx).subgroups).toBe(false);
   });
 
   for (const c of g.cases) {

@@ -21,7 +21,8 @@ export type LoopDefines = {
   STORE_DS: boolean;
 };
 
-export type TiledDefines = { KERNEL: 'FORWARD' | 'DKDV' | 'DQ'; D: number; BQ: number; BK: number; TPR: number };
+/** D head width, a BQ x BK tile, TPR threads per row; SUBGROUPS: scores summed across a row's threads by subgroupShuffleXor. */
+export type TiledDefines = { KERNEL: 'FORWARD' | 'DKDV' | 'DQ'; D: number; BQ: number; BK: number; TPR: number; SUBGROUPS: boolean };
 
 export const attentionLoopShader = defineShader<LoopDefines>(
   'attention_loop',
@@ -32,9 +33,9 @@ export const attentionLoopShader = defineShader<LoopDefines>(
 
 export const attentionTiledShader = defineShader<TiledDefines>(
   'attention_tiled',
-  'attention_tiled.wgsl: KERNEL FORWARD|DKDV|DQ, D head width, BQ x BK tile, TPR threads per row',
-  { KERNEL: 'FORWARD', D: 64, BQ: 32, BK: 32, TPR: 4 },
-  (d) => preprocess(tiledSrc, { [d.KERNEL]: true, D: d.D, BQ: d.BQ, BK: d.BK, TPR: d.TPR }),
+  'attention_tiled.wgsl: KERNEL FORWARD|DKDV|DQ, D head width, BQ x BK tile, TPR threads per row, SUBGROUPS (row sums by shuffles)',
+  { KERNEL: 'FORWARD', D: 64, BQ: 32, BK: 32, TPR: 4, SUBGROUPS: false },
+  (d) => preprocess(tiledSrc, { [d.KERNEL]: true, D: d.D, BQ: d.BQ, BK: d.BK, TPR: d.TPR, SUBGROUPS: d.SUBGROUPS }),
 );
 
 /** Every generated block of attention.wgsl, by placeholder name. */

@@ -157,7 +157,23 @@ export function attentionDsBytes(s: AttnShape): number {
 }
 
 function tiledPipe(ctx: GpuContext, KERNEL: 'FORWARD' | 'DKDV' | 'DQ', D: number, BQ: number, BK: number) {
-  return ctx.compile(attentionTiledShader, { KERNEL, D, BQ, BK, TPR });
+  return ctx.compile(attentionTiledShader, { KERNEL, D, BQ, BK, TPR, SUBGROUPS: tiledSubgroups(ctx) });
+}
+
+/**
+ * Whether the tiled kernels sum a row's scores by subgroup shuffles (kernelEnv.attention.subgroups): where every
+ * subgroup has at least TPR lanes, so a row's TPR threads are neighbouring lanes of one subgroup. On a GPU this
+ * drops the row's own tiles (forward, DQ: query and dout; DKDV: key and value) and the score tiles from workgroup
+ * memory with a barrier per tile, and each thread keeps its row's slices in registers instead of rereading them
+ * for every key (forward's reads per key tile per thread at D = 64, BK = 32: ~1.0k instead of ~1.6k). Untimed on
+ * a real GPU so far: SwiftShader runs the tiled kernels only when tests force them.
+ */
+export function tiledSubgroups(ctx: GpuContext): boolean {
+  const { subgroups: has, subgroupMinSize: min, subgroupMaxSize: max } = ctx.caps;
+  const fits = has && min >= TPR;
+  const want = kernelEnv.attention.subgroups;
+  if (want === true && !fits) throw new GpuError('unsupported', `subgroup attention needs subgroups of at least ${TPR} lanes (device: ${has ? `${min}-${max}` : 'none'})`, 'attention_fwd');
+  return fits && want !== false;
 }
 
 /**

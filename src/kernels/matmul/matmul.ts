@@ -2,14 +2,18 @@
 // Two variants, chosen from ctx.caps: 'register' (barrier-free 8x8 register tiles, for CPU rasterizers) and
 // 'shared' (64x64 workgroup-memory tiles, for real GPUs). Both serve every weight type. The forward has a third,
 // 'matvec' (M x 4 register tiles, all M <= MATVEC_MAX_ROWS rows at once), which a CPU adapter uses for decoding's
-// few rows, where the 8-row register tiles would redo clamped rows' work.
+// few rows, where the 8-row register tiles would redo clamped rows' work. The shared variant holds its dequantized
+// weights as f16 where the device has shader-f16 (halfWeights); products and sums are f32 in every variant.
+// No variant splits one output's sum across invocations (each sums its outputs over the whole of K), so none has a
+// cross-invocation reduction for subgroupAdd; the kernels that do (RMSNorm's rows, ../reduce) use subgroups.
 import type { GpuContext } from '../../gpu/context.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
 import { defineShader, preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
 import { cpuTuned, kernelEnv } from '../env.ts';
 import type { WeightTensor } from '../quant/tensor.ts';
-import { weightDefines, weightLoaderSource } from '../quant/weights.ts';
+import { GpuError } from '../../gpu/errors.ts';
+import { halfHeader, weightDefines, weightLoaderSource } from '../quant/weights.ts';
 import type { WeightType } from '../quant/formats.ts';
 import registerSrc from './matmul.wgsl?raw';
 import sharedSrc from './matmul_shared.wgsl?raw';
@@ -44,6 +48,17 @@ export function defaultForwardVariant(ctx: GpuContext, M: number): MatmulForward
   return cpuTuned(ctx) && M <= MATVEC_MAX_ROWS ? 'matvec' : defaultVariant(ctx);
 }
 
+/**
+ * Whether the shared variant dequantizes this weight to f16 (kernelEnv.matmul.f16): only with shader-f16, and only
+ * for weights stored in 16 bits or fewer (an f32 weight would be rounded). 'auto' wherever both hold; true insists
+ * on shader-f16 (an error elsewhere); false keeps f32.
+ */
+export function halfWeights(ctx: GpuContext, type: WeightType): boolean {
+  const want = kernelEnv.matmul.f16;
+  if (want === true && !ctx.caps.f16) throw new GpuError('unsupported', 'f16 matmul needs the shader-f16 feature, which this device lacks', 'matmul');
+  return want !== false && ctx.caps.f16 && type !== 'f32';
+}
+
 export const matvecShader = defineShader(
   'matmul_matvec',
   'matmul_vec.wgsl (forward): TYPE f32|f16|q8_0|q4_0, ROWS 1..8, HAS_BIAS, ACCUM',
@@ -56,12 +71,16 @@ export const matvecShader = defineShader(
 
 export const matmulShader = defineShader(
   'matmul',
-  'matmul.wgsl (register) or matmul_shared.wgsl (shared): VARIANT, FORWARD (else dX), TYPE f32|f16|q8_0|q4_0, HAS_BIAS, ACCUM',
-  { VARIANT: 'register' as MatmulVariant, FORWARD: true, TYPE: 'q8_0' as WeightType, HAS_BIAS: false, ACCUM: false },
-  // Module-scope declarations may come in any order: the loaders can precede the `w` they read.
-  (d) => preprocess(`${weightLoaderSource}\n${d.VARIANT === 'register' ? registerSrc : sharedSrc}`, {
-    ...weightDefines(d.TYPE), FORWARD: d.FORWARD, HAS_BIAS: d.HAS_BIAS, ACCUM: d.ACCUM,
-  }),
+  'matmul.wgsl (register) or matmul_shared.wgsl (shared): VARIANT, FORWARD (else dX), TYPE f32|f16|q8_0|q4_0, HAS_BIAS, ACCUM, F16 (shared: weights dequantized to f16)',
+  { VARIANT: 'register' as MatmulVariant, FORWARD: true, TYPE: 'q8_0' as WeightType, HAS_BIAS: false, ACCUM: false, F16: false },
+  // Module-scope declarations may come in any order: the loaders can precede the `w` they read. The shared
+  // variant's weights are `hf`, declared first (enable must precede every declaration).
+  (d) => {
+    const shared = d.VARIANT === 'shared';
+    return preprocess(`${shared ? halfHeader(d.F16) : ''}${weightLoaderSource}\n${shared ? sharedSrc : registerSrc}`, {
+      ...weightDefines(d.TYPE), FORWARD: d.FORWARD, HAS_BIAS: d.HAS_BIAS, ACCUM: d.ACCUM, HF: shared,
+    });
+  },
 );
 
 function vecPipe(ctx: GpuContext, TYPE: WeightType, ROWS: number, HAS_BIAS: boolean, ACCUM: boolean) {
@@ -69,7 +88,8 @@ function vecPipe(ctx: GpuContext, TYPE: WeightType, ROWS: number, HAS_BIAS: bool
 }
 
 function pipe(ctx: GpuContext, VARIANT: MatmulVariant, FORWARD: boolean, TYPE: WeightType, HAS_BIAS: boolean, ACCUM: boolean) {
-  return ctx.compile(matmulShader, { VARIANT, FORWARD, TYPE, HAS_BIAS, ACCUM });
+  const F16 = VARIANT === 'shared' && halfWeights(ctx, TYPE);
+  return ctx.compile(matmulShader, { VARIANT, FORWARD, TYPE, HAS_BIAS, ACCUM, F16 });
 }
 
 function shapes(M: number, w: WeightTensor, extra = ''): string {

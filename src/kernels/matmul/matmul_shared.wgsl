@@ -2,6 +2,10 @@
 // strided 4x4 of it (rows ty + 16i, columns tx + 16j, so that shared reads are conflict-free broadcasts).
 // The reduction runs in chunks of 8: half the invocations load an X (dY) quad, the other half dequantize a weight
 // quad (loaders of quant/weights.wgsl, joined in front), each weight element once per workgroup.
+// Dequantized weights are `hf` (quant/weights.wgsl's *_h loaders): f16 where the device has shader-f16 and the weight
+// is stored in 16 bits or fewer (matmul.ts: halfWeights), else f32. The generator prepends `enable f16; alias hf = f16;`
+// or `alias hf = f32;`; nothing else in the text changes, so the f32 instantiation tested on SwiftShader (which has
+// no shader-f16) is the f16 kernel's own code. Products and sums stay f32: each weight is widened as it is read.
 // Chunks of 8 keep workgroup memory at 4 KiB: SwiftShader's pipeline compile time grows with it (~1.5 s per 8 KiB),
 // and this variant is tested there.
 //   forward:        Y (M, N) = X (M, K) · Wᵀ  (+ bias) (+ Y)     workgroups (ceil(Np/64), ceil(M/64))
@@ -33,21 +37,21 @@ struct Params {
 
 // [r * 64 + c]: r runs along the reduction (8), c along the tile (64).
 var<workgroup> As: array<f32, 512>;
-var<workgroup> Bs: array<f32, 512>;
+var<workgroup> Bs: array<hf, 512>;
 
 // Straight-line code throughout (no loops over vector lanes, no dynamic vector indexing): SwiftShader, where this
 // variant is tested, compiles such loops very slowly.
-fn wget0(n: u32, k: u32) -> f32 {
-  if (k < p.K) { return w_get(n, k, p.K); }
-  return 0.0;
+fn wget0(n: u32, k: u32) -> hf {
+  if (k < p.K) { return w_get_h(n, k, p.K); }
+  return hf(0.0);
 }
 
 // Four consecutive weight elements of row n from column k, zero past the edges.
-fn wquad(n: u32, k: u32) -> vec4<f32> {
+fn wquad(n: u32, k: u32) -> vec4<hf> {
   let K = p.K;
-  if (n >= p.Np) { return vec4<f32>(0.0); }
-  if (k + 4u <= K) { return w_load4(n, k, K); }
-  return vec4<f32>(wget0(n, k), wget0(n, k + 1u), wget0(n, k + 2u), wget0(n, k + 3u));
+  if (n >= p.Np) { return vec4<hf>(0.0); }
+  if (k + 4u <= K) { return w_load4_h(n, k, K); }
+  return vec4<hf>(wget0(n, k), wget0(n, k + 1u), wget0(n, k + 2u), wget0(n, k + 3u));
 }
 
 #if FORWARD
@@ -158,7 +162,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     workgroupBarrier();
     for (var r = 0u; r < 8u; r++) {
       let a = vec4<f32>(As[r * 64u + ty], As[r * 64u + ty + 16u], As[r * 64u + ty + 32u], As[r * 64u + ty + 48u]);
-      let b = vec4<f32>(Bs[r * 64u + tx], Bs[r * 64u + tx + 16u], Bs[r * 64u + tx + 32u], Bs[r * 64u + tx + 48u]);
+      let b = vec4<f32>(vec4<hf>(Bs[r * 64u + tx], Bs[r * 64u + tx + 16u], Bs[r * 64u + tx + 32u], Bs[r * 64u + tx + 48u]));
       acc0 += a.x * b;
       acc1 += a.y * b;
       acc2 += a.z * b;

@@ -13,3 +13,12 @@ export function weightDefines(type: WeightType): Defines {
 
 /** The loader snippet source; preprocess it together with the kernel's own source. */
 export const weightLoaderSource = weightsWgsl;
+
+/**
+ * The lines that declare `hf` for weights.wgsl's *_h loaders (define HF): f16 under `enable f16;` (devices with
+ * shader-f16 only), else f32. Placed first in the module, as `enable` must be; nothing else in a kernel's text
+ * depends on which, so the f32 instantiation a CPU adapter runs is the f16 kernel's own code.
+ */
+export function halfHeader(f16: boolean): string {
+  return f16 ? 'enable f16;\nalias hf = f16;\n' : 'alias hf = f32;\n';
+}

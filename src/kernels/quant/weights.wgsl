@@ -177,3 +177,31 @@ fn w_load8(n: u32, k0: u32, K: u32) -> W8 {
   return W8(w_load4(n, k0, K), w_load4(n, k0 + 4u, K));
 #endif
 }
+#if HF
+
+// Dequantization to `hf`, for kernels that hold dequantized weights as hf (the shared matmul). The kernel's
+// generator declares `alias hf = f16;` (under `enable f16;`, where the device has shader-f16) or `alias hf = f32;`;
+// these lines are the same text either way. Quants are small integers, exact in f16, and the block scale is an f16
+// already: the one f16 operation is the product q·d, rounded to f16 (relative error <= 2^-11 per weight, as
+// llama.cpp's GPU dequantize-to-half). With hf = f32 that product is exact (<= 8 x 11 significant bits), so the
+// f32 instantiation equals w_load4 bit for bit. f16 weights convert exactly; f32 weights only ever take hf = f32.
+fn w_get_h(row: u32, k: u32, K: u32) -> hf {
+  return hf(w_get(row, k, K));
+}
+#if W_Q8_0
+fn w_load4_h(row: u32, k: u32, K: u32) -> vec4<hf> {
+  let o = (row * (K >> 5u) + (k >> 5u)) * 34u;
+  return hf(w_half(o)) * vec4<hf>(i8x4(w_word2(o + 2u + (k & 31u))) * Q8_UNIT);
+}
+#elif W_Q4_0
+fn w_load4_h(row: u32, k: u32, K: u32) -> vec4<hf> {
+  let o = (row * (K >> 5u) + (k >> 5u)) * 18u;
+  let j = k & 31u;
+  return hf(w_half(o)) * vec4<hf>(nib_lo(w_word2(o + 2u + (j & 15u)) >> select(0u, 4u, j >= 16u)) * Q4_UNIT);
+}
+#else
+fn w_load4_h(row: u32, k: u32, K: u32) -> vec4<hf> {
+  return vec4<hf>(w_load4(row, k, K));
+}
+#endif
+#endif

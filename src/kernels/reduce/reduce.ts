@@ -1,23 +1,48 @@
 // Per-sequence log-prob sums, the squared global gradient norm and the clip coefficient. All deterministic
 // (fixed tree orders), so a training step reproduces bit for bit.
+// Where the device's subgroups all have one size, they reduce within one subgroup per workgroup instead.
 import type { GpuContext } from '../../gpu/context.ts';
+import { GpuError } from '../../gpu/errors.ts';
 import type { Recorder } from '../../gpu/recorder.ts';
 import { defineShader, preprocess } from '../../gpu/wgsl.ts';
 import { grid1d, params } from '../dispatch.ts';
+import { kernelEnv } from '../env.ts';
 import src from './reduce.wgsl?raw';
 
+/** Threads per workgroup of the shared-memory tree. */
 const WG = 256;
-/** Elements reduced by one first-stage workgroup of sumSquares (WG * ELEMS in reduce.wgsl). */
+/** Elements reduced by one first-stage workgroup of sumSquares (WG * ELEMS in reduce.wgsl), in either layout. */
 const BLOCK = WG * 64;
 
 type ReduceKernel = 'SEGMENT' | 'SUMSQ_PART' | 'SUMSQ_FINAL' | 'CLIP';
 
-export const reduceShader = defineShader('reduce', 'reduce.wgsl: KERNEL SEGMENT|SUMSQ_PART|SUMSQ_FINAL|CLIP', { KERNEL: 'SEGMENT' as ReduceKernel }, (d) =>
-  preprocess(src, { [d.KERNEL]: true }),
+export const reduceShader = defineShader(
+  'reduce',
+  'reduce.wgsl: KERNEL SEGMENT|SUMSQ_PART|SUMSQ_FINAL|CLIP, SUBGROUPS (a workgroup of one subgroup of WG threads; else a tree over WG)',
+  { KERNEL: 'SEGMENT' as ReduceKernel, SUBGROUPS: false, WG },
+  (d) => preprocess(src, { [d.KERNEL]: true, SUBGROUPS: d.SUBGROUPS, WG: d.WG, ELEMS: BLOCK / d.WG }),
 );
 
+/**
+ * The workgroup reduction's layout (kernelEnv.reduce.subgroups): one subgroup per workgroup (subgroupAdd) where the
+ * device's subgroups all have one power-of-two size ('auto'); true insists (an error elsewhere), false keeps the
+ * shared-memory tree. CPU adapters too: on SwiftShader (subgroups of 4) the tree's eight barriers cost far more
+ * than four-wide workgroups (measured, 2 loaded vCPUs, best of 4 over 3 rounds: sumSquares over 8.8M gradients
+ * 82-262 ms vs 660-955 ms with the tree; segmentSum over 16 x 512 log-probs 0.22-0.51 ms vs 16-51 ms).
+ */
+export function reduceLayout(ctx: GpuContext): { subgroups: boolean; wg: number } {
+  const { subgroups: has, subgroupMinSize: min, subgroupMaxSize: max } = ctx.caps;
+  const fits = has && min === max && min >= 4 && min <= WG && (min & (min - 1)) === 0;
+  const want = kernelEnv.reduce.subgroups;
+  if (want === true && !fits) throw new GpuError('unsupported', `subgroup reductions need subgroups of one size (device: ${has ? `${min}-${max}` : 'none'})`, 'reduce');
+  const use = want === true || (want === 'auto' && fits);
+  return use ? { subgroups: true, wg: min } : { subgroups: false, wg: WG };
+}
+
 function pipe(ctx: GpuContext, KERNEL: ReduceKernel) {
-  return ctx.compile(reduceShader, { KERNEL });
+  // CLIP is one thread: no reduction to lay out.
+  const { subgroups, wg } = KERNEL === 'CLIP' ? { subgroups: false, wg: WG } : reduceLayout(ctx);
+  return ctx.compile(reduceShader, { KERNEL, SUBGROUPS: subgroups, WG: wg });
 }
 
 /** Segment g is values[offsets[g] .. offsets[g+1]); an empty segment gives sum 0 and mean 0. */

@@ -4,15 +4,28 @@
 //   SUMSQ_PART  one workgroup per BLOCK elements of one part: Σ x² into scratch[outOffset + block].
 //   SUMSQ_FINAL one workgroup: Σ scratch[0 .. count) into out[0].
 //   CLIP        one thread: torch clip_grad_norm_'s clamped coefficient.
+// SUBGROUPS (a device whose subgroups all have one size; WG = that size): the workgroup is one subgroup and
+// subgroupAdd is the whole workgroup reduction, without workgroup memory or barriers, as in rmsnorm.wgsl. Its order
+// is the hardware's own: fixed on a given device, so a step still reproduces there, but not the tree's order.
+#if SUBGROUPS
+enable subgroups;
+#endif
 
-const WG = 256u;
-const ELEMS = 64u;          // elements per thread in SUMSQ_PART
-const BLOCK = WG * ELEMS;   // elements per SUMSQ_PART workgroup
+const WG = {{WG}}u;
+const ELEMS = {{ELEMS}}u;   // elements per thread in SUMSQ_PART
+const BLOCK = WG * ELEMS;   // elements per SUMSQ_PART workgroup (16384 in every layout: reduce.ts sizes scratch by it)
 
+#if SUBGROUPS
+// Every thread must call it, in uniform control flow (one subgroup: the workgroup).
+fn wg_sum(t: u32, s: f32) -> f32 {
+  return subgroupAdd(s);
+}
+#else
 var<workgroup> red: array<f32, WG>;
 
-// Fixed-shape tree over red[0..WG); every thread must call it (it contains barriers).
-fn tree_sum(t: u32) -> f32 {
+// Fixed-shape tree over every thread's s; every thread must call it (it contains barriers).
+fn wg_sum(t: u32, s: f32) -> f32 {
+  red[t] = s;
   workgroupBarrier();
   for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
     if (t < stride) {
@@ -22,6 +35,7 @@ fn tree_sum(t: u32) -> f32 {
   }
   return red[0];
 }
+#endif
 
 #if SEGMENT
 struct Params { G: u32 }
@@ -41,8 +55,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
   for (var i = a + t; i < b; i += WG) {
     s += values[i];
   }
-  red[t] = s;
-  let total = tree_sum(t);
+  let total = wg_sum(t, s);
   if (t == 0u) {
     sums[g] = total;
     means[g] = select(0.0, total / f32(b - a), b > a);
@@ -68,8 +81,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
       s += v * v;
     }
   }
-  red[t] = s;
-  let total = tree_sum(t);
+  let total = wg_sum(t, s);
   if (t == 0u) {
     scratch[p.outOffset + blk] = total;
   }
@@ -88,8 +100,7 @@ fn main(@builtin(local_invocation_index) t: u32) {
   for (var i = t; i < p.count; i += WG) {
     s += scratch[i];
   }
-  red[t] = s;
-  let total = tree_sum(t);
+  let total = wg_sum(t, s);
   if (t == 0u) {
     out[0] = total;
   }
