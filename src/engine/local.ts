@@ -29,6 +29,11 @@ export class LocalEngine implements StudioEngine {
   private model: LoadedModel | null = null;
   private data: PreparedDataset | null = null;
   private run: TrainingRun | null = null;
+  /**
+   * Pause or Stop asked for during train(): also kept for the run a device-loss recovery builds next, since
+   * between devices there is no run object to take it (a request then would otherwise be lost).
+   */
+  private requested: 'pause' | 'stop' | null = null;
   /** A finished run's end-of-run generation check, while it decodes (the run has said 'finished' already). */
   private finishing: Promise<void> | null = null;
   /** Where the model came from, to load it again on a new device after a device loss. */
@@ -129,10 +134,14 @@ export class LocalEngine implements StudioEngine {
     if (resumeRunId && !resume) throw new Error(`run ${resumeRunId} has no checkpoint`);
     const cfg = resume ? resumedConfig(resume.state.config, config) : config;
     const runId = resume?.state.runId ?? `run-${Date.now().toString(36)}`;
+    this.requested = null;
     const start = async (ck: Checkpoint | null): Promise<StartedRun & RunSession> => {
       const ctx = await this.gpu();
       const s = startRun(ctx, this.model!, d, cfg, this.store, onEvent, runId, ck ?? undefined, { stretchSchedule: this.stretchSchedule });
       this.run = s.run;
+      // Asked for while the run was recovering: it stops (or pauses) before its first step, saved at the checkpoint.
+      if (this.requested === 'stop') s.run.stop();
+      else if (this.requested === 'pause') s.run.pause();
       return { ...s, ctx };
     };
     try {
@@ -184,10 +193,12 @@ export class LocalEngine implements StudioEngine {
   }
 
   async pause(): Promise<void> {
+    if (this.requested !== 'stop') this.requested = 'pause';
     this.run?.pause();
   }
 
   async stop(): Promise<void> {
+    this.requested = 'stop';
     this.run?.stop();
   }
 

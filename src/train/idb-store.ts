@@ -2,8 +2,11 @@
 // and only then flips the run's pointer, so a failure mid-write (quota exceeded, tab closed) leaves the
 // previous checkpoint readable. Each IndexedDB put is its own transaction: a tab closed during one leaves
 // the old value. Quota errors are reported with the sizes involved. A slot that does not decode (damaged
-// storage) falls back to the other slot, the checkpoint before it.
+// storage) falls back to the other slot, the checkpoint before it. A slot no run points to (a tab closed in a
+// run's first save) is never read, and list() returns its space.
 import { createStore, del, get, keys, set, type UseStore } from 'idb-keyval';
+import { openSafetensors } from '../io/safetensors.ts';
+import { memorySource } from '../io/source.ts';
 import { decodeCheckpoint, fmtBytes, type Checkpoint, type RunState, type RunStore } from './checkpoint.ts';
 
 interface Pointer {
@@ -69,25 +72,58 @@ export class IdbRunStore implements RunStore {
       if (!other) throw e;
       const older = await decodeCheckpoint(other, `run ${runId} (previous checkpoint)`).catch(() => null);
       if (!older) throw e;
-      this.lastLoadWarning = `${(e as Error).message}; resuming from the checkpoint before it (step ${older.state.step})`;
+      // The other slot is usually the checkpoint before; after a tab closed between a save's two puts it is a
+      // complete later one that the pointer never reached.
+      const which = older.state.step > p.state.step ? 'a later complete checkpoint the run never pointed to' : 'the checkpoint before it';
+      this.lastLoadWarning = `${(e as Error).message}; resuming from ${which} (step ${older.state.step})`;
       return older;
     }
   }
 
   async list(): Promise<RunState[]> {
     const out: RunState[] = [];
-    for (const k of await this.kv.keys()) {
-      if (typeof k !== 'string' || !k.startsWith('run:')) continue;
+    const all = (await this.kv.keys()).filter((k): k is string => typeof k === 'string');
+    for (const k of all) {
+      if (!k.startsWith('run:')) continue;
       const p = await this.kv.get<Pointer>(k);
       if (p) out.push(p.state);
     }
+    await this.dropOrphans(all, new Set(out.map((s) => s.runId)));
     return out.sort((a, b) => b.savedAt - a.savedAt);
+  }
+
+  /**
+   * A checkpoint no run points to is what a tab closed during a run's first save leaves (its slot committed, its
+   * pointer never written), or a delete cut short: nothing lists or loads it, so its space is returned. Only
+   * once it is ORPHAN_AGE_MS old: another tab's save may be between its two puts right now.
+   */
+  private async dropOrphans(keys: string[], runs: Set<string>): Promise<void> {
+    for (const k of keys) {
+      const m = /^ckpt:(.+):[01]$/.exec(k);
+      if (!m || runs.has(m[1])) continue;
+      const bytes = await this.kv.get<Uint8Array>(k);
+      const savedAt = bytes ? await savedAtOf(bytes) : null;
+      if (savedAt === null || Date.now() - savedAt > ORPHAN_AGE_MS) await this.kv.del(k).catch(() => undefined);
+    }
   }
 
   async delete(runId: string): Promise<void> {
     await this.kv.del(`run:${runId}`);
     await this.kv.del(`ckpt:${runId}:0`);
     await this.kv.del(`ckpt:${runId}:1`);
+  }
+}
+
+/** A save's two puts follow each other at once; a checkpoint this old without its pointer will never get one. */
+const ORPHAN_AGE_MS = 10 * 60_000;
+
+/** When a checkpoint was saved, from its header alone (null: not readable as one). */
+async function savedAtOf(bytes: Uint8Array): Promise<number | null> {
+  try {
+    const savedAt = (JSON.parse((await openSafetensors(memorySource(bytes))).metadata.run_state ?? 'null') as { savedAt?: unknown } | null)?.savedAt;
+    return typeof savedAt === 'number' ? savedAt : null;
+  } catch {
+    return null;
   }
 }
 

@@ -3,8 +3,12 @@
 import { LocalEngine } from '../engine/local.ts';
 import { IdbRunStore } from '../train/idb-store.ts';
 import { serveEngine, type PortLike } from './serve.ts';
+import { testFaults } from './test-faults.ts';
 
-const engine = new LocalEngine(new IdbRunStore(), import.meta.env.BASE_URL);
+// TEST-ONLY: a page opened with `?test-faults` names its worker so (client.ts); its store then goes through the
+// fault hooks' key-value wrapper (test-faults.ts), which is the real IndexedDB store until a test arms a hold.
+const faults = self.name.includes('test-faults') ? testFaults() : null;
+const engine = new LocalEngine(new IdbRunStore(faults?.kv), import.meta.env.BASE_URL);
 // onnxruntime-web (wasm, ~25 MB) is fetched only when a web export is checked. One thread: the worker would
 // otherwise start a pool of its own workers for a check that decodes six tokens.
 engine.ort = async () => {
@@ -15,9 +19,13 @@ engine.ort = async () => {
 };
 serveEngine(self as unknown as PortLike, engine);
 
-// TEST-ONLY: a page opened with `?test-faults` names its worker so (client.ts), and the fault tests
-// (tests/e2e/faults.test.ts) then destroy the GPU device inside a step from Playwright's worker.evaluate, as a
-// driver reset would. Nothing in the studio calls it; without the query parameter it does not exist.
-if (self.name.includes('test-faults')) {
-  (self as unknown as { __testFaults: unknown }).__testFaults = { loseDeviceWithin: (submissions: number) => engine.loseDeviceWithin(submissions) };
+// TEST-ONLY: the fault tests (tests/e2e/faults.test.ts) reach these from Playwright's worker.evaluate: destroy the
+// GPU device inside a step, as a driver reset would; hold a checkpoint write at one of its stages while the tab
+// closes. Nothing in the studio calls them; without the query parameter they do not exist.
+if (faults) {
+  (self as unknown as { __testFaults: unknown }).__testFaults = {
+    loseDeviceWithin: (submissions: number) => engine.loseDeviceWithin(submissions),
+    holdSave: faults.holdSave,
+    digests: faults.digests,
+  };
 }

@@ -9,7 +9,8 @@ import path from 'node:path';
 import type { Page, Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCorpus, type CorpusCase } from '../../scripts/make-corpus.ts';
-import { dropFile, ensureBuild, launchBrowser, screenshot, startServer, watchErrors, type Browser, type Server } from './helpers.ts';
+import { SAVE_STAGES, type HeldSave, type RunDigests, type SaveStage } from '../../src/workers/test-faults.ts';
+import { dropFile, openStudio, screenshot, watchErrors, type Browser, type E2eStudio, type Server } from './helpers.ts';
 
 // The new device compiles every pipeline again: minutes on a loaded two-core SwiftShader.
 const FILE_BUDGET_MS = 1_200_000;
@@ -42,7 +43,7 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
   let browser: Browser;
   let page: Page;
   let errors: string[];
-  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  let studio: E2eStudio | undefined;
   const corpusDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cpo-e2e-corpus-'));
   const cases = new Map<string, CorpusCase>(makeCorpus(corpusDir).map((c) => [c.id, c]));
   const nav = (name: RegExp) => page.getByRole('navigation', { name: 'Studio steps' }).getByRole('button', { name });
@@ -51,23 +52,36 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
   const runHistory = (id: string) => page.evaluate((id) => (globalThis as unknown as { __studio: Studio }).__studio.engine.runHistory(id), id);
 
   beforeAll(async () => {
-    watchdog = setTimeout(() => void browser?.close(), FILE_BUDGET_MS);
-    server = await startServer(await ensureBuild());
-    browser = await launchBrowser();
-    page = browser.page;
-    errors = watchErrors(page);
+    ({ server, browser, page, errors } = studio = await openStudio(FILE_BUDGET_MS));
     await page.goto(`${server.url}?test-faults`);
     await page.getByTestId('gpu-facts').waitFor({ timeout: 30_000 });
+    await loadDemoModel();
+  }, 120_000);
+
+  async function loadDemoModel() {
     await nav(/^Model/).click();
     await page.getByRole('combobox', { name: 'Model', exact: true }).selectOption({ label: 'Tiny demo model' });
     await page.getByRole('button', { name: /^Load (model|again)$/ }).click();
     await page.getByRole('heading', { name: 'Loaded: Tiny demo model' }).waitFor({ timeout: 60_000 });
-  }, 120_000);
+  }
+
+  /** The demo dataset, unless it is what the page has loaded. */
+  async function loadDemoData() {
+    // The store, not the screen, says when the demo set is read: an earlier report stays on screen meanwhile,
+    // and Start pressed while it loads does nothing.
+    const data = () => page.evaluate(() => {
+      const s = (globalThis as unknown as { __studio: { store: { getState(): { dataStatus: string; dataInfo: { name: string } | null } } } }).__studio.store.getState();
+      return `${s.dataStatus} ${s.dataInfo?.name ?? ''}`;
+    });
+    if (!/^ready .*wmt22-preference/.test(await data())) {
+      await nav(/^Data/).click();
+      await page.getByRole('button', { name: 'Use the demo dataset' }).click();
+      await expect.poll(data, { timeout: 60_000 }).toMatch(/^ready .*wmt22-preference/);
+    }
+  }
 
   afterAll(async () => {
-    clearTimeout(watchdog);
-    await browser?.close();
-    await server?.close();
+    await studio?.close();
     fs.rmSync(corpusDir, { recursive: true, force: true });
   }, 20_000);
 
@@ -98,25 +112,15 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
     expect(errors).toEqual([]);
   }, 120_000);
 
-  /** Loads the demo dataset and starts a Quick try run of `maxSteps`, checkpointing every 2 steps. */
-  async function startRun(name: string, maxSteps: number) {
-    // The store, not the screen, says when the demo set is read: an earlier report stays on screen meanwhile,
-    // and Start pressed while it loads does nothing.
-    const data = () => page.evaluate(() => {
-      const s = (globalThis as unknown as { __studio: { store: { getState(): { dataStatus: string; dataInfo: { name: string } | null } } } }).__studio.store.getState();
-      return `${s.dataStatus} ${s.dataInfo?.name ?? ''}`;
-    });
-    if (!/^ready .*wmt22-preference/.test(await data())) {
-      await nav(/^Data/).click();
-      await page.getByRole('button', { name: 'Use the demo dataset' }).click();
-      await expect.poll(data, { timeout: 60_000 }).toMatch(/^ready .*wmt22-preference/);
-    }
+  /** Loads the demo dataset and starts a Quick try run of `maxSteps`, checkpointing every `every` steps. */
+  async function startRun(name: string, maxSteps: number, every = 2) {
+    await loadDemoData();
     await nav(/^Training/).click();
     await page.getByRole('radio', { name: /Quick try/ }).click();
     const field = (label: string) => page.getByRole('textbox', { name: label, exact: true });
     await field('Run name').fill(name);
     await field('Max steps').fill(String(maxSteps));
-    await field('Checkpoint every (steps)').fill('2');
+    await field('Checkpoint every (steps)').fill(String(every));
     await field('Max length (tokens)').fill('64');
     await field('Max prompt length (tokens)').fill('32');
     await expect.poll(() => page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(false);
@@ -153,16 +157,17 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
     await note.waitFor({ timeout: 60_000 });
     expect(await note.textContent()).toMatch(/^GPU device lost \(destroyed\).*; resuming automatically on a new device from its last checkpoint \(step \d+\)$/);
     await screenshot(page, 'faults-device-lost').catch(() => undefined); // an artifact, not a check: a loaded machine may time it out
-    await page.locator('.badge.phase-finished, .badge.phase-failed').first().waitFor({ timeout: 400_000 });
+    // After the last step the engine's end-of-run generation check decodes (compiled anew on the new device),
+    // holding the run lock: the page reads 'finishing' until it returns, and 'finished' only then.
+    await page.locator('.badge.phase-finishing, .badge.phase-failed').first().waitFor({ timeout: 400_000 });
+    await page.locator('.badge.phase-finished, .badge.phase-failed').first().waitFor({ timeout: 300_000 });
+    const lockHeld = () => page.evaluate(() => navigator.locks.query().then((q) => (q.held ?? []).some((l) => l.name === 'cpo-studio-run')));
+    expect(await lockHeld()).toBe(false);
     const r = await run();
     expect(r.phase, r.message ?? '').toBe('finished');
     expect(r.step).toBe(steps);
     const phases = await page.evaluate(() => (globalThis as unknown as { __phases: string[] }).__phases);
-    expect(phases.filter((p) => p !== 'idle' && p !== 'starting')).toEqual(['running', 'recovering', 'running', 'finished']);
-    // 'finished' shows before the engine's end-of-run generation check (decoding, compiled anew on the new
-    // device) returns; the run lock is held until then.
-    const lockHeld = () => page.evaluate(() => navigator.locks.query().then((q) => (q.held ?? []).some((l) => l.name === 'cpo-studio-run')));
-    await expect.poll(lockHeld, { timeout: 300_000, interval: 1000 }).toBe(false);
+    expect(phases.filter((p) => p !== 'idle' && p !== 'starting')).toEqual(['running', 'recovering', 'running', 'finishing', 'finished']);
     const history = await runHistory(r.runId!);
     expect(history.map((m) => m.step)).toEqual(Array.from({ length: steps }, (_, i) => i + 1));
     expect(errors).toEqual([]);
@@ -213,4 +218,79 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
     await cdp.send('Storage.overrideQuotaForOrigin', { origin });
     expect(errors).toEqual([]);
   }, 300_000);
+  /** The tab closed (its worker and any IndexedDB transaction in flight go with it) and opened again on the same profile. */
+  async function reopen() {
+    expect(errors).toEqual([]);
+    await page.close(); // no beforeunload: closed, not navigated away from
+    page = await browser.context.newPage();
+    errors = watchErrors(page);
+    await page.goto(`${server.url}?test-faults`);
+    await page.getByTestId('gpu-facts').waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.workers().some((w) => w.url().includes('engine')), { timeout: 15_000 }).toBe(true);
+  }
+  type Faults = { holdSave(stage: SaveStage, step: number): Promise<HeldSave>; digests(runId: string): Promise<RunDigests> };
+  const holdSave = (stage: SaveStage, step: number) => engineWorker().evaluate(([stage, step]) => (self as unknown as { __testFaults: Faults }).__testFaults.holdSave(stage, step), [stage, step] as const);
+  const digests = (runId: string) => engineWorker().evaluate((id) => (self as unknown as { __testFaults: Faults }).__testFaults.digests(id), runId);
+
+  it('the tab closed at each stage of a checkpoint write: the last complete checkpoint is listed and resumed bit-identically, nothing half-written is read', async () => {
+    // A checkpoint every step: the run's slot 0 holds step 0, slot 1 step 1, and step 2 goes into slot 0 (over
+    // step 0's). Every stage holds the write of step 2 and closes the tab there; every resume but the last's
+    // starts from step 1 again, so each writes the same step 2, which must hold the same tensors each time.
+    const W = 2;
+    const name = 'tab-closed';
+    let held = holdSave(SAVE_STAGES[0], W);
+    await startRun(name, 40, 1);
+    const runId = (await run()).runId!;
+    let tensorsAtW: string | null = null;
+    const t0 = Date.now();
+    const mark = (what: string) => console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s ${what}`);
+    for (const [i, stage] of SAVE_STAGES.entries()) {
+      const h = await held;
+      mark(`${stage} held`);
+      expect([h.stage, h.runId, h.step]).toEqual([stage, runId, W]);
+      expect([h.before.pointerStep, h.before.pointerSlot], stage).toEqual([W - 1, 1]);
+      tensorsAtW ??= h.savedTensors;
+      expect(h.savedTensors, `${stage}: the step ${W} a run resumed from step ${W - 1} writes`).toBe(tensorsAtW);
+      await reopen();
+      mark('reopened');
+
+      // What IndexedDB holds: what was there before the held put, plus that put only if it committed.
+      const expected: RunDigests = structuredClone(h.before);
+      if (stage === 'ckpt-after') expected.ckpt[0] = { file: h.written, tensors: h.savedTensors };
+      if (stage === 'run-after') Object.assign(expected, { run: h.written, pointerStep: W, pointerSlot: 0 });
+      expect(await digests(runId), stage).toEqual(expected);
+      const kept = stage === 'run-after' ? W : W - 1;
+
+      // Listed as interrupted at the last complete checkpoint, with that checkpoint's history.
+      await nav(/^Runs/).click();
+      const row = page.getByRole('row', { name: new RegExp(name) });
+      await row.waitFor({ timeout: 15_000 });
+      expect(await row.locator('.badge').textContent(), stage).toBe('Interrupted');
+      expect(await row.textContent(), stage).toContain(`checkpoint at step ${kept}`);
+      expect((await runHistory(runId)).map((m) => m.step), stage).toEqual(Array.from({ length: kept }, (_, k) => k + 1));
+
+      // Resume from it, with the next stage armed (after the last stage, a run from step W that goes on).
+      await loadDemoModel();
+      mark('model loaded');
+      await loadDemoData();
+      mark('data loaded');
+      if (i + 1 < SAVE_STAGES.length) held = holdSave(SAVE_STAGES[i + 1], W);
+      await nav(/^Runs/).click();
+      const resume = page.getByRole('button', { name: `Resume ${name}` });
+      await expect.poll(() => resume.isDisabled(), { timeout: 15_000 }).toBe(false);
+      await resume.click();
+      await expect.poll(async () => `${(await run()).runId} ${(await run()).phase}`, { timeout: 120_000 }).toBe(`${runId} running`);
+      mark('resumed');
+    }
+
+    // The last resume started from step W (the save that completed unannounced): it goes on and keeps its steps.
+    await expect.poll(async () => (await run()).lastCheckpoint?.step ?? 0, { timeout: 120_000, interval: 250 }).toBeGreaterThan(W);
+    await nav(/^Run(?!s)/).click();
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('.badge.phase-stopped').first().waitFor({ timeout: 60_000 });
+    const stopped = (await listRuns()).find((x) => x.id === runId)!;
+    expect(stopped.status).toBe('stopped');
+    expect((await runHistory(runId)).map((m) => m.step)).toEqual(Array.from({ length: stopped.step }, (_, k) => k + 1));
+    expect(errors).toEqual([]);
+  }, 600_000);
 });

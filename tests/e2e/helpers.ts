@@ -125,6 +125,42 @@ export async function launchBrowser(): Promise<Browser> {
   };
 }
 
+/** One e2e file's studio: its build served, Chromium on a fresh profile, the page's errors collected. */
+export interface E2eStudio {
+  server: Server;
+  browser: Browser;
+  page: Page;
+  errors: string[];
+  /** Closes the browser (the only thing that stops a shader that never returns) and the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the app's build (`fake`: the synthetic engine's) and opens it in Chromium, with a watchdog that closes
+ * the browser once the file has run `budgetMs` (`onOverBudget` says so first), so a hung GPU wait ends the file.
+ */
+export async function openStudio(budgetMs: number, opts: { fake?: boolean; onOverBudget?: () => void } = {}): Promise<E2eStudio> {
+  let browser: Browser | undefined;
+  let server: Server | undefined;
+  const watchdog = setTimeout(() => {
+    opts.onOverBudget?.();
+    void browser?.close();
+  }, budgetMs);
+  const close = async () => {
+    clearTimeout(watchdog);
+    await browser?.close();
+    await server?.close();
+  };
+  try {
+    server = await startServer(await ensureBuild({ fake: opts.fake }));
+    browser = await launchBrowser();
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { server, browser, page: browser.page, errors: watchErrors(browser.page), close };
+}
+
 /** Collects page errors and console errors, so a test can assert the page stayed clean. */
 export function watchErrors(page: Page): string[] {
   const errors: string[] = [];

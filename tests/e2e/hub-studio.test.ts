@@ -16,7 +16,7 @@ import { WEB_MODEL_FILES } from '../../src/onnx/web.ts';
 import { writeParquet } from '../data/parquet-writer.ts';
 import { startFakeHub, type FakeHub } from '../helpers/hub-server.ts';
 import { readZip } from '../ui/zip-reader.ts';
-import { ROOT, ensureBuild, launchBrowser, screenshot, startServer, watchErrors, type Browser, type Server } from './helpers.ts';
+import { ROOT, openStudio, screenshot, type E2eStudio, type Server } from './helpers.ts';
 
 const DOWNLOADS = path.join(ROOT, '.artifacts/downloads-hub');
 const TOKEN = 'hf_e2e_token';
@@ -32,7 +32,6 @@ const PARALLEL = Array.from({ length: 6 }, (_, i) => ({ src: `Guten Tag, Nummer 
 describe('studio: Hub datasets by id and the GGUF / ONNX downloads (real engine)', () => {
   let hub: FakeHub;
   let server: Server;
-  let browser: Browser;
   let page: Page;
   let errors: string[];
   const t0 = Date.now();
@@ -40,10 +39,9 @@ describe('studio: Hub datasets by id and the GGUF / ONNX downloads (real engine)
   const mark = (what: string) => (timings[what] = Math.round((Date.now() - t0) / 100) / 10);
   const nav = (name: RegExp) => page.getByRole('navigation', { name: 'Studio steps' }).getByRole('button', { name });
   const group = (name: string) => page.getByRole('group', { name });
-  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  let studio: E2eStudio | undefined;
 
   beforeAll(async () => {
-    watchdog = setTimeout(() => void browser?.close(), FILE_BUDGET_MS);
     const cols = ['prompt', 'chosen', 'rejected'].map(str);
     hub = await startFakeHub({
       'me/prefs': {
@@ -60,19 +58,14 @@ describe('studio: Hub datasets by id and the GGUF / ONNX downloads (real engine)
       },
       'me/parallel': { type: 'dataset', revisions: { 'refs/convert/parquet': { 'de-en/train/0000.parquet': writeParquet(['src', 'ref', 'lp'].map(str), PARALLEL) } } },
     });
-    server = await startServer(await ensureBuild());
+    ({ server, page, errors } = studio = await openStudio(FILE_BUDGET_MS));
     mark('built and served');
-    browser = await launchBrowser();
-    page = browser.page;
-    errors = watchErrors(page);
     fs.rmSync(DOWNLOADS, { recursive: true, force: true });
     fs.mkdirSync(DOWNLOADS, { recursive: true });
   }, 240_000);
 
   afterAll(async () => {
-    clearTimeout(watchdog);
-    await browser?.close();
-    await server?.close();
+    await studio?.close();
     await hub?.stop();
     console.log(`hub-studio timings (s since start): ${JSON.stringify(timings)}`);
   }, 20_000);
@@ -150,7 +143,8 @@ describe('studio: Hub datasets by id and the GGUF / ONNX downloads (real engine)
     await field('Max prompt length (tokens)').fill('48');
     await expect.poll(() => page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(false);
     await page.getByRole('button', { name: 'Start training' }).click();
-    await page.locator('.badge.phase-finished').first().waitFor({ timeout: 150_000 });
+    // 'Finished' once the end-of-run generation check is done too.
+    await page.locator('.badge.phase-finished').first().waitFor({ timeout: 210_000 });
     mark('run finished');
 
     await nav(/^Runs/).click();

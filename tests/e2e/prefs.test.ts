@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, dropFile, ensureBuild, launchBrowser, screenshot, startServer, watchErrors, type Browser, type Server } from './helpers.ts';
+import { ROOT, dropFile, openStudio, screenshot, type E2eStudio, type Server } from './helpers.ts';
 
 const WMT = path.resolve(ROOT, '../shared/data/wmt22/de-en.jsonl');
 const LINES = fs.readFileSync(WMT, 'utf8').split('\n').slice(0, 20).join('\n') + '\n';
@@ -15,26 +15,19 @@ const FILE_BUDGET_MS = 420_000;
 
 describe('Build from parallel data (real engine, SwiftShader WebGPU)', () => {
   let server: Server;
-  let browser: Browser;
   let page: Page;
   let errors: string[];
-  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  let studio: E2eStudio | undefined;
   const nav = (name: RegExp) => page.getByRole('navigation', { name: 'Studio steps' }).getByRole('button', { name });
   const field = (label: string) => page.getByRole('textbox', { name: label, exact: true });
   const built = () => page.getByRole('progressbar', { name: /^(Building|Paused|Built)/ });
 
   beforeAll(async () => {
-    watchdog = setTimeout(() => void browser?.close(), FILE_BUDGET_MS);
-    server = await startServer(await ensureBuild());
-    browser = await launchBrowser();
-    page = browser.page;
-    errors = watchErrors(page);
+    ({ server, page, errors } = studio = await openStudio(FILE_BUDGET_MS));
   }, 120_000);
 
   afterAll(async () => {
-    clearTimeout(watchdog);
-    await browser?.close();
-    await server?.close();
+    await studio?.close();
   }, 20_000);
 
   it('loads the tiny demo model and reads the parallel file', async () => {

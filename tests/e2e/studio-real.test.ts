@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readZip } from '../ui/zip-reader.ts';
-import { ROOT, dropFile, ensureBuild, launchBrowser, screenshot, startServer, watchErrors, type Browser, type Server } from './helpers.ts';
+import { ROOT, dropFile, openStudio, screenshot, type Browser, type E2eStudio, type Server } from './helpers.ts';
 
 const DEMO_DATA = path.join(ROOT, 'public/demo/wmt22-preference.jsonl');
 const TINY_CONFIG = JSON.parse(fs.readFileSync(path.join(ROOT, 'public/models/tiny/config.json'), 'utf8')) as Record<string, number>;
@@ -66,27 +66,19 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
     await expect.poll(() => page.locator('.progress').count(), { timeout: 30_000 }).toBe(0);
   }
 
-  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  let studio: E2eStudio | undefined;
 
   beforeAll(async () => {
-    watchdog = setTimeout(() => {
-      console.error(`studio-real: over its ${FILE_BUDGET_MS / 1000} s budget; closing the browser (timings so far: ${JSON.stringify(timings)})`);
-      void browser?.close();
-    }, FILE_BUDGET_MS);
-    server = await startServer(await ensureBuild());
+    ({ server, browser, page, errors } = studio = await openStudio(FILE_BUDGET_MS, {
+      onOverBudget: () => console.error(`studio-real: over its ${FILE_BUDGET_MS / 1000} s budget; closing the browser (timings so far: ${JSON.stringify(timings)})`),
+    }));
     mark('built and served');
-    browser = await launchBrowser();
-    page = browser.page;
-    errors = watchErrors(page);
     fs.rmSync(DOWNLOADS, { recursive: true, force: true });
     fs.mkdirSync(DOWNLOADS, { recursive: true });
   }, 90_000);
 
   afterAll(async () => {
-    clearTimeout(watchdog);
-    // Closing the browser is the only thing that stops a shader that never returns.
-    await browser?.close();
-    await server?.close();
+    await studio?.close();
     console.log(`studio-real timings (s since start): ${JSON.stringify(timings)}`);
     fs.mkdirSync(path.join(ROOT, '.artifacts'), { recursive: true });
     fs.writeFileSync(path.join(ROOT, '.artifacts/e2e-real-timings.json'), JSON.stringify(timings, null, 2));
@@ -241,7 +233,8 @@ describe('real engine (production build, SwiftShader WebGPU)', () => {
     await expect.poll(() => page.locator('#chart-loss-desc').textContent(), { timeout: 30_000 }).toMatch(new RegExp(`${pausedStep} points? up to step ${pausedStep}`));
     await page.locator('.badge.phase-running').first().waitFor({ timeout: 60_000 });
     mark('resumed');
-    await page.locator('.badge.phase-finished, .badge.phase-failed').first().waitFor({ timeout: 120_000 });
+    // 'Finished' once the end-of-run generation check is done too (the page reads 'finishing' meanwhile).
+    await page.locator('.badge.phase-finished, .badge.phase-failed').first().waitFor({ timeout: 180_000 });
     const message = await page.locator('#progress-h ~ .note, .card .note').allTextContents();
     expect(await page.locator('.badge.phase-finished').count(), message.join(' | ')).toBe(1);
     expect(await progressNow()).toBe(RUN.maxSteps);

@@ -176,6 +176,23 @@ describe('the IndexedDB store failing at each stage keeps the previous checkpoin
     });
   }
 
+  it("a checkpoint no run points to (the tab closed in a run's first save, before its pointer) is never listed or loaded, and its space is returned once it is old", async () => {
+    const kv = memoryKv();
+    const store = new IdbRunStore(kv);
+    await store.save('r1', ckpt(2), state(2));
+    // r2's first save: its slot committed, its pointer never written.
+    kv.data.set('ckpt:r2:0', ckpt(0, { runId: 'r2', savedAt: Date.now() }));
+    expect((await store.list()).map((s) => s.runId)).toEqual(['r1']);
+    expect(await store.load('r2')).toBeNull();
+    // Young: a save may be about to write its pointer, so it stays.
+    expect(kv.data.has('ckpt:r2:0')).toBe(true);
+    kv.data.set('ckpt:r2:0', ckpt(0, { runId: 'r2', savedAt: Date.now() - 11 * 60_000 }));
+    kv.data.set('ckpt:r3:1', new Uint8Array([1, 2, 3])); // unreadable, and no run of its own
+    expect((await store.list()).map((s) => s.runId)).toEqual(['r1']);
+    expect([...kv.data.keys()].sort()).toEqual(['ckpt:r1:0', 'run:r1']);
+    expect((await store.load('r1'))!.state.step).toBe(2);
+  });
+
   it('a damaged current slot falls back to the checkpoint before it, saying so', async () => {
     const kv = memoryKv();
     const store = new IdbRunStore(kv);
@@ -185,5 +202,16 @@ describe('the IndexedDB store failing at each stage keeps the previous checkpoin
     const back = await store.load('r1');
     expect(back!.state.step).toBe(2);
     expect(store.lastLoadWarning).toMatch(/run r1.*resuming from the checkpoint before it \(step 2\)/);
+  });
+
+  it('a damaged current slot beside a later checkpoint its pointer never reached (the tab closed between the puts) says so', async () => {
+    const kv = memoryKv();
+    const store = new IdbRunStore(kv);
+    await store.save('r1', ckpt(2), state(2));
+    await store.save('r1', ckpt(4), state(4));
+    kv.data.set('ckpt:r1:0', ckpt(6)); // step 6's slot committed, its pointer not
+    kv.data.set('ckpt:r1:1', ckpt(4).subarray(0, 60));
+    expect((await store.load('r1'))!.state.step).toBe(6);
+    expect(store.lastLoadWarning).toMatch(/run r1.*resuming from a later complete checkpoint the run never pointed to \(step 6\)/);
   });
 });

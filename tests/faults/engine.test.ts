@@ -67,6 +67,25 @@ describe('LocalEngine and a lost device', () => {
     expect(got.state.history.map((m) => m.loss)).toEqual(want.state.history.map((m) => m.loss));
   }, 600_000);
 
+  it('paused while it recovers: the pause waits for the new device, and the run pauses there before its next step, saved at its checkpoint', async () => {
+    const events: RunEvent[] = [];
+    let armed = false;
+    const rec = await engine.train(cfg, (e) => {
+      events.push(e);
+      if (e.type === 'checkpoint' && e.step === 2 && !armed) {
+        armed = true;
+        destroyWithin(2);
+      }
+      // Clicked while the page reads 'Recovering': no run object exists to take it until the new device is up.
+      if (e.type === 'status' && e.status === 'recovering') void engine.pause();
+    });
+    expect(statuses(events)).toEqual(['running', 'recovering', 'running', 'paused']);
+    expect(rec).toMatchObject({ status: 'paused', step: 2 });
+    expect(events.flatMap((e) => (e.type === 'step' ? [e.metrics.step] : []))).toEqual([1, 2]);
+    const stored = (await store.list()).find((s) => s.runId === rec.id)!;
+    expect([stored.status, stored.step]).toEqual(['paused', 2]);
+  }, 600_000);
+
   it('lost again past its retries (the CLI: 1): gives up naming the checkpoint, with no failed status before the notice', async () => {
     engine.deviceLossResumes = 1;
     const events: RunEvent[] = [];

@@ -3,18 +3,18 @@ import type { AdapterFiles } from '../../src/engine/types.ts';
 import { SeriesStore } from '../../src/ui/lib/series.ts';
 import { LOCK_HELD_MESSAGE } from '../../src/ui/lib/runlock.ts';
 import { createStudioStore } from '../../src/ui/store/index.ts';
-import { listedStatus, startBlockers, unfinishedRuns } from '../../src/ui/store/selectors.ts';
-import { COMPILING_MESSAGE, uniqueRunName } from '../../src/ui/store/training.ts';
+import { isActive, listedStatus, startBlockers, unfinishedRuns } from '../../src/ui/store/selectors.ts';
+import { COMPILING_MESSAGE, FINISHING_MESSAGE, PAUSE_RECOVERING_MESSAGE, STOP_RECOVERING_MESSAGE, uniqueRunName } from '../../src/ui/store/training.ts';
 import { FakeEngine } from './fake-engine.ts';
 
 const jsonl = (n: number) =>
   Object.assign(new Blob([Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: `p ${i}`, chosen: `good ${i}`, rejected: `bad ${i}` })).join('\n')]), { name: 'prefs.jsonl' });
 
-function setup(opts: { stepMs?: number; locks?: LockManager; translate?: boolean } = {}) {
+function setup(opts: { stepMs?: number; locks?: LockManager; translate?: boolean; engine?: FakeEngine } = {}) {
   const series = new SeriesStore();
   const saved: AdapterFiles[] = [];
   const store = createStudioStore({
-    engine: new FakeEngine({ stepMs: opts.stepMs ?? 2, loadMs: 5, translate: opts.translate }),
+    engine: opts.engine ?? new FakeEngine({ stepMs: opts.stepMs ?? 2, loadMs: 5, translate: opts.translate }),
     series,
     locks: opts.locks,
     progressIntervalMs: 250,
@@ -139,6 +139,70 @@ describe('studio store', () => {
     expect(rec.status).toBe('stopped');
     expect(listedStatus(store.getState(), rec)).toBe('stopped');
     expect(unfinishedRuns(store.getState())).toEqual([]);
+  });
+
+  it("reads 'finishing' (not 'Finished') while the engine's end-of-run check holds the run, and 'finished' once train() returns", async () => {
+    const engine = new FakeEngine({ stepMs: 2, loadMs: 5 });
+    // The real engine says 'finished' when the last step is saved, then decodes its generation check.
+    let release!: () => void;
+    const checked = new Promise<void>((r) => (release = r));
+    const train = engine.train.bind(engine);
+    engine.train = async (...a) => {
+      const rec = await train(...a);
+      await checked;
+      return rec;
+    };
+    const { store } = setup({ engine });
+    await store.getState().loadModel();
+    await store.getState().setDataFile(jsonl(20));
+    store.getState().setField('maxSteps', '3');
+    const training = store.getState().startTraining();
+    await expect.poll(() => store.getState().run.phase).toBe('finishing');
+    expect(store.getState().run.message).toBe(FINISHING_MESSAGE);
+    expect(isActive('finishing')).toBe(true); // Start stays blocked, leaving the page warns
+    await store.getState().stop(); // nothing left to stop
+    expect(store.getState().run.pending).toBeNull();
+    release();
+    await training;
+    expect(store.getState().run).toMatchObject({ phase: 'finished', step: 3, message: null });
+  });
+
+  it('a pause or stop clicked while the run recovers from a lost GPU is sent to the engine and stays pending until it applies', async () => {
+    for (const action of ['pause', 'stop'] as const) {
+      const engine = new FakeEngine({ stepMs: 5, loadMs: 5 });
+      let back!: () => void;
+      const reopened = new Promise<void>((r) => (back = r));
+      const asked: string[] = [];
+      for (const m of ['pause', 'stop'] as const) {
+        const f = engine[m].bind(engine);
+        engine[m] = async () => (asked.push(m), f());
+      }
+      // As the real engine: a 'recovering' notice, a new device, then the run starts again (and the request,
+      // kept by the engine, applies before its first step: tests/faults/engine.test.ts).
+      const train = engine.train.bind(engine);
+      engine.train = async (config, onEvent, id) => {
+        onEvent({ type: 'status', runId: 'run-000', status: 'recovering', message: 'GPU device lost (destroyed); resuming automatically on a new device from its last checkpoint (step 2)' });
+        await reopened;
+        const rec = train(config, onEvent, id);
+        await engine[action]();
+        return rec;
+      };
+      const { store } = setup({ engine });
+      await store.getState().loadModel();
+      await store.getState().setDataFile(jsonl(20));
+      store.getState().setField('maxSteps', '400');
+      const training = store.getState().startTraining();
+      await expect.poll(() => store.getState().run.phase).toBe('recovering');
+      await store.getState()[action]();
+      expect(asked).toEqual([action]);
+      expect(store.getState().run).toMatchObject({ phase: 'recovering', pending: action, message: action === 'pause' ? PAUSE_RECOVERING_MESSAGE : STOP_RECOVERING_MESSAGE });
+      back();
+      // Back on the new device, before the engine has applied it: still pending, still said.
+      await expect.poll(() => store.getState().run.phase).toBe('running');
+      expect(store.getState().run).toMatchObject({ pending: action, message: action === 'pause' ? PAUSE_RECOVERING_MESSAGE : STOP_RECOVERING_MESSAGE });
+      await training;
+      expect(store.getState().run).toMatchObject({ phase: action === 'pause' ? 'paused' : 'stopped', pending: null });
+    }
   });
 
   it('names a new run apart from stored ones, and keeps the end-of-run results and samples', async () => {

@@ -53,8 +53,10 @@ const loopWg = (invocations: number) => (invocations <= 256 ? 4 : 16);
 const fwdRows = (D: number, Tq: number) => Math.min(D > 64 ? 2 : 8, 2 ** Math.floor(Math.log2(Math.max(1, Tq))));
 // DQ_DS's rows per invocation: 8 measured only ~1.05x over 4, not worth the compile.
 const dqRows = (D: number) => (D > 64 ? 2 : 4);
-// DKDV's keys per invocation (see attention.wgsl). Wider heads keep 2, for the compile time.
-const dkdvKeys = (D: number) => (D > 64 ? 2 : 4);
+// DKDV's keys per invocation (see attention.wgsl): 4 only below D = 64. At D = 64, 2 keys measured (SwiftShader, two
+// alternations, T 64 and 256, H 14/2) the backward's compile at 2.0-7.7 s instead of 17-21 s, and its run time no
+// worse (T 64: 15.5-16.1 ms vs 20.7-23.9; T 256: 223 ms vs 202-217): 4 keys x k, v, dk, dv slices of 64 spill.
+const dkdvKeys = (D: number) => (D >= 64 ? 2 : 4);
 // Threads per row in the tiled kernels; each holds D/TPR accumulator values.
 const TPR = 4;
 

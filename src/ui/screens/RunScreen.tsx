@@ -58,13 +58,13 @@ function Controls() {
       <div className="controls" role="group" aria-label="Run controls">
         {/* While a run is paused, resuming it is the likely next step, not starting another. */}
         <StartButton secondary={paused} />
-        <button type="button" className="secondary" disabled={phase !== 'running' || !!pending} onClick={() => void pause()}>
+        <button type="button" className="secondary" disabled={(phase !== 'running' && phase !== 'recovering') || !!pending} onClick={() => void pause()}>
           {pending === 'pause' ? 'Pausing…' : 'Pause'}
         </button>
         <button type="button" className={paused ? 'primary' : 'secondary'} disabled={!paused} onClick={() => void resume()}>
           Resume
         </button>
-        <button type="button" className="danger" disabled={!(active || paused) || pending === 'stop'} onClick={() => void stop()}>
+        <button type="button" className="danger" disabled={!(active || paused) || phase === 'finishing' || pending === 'stop'} onClick={() => void stop()}>
           {pending === 'stop' ? 'Stopping…' : 'Stop'}
         </button>
       </div>

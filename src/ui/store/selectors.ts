@@ -13,7 +13,7 @@ export function sameLengths(a: DataLengths | null, b: DataLengths): boolean {
 }
 
 export function isActive(phase: RunPhase): boolean {
-  return phase === 'starting' || phase === 'running' || phase === 'recovering';
+  return phase === 'starting' || phase === 'running' || phase === 'recovering' || phase === 'finishing';
 }
 
 /** Why Start is disabled, in words; empty when a run can start. */

@@ -198,7 +198,8 @@ export interface RunsSlice {
 }
 
 // training.ts
-export type RunPhase = 'idle' | 'starting' | RunStatus;
+/** 'finishing': the engine said 'finished', and its end-of-run generation check still decodes (the run lock held). */
+export type RunPhase = 'idle' | 'starting' | 'finishing' | RunStatus;
 /** How a stored run reads in the list: 'interrupted' is a run stored as running that no page is training. */
 export type ListedStatus = RunPhase | 'interrupted';
 

@@ -33,6 +33,7 @@ export const PHASE_WORDS: Record<ListedStatus, string> = {
   starting: 'Starting…',
   running: 'Training',
   recovering: 'Recovering (GPU lost)',
+  finishing: 'Checking translations…',
   paused: 'Paused',
   stopped: 'Stopped',
   interrupted: 'Interrupted',
@@ -43,6 +44,9 @@ export const PHASE_WORDS: Record<ListedStatus, string> = {
 /** What a new run does before its first step, said while it happens (13 s on SwiftShader with no word before). */
 export const STARTING_MESSAGE = 'Preparing the first step: tokenized pairs to the GPU, then compiling the GPU shaders (the first step takes longest).';
 export const COMPILING_MESSAGE = 'Running the first step: the GPU shaders are compiled as they are first used (about 10 s on a software GPU, once per page).';
+export const PAUSE_RECOVERING_MESSAGE = 'Pausing once the run is back on a new GPU device, before its next step (it is saved at its last checkpoint)…';
+export const STOP_RECOVERING_MESSAGE = 'Stopping once the run is back on a new GPU device, before its next step (it is saved at its last checkpoint)…';
+export const FINISHING_MESSAGE = 'Training is done; the end-of-run check now translates held-out prompts with and without the adapter (chrF, BLEU). The results appear when it is done.';
 export const RESUMING_MESSAGE = 'Loading the checkpoint (LoRA weights and optimizer state), then compiling the GPU shaders for the next step…';
 
 /** `name`, or `name-2`, `name-3`… when a stored run already has it. */
@@ -68,6 +72,8 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
   }, deps.progressIntervalMs ?? 250);
 
   const patchRun = (patch: Partial<RunView>) => set((s) => ({ run: { ...s.run, ...patch } }));
+  /** The engine's message with its 'finished' status, shown once train() has returned. */
+  let finishedMessage: string | null = null;
 
   const onEvent = (e: RunEvent) => {
     switch (e.type) {
@@ -75,7 +81,8 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
         meter.current.resetClock();
         progress.cancel();
         pendingRef.current = {};
-        patchRun({ runId: e.runId, phase: 'running', step: e.step, totalSteps: e.totalSteps, message: COMPILING_MESSAGE });
+        // A pause or stop asked for while the run recovered keeps its note: it applies before the first step.
+        patchRun({ runId: e.runId, phase: 'running', step: e.step, totalSteps: e.totalSteps, message: get().run.pending ? get().run.message : COMPILING_MESSAGE });
         break;
       case 'step':
         deps.series.appendMetrics(e.metrics);
@@ -100,8 +107,16 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
         break;
       case 'status':
         progress.flush();
+        if (e.status === 'finished') {
+          // train() has not returned yet: the engine's generation check runs after this (minutes on a software
+          // GPU), holding the run lock. 'finished' shows once train() returns, with the engine's own message.
+          finishedMessage = e.message ?? null;
+          patchRun({ phase: 'finishing', message: e.message ? `${e.message} ${FINISHING_MESSAGE}` : FINISHING_MESSAGE, etaMs: undefined, pending: null });
+          break;
+        }
         // 'running' without a message follows 'started' at once: it keeps the note of what the first step waits for.
-        patchRun({ phase: e.status, message: e.message ?? (e.status === 'running' ? get().run.message : null), ...(e.status === 'running' ? {} : { etaMs: undefined, pending: null }) });
+        // A pause or stop asked for stays pending through a device-loss recovery (the engine applies it after).
+        patchRun({ phase: e.status, message: e.message ?? (e.status === 'running' ? get().run.message : null), ...(e.status === 'running' ? {} : { etaMs: undefined, pending: e.status === 'recovering' ? get().run.pending : null }) });
         break;
     }
   };
@@ -185,7 +200,8 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
         }
         progress.flush();
         const rec = res.value;
-        patchRun({ runId: rec.id, phase: rec.status, step: rec.step, totalSteps: rec.totalSteps, etaMs: undefined, ...(rec.lastMetrics ? { lastMetrics: rec.lastMetrics } : {}) });
+        const wasFinishing = get().run.phase === 'finishing';
+        patchRun({ runId: rec.id, phase: rec.status, step: rec.step, totalSteps: rec.totalSteps, etaMs: undefined, ...(rec.lastMetrics ? { lastMetrics: rec.lastMetrics } : {}), ...(wasFinishing ? { message: finishedMessage } : {}) });
       } catch (e) {
         progress.flush();
         // Refused before the engine started: the run is as it was (a resumed one stays paused).
@@ -196,9 +212,11 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
       }
     },
     async pause() {
-      if (get().run.phase !== 'running' || get().run.pending) return;
-      // The engine pauses between steps (seconds on a big model): say so at once.
-      patchRun({ pending: 'pause', message: 'Pausing after the current step, then saving a checkpoint…' });
+      const { phase, pending } = get().run;
+      if ((phase !== 'running' && phase !== 'recovering') || pending) return;
+      // The engine pauses between steps (seconds on a big model): say so at once. A recovering run (a lost GPU)
+      // is paused once it is back on the new device, before its next step.
+      patchRun({ pending: 'pause', message: phase === 'recovering' ? PAUSE_RECOVERING_MESSAGE : 'Pausing after the current step, then saving a checkpoint…' });
       await deps.engine.pause().catch((e) => patchRun({ pending: null, message: `Pause failed: ${errorMessage(e)}` }));
     },
     async resume() {
@@ -227,8 +245,9 @@ export const createTrainingSlice: SliceCreator<TrainingSlice> = (deps) => (set, 
         await get().refreshRuns();
         return;
       }
-      if (!isActive(run.phase) || run.pending === 'stop') return;
-      patchRun({ pending: 'stop', message: 'Stopping after the current step, then saving a checkpoint…' });
+      // A finishing run has no steps left to stop: its generation check ends on its own.
+      if (!isActive(run.phase) || run.phase === 'finishing' || run.pending === 'stop') return;
+      patchRun({ pending: 'stop', message: run.phase === 'recovering' ? STOP_RECOVERING_MESSAGE : 'Stopping after the current step, then saving a checkpoint…' });
       await deps.engine.stop().catch((e) => patchRun({ pending: null, message: `Stop failed: ${errorMessage(e)}` }));
     },
   };
