@@ -104,11 +104,12 @@ export function modelStepPipelines(ctx: GpuContext, cfg: ModelConfig, quant: Qua
     embedTokens(rec, model, b, b, M, b);
     for (let l = 0; l < c.L; l++) layerForward(rec, pass, l, b, b);
     rmsnormForward(rec, b, b, b, model.finalNorm, M, c.C, c.eps);
-    outputHeadForward(rec, b, b, b, b, b, b, model.lmHead, dims.S);
+    const training = plan.backward && !!lora;
+    outputHeadForward(rec, b, b, b, b, b, b, model.lmHead, dims.S, training ? b : undefined);
     segmentSum(rec, b, b, b, b, dims.segs ?? dims.nSeq);
-    if (!plan.backward || !lora) return;
+    if (!training) return;
     // ... its backward ...
-    outputHeadBackward(rec, b, b, b, b, b, b, model.lmHead, dims.S);
+    outputHeadBackward(rec, b, b, b, b, dims.S, c.C);
     rmsnormBackward(rec, b, b, b, model.finalNorm, b, M, c.C, false);
     for (let l = c.L - 1; l >= 0; l--) {
       layerForward(rec, pass, l, b, null);

@@ -9,16 +9,18 @@ import type { GpuContext } from '../gpu/context.ts';
 export interface HeadTuning {
   /** Threads per workgroup in the partial passes. */
   wg: number;
-  /** Positions per workgroup in the forward. */
+  /** Positions per workgroup in the forward-only pass (logits tile rows). */
   sbFwd: number;
-  /** Vocab rows per thread in the forward's logits tile: 4 or 8 (the backward always takes 4). */
+  /** Vocab rows per thread in the forward-only logits tile: 4 or 8 (the training forward always takes 4). */
   vptFwd: 4 | 8;
-  /** Upper bound on (positions per workgroup) x (vec4 columns per thread) in the backward accumulator. */
-  bwdTile: number;
-  /** Backward workgroups to aim for: vocab splits are added until rowBlocks * splits reaches it. */
-  bwdTarget: number;
-  /** Cap on the backward partial buffer, (splits, S, C) f32. */
-  bwdScratchBytes: number;
+  /** Vocab rows per thread in the training forward's logits tile: 4 or 8. */
+  vptGrad: 4 | 8;
+  /** Upper bound on (positions per workgroup) x (vec4 columns per thread) in the training forward's Σ softmax·W accumulator. */
+  gradTile: number;
+  /** Training-forward workgroups to aim for: vocab splits are added until rowBlocks * splits reaches it. */
+  gradTarget: number;
+  /** Cap on the training forward's partial buffer, (splits, S, C) f32. */
+  gradScratchBytes: number;
 }
 
 export interface KernelEnv {

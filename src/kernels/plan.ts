@@ -102,10 +102,10 @@ export function stepPipelines(ctx: GpuContext, s: StepShape): PipelineSpec[] {
     ropeForward(rec, buf, buf, M, s.T, s.H, s.D);
     attentionForward(rec, buf, buf, buf, buf, buf, buf, attn);
     swigluForward(rec, buf, buf, buf, M * s.F);
-    outputHeadForward(rec, buf, buf, buf, buf, buf, buf, weight(s.head, s.V, s.C), s.S);
+    outputHeadForward(rec, buf, buf, buf, buf, buf, buf, weight(s.head, s.V, s.C), s.S, backward ? buf : undefined);
     segmentSum(rec, buf, buf, buf, buf, s.nSeq);
     if (!backward) return;
-    outputHeadBackward(rec, buf, buf, buf, buf, buf, buf, weight(s.head, s.V, s.C), s.S);
+    outputHeadBackward(rec, buf, buf, buf, buf, s.S, s.C);
     rmsnormBackward(rec, buf, buf, buf, buf, buf, M, s.C, false);
     rmsnormBackward(rec, buf, buf, buf, buf, buf, M, s.C, true);
     for (const p of PROJ) projectBackward(p, p === 'up_proj' || p === 'k_proj' || p === 'v_proj');

@@ -89,7 +89,8 @@ export class Transformer {
     const pass = this.pass();
     for (let l = 0; l < c.L; l++) layerForward(rec, pass, l, ws.acts[l], ws.acts[l + 1]);
     rmsnormForward(rec, b.hN, b.rstdF, ws.acts[c.L], model.finalNorm, batch.M, c.C, c.eps);
-    outputHeadForward(rec, b.logp, b.lseHead, b.logitSum, b.hN, b.rows, b.labels, model.lmHead, batch.S);
+    // Training leaves ∂logp/∂h in headDir (twice the head's forward flops; the backward then only scales it).
+    outputHeadForward(rec, b.logp, b.lseHead, b.logitSum, b.hN, b.rows, b.labels, model.lmHead, batch.S, willBackward ? b.headDir : undefined);
     segmentSum(rec, b.seqSums, b.seqMeans, b.logp, b.offsets, batch.nSeq);
     segmentSum(rec, b.seqLogitSums, b.seqLogitMeans, b.logitSum, b.offsets, batch.nSeq);
     await rec.submit();
@@ -112,7 +113,7 @@ export class Transformer {
     ctx.write(b.dlogp, dlogp);
     const rec = ctx.recorder();
     rec.clear(b.dhN, 0, batch.M * c.C * 4);
-    outputHeadBackward(rec, b.dhN, b.dlogp, b.hN, b.rows, b.labels, b.lseHead, model.lmHead, batch.S);
+    outputHeadBackward(rec, b.dhN, b.dlogp, b.rows, b.headDir, batch.S, c.C);
     rmsnormBackward(rec, b.dres, b.dhN, ws.acts[c.L], model.finalNorm, b.rstdF, batch.M, c.C, false);
     const pass = this.pass();
     const grads = this.grads();

@@ -77,6 +77,7 @@ export function workspaceLayout(c: WorkspaceShape, d: Dims, backward: boolean, a
   if (backward) {
     Object.assign(sizes, {
       dlogp: S * f,
+      headDir: S * c.C * f, // (S, C) ∂logp/∂h from the training forward's output head
       dres: M * c.C * f,
       dxn: M * c.C * f,
       datt: M * QD * f,

@@ -200,9 +200,10 @@ export function planStep(x: PlanInput): MemoryPlan {
 
   // ---- the kernels' scratch: the head's partials, and the dropped LoRA input growing through a layer's projections
   const head = headScratchBytes(ctx, { K: m.C, parts: splitRows(m.V, bytesPerRow(types.embed, m.C), binding) }, S, true);
-  let scratchBytes = alloc(head.forward) + alloc(head.backward);
+  // The forward-only pass's (eval, a reference pass) and the training forward's (with Σ softmax·W) partials.
+  let scratchBytes = alloc(head.forward) + alloc(head.grad);
   note(alloc(head.forward), 'output head partials');
-  note(alloc(head.backward), 'output head gradient partials');
+  note(alloc(head.grad), 'output head training partials');
   if (x.lora.dropout > 0) {
     // scratchBuffer replaces a too-small buffer without freeing the old one (a pending recorder may use it).
     let size = 0;

@@ -23,7 +23,8 @@ describe('output head', () => {
     const labels = Uint32Array.from({ length: S }, () => rng.int(V));
     const dlogp = toF64(rng.randn(S));
     const f = (x: Float64Array) => dot(dlogp, outputHeadForwardRef(x, rows, labels, W, V, C).logp);
-    checkRefGrad('dh', f, h, outputHeadBackwardRef(dlogp, h, rows, labels, W, M, V, C));
+    const { dir } = outputHeadForwardRef(h, rows, labels, W, V, C, true);
+    checkRefGrad('dh', f, h, outputHeadBackwardRef(dlogp, rows, dir, M, C));
   });
 
   // [S, V, C, type, rows per part (0: one part)]; parts are deliberately not multiples of the chunk.
@@ -35,21 +36,25 @@ describe('output head', () => {
   }
   cases.push([20, 2053, 64, 'q8_0', 777]);
 
-  // The two tuning sets, and odd tilings: several chunks per backward split, positions per workgroup not dividing
-  // S, small chunks. odd2: two groups of 8 columns per thread in the backward, the second only partly used
-  // (C/8 = 12 < 2 * 8). vpt4: the forward's 4-row logits tile (the GPU tuning's) on the f32 and f16 paths, which
-  // 'gpu' does not run.
+  // The two tuning sets, and odd tilings: several chunks per training-forward split (the online softmax rescales
+  // its Σ exp·W accumulators from chunk to chunk), positions per workgroup not dividing S, small chunks. odd2: two
+  // groups of 8 columns per thread in the Σ softmax·W accumulator, the second only partly used (C/8 = 12 < 2 * 8).
+  // vpt4: the forward's 4-row logits tile (the GPU tuning's) on the f32 and f16 paths, which 'gpu' does not run.
+  // The training forward takes at most as many threads as C has groups of 8 columns: C 36 and 64 run it narrower.
   const variants: Record<string, EnvPatch> = {
     cpu: { head: { variant: 'cpu', tuning: {} } },
     gpu: { head: { variant: 'gpu', tuning: {} } },
-    odd: { head: { variant: 'cpu', tuning: { wg: 32, sbFwd: 5, bwdTile: 3, bwdTarget: 2 } } },
-    odd2: { head: { variant: 'cpu', tuning: { wg: 8, sbFwd: 3, bwdTile: 4, bwdTarget: 3 } } },
+    odd: { head: { variant: 'cpu', tuning: { wg: 32, sbFwd: 5, gradTile: 3, gradTarget: 2 } } },
+    odd2: { head: { variant: 'cpu', tuning: { wg: 8, sbFwd: 3, gradTile: 4, gradTarget: 3 } } },
     vpt4: { head: { variant: 'cpu', tuning: { vptFwd: 4 } } },
+    // The training forward's 8-row logits tile (its second weight matrix), over several chunks per split.
+    vpt8: { head: { variant: 'cpu', tuning: { vptGrad: 8, gradTarget: 2 } } },
   };
   // The other tunings only change tile and split counts: a few shapes are enough to cover them.
   const runs = (variant: string, S: number, C: number, type: WeightType) =>
     variant === 'cpu' || (variant === 'gpu' && type === 'q4_0' && S !== 1) || (variant === 'odd' && type === 'q8_0' && S >= 20)
-    || (variant === 'odd2' && type === 'q4_0' && C === 96) || (variant === 'vpt4' && (type === 'f32' || type === 'f16') && S === 7);
+    || (variant === 'odd2' && type === 'q4_0' && C === 96) || (variant === 'vpt4' && (type === 'f32' || type === 'f16') && S === 7)
+    || (variant === 'vpt8' && S === 33 && (type === 'f32' || type === 'q4_0'));
 
   for (const [S, V, C, type, partRows] of cases) {
     const forced = Object.fromEntries(Object.entries(variants).filter(([v]) => runs(v, S, C, type)));
@@ -66,28 +71,33 @@ describe('output head', () => {
       // Labels at both ends of the vocabulary and of each part exercise the chunk masks.
       const labels = Uint32Array.from({ length: S }, (_, s) => (s === 0 ? V - 1 : s === 1 ? 0 : rng.int(V)));
       const dlogp = rng.randn(S);
-      const ref = outputHeadForwardRef(h, rows, labels, W, V, C);
+      const ref = outputHeadForwardRef(h, rows, labels, W, V, C, true);
       const inRows = new Set(rows);
+      // The same statistics from the forward-only pass (…1) and the training forward (…2), which also leaves dir.
+      const stats = { ref: ref.lse, atol: 1e-5, rtol: 1e-5 };
+      const logps = { ref: ref.logp, atol: 1e-5, rtol: 1e-5 };
+      // Σ over V logits of O(1) cancels: the error scales with Σ|logit|, not with the result.
+      const sums = { ref: ref.logitSum, atol: 2e-3, rtol: 1e-4 };
       try {
         await checkOp({
           inputs: { h, rows, labels, dlogp },
-          outputs: { logp: S, lse: S, logitSum: S, dh: M * C },
+          outputs: { logp1: S, lse1: S, logitSum1: S, logp2: S, lse2: S, logitSum2: S, dir: S * C, dh: M * C },
           run: (rec, b) => {
-            outputHeadForward(rec, b.logp, b.lse, b.logitSum, b.h, b.rows, b.labels, w, S);
-            outputHeadBackward(rec, b.dh, b.dlogp, b.h, b.rows, b.labels, b.lse, w, S);
+            outputHeadForward(rec, b.logp1, b.lse1, b.logitSum1, b.h, b.rows, b.labels, w, S);
+            outputHeadForward(rec, b.logp2, b.lse2, b.logitSum2, b.h, b.rows, b.labels, w, S, b.dir);
+            outputHeadBackward(rec, b.dh, b.dlogp, b.rows, b.dir, S, C);
           },
           want: {
-            lse: { ref: ref.lse, atol: 1e-5, rtol: 1e-5 },
-            logp: { ref: ref.logp, atol: 1e-5, rtol: 1e-5 },
-            // Σ over V logits of O(1) cancels: the error scales with Σ|logit|, not with the result.
-            logitSum: { ref: ref.logitSum, atol: 2e-3, rtol: 1e-4 },
+            lse1: stats, logp1: logps, logitSum1: sums, lse2: stats, logp2: logps, logitSum2: sums,
+            dir: { ref: ref.dir, atol: 1e-5, rtol: 1e-4 },
             // Rows not picked get no gradient and must not be written at all.
-            dh: { ref: outputHeadBackwardRef(dlogp, h, rows, labels, W, M, V, C), atol: 1e-5, rtol: 1e-4, untouched: (i) => !inRows.has(Math.floor(i / C)) },
+            dh: { ref: outputHeadBackwardRef(dlogp, rows, ref.dir, M, C), atol: 1e-5, rtol: 1e-4, untouched: (i) => !inRows.has(Math.floor(i / C)) },
           },
         });
       } finally {
         releaseWeight(ctx, w);
       }
-    });
+      // A type's first case compiles its pipelines: over a minute on a busy 2-core SwiftShader.
+    }, 300_000);
   }
 });

@@ -8,13 +8,14 @@ import { block, range, unroll, unroll2 } from '../unroll.ts';
 import src from './head.wgsl?raw';
 
 export type HeadPartDefines = {
-  FORWARD: boolean;
+  /** 'fwd': log-softmax statistics only (FWD_PART); 'grad': the training forward, also Σ softmax·W (GRAD_PART). */
+  PASS: 'fwd' | 'grad';
   TYPE: WeightType;
   /** Threads per workgroup. */
   WG: number;
   /** Positions per workgroup. */
   SB: number;
-  /** Groups of 8 columns per thread in the backward's accumulator (0 in the forward). */
+  /** Groups of 8 columns per thread in the training forward's Σ softmax·W accumulator (0 in 'fwd'). */
   CG: number;
   /** Vocab rows per thread: 4 or 8. */
   VPT: number;
@@ -22,12 +23,12 @@ export type HeadPartDefines = {
 
 export const headPartShader = defineShader<HeadPartDefines>(
   'head_part',
-  'head.wgsl partial pass: FORWARD, TYPE f32|f16|q8_0|q4_0, WG threads, SB positions, CG column groups (backward), VPT 4|8',
-  { FORWARD: true, TYPE: 'q8_0', WG: 128, SB: 16, CG: 0, VPT: 8 },
+  'head.wgsl partial pass: PASS fwd|grad, TYPE f32|f16|q8_0|q4_0, WG threads, SB positions, CG column groups (grad), VPT 4|8',
+  { PASS: 'fwd', TYPE: 'q8_0', WG: 128, SB: 16, CG: 0, VPT: 8 },
   (d) =>
     preprocess(`${weightLoaderSource}\n${src}`, {
       ...weightDefines(d.TYPE),
-      [d.FORWARD ? 'FWD_PART' : 'BWD_PART']: true,
+      [d.PASS === 'fwd' ? 'FWD_PART' : 'GRAD_PART']: true,
       PART: true,
       WG: d.WG,
       SB: d.SB,
@@ -37,12 +38,14 @@ export const headPartShader = defineShader<HeadPartDefines>(
     }),
 );
 
-export const headCombineShader = defineShader<{ FORWARD: boolean }>(
+const COMBINE = { fwd: 'FWD_COMBINE', grad: 'GRAD_COMBINE', bwd: 'BWD' } as const;
+
+export const headCombineShader = defineShader<{ PASS: keyof typeof COMBINE }>(
   'head_combine',
-  'head.wgsl combine pass: FORWARD (log-softmax) or not (dh)',
-  { FORWARD: true },
-  // The tile constants are unused by the combine passes but must be defined for the shared header.
-  (d) => preprocess(src, { [d.FORWARD ? 'FWD_COMBINE' : 'BWD_COMBINE']: true, WG: 64, SB: 1, VPT: 4 }),
+  'head.wgsl one-thread-per-element passes: PASS fwd (log-softmax), grad (∂logp/∂h), bwd (dh)',
+  { PASS: 'fwd' },
+  // The tile constants are unused by these passes but must be defined for the shared header.
+  (d) => preprocess(src, { [COMBINE[d.PASS]]: true, WG: 64, SB: 1, VPT: 4 }),
 );
 
 function headBlocks(sb: number, cg: number, vpt: number): Record<string, string> {
@@ -70,11 +73,20 @@ function headBlocks(sb: number, cg: number, vpt: number): Record<string, string>
         ]),
       ),
     ].join('\n'),
+    BACC_RESCALE: unroll2(sb, cg, (i, q) => `b${i}_${q} *= sc[${i}u]; c${i}_${q} *= sc[${i}u];`),
     BACC_STORE: unroll2(sb, cg, (i, q) =>
       block(`if (s0 + ${i}u < p.S && ${g(q)} < C8)`, [
-        `let o = ((p.base + sp) * p.S + s0 + ${i}u) * C4 + ${g(q)} * 2u;`,
+        `let o = e_base(p.S, p.nTotal) + ((p.base + sp) * p.S + s0 + ${i}u) * C4 + ${g(q)} * 2u;`,
         `part[o] = b${i}_${q};`,
         `if (${g(q)} * 2u + 1u < C4) { part[o + 1u] = c${i}_${q}; }`,
+      ]),
+    ),
+    LABEL_ROW: unroll2(sb, cg, (i, q) =>
+      block(`if (s0 + ${i}u < p.S && lab[${i}u] >= lo && lab[${i}u] < hi && ${g(q)} < C8)`, [
+        `let w8 = w_load8c(lab[${i}u] - p.vStart, ${g(q)} * 8u, p.C);`,
+        `let o = (s0 + ${i}u) * C4 + ${g(q)} * 2u;`,
+        `dir[o] = w8.a;`,
+        `if (${g(q)} * 2u + 1u < C4) { dir[o + 1u] = w8.b; }`,
       ]),
     ),
   };

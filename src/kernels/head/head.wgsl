@@ -3,10 +3,17 @@
 //   FWD_PART    grid (chunks of this part, ceil(S/SB)): partial (max, sumexp, logit-sum) per (s, chunk); the one
 //               workgroup holding labels[s] writes that logit into logp[s].
 //   FWD_COMBINE one thread per s folds all chunks of all parts in a fixed order: lse, logp -= lse, logit sum.
-//   BWD_PART    grid (splits of this part, ceil(S/SB)): Σ_v (softmax_v − [v = label]) · W_v over the split's chunks,
-//               a (C) vector per (split, s); the logits are recomputed rather than stored. A thread accumulates
-//               groups of 8 consecutive columns (one scale and three words per 8 quantized weights).
-//   BWD_COMBINE one thread per (s, 4 columns): dh[rows[s]] = −dlogp[s] · Σ_splits partial, in a fixed order.
+//   GRAD_PART   the training forward, in place of FWD_PART: grid (splits of this part, ceil(S/SB)). Over the
+//               split's chunks, online softmax: the running max m per position, (max, sumexp, logit-sum) as
+//               FWD_PART's, and Σ_v exp(logit_v − m) · W_v, a (C) vector per (split, s), its accumulators rescaled
+//               by exp(m_old − m_new) when a chunk raises m. A thread accumulates groups of 8 consecutive columns
+//               (one scale and three words per 8 quantized weights). The split holding labels[s] copies W[label]
+//               into dir[s].
+//   GRAD_COMBINE one thread per (s, 4 columns), after FWD_COMBINE: dir[s] = W[label] − Σ_splits exp(m_split −
+//               lse) · partial = ∂logp[s]/∂h[rows[s]], in a fixed order.
+//   BWD         one thread per (s, 4 columns): dh[rows[s]] = dlogp[s] · dir[s]. Every loss here depends on the
+//               logits only through log p(label), so the backward is this: no second pass over the vocabulary
+//               (training costs 4·S·V·C flops in the head, not 2 forward + 4 backward).
 // Partials are combined in a fixed order by a second pass (no float atomics), so results are deterministic.
 // Weight parts never straddle a chunk: chunks restart at each part's first row, and the chunk/split indices written
 // to the partial buffers are global (base + local), which is how the running (max, sum) is carried across parts.
@@ -18,6 +25,12 @@ const VCH = WG * VPT;  // vocab rows per chunk
 const NT = SB * (VPT / 4u);  // vec4 tiles logits_tile returns: rows 4..7 of position i are tile SB + i
 // Finite stand-in for -inf: exp(NEG - NEG) is 1, never NaN, and a (NEG, 0) partial is an exact identity.
 const NEG = -3.0e38;
+
+// The training forward's scratch holds the per-split stats (S, nTotal) vec4 first, then its (nTotal, S, C/4) sums
+// from this vec4 index on: 256-byte aligned, so the log-softmax combine binds the stats alone (head.ts gradLayout).
+fn e_base(S: u32, nTotal: u32) -> u32 {
+  return (S * nTotal + 15u) / 16u * 16u;
+}
 
 #if PART
 struct Params { S: u32, C: u32, vStart: u32, vEnd: u32, base: u32, nTotal: u32, nChunkPart: u32, nSplitPart: u32 }
@@ -100,7 +113,7 @@ fn logits_tile(s0: u32, v0: u32, t: u32) -> array<vec4<f32>, NT> {
   return array<vec4<f32>, NT>({{ACC_LIST}});
 }
 
-#if BWD_PART
+#if GRAD_PART
 // Eight weights of a row from column k0 (k0 % 8 == 0), zeros past C (f32/f16 rows with C % 8 == 4).
 fn w_load8c(row: u32, k0: u32, C: u32) -> W8 {
 #if W_QUANT
@@ -199,15 +212,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 #endif
 
-#if BWD_PART
-@group(0) @binding(1) var<storage, read_write> part: array<vec4<f32>>;  // (nTotal, S, C/4) Σ (p_v − [v = label]) W_v
-@group(0) @binding(2) var<storage, read> h: array<vec4<f32>>;           // (M, C/4) f32
-@group(0) @binding(3) var<storage, read> rows: array<u32>;              // (S) u32
-@group(0) @binding(4) var<storage, read> labels: array<u32>;            // (S) u32
-@group(0) @binding(5) var<storage, read> lse: array<f32>;               // (S) f32 saved by the forward
-@group(0) @binding(6) var<storage, read> w: array<u32>;                 // (vEnd - vStart, C) one part of W
+#if GRAD_PART
+// (S, nTotal) (max, sumexp, logit-sum, 0) per split as FWD_PART's, then from e_base (nTotal, S, C/4) Σ_v exp(x_v − max) W_v
+@group(0) @binding(1) var<storage, read_write> part: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> logp: array<f32>;        // (S) f32: the label's logit, for now
+@group(0) @binding(3) var<storage, read_write> dir: array<vec4<f32>>;   // (S, C/4) f32: W[label], for now
+@group(0) @binding(4) var<storage, read> h: array<vec4<f32>>;           // (M, C/4) f32
+@group(0) @binding(5) var<storage, read> rows: array<u32>;              // (S) u32
+@group(0) @binding(6) var<storage, read> labels: array<u32>;            // (S) u32
+@group(0) @binding(7) var<storage, read> w: array<u32>;                 // (vEnd - vStart, C) one part of W
 
-var<workgroup> pw: array<f32, SB * VCH>;  // (SB, VCH) softmax − onehot for the current chunk
+var<workgroup> pw: array<f32, SB * VCH>;  // (SB, VCH) exp(logit − running max) for the current chunk
+var<workgroup> red: array<f32, SB * WG>;  // (SB, WG) each thread's chunk max; at the end its sumexp, then logit sum
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -217,28 +233,52 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
   let cB = (sp + 1u) * p.nChunkPart / p.nSplitPart;
   let C4 = p.C / 4u;
   let C8 = (p.C + 7u) / 8u;
-  var zs: array<f32, SB>;
   var lab: array<u32, SB>;
+  var m: array<f32, SB>;    // running max of this split's logits per position: the same in every thread
+  var l: array<f32, SB>;    // this thread's Σ exp(x − m) over its rows
+  var sum: array<f32, SB>;  // this thread's Σ x over its rows
+  var sc: array<f32, SB>;   // exp(m_before − m_after) of the current chunk
   for (var i = 0u; i < SB; i++) {
-    let s = min(s0 + i, p.S - 1u);
-    zs[i] = lse[s];
-    lab[i] = labels[s];
+    lab[i] = labels[min(s0 + i, p.S - 1u)];
+    m[i] = NEG;
+    l[i] = 0.0;
+    sum[i] = 0.0;
   }
   {{BACC_DECL}}
   for (var c = cA; c < cB; c++) {
     let v0 = p.vStart + c * VCH;
     let lg = logits_tile(s0, v0, t);
     for (var i = 0u; i < SB; i++) {
+      var mt = NEG;
+      for (var j = 0u; j < VPT; j++) {
+        if (v0 + t + j * WG < p.vEnd) { mt = max(mt, lg[i + (j / 4u) * SB][j % 4u]); }
+      }
+      red[i * WG + t] = mt;
+    }
+    workgroupBarrier();
+    // Every thread folds the chunk's maxima in the same order, so m is uniform without another pass; the
+    // accumulators (a whole workgroup's rows) are rescaled by exp(m_old − m_new), as in online softmax.
+    for (var i = 0u; i < SB; i++) {
+      var mc = m[i];
+      for (var u = 0u; u < WG; u++) { mc = max(mc, red[i * WG + u]); }
+      sc[i] = exp(m[i] - mc);
+      m[i] = mc;
+      l[i] *= sc[i];
+      let s = s0 + i;
       for (var j = 0u; j < VPT; j++) {
         let v = v0 + t + j * WG;
         var pv = 0.0;
         if (v < p.vEnd) {
-          // Folding the one-hot in here leaves the combine pass without a weight binding.
-          pv = exp(lg[i + (j / 4u) * SB][j % 4u] - zs[i]) - select(0.0, 1.0, v == lab[i]);
+          let x = lg[i + (j / 4u) * SB][j % 4u];
+          pv = exp(x - mc);
+          l[i] += pv;
+          sum[i] += x;
+          if (s < p.S && v == lab[i]) { logp[s] = x; }
         }
         pw[i * VCH + t + j * WG] = pv;
       }
     }
+    {{BACC_RESCALE}}
     workgroupBarrier();
     let nv = min(VCH, p.vEnd - v0);
     for (var r = 0u; r < nv; r++) {
@@ -248,16 +288,34 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     workgroupBarrier();
   }
   {{BACC_STORE}}
+  // The split's (max, sumexp, logit sum) per position: threads' sums folded in a fixed order.
+  for (var i = 0u; i < SB; i++) { red[i * WG + t] = l[i]; }
+  workgroupBarrier();
+  var lt = 0.0;
+  if (t < SB) {
+    for (var u = 0u; u < WG; u++) { lt += red[t * WG + u]; }
+  }
+  workgroupBarrier();
+  for (var i = 0u; i < SB; i++) { red[i * WG + t] = sum[i]; }
+  workgroupBarrier();
+  if (t < SB && s0 + t < p.S) {
+    var st = 0.0;
+    for (var u = 0u; u < WG; u++) { st += red[t * WG + u]; }
+    part[(s0 + t) * p.nTotal + p.base + sp] = vec4<f32>(m[t], lt, st, 0.0);
+  }
+  // The split holding a position's label copies that row of W into dir; the combine subtracts Σ p_v W_v from it.
+  let lo = p.vStart + cA * VCH;
+  let hi = min(p.vStart + cB * VCH, p.vEnd);
+  {{LABEL_ROW}}
 }
 #endif
 
-#if BWD_COMBINE
+#if GRAD_COMBINE
 struct Params { S: u32, C4: u32, nTotal: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> dh: array<vec4<f32>>;  // (M, C/4) f32, only rows[] written
-@group(0) @binding(2) var<storage, read> dlogp: array<f32>;          // (S) f32
-@group(0) @binding(3) var<storage, read> rows: array<u32>;           // (S) u32
-@group(0) @binding(4) var<storage, read> part: array<vec4<f32>>;     // (nTotal, S, C/4) from BWD_PART
+@group(0) @binding(1) var<storage, read_write> dir: array<vec4<f32>>;  // (S, C/4) f32 in: W[label], out: ∂logp/∂h
+@group(0) @binding(2) var<storage, read> lse: array<f32>;             // (S) f32 from FWD_COMBINE
+@group(0) @binding(3) var<storage, read> part: array<vec4<f32>>;      // GRAD_PART's stats, then its (nTotal, S, C/4) sums
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -265,10 +323,29 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (idx >= p.S * p.C4) { return; }
   let s = idx / p.C4;
   let c4 = idx % p.C4;
-  var sum = vec4<f32>(0.0);
+  let z = lse[s];
+  var e = vec4<f32>(0.0);
   for (var sp = 0u; sp < p.nTotal; sp++) {
-    sum += part[(sp * p.S + s) * p.C4 + c4];
+    // The split's partial is relative to its own max: exp(m_split − lse) turns it into Σ softmax_v W_v.
+    e += exp(part[s * p.nTotal + sp].x - z) * part[e_base(p.S, p.nTotal) + (sp * p.S + s) * p.C4 + c4];
   }
-  dh[rows[s] * p.C4 + c4] = -dlogp[s] * sum;
+  dir[idx] = dir[idx] - e;
+}
+#endif
+
+#if BWD
+struct Params { S: u32, C4: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> dh: array<vec4<f32>>;  // (M, C/4) f32, only rows[] written
+@group(0) @binding(2) var<storage, read> dlogp: array<f32>;          // (S) f32
+@group(0) @binding(3) var<storage, read> rows: array<u32>;           // (S) u32
+@group(0) @binding(4) var<storage, read> dir: array<vec4<f32>>;      // (S, C/4) f32 ∂logp/∂h from GRAD_COMBINE
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * 64u;
+  if (idx >= p.S * p.C4) { return; }
+  let s = idx / p.C4;
+  dh[rows[s] * p.C4 + idx % p.C4] = dlogp[s] * dir[idx];
 }
 #endif
