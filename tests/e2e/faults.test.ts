@@ -113,6 +113,9 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
   }, 120_000);
 
   /** Loads the demo dataset and starts a Quick try run of `maxSteps`, checkpointing every `every` steps. */
+  // Runs the tests stop themselves are given far more steps than they can reach: a fresh-clone CI run on a quiet
+  // machine finished a 400-step tiny-model run before the quota test clicked Stop (no 'stopped' badge came).
+  const UNTIL_STOPPED = 100_000;
   async function startRun(name: string, maxSteps: number, every = 2) {
     await loadDemoData();
     await nav(/^Training/).click();
@@ -174,7 +177,7 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
   }, 840_000);
 
   it('the storage quota exhausted writing a checkpoint: the previous one stays loadable, the message names sizes and how to free space, training continues after freeing it', async () => {
-    await startRun('quota', 400);
+    await startRun('quota', UNTIL_STOPPED);
     await expect.poll(async () => (await run()).lastCheckpoint?.step ?? 0, { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(2);
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.locator('.badge.phase-paused').first().waitFor({ timeout: 60_000 });
@@ -239,7 +242,7 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
     const W = 2;
     const name = 'tab-closed';
     let held = holdSave(SAVE_STAGES[0], W);
-    await startRun(name, 40, 1);
+    await startRun(name, UNTIL_STOPPED, 1);
     const runId = (await run()).runId!;
     let tensorsAtW: string | null = null;
     const t0 = Date.now();
