@@ -8,30 +8,36 @@ import { RESUMING_MESSAGE } from '../../src/ui/store/training.ts';
 import { readZip } from '../ui/zip-reader.ts';
 import { ensureBuild, launchBrowser, dropFile, sampleJsonl, screenshot, startServer, watchErrors, type Browser, type Server } from './helpers.ts';
 
+/** The app served from a build (the synthetic engine's with `fake`) and a fresh browser for one describe block, closed after it. */
+function servedStudio(opts: { fake?: boolean }): { server: Server; browser: Browser } {
+  const studio = {} as { server: Server; browser: Browser };
+  beforeAll(async () => {
+    studio.server = await startServer(await ensureBuild(opts));
+    studio.browser = await launchBrowser();
+  }, 60_000);
+  afterAll(async () => {
+    await studio.browser?.close();
+    await studio.server?.close();
+  }, 15_000);
+  return studio;
+}
+
 describe('app (production build)', () => {
-  let server: Server;
-  let browser: Browser;
+  const studio = servedStudio({});
   let errors: string[];
 
   beforeAll(async () => {
-    server = await startServer(await ensureBuild());
-    browser = await launchBrowser();
-    errors = watchErrors(browser.page);
+    errors = watchErrors(studio.browser.page);
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  }, 15_000);
-
   it('loads and reports the WebGPU adapter', async () => {
-    const { page } = browser;
-    const res = await page.goto(server.url, { waitUntil: 'load' });
+    const { page } = studio.browser;
+    const res = await page.goto(studio.server.url, { waitUntil: 'load' });
     expect(res?.status()).toBe(200);
     expect(res?.headers()['cross-origin-embedder-policy']).toBe('require-corp');
     // A missing file is a 404, not the page's HTML with 200 (the model loader would parse it as JSON).
     // (Fetched from Node: the page would log the 404, and the tests below want a clean console.)
-    expect((await fetch(new URL('models/tiny/no-such-file.json', server.url))).status).toBe(404);
+    expect((await fetch(new URL('models/tiny/no-such-file.json', studio.server.url))).status).toBe(404);
     await expect.poll(() => page.evaluate(() => crossOriginIsolated)).toBe(true);
     await page.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
     const facts = page.getByTestId('gpu-facts');
@@ -41,7 +47,7 @@ describe('app (production build)', () => {
   }, 30_000);
 
   it('offers the tiny demo model and a dataset input', async () => {
-    const { page } = browser;
+    const { page } = studio.browser;
     await page.getByRole('navigation', { name: 'Studio steps' }).getByRole('button', { name: /^Model/ }).click();
     const model = page.getByRole('combobox', { name: 'Model', exact: true });
     await model.waitFor();
@@ -55,25 +61,17 @@ describe('app (production build)', () => {
 });
 
 describe('UI flow (synthetic engine)', () => {
-  let server: Server;
-  let browser: Browser;
+  const studio = servedStudio({ fake: true });
   let errors: string[];
-  const nav = (name: RegExp) => browser.page.getByRole('navigation', { name: 'Studio steps' }).getByRole('button', { name });
+  const nav = (name: RegExp) => studio.browser.page.getByRole('navigation', { name: 'Studio steps' }).getByRole('button', { name });
 
   beforeAll(async () => {
-    server = await startServer(await ensureBuild({ fake: true }));
-    browser = await launchBrowser();
-    errors = watchErrors(browser.page);
-    await browser.page.goto(`${server.url}?stepMs=40&tokenizeMs=1500`);
+    errors = watchErrors(studio.browser.page);
+    await studio.browser.page.goto(`${studio.server.url}?stepMs=40&tokenizeMs=1500`);
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  }, 15_000);
-
   it('plans on Start without touching the training settings, and ticks Training only when a run could start', async () => {
-    const { page } = browser;
+    const { page } = studio.browser;
     await page.getByRole('heading', { name: 'Start', level: 1 }).waitFor();
     expect(await nav(/^Training/).getAttribute('class')).toMatch(/step-todo/);
     const params = async () => /\(([\d,]+) trainable parameters\)/.exec((await page.locator('.memory').first().textContent()) ?? '')?.[1];
@@ -98,7 +96,7 @@ describe('UI flow (synthetic engine)', () => {
   }, 20_000);
 
   it('loads the demo model, then offers Next as the primary button and the same trainable-parameter count', async () => {
-    const { page } = browser;
+    const { page } = studio.browser;
     await nav(/^Model/).click();
     // Every progress bar's label and value as the page shows them, recorded by a MutationObserver: a short phase
     // (the fake compile lasts ~240 ms) cannot be missed by polling on a loaded machine.
@@ -130,7 +128,7 @@ describe('UI flow (synthetic engine)', () => {
   }, 15_000);
 
   it('reads a dropped dataset and shows preview and report', async () => {
-    const { page } = browser;
+    const { page } = studio.browser;
     await nav(/^Data/).click();
     // Pairs past max length: the histogram counts them before truncation, marks their bins cut, and says how to keep them.
     const long = Array.from({ length: 4 }, (_, i) => JSON.stringify({ prompt: `Summarise ${i}:`, chosen: ' word'.repeat(150 + i), rejected: ' other'.repeat(150 + i) })).join('\n');
@@ -153,7 +151,7 @@ describe('UI flow (synthetic engine)', () => {
   }, 15_000);
 
   it('validates hyperparameters inline', async () => {
-    const { page } = browser;
+    const { page } = studio.browser;
     await nav(/^Training/).click();
     await page.getByRole('radio', { name: /Quick try/ }).click();
     const lr = page.getByRole('textbox', { name: 'Learning rate', exact: true });
@@ -166,7 +164,7 @@ describe('UI flow (synthetic engine)', () => {
   }, 15_000);
 
   it('trains with pause and resume, drawing the charts, and ends on a results card', async () => {
-    const { page } = browser;
+    const { page } = studio.browser;
     await page.getByRole('button', { name: 'Start training' }).click();
     await page.getByRole('heading', { name: 'Run', level: 1 }).waitFor();
     await expect.poll(() => page.locator('.badge.phase-running').count()).toBe(1);
@@ -216,7 +214,7 @@ describe('UI flow (synthetic engine)', () => {
   }, 30_000);
 
   it('lists the run and downloads its adapter as one zip of a PEFT folder', async () => {
-    const { page } = browser;
+    const { page } = studio.browser;
     await nav(/^Runs/).click();
     await page.getByRole('row', { name: /quick-try/ }).waitFor();
     // The demo model is not on the Hub: the base model for adapter_config.json is asked for.
@@ -241,7 +239,7 @@ describe('UI flow (synthetic engine)', () => {
   }, 20_000);
 
   it('names the DPO reference, evaluates periodically by default, and gives log-probs a unit', async () => {
-    const { page } = browser;
+    const { page } = studio.browser;
     await nav(/^Training/).click();
     await page.getByRole('radio', { name: /Quick try/ }).click();
     const losses = await page.getByRole('combobox', { name: 'Loss', exact: true }).locator('option').allTextContents();
@@ -255,9 +253,9 @@ describe('UI flow (synthetic engine)', () => {
   }, 15_000);
 
   it('refuses a second run while another tab holds the run lock', async () => {
-    const { page, context } = browser;
+    const { page, context } = studio.browser;
     const other = await context.newPage();
-    await other.goto(`${server.url}?stepMs=40`);
+    await other.goto(`${studio.server.url}?stepMs=40`);
     // The other tab takes the lock as a training run would, and keeps it. The evaluate returns once the lock is
     // granted: returning at the request raced the click below, which then took the free lock itself (seen twice in
     // full runs with another test file loading the machine).
@@ -280,7 +278,7 @@ describe('UI flow (synthetic engine)', () => {
   }, 20_000);
 
   it('names a second run apart, and lists a paused run stopped from the Run screen as Stopped', async () => {
-    const { page } = browser;
+    const { page } = studio.browser;
     // The closed tab's lock goes with it, but not at once.
     await expect.poll(() => page.evaluate(async () => (await navigator.locks.query()).held?.length ?? 0)).toBe(0);
     await page.getByRole('button', { name: 'Start training' }).click();
@@ -296,7 +294,7 @@ describe('UI flow (synthetic engine)', () => {
   }, 20_000);
 
   it('asks for a column mapping when the layout is unknown', async () => {
-    const { page } = browser;
+    const { page } = studio.browser;
     await nav(/^Data/).click();
     const rows = Array.from({ length: 12 }, (_, i) => JSON.stringify({ src: `Satz ${i}.`, good: `Sentence ${i}.`, bad: `Sentences ${i}.` })).join('\n');
     await dropFile(page, 'section[aria-label="Dataset"]', 'odd.jsonl', rows);
@@ -314,8 +312,8 @@ describe('UI flow (synthetic engine)', () => {
   }, 15_000);
 
   it('translates one sentence with the base model and with the adapter', async () => {
-    const { page } = browser;
-    await page.goto(`${server.url}?compare=1`);
+    const { page } = studio.browser;
+    await page.goto(`${studio.server.url}?compare=1`);
     await nav(/^Compare/).click();
     await page.getByRole('combobox', { name: 'Example' }).selectOption({ index: 1 });
     // A fresh page has no model loaded, so Translate stays off: the fake engine's runs live in the page.
@@ -334,22 +332,11 @@ describe('UI flow (synthetic engine)', () => {
 });
 
 describe('layout (synthetic engine)', () => {
-  let server: Server;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await startServer(await ensureBuild({ fake: true }));
-    browser = await launchBrowser();
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  }, 15_000);
+  const studio = servedStudio({ fake: true });
 
   it('fits 390 × 844 and 1280 × 800 on every screen without horizontal scroll, long tokens included', async () => {
-    const { page } = browser;
-    await page.goto(`${server.url}?stepMs=5`);
+    const { page } = studio.browser;
+    await page.goto(`${studio.server.url}?stepMs=5`);
     // A finished run with results, and a compare result made of one long unbroken token.
     await page.evaluate(async () => {
       type S = { getState(): Record<string, (...a: unknown[]) => Promise<void>> & { setField(k: string, v: string): void; setCompare(p: object): void; runs: { id: string }[] } };
@@ -395,19 +382,8 @@ describe('layout (synthetic engine)', () => {
 });
 
 describe('reload mid-run (synthetic engine, runs kept in localStorage as IndexedDB keeps them)', () => {
-  let server: Server;
-  let browser: Browser;
+  const studio = servedStudio({ fake: true });
   type S = { getState(): Record<string, (...a: unknown[]) => Promise<void>> & { setField(k: string, v: string): void; run: { step: number; phase: string } } };
-
-  beforeAll(async () => {
-    server = await startServer(await ensureBuild({ fake: true }));
-    browser = await launchBrowser();
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  }, 15_000);
 
   // The model and the dataset, as a user loads them again after a reload (the same file: the same fingerprint).
   const loadBoth = (page: Browser['page']) =>
@@ -418,8 +394,8 @@ describe('reload mid-run (synthetic engine, runs kept in localStorage as Indexed
     }, sampleJsonl());
 
   it('lists a run reloaded while running (not paused) as interrupted; Start leads to resuming it, and the resume names its checkpoint phase', async () => {
-    const { page } = browser;
-    await page.goto(`${server.url}?persist&stepMs=300&resumeMs=1500`);
+    const { page } = studio.browser;
+    await page.goto(`${studio.server.url}?persist&stepMs=300&resumeMs=1500`);
     await page.evaluate(() => localStorage.clear());
     await page.reload();
     await loadBoth(page);
