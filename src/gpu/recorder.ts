@@ -103,16 +103,17 @@ export class Recorder {
     }
     this.uniformBytes = 0;
     const enc = device.createCommandEncoder();
+    const profiler = ctx.profiler;
+    const prof = profiler ? profileQueries(device, ops) : null;
+    // A profiled submit's span comes from its per-dispatch timestamps: no separate pair of queries.
     let timing: { set: GPUQuerySet; resolve: GPUBuffer; read: GPUBuffer } | null = null;
-    if (opts.timed) {
+    if (opts.timed && !prof) {
       timing = {
         set: device.createQuerySet({ type: 'timestamp', count: 2 }),
         resolve: device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
         read: device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
       };
     }
-    const profiler = ctx.profiler;
-    const prof = profiler ? profileQueries(device, ops) : null;
     const nPasses = timing ? countPasses(ops) : 0;
     let passIndex = 0;
     const beginPass = (): GPUComputePassEncoder => {
@@ -157,7 +158,7 @@ export class Recorder {
       }
     }
     pass?.end();
-    if (timing && nPasses > 0 && !prof) {
+    if (timing && nPasses > 0) {
       enc.resolveQuerySet(timing.set, 0, 2, timing.resolve, 0);
       enc.copyBufferToBuffer(timing.resolve, 0, timing.read, 0, 16);
     }
@@ -192,11 +193,8 @@ export class Recorder {
       prof.read.unmap();
       for (const b of [...prof.sets, prof.resolve, prof.read]) b.destroy();
     }
+    if (prof) return opts.timed ? profiled : undefined;
     if (!timing) return undefined;
-    if (prof) {
-      for (const b of [timing.set, timing.resolve, timing.read]) b.destroy();
-      return profiled;
-    }
     let ns: number | undefined;
     if (nPasses > 0) {
       await gpuWait(timing.read.mapAsync(GPUMapMode.READ));
