@@ -113,8 +113,7 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
   }, 120_000);
 
   /** Loads the demo dataset and starts a Quick try run of `maxSteps`, checkpointing every `every` steps. */
-  // Runs the tests stop themselves are given far more steps than they can reach: a fresh-clone CI run on a quiet
-  // machine finished a 400-step tiny-model run before the quota test clicked Stop (no 'stopped' badge came).
+  // Runs the tests stop themselves get far more steps than they can reach, so none ends on its own first.
   const UNTIL_STOPPED = 100_000;
   async function startRun(name: string, maxSteps: number, every = 2) {
     await loadDemoData();
@@ -212,13 +211,17 @@ describe('faults in the studio (real engine, SwiftShader WebGPU)', () => {
     await expect.poll(() => page.getByRole('row', { name: /lost-device/ }).count(), { timeout: 15_000 }).toBe(0);
     // The next checkpoint is saved: training went on, and its progress is kept again.
     await expect.poll(async () => (await run()).lastCheckpoint?.step ?? 0, { timeout: 120_000, interval: 250 }).toBeGreaterThan(failedAt);
+    // The quota lifted before Stop: what this test checks ends with the checkpoint saved after freeing space, and
+    // the freed margin is close (a stop whose final save fails on quota ends 'failed', as it should). In 2 of 3
+    // fresh-clone CI runs no 'stopped' badge came within 60 s of Stop; the wait below names what came instead.
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin });
     await nav(/^Run(?!s)/).click();
     await page.getByRole('button', { name: 'Stop' }).click();
-    await page.locator('.badge.phase-stopped').first().waitFor({ timeout: 60_000 });
+    await page.locator('.badge.phase-stopped, .badge.phase-failed, .badge.phase-finished').first().waitFor({ timeout: 60_000 });
     const stopped = await run();
+    expect(stopped.phase, stopped.message ?? '').toBe('stopped');
     expect((await listRuns()).find((x) => x.id === current)!.step).toBe(stopped.step);
     expect(stopped.step).toBeGreaterThan(failedAt);
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin });
     expect(errors).toEqual([]);
   }, 300_000);
   /** The tab closed (its worker and any IndexedDB transaction in flight go with it) and opened again on the same profile. */
