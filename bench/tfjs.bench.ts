@@ -20,6 +20,7 @@ import { hostToF32, type TensorReader } from '../src/model/model.ts';
 import { nodeFiles } from '../src/model/node-files.ts';
 import { settings } from '../src/settings.ts';
 import { Rng } from '../src/util/rng.ts';
+import { gradsCommandCase } from './command.ts';
 import type { BenchCase } from './harness.ts';
 import type { BenchOptions } from './main.ts';
 import { QWEN_CFG, randomQwen, stepCase } from './step.bench.ts';
@@ -414,5 +415,6 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
   const shape = 'L3 C256 V32k (grads shapes)';
   out.push(tfStepCase(grads, `${shape} f32 (random q4_0 dequantized) r16 all-linear`, qwenSource, 44, 21, 8));
   out.push(stepCase(ctx, `ours ${shape} q4_0 r16 all-linear`, grads, async () => randomQwen(ctx, grads), 44, 21, 8));
+  out.push(gradsCommandCase(shape));
   return out;
 }

@@ -2,6 +2,7 @@
 // the log-probs, loss and metrics as JSON, or d(loss)/d(LoRA parameter) as safetensors named as PEFT names them.
 import { writeFileSync } from 'node:fs';
 import { writeSafetensors } from '../io/safetensors.ts';
+import { kernelEnv } from '../kernels/env.ts';
 import { planBytes, usesAttnDs } from '../model/workspace.ts';
 import { readLora, releaseLora, resolveTargets } from '../model/lora.ts';
 import { releaseBaseModel } from '../model/model.ts';
@@ -63,6 +64,11 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
   const read = await readData(dataPath);
   checkReport(read.report, !!a.strict, 'on-error'); // refused before the model loads when the rows as read already fail
   const ctx = await openGpu();
+  // One step follows the load, so on a CPU adapter the attention forward's cheapest compile wins: 2 query rows per
+  // invocation compiled in 3.6 s against 16.9 s for the training default of 8 (SwiftShader, D 64), and cost 0.28 s
+  // more in the step (its six dispatches 535 ms against 256; #18's 3-layer Llama, 8 demo pairs). A forced value stays.
+  const rows = kernelEnv.attention.rows;
+  kernelEnv.attention.rows ??= 2;
   try {
     // The dataset is tokenized as soon as the tokenizer is read, so the step's exact pipelines are created while
     // the weights load. No truncation and no split: every pair is scored whole, as other tools score it.
@@ -75,7 +81,7 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
       // An adapter folder's rank and targets are read later: the fresh LoRA's settings stand in (the costly
       // kernels do not depend on them); dropout is off in this command.
       return d.pairs.length ? [pairsPlan(d.pairs, { r: fresh.r, targets: resolveTargets(fresh.targets), dropout: 0 }, mode === 'grads')] : null;
-    });
+    }, 'forward'); // one step follows at once: its backward's pipelines are created while its forward runs
     const d: PreparedDataset = early ?? prepare(requireTokenizer(m), m.opened.cfg);
     checkReport(d.report, !!a.strict);
     const pairs = d.pairs;
@@ -90,11 +96,15 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
     // Each dispatch in a pass of its own between timestamps: the step's total grows a little, the shares hold.
     const profiler = a.profile ? ctx.profile() : null;
     const t0 = performance.now();
-    const c0 = ctx.compileMs;
+    const rest = m.precompiled.rest?.then((n) => ({ n, ms: performance.now() - t0 }));
+    const pipelines0 = ctx.pipelineCount;
     const res = await runMicroBatch(tf, pairs, lossCfg, { pairs: pairs.length, chosenTokens }, { backward: mode === 'grads', accumulate: false, dropoutSeed: null });
     ctx.profiler = null;
     const secs = (ms: number) => (ms / 1000).toFixed(2);
-    const compile = `compile ${secs(m.precompiled.ms)} s ahead (${m.precompiled.pipelines} pipelines, beside the weights' load) + ${secs(ctx.compileMs - c0)} s in the step`;
+    const more = await rest;
+    const created = Math.max(0, ctx.pipelineCount - pipelines0 - (more?.n ?? 0));
+    const beside = more?.n ? `, ${more.n} more ready ${secs(more.ms)} s into the step (beside its forward)` : '';
+    const compile = `compile ${secs(m.precompiled.ms)} s ahead (${m.precompiled.pipelines} pipelines, beside the weights' load)${beside}, ${created} created in the step`;
     log(`${mode}: ${pairs.length} pairs, ${res.tokens} tokens (${res.rowTokens} run) in ${secs(performance.now() - t0)} s (${compile}); loss ${res.loss.loss}; peak GPU bytes ${ctx.peakBytes}`);
     if (profiler) log(`GPU time per kernel (timestamps around each dispatch):\n${profiler.table()}`);
     const n = pairs.length;
@@ -133,6 +143,7 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
     releaseBaseModel(ctx, m.base);
     return 0;
   } finally {
+    kernelEnv.attention.rows = rows;
     ctx.destroy();
   }
 }

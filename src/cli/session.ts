@@ -45,12 +45,12 @@ export async function openGpu(): Promise<GpuContext> {
 }
 
 /** The model at `path` (a Hugging Face folder or a .gguf file) through the engine's loader, with progress. */
-export async function loadModelFromPath(ctx: GpuContext, path: string, quant: Quant, plan?: PlanSteps): Promise<LoadedModel> {
+export async function loadModelFromPath(ctx: GpuContext, path: string, quant: Quant, plan?: PlanSteps, compileAhead: 'all' | 'forward' = 'all'): Promise<LoadedModel> {
   const dir = await modelFolder(path);
   const t0 = performance.now();
-  const m = await loadModel(ctx, nodeFiles(dir), quant, path, progressLog('model'), plan);
+  const m = await loadModel(ctx, nodeFiles(dir), quant, path, progressLog('model'), plan, compileAhead);
   const c = m.opened.cfg;
-  const pre = m.precompiled.pipelines ? `, ${m.precompiled.pipelines} pipelines compiled alongside` : '';
+  const pre = m.precompiled.pipelines ? `, ${m.precompiled.pipelines} pipelines compiled alongside${m.precompiled.rest ? ' (the forward\'s; the rest beside it)' : ''}` : '';
   log(`model: ${path} (${c.architecture}, L ${c.L}, C ${c.C}, H ${c.H}/${c.Hkv}, V ${c.V}); base ${quant}: ${(m.base.bytes / 2 ** 20).toFixed(1)} MiB on the GPU, loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s${pre}`);
   return m;
 }

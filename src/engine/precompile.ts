@@ -1,13 +1,14 @@
-// The pipelines a model's training step needs, created ahead (ctx.precompile: createComputePipelineAsync, all at
-// once, on Dawn's threads) while the weights load. They are found by recording the model's own layer code
+// The pipelines a model's training step needs, created ahead (ctx.precompile: createComputePipelineAsync, on
+// Dawn's thread) while the weights load. They are found by recording the model's own layer code
 // (model/layer.ts: every family's norms, activations and attention windows) on the planning recorder of
 // kernels/plan.ts, against stand-in weights of the model's shapes and types: the kernels' own dispatch code
 // picks variants and tiles, so nothing here repeats a choice. The outline around the layers (embedding, final
 // norm, head, loss sums, optimizer) follows model/transformer.ts and train/optimizer.ts; tests/engine/precompile
 // checks that a real step on each family compiles nothing beyond the plan.
 //
-// Measured on SwiftShader (2 shared cores), a 3-layer D 64 Llama's one grads step: 27 pipelines, 184 s created
-// one by one under load, most of it four kernels (the attention forward and DKDV, the head's two passes).
+// Measured on SwiftShader (2 shared cores, quiet), a 3-layer D 64 Llama's one grads step: 27 pipelines, 27.5 s
+// created one by one, 16.9 s of it the attention forward (8 query rows per invocation; 3.6 s with 2, which one-step
+// commands take: cli/logps.ts), 5.3 s its DKDV, 1.8 s the head's training pass.
 import type { GpuContext } from '../gpu/context.ts';
 import { splitRows } from '../gpu/split.ts';
 import { shaderKey } from '../gpu/wgsl.ts';
@@ -43,8 +44,8 @@ export function pairsPlan(pairs: PairIds[], lora: StepPlan['lora'], backward: bo
   return { dims: batchDims(batch, lora?.r ?? 0), lora, backward };
 }
 
-/** The pipelines of one step of `plan` on a model of `cfg` stored as `quant`, each once. */
-export function modelStepPipelines(ctx: GpuContext, cfg: ModelConfig, quant: Quant, plan: StepPlan): PipelineSpec[] {
+/** The pipelines of one step of `plan` on a model of `cfg` stored as `quant`, each once: all, or its forward pass's. */
+export function modelStepPipelines(ctx: GpuContext, cfg: ModelConfig, quant: Quant, plan: StepPlan, part: 'all' | 'forward' = 'all'): PipelineSpec[] {
   const c = cfg;
   const dims = plan.dims;
   const M = dims.M;
@@ -107,7 +108,7 @@ export function modelStepPipelines(ctx: GpuContext, cfg: ModelConfig, quant: Qua
     const training = plan.backward && !!lora;
     outputHeadForward(rec, b, b, b, b, b, b, model.lmHead, dims.S, training ? b : undefined);
     segmentSum(rec, b, b, b, b, dims.segs ?? dims.nSeq);
-    if (!training) return;
+    if (!training || part === 'forward') return;
     // ... its backward ...
     outputHeadBackward(rec, b, b, b, b, dims.S, c.C);
     rmsnormBackward(rec, b, b, b, model.finalNorm, b, M, c.C, false);
@@ -122,23 +123,45 @@ export function modelStepPipelines(ctx: GpuContext, cfg: ModelConfig, quant: Qua
   });
 }
 
+/** The pipelines of `plans` being created ahead (precompileModel), in two batches. */
+export interface Precompile {
+  /** Resolves with how many the steps' forward passes use, once they are ready (created first). */
+  forward: Promise<number>;
+  /** Resolves with how many more the backward passes and the optimizer use, once those are ready too. */
+  rest: Promise<number>;
+}
+
 /**
- * Starts creating the pipelines of `plans` (a step's, and others a caller expects) on ctx; resolves when all
- * are ready, with how many were planned. A pipeline that fails here is left out: its first real use compiles it
- * again and reports the error where it belongs. `onDone(done, total)` counts them as they are ready.
+ * Starts creating the pipelines of `plans` (a step's, and others a caller expects) on ctx: first what their forward
+ * passes use, then the rest, so a step's forward can run on Dawn's queue while its backward's pipelines are still
+ * being created (Transformer.backward waits for them: ctx.compiled()). Measured on SwiftShader (2 cores, #18's
+ * 3-layer D 64 Llama, r 16, 8 demo pairs): 13 of the step's 27 pipelines are the forward's; the other 14 were
+ * ready 7.5 s into a 19.1 s step whose forward alone takes ~10 s (a 6.8 s compile beside a 16.7 s step made it
+ * 4.0 s longer, not 6.8). A pipeline that fails here is left out: its first real use compiles it again
+ * and reports the error where it belongs. `onDone(done, total)` counts them as they are ready: the forward's
+ * batch, or with `counted` 'all' both batches.
  */
-export async function precompileModel(ctx: GpuContext, cfg: ModelConfig, quant: Quant, plans: readonly StepPlan[], onDone?: (done: number, total: number) => void): Promise<number> {
+export function precompileModel(ctx: GpuContext, cfg: ModelConfig, quant: Quant, plans: readonly StepPlan[], onDone?: (done: number, total: number) => void, counted: 'forward' | 'all' = 'all'): Precompile {
   const seen = new Set<string>();
-  const list: PipelineSpec[] = [];
-  for (const plan of plans) {
-    for (const p of modelStepPipelines(ctx, cfg, quant, plan)) {
-      const key = `${shaderKey(p.shader.name, p.defines)}#${p.entryPoint ?? 'main'}`;
-      if (!seen.has(key)) {
-        seen.add(key);
-        list.push(p);
+  const batch = (part: 'forward' | 'all') => {
+    const list: PipelineSpec[] = [];
+    for (const plan of plans) {
+      for (const p of modelStepPipelines(ctx, cfg, quant, plan, part)) {
+        const key = `${shaderKey(p.shader.name, p.defines)}#${p.entryPoint ?? 'main'}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          list.push(p);
+        }
       }
     }
-  }
-  await ctx.precompile(list, onDone).catch(() => undefined);
-  return list.length;
+    return list;
+  };
+  const first = batch('forward');
+  const second = batch('all');
+  const total = first.length + (counted === 'all' ? second.length : 0);
+  let done = 0;
+  const count = () => onDone?.(++done, total);
+  const forward = ctx.precompile(first, count).then(() => first.length, () => first.length);
+  const rest = ctx.precompile(second, counted === 'all' ? count : undefined).then(() => second.length, () => second.length);
+  return { forward, rest };
 }

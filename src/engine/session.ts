@@ -32,8 +32,11 @@ export interface LoadedModel {
   opened: OpenedModel;
   base: BaseModel;
   tokenizer: TextTokenizer | null;
-  /** Pipelines created ahead while the weights loaded, and the wall time until both were done. */
-  precompiled: { pipelines: number; ms: number };
+  /**
+   * Pipelines created ahead while the weights loaded, and the wall time until both were done; with
+   * `compileAhead` 'forward', those of the forward passes, and `rest` (a count) still being created.
+   */
+  precompiled: { pipelines: number; ms: number; rest: Promise<number> | null };
 }
 
 /** What a run checks a resumed model against: the parsed config.json and the storage type. */
@@ -82,9 +85,11 @@ export type PlanSteps = (cfg: ModelConfig, tokenizer: TextTokenizer | null) => S
 
 /**
  * Opens the model's files, reads its tokenizer, puts the base weights on the GPU in `quant`, and meanwhile creates
- * the pipelines of the steps `plan` names (default: defaultStepPlans) on Dawn's threads (see precompile.ts).
+ * the pipelines of the steps `plan` names (default: defaultStepPlans) on Dawn's thread (see precompile.ts).
+ * Resolves when they are all ready, or with `compileAhead` 'forward' (a command that runs one step right away)
+ * once the forward passes' are: the rest are then created while that forward runs.
  */
-export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: Quant, name?: string, onProgress?: Progress, plan?: PlanSteps): Promise<LoadedModel> {
+export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: Quant, name?: string, onProgress?: Progress, plan?: PlanSteps, compileAhead: 'all' | 'forward' = 'all'): Promise<LoadedModel> {
   const opened = await openModel(provider);
   let tokenizer: TextTokenizer | null;
   let plans: StepPlan[] | null;
@@ -101,12 +106,13 @@ export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: 
   // SwiftShader: 6 s of weights, then ~35 s of shaders, which the bar otherwise spent showing the last tensor).
   const compile = { done: 0, total: 0, shown: false };
   const showCompile = () => onProgress?.({ loaded: compile.done, total: compile.total, what: COMPILE_PHASE, unit: 'pipelines' });
-  const compiling = plans?.length
+  const pre = plans?.length
     ? precompileModel(ctx, opened.cfg, quant, plans, (done, total) => {
         Object.assign(compile, { done, total });
         if (compile.shown) showCompile();
-      })
-    : Promise.resolve(0);
+      }, compileAhead)
+    : null;
+  const compiling = !pre ? Promise.resolve(0) : compileAhead === 'all' ? Promise.all([pre.forward, pre.rest]).then(([a, b]) => a + b) : pre.forward;
   let base: BaseModel;
   try {
     base = await loadBaseModel(ctx, opened.cfg, opened.reader, quant, (done, total, what) => onProgress?.({ loaded: done, total, what: `load ${what}` }));
@@ -140,7 +146,7 @@ export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: 
     fingerprint: modelFingerprint(opened.configJson, quant),
     hasChatTemplate: !!tokenizer?.applyChatTemplate,
   };
-  return { info, opened, base, tokenizer, precompiled: { pipelines, ms: performance.now() - t0 } };
+  return { info, opened, base, tokenizer, precompiled: { pipelines, ms: performance.now() - t0, rest: compileAhead === 'forward' ? (pre?.rest ?? null) : null } };
 }
 
 export function requireTokenizer(m: LoadedModel, forWhat = 'text data cannot be tokenized'): TextTokenizer {

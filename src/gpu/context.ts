@@ -28,8 +28,12 @@ export class GpuContext {
   /** Set once the device is lost; every later submit throws it. */
   lost: DeviceLostError | null = null;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
-  /** Milliseconds this thread spent creating pipelines, plus the wall time of precompile() batches. */
+  /** Pipelines precompile() is still creating, by `key#entryPoint`; compiled() waits for them. */
+  private readonly pending = new Map<string, Promise<unknown>>();
+  /** Milliseconds this thread spent creating pipelines, plus the wall time of precompile() batches (overlapping batches counted once). */
   compileMs = 0;
+  /** The end of the last precompile() batch counted into compileMs (a later batch that overlapped it adds only the rest). */
+  private compiledUntil = 0;
   /** Per-kernel GPU time of every submit while set (profile()); null: submits run unprofiled. */
   profiler: KernelProfiler | null = null;
   private readonly lostListeners = new Set<(e: DeviceLostError) => void>();
@@ -177,10 +181,13 @@ export class GpuContext {
   }
 
   /**
-   * Creates these pipelines ahead, all at once through createComputePipelineAsync (the driver may compile them in
-   * parallel, and the caller can load weights meanwhile); a later compile() with the same defines finds them cached.
-   * Resolves when all are ready; the batch's wall time is added to compileMs. `onDone(done, total)` is called as
-   * each one is ready (a cached one counts at once; a failed one counts too, as it is no longer pending).
+   * Creates these pipelines ahead through createComputePipelineAsync, in list order: Dawn creates them one at a
+   * time on a thread of its own (measured: three batched took as long as one after another), so the caller loads
+   * weights, or runs a step's forward on the pipelines of an earlier batch, meanwhile. A later compile() with the
+   * same defines finds them cached; compiled() waits for those still pending. Resolves when all are ready; the
+   * batch's wall time, less any part an earlier batch's already counted, is added to compileMs. `onDone(done,
+   * total)` is called as each one is ready (a cached one counts at once; a failed one counts too, as it is no
+   * longer pending).
    */
   async precompile(list: readonly { shader: Shader<any>; defines: Defines; entryPoint?: string }[], onDone?: (done: number, total: number) => void): Promise<void> {
     const t0 = performance.now();
@@ -190,9 +197,17 @@ export class GpuContext {
       const id = `${key}#${entryPoint}`;
       try {
         if (this.pipelines.has(id)) return;
+        const pending = this.pending.get(id);
+        if (pending) return void (await pending.catch(() => undefined));
         const module = this.device.createShaderModule({ label: key, code: shader.build(defines) });
-        const p = await gpuWait(this.device.createComputePipelineAsync({ label: id, layout: 'auto', compute: { module, entryPoint } }));
-        if (!this.pipelines.has(id)) this.pipelines.set(id, p);
+        const job = gpuWait(this.device.createComputePipelineAsync({ label: id, layout: 'auto', compute: { module, entryPoint } }));
+        this.pending.set(id, job);
+        try {
+          const p = await job;
+          if (!this.pipelines.has(id)) this.pipelines.set(id, p);
+        } finally {
+          this.pending.delete(id);
+        }
       } finally {
         onDone?.(++done, list.length);
       }
@@ -200,8 +215,19 @@ export class GpuContext {
     try {
       await Promise.all(jobs);
     } finally {
-      this.compileMs += performance.now() - t0;
+      const t1 = performance.now();
+      this.compileMs += Math.max(0, t1 - Math.max(t0, this.compiledUntil));
+      this.compiledUntil = Math.max(this.compiledUntil, t1);
     }
+  }
+
+  /**
+   * Resolves once no precompile() batch is still creating a pipeline (failed ones included: their first compile()
+   * reports the error where it belongs). A step records its backward after this, so a pipeline still being
+   * created ahead is not created a second time on this thread.
+   */
+  async compiled(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending.values()].map((p) => p.catch(() => undefined)));
   }
 
   /** Compiles and checks a pipeline now, turning WGSL errors into a typed error naming the kernel. */

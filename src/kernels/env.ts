@@ -42,6 +42,8 @@ export interface KernelEnv {
      * error elsewhere), false for the shared-memory path.
      */
     subgroups: 'auto' | boolean;
+    /** Query rows per invocation of the loop variant's forward (a power of two); null: its default (attention.ts fwdRows). */
+    rows: number | null;
   };
   matmul: {
     /**
@@ -103,7 +105,7 @@ export interface KernelEnv {
 function defaults(): KernelEnv {
   return {
     device: 'auto',
-    attention: { variant: null, tiles: null, subgroups: 'auto' },
+    attention: { variant: null, tiles: null, subgroups: 'auto', rows: null },
     matmul: { variant: null, f16: 'auto' },
     head: { variant: null, tuning: {} },
     rmsnorm: { layout: 'auto', subgroups: 'auto' },

@@ -3,7 +3,7 @@
 // same code (and kernelEnv) as the real dispatches, so nothing here repeats them. The engine plans a whole model's
 // step with planPipelines over the model's own layer code (src/engine/precompile.ts: every family) and starts
 // ctx.precompile on it before it loads the weights: on a CPU adapter the compiles take tens of seconds (the
-// attention forward at D = 64 alone ~10 s on SwiftShader) and run on Dawn's threads meanwhile. stepPipelines below
+// attention forward at D = 64 alone ~10 s on SwiftShader) and run on Dawn's thread meanwhile. stepPipelines below
 // is the kernels' own outline of a Llama-family step (no q/k norms, GeGLU or windows), for kernel-level checks.
 import type { GpuContext } from '../gpu/context.ts';
 import type { Recorder } from '../gpu/recorder.ts';

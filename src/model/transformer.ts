@@ -106,6 +106,9 @@ export class Transformer {
     const { ctx, model, batch, ws, lora } = this;
     if (!batch || !ws || !ws.backward) throw new Error('backward() needs a forward(…, willBackward=true) first');
     if (!lora) throw new Error('backward() needs a LoRA to train');
+    // Pipelines still being created ahead (engine/precompile.ts creates the backward's while the forward runs)
+    // would otherwise be created a second time here, on this thread.
+    await ctx.compiled();
     const c = model.cfg;
     const b = ws.b;
     const dlogp = new Float32Array(batch.S);

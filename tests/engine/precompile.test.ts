@@ -14,7 +14,7 @@ import { loadBaseModel, releaseBaseModel, type Quant } from '../../src/model/mod
 import { nodeFiles } from '../../src/model/node-files.ts';
 import { Transformer } from '../../src/model/transformer.ts';
 import { LoraOptimizer } from '../../src/train/optimizer.ts';
-import { runMicroBatch } from '../../src/train/step.ts';
+import { layoutBatch, runMicroBatch } from '../../src/train/step.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { GOLDEN_DIR } from '../util/golden.ts';
 import { gpu } from '../util/gpu.ts';
@@ -48,7 +48,9 @@ async function check(dir: string, quant: Quant, device: 'auto' | 'gpu'): Promise
     expect(train.dims.shared).toBe(false);
     const planned = modelStepPipelines(ctx, cfg, quant, train).length;
     expect(planned).toBeGreaterThan(10);
-    expect(await precompileModel(ctx, cfg, quant, [train, score, trainShared])).toBeGreaterThanOrEqual(planned);
+    const pre = precompileModel(ctx, cfg, quant, [train, score, trainShared]);
+    const [forward, rest] = await Promise.all([pre.forward, pre.rest]);
+    expect(forward + rest).toBeGreaterThanOrEqual(planned);
     const before = new Set(ctx.pipelineIds);
     // Every pipeline the steps ask for, whether an earlier test left it cached or not, must have been planned.
     const plannedIds = new Set([train, score, trainShared].flatMap((p) => modelStepPipelines(ctx, cfg, quant, p)).map((p) => `${shaderKey(p.shader.name, p.defines)}#${p.entryPoint ?? 'main'}`));
@@ -76,6 +78,53 @@ async function check(dir: string, quant: Quant, device: 'auto' | 'gpu'): Promise
     releaseBaseModel(ctx, base);
   }
 }
+
+// The two batches: a step's forward needs only the first, and its backward waits for the second (still being created
+// when the forward ends on a fresh device) instead of creating any of it again on this thread.
+it('a step runs its forward on the first batch and waits for the second in its backward', async () => {
+  const ctx = await GpuContext.create();
+  const opened = await openModel(nodeFiles(MODELS.llama));
+  const cfg = opened.cfg;
+  const base = await loadBaseModel(ctx, cfg, opened.reader, 'q4_0');
+  await opened.close();
+  const lora = createLora(ctx, cfg, { r: 4, alpha: 8, dropout: 0, targets: 'all-linear', useRslora: false }, 1);
+  const tf = new Transformer(ctx, base, lora);
+  try {
+    const rng = new Rng(5);
+    const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(cfg.V - 3));
+    const pairs = [0, 1].map((i) => ({ promptIds: ids(6 + i), chosenIds: ids(4 + i), rejectedIds: ids(5 - i) }));
+    const plan = pairsPlan(pairs, { r: 4, targets: lora.targets, dropout: 0 }, true);
+    const idOf = (p: { shader: { name: string }; defines: Record<string, unknown>; entryPoint?: string }) => `${shaderKey(p.shader.name, p.defines as never)}#${p.entryPoint ?? 'main'}`;
+    const forwardIds = new Set(modelStepPipelines(ctx, cfg, 'q4_0', plan, 'forward').map(idOf));
+    const allIds = modelStepPipelines(ctx, cfg, 'q4_0', plan).map(idOf);
+    expect(forwardIds.size).toBeLessThan(allIds.length);
+    const pre = precompileModel(ctx, cfg, 'q4_0', [plan]);
+    let restReady = false;
+    void pre.rest.then(() => (restReady = true));
+    expect(await pre.forward).toBe(forwardIds.size);
+    // Pipelines created on this thread (ctx.compile missing its cache), by id.
+    const created: string[] = [];
+    const create = ctx.device.createComputePipeline.bind(ctx.device);
+    const spy = vi.spyOn(ctx.device, 'createComputePipeline').mockImplementation((d) => (created.push(d.label ?? ''), create(d)));
+    const batch = layoutBatch(pairs, false);
+    await tf.forward(batch, { useLora: true, dropoutSeed: null }, true);
+    const forwardCreated = [...created];
+    const restReadyAfterForward = restReady;
+    const dSeq = Float64Array.from({ length: 2 * pairs.length }, (_, i) => (i % 2 ? 0.5 : -0.25));
+    await tf.backward(dSeq, false);
+    spy.mockRestore();
+    expect(restReadyAfterForward).toBe(false); // else the backward had nothing to wait for, and this proves nothing
+    expect(forwardCreated).toEqual([]);
+    expect(created).toEqual([]);
+    expect(restReady).toBe(true);
+    expect(await pre.rest).toBe(allIds.length - forwardIds.size);
+  } finally {
+    tf.release();
+    releaseLora(ctx, lora);
+    releaseBaseModel(ctx, base);
+    ctx.destroy();
+  }
+}, 600_000);
 
 describe('precompile covers a real step', () => {
   for (const [family, dir] of Object.entries(MODELS)) {

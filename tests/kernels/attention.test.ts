@@ -243,6 +243,17 @@ describe('attention in a branch layout', () => {
       kernelEnv.attention.variant = 'loop';
       await run(c, 700 + i, true);
     }, timeout(c));
+    // cli logps/grads compile the forward with 2 query rows per invocation (kernelEnv.attention.rows), not 8.
+    it.skipIf(c.s.D !== 64)(`loop with 2 query rows forced matches the reference, ${name(c)}`, async () => {
+      kernelEnv.attention.variant = 'loop';
+      kernelEnv.attention.rows = 2;
+      try {
+        await run(c, 800 + i);
+        expect((await gpu()).pipelineIds.filter((id) => id.startsWith('attention_loop(D=64,KERNEL=FORWARD,') && id.includes(',R=2,'))).toHaveLength(1);
+      } finally {
+        kernelEnv.attention.rows = null;
+      }
+    }, timeout(c));
     // A windowed call takes the loop kernels whatever is asked for.
     for (const [sums, subgroups] of Object.entries(SCORE_SUMS)) {
       it(`tiled matches the reference, ${name(c)} (${sums})`, async () => {

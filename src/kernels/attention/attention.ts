@@ -50,7 +50,7 @@ const loopWg = (invocations: number) => (invocations <= 256 ? 4 : 16);
 // over 2, and 8 ~1.3x over 4 at T = 64 (~1.45x at T = 256), for a compile of ~10 s instead of ~4. Wider heads
 // take 2: SwiftShader's compile time grows steeply with the live registers. Fewer rows than Tq would only repeat
 // the last one (decoding has Tq = 1), so R is the largest power of two <= Tq.
-const fwdRows = (D: number, Tq: number) => Math.min(D > 64 ? 2 : 8, 2 ** Math.floor(Math.log2(Math.max(1, Tq))));
+const fwdRows = (D: number, Tq: number) => Math.min(kernelEnv.attention.rows ?? (D > 64 ? 2 : 8), 2 ** Math.floor(Math.log2(Math.max(1, Tq))));
 // DQ_DS's rows per invocation: 8 measured only ~1.05x over 4, not worth the compile.
 const dqRows = (D: number) => (D > 64 ? 2 : 4);
 // DKDV's keys per invocation (see attention.wgsl): 4 only below D = 64. At D = 64, 2 keys measured (SwiftShader, two
