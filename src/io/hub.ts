@@ -197,7 +197,7 @@ function progressStream(start: number, expected: number | null, what: string, on
 }
 
 /** One file of a resolved repository, from the store when it holds it, else downloaded into it. */
-export async function downloadRepoFile(info: HubRepoInfo, file: string, opts: HubOptions = {}): Promise<Blob> {
+export async function downloadRepoFile(info: HubRepoInfo, file: string, opts: HubOptions = {}, resume = true): Promise<Blob> {
   const store = await storeFor(opts);
   const key = keyFor(info, file);
   const what = `${info.repo}/${file}`;
@@ -209,10 +209,17 @@ export async function downloadRepoFile(info: HubRepoInfo, file: string, opts: Hu
   }
   if (opts.offline || !info.siblings) throw new Error(`Hub: ${what}@${info.commit.slice(0, 8)}: not in the local cache and the Hub is not reachable`);
   if (!info.siblings.some((s) => s.rfilename === file)) throw new HubFileNotFoundError(info.repo, file, 404);
-  const offset = store && key.etag ? await store.partial(key) : 0;
+  const offset = resume && store && key.etag ? await store.partial(key) : 0;
   const url = hubFileUrl(info.repo, file, info.commit, opts.hubUrl, info.type);
   const res = await hubFetch(what, url, opts, offset > 0 ? { headers: { Range: `bytes=${offset}-` } } : {});
   if (res.status === 404) throw new HubFileNotFoundError(info.repo, file, 404);
+  if (res.status === 416 && offset > 0) {
+    // The partial file already holds the whole file: another download of it (a second process or tab) wrote it
+    // between the store's miss above and this request, and is renaming it, or left it unrenamed. Once more from
+    // the store, else the whole file (the store's lock makes the two writers take turns).
+    await res.body?.cancel();
+    return downloadRepoFile(info, file, opts, false);
+  }
   if (!res.ok) throw new Error(`Hub: ${what}: HTTP ${res.status} ${res.statusText}`);
   const start = res.status === 206 ? offset : 0; // a server that ignores Range sends the whole file: restart
   const len = Number(res.headers.get('content-length'));

@@ -126,6 +126,24 @@ describe('Hugging Face cache (Node)', () => {
     expect(Buffer.compare(new Uint8Array(await readFile(join(r.dir, 'model.safetensors'))), weights)).toBe(0);
   });
 
+  // What the race of two downloads can leave (seen once in CI as "HTTP 416"): a partial file that already holds the
+  // whole file, with no lock, because the other download was about to rename it. Resuming at its end asks the Hub
+  // for nothing; the file is then fetched whole.
+  it('fetches a file whole when its partial file already holds all of it', async () => {
+    const home = join(tmp, 'whole-partial');
+    const env = { HF_HOME: home, HF_ENDPOINT: hub.url };
+    const blobs = join(home, 'hub', 'models--o--fresh', 'blobs');
+    const config = files['config.json'];
+    const blobId = createHash('sha1').update(`blob ${config.length}\0`).update(config).digest('hex');
+    await mkdir(blobs, { recursive: true });
+    await writeFile(join(blobs, `${blobId}.incomplete`), config);
+    const n = hub.requests.length;
+    const r = await hubModelDir('o/fresh', { env });
+    expect(await readFile(join(r.dir, 'config.json'), 'utf8')).toBe(config);
+    expect(hub.requests.slice(n).filter((q) => q.path.endsWith('/config.json')).map((q) => q.range)).toEqual([`bytes=${config.length}-`, undefined]);
+    expect((await readdir(blobs)).filter((f) => /\.(lock|incomplete)$/.test(f))).toEqual([]);
+  });
+
   it('lets two downloads of one model take turns on each blob, and takes over a lock a dead process left', async () => {
     const home = join(tmp, 'twice');
     const env = { HF_HOME: home, HF_ENDPOINT: hub.url };
