@@ -117,7 +117,11 @@ describe('UI flow (synthetic engine)', () => {
     expect(weights.length).toBeGreaterThan(0);
     for (const s of weights) expect(s).toMatch(/: \d of 5 tensors$/);
     expect(compiling.length).toBeGreaterThan(0);
-    for (const s of compiling) expect(s).toMatch(/: \d+ of 28 pipelines$/);
+    // Counted against one total, the pipelines this model's step needs (how many depends on the adapter's features).
+    const counts = compiling.map((s) => /: (\d+) of (\d+) pipelines$/.exec(s)).map((m) => [Number(m?.[1]), Number(m?.[2])]);
+    const total = counts[0][1];
+    expect(total).toBeGreaterThan(0);
+    for (const [done, of] of counts) expect([of, done <= of]).toEqual([total, true]);
     expect(seen.indexOf(compiling[0])).toBeGreaterThan(seen.indexOf(weights[0]));
     expect(await page.getByRole('button', { name: 'Next: dataset' }).getAttribute('class')).toMatch(/\bprimary\b/);
     expect(await page.getByRole('button', { name: 'Load again' }).getAttribute('class')).toMatch(/\bsecondary\b/);

@@ -12,7 +12,7 @@ import { attentionVariant } from '../../src/kernels/attention/attention.ts';
 import { cpuTuned, kernelEnv, resetKernelEnv } from '../../src/kernels/env.ts';
 import { defaultForwardVariant, defaultVariant } from '../../src/kernels/matmul/matmul.ts';
 import { reduceLayout } from '../../src/kernels/reduce/reduce.ts';
-import { stepPipelines } from '../../src/kernels/plan.ts';
+import { modelStepPipelines, pairsPlan } from '../../src/engine/precompile.ts';
 import { shaderKey } from '../../src/gpu/wgsl.ts';
 import { adapterInit } from '../../src/model/adapter.ts';
 import { openModel } from '../../src/model/load.ts';
@@ -22,7 +22,6 @@ import { nodeFiles } from '../../src/model/node-files.ts';
 import type { Quant } from '../../src/model/projections.ts';
 import { Transformer } from '../../src/model/transformer.ts';
 import { expectClose } from '../util/check.ts';
-import { layoutBatch } from '../../src/train/step.ts';
 import { golden, goldenAdapter, goldenStep, GOLDEN_DIR } from '../util/golden.ts';
 import { gpu } from '../util/gpu.ts';
 
@@ -82,15 +81,8 @@ describe('whole model with the GPU kernel variants forced, against PyTorch float
           const max = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
           expectClose(got.get(name)!, ref, 2e-5 * max, 1e-4, name);
         }
-        // The precompile plan for this step's shapes holds every pipeline the step created.
-        const cfg = opened.cfg;
-        // The layout the step ran (each prompt once, by default): its row sequences and their length.
-        const { rowSeqs, T, S } = layoutBatch(pairs, false);
-        const plan = stepPipelines(ctx, {
-          nSeq: rowSeqs, T, S, C: cfg.C, F: cfg.F, H: cfg.H, Hkv: cfg.Hkv, D: cfg.D, V: cfg.V,
-          proj: base.layers[0].proj.q_proj.type, embed: base.embed.type, head: base.lmHead.type, qkvBias: false,
-          lora: { R: lora.R, targets: lora.targets, dropout: false },
-        });
+        // The engine's precompile plan for this step (src/engine/precompile.ts) holds every pipeline the step created.
+        const plan = modelStepPipelines(ctx, opened.cfg, c.quant, pairsPlan(pairs, { r: lora.R, targets: lora.targets, dropout: 0 }, true));
         const planned = new Set(plan.map((x) => `${shaderKey(x.shader.name, x.defines)}#${x.entryPoint ?? 'main'}`));
         const created = ctx.pipelineIds.filter((id) => !compiledBefore.has(id));
         expect(created.filter((id) => !planned.has(id))).toEqual([]);
