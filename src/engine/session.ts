@@ -11,7 +11,7 @@ import { loadTokenizer } from '../io/tokenizer.ts';
 import { openModel, type FileProvider, type OpenedModel } from '../model/load.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { createLora, releaseLora, resolveTargets, type Lora } from '../model/lora.ts';
-import { loadBaseModel, type BaseModel } from '../model/model.ts';
+import { loadBaseModel, loadPipelines, type BaseModel } from '../model/model.ts';
 import type { Quant } from '../model/projections.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 import { Transformer } from '../model/transformer.ts';
@@ -96,6 +96,8 @@ export async function loadModel(ctx: GpuContext, provider: FileProvider, quant: 
   try {
     tokenizer = await modelTokenizer(opened);
     plans = plan ? plan(opened.cfg, tokenizer) : defaultStepPlans();
+    // The load's own pipelines first, while Dawn creates nothing else (see model.ts loadPipelines).
+    if (plans?.length) for (const p of loadPipelines(opened.cfg, opened.reader, quant)) ctx.compile(p.shader, p.defines);
   } catch (e) {
     await opened.close();
     throw e;

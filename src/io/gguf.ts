@@ -263,12 +263,22 @@ const DIRECT: Partial<Record<GgmlType, WeightType>> = {
   [GgmlType.F32]: 'f32', [GgmlType.F16]: 'f16', [GgmlType.Q8_0]: 'q8_0', [GgmlType.Q4_0]: 'q4_0',
 };
 
+function findTensor(g: GgufFile, name: string): GgufTensorInfo | null {
+  return g.tensors.get(name) ?? g.tensors.get(hfToGgufName(name, architecture(g)) ?? '') ?? null;
+}
+
+/** The type readGgufTensor gives a tensor (GGUF or HF name), from the header alone: null where the file lacks it. */
+export function ggufTensorType(g: GgufFile, name: string): WeightType | null {
+  const info = findTensor(g, name);
+  return info ? (DIRECT[info.type] ?? 'f32') : null; // the other types are dequantized to f32 as they are read
+}
+
 /**
  * Reads one tensor by GGUF or HF name. Q/K projections of llama-architecture files get their rows put back
  * in Hugging Face order (convert_hf_to_gguf permutes them for ggml's interleaved RoPE); `raw` skips that.
  */
 export async function readGgufTensor(g: GgufFile, name: string, opts: { raw?: boolean } = {}): Promise<LoadedTensor> {
-  const info = g.tensors.get(name) ?? g.tensors.get(hfToGgufName(name, architecture(g)) ?? '') ?? null;
+  const info = findTensor(g, name);
   if (!info) throw new Error(`${g.source.name}: tensor ${JSON.stringify(name)}: not in this file`);
   const what = `${g.source.name}: tensor ${JSON.stringify(info.name)}`;
   const elements = info.dims.reduce((a, b) => a * b, 1);

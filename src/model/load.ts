@@ -1,6 +1,6 @@
 // Opens a model from wherever its files are (a Node folder, dropped browser files, a Hub download, a GGUF):
 // config.json (or GGUF metadata) parsed and checked, and a TensorReader that yields one tensor at a time.
-import { architecture, ggufConfig, openGguf, readGgufTensor, hfToGgufName, type GgufValue } from '../io/gguf.ts';
+import { architecture, ggufConfig, ggufTensorType, openGguf, readGgufTensor, hfToGgufName, type GgufValue } from '../io/gguf.ts';
 import { openSafetensors, openShardedSafetensors, type TensorSet } from '../io/safetensors.ts';
 import type { ByteSource } from '../io/source.ts';
 import { parseConfig, type ModelConfig } from './config.ts';
@@ -46,6 +46,10 @@ function safetensorsReader(set: TensorSet, source: string): TensorReader {
   return {
     source,
     has: (n) => set.tensors.has(n),
+    dtype(n) {
+      const d = set.tensors.get(n)?.dtype;
+      return d === 'F32' || d === 'F16' || d === 'BF16' ? d : null; // read() refuses the others
+    },
     async read(n) {
       const info = set.tensors.get(n)!;
       if (info.dtype !== 'F32' && info.dtype !== 'F16' && info.dtype !== 'BF16') {
@@ -78,6 +82,10 @@ export async function openModel(p: FileProvider): Promise<OpenedModel> {
     const reader: TensorReader = {
       source: gguf,
       has: (n) => g.tensors.has(hfToGgufName(n, arch) ?? n),
+      dtype(n) {
+        const t = ggufTensorType(g, n);
+        return t && types[t];
+      },
       async read(n): Promise<HostTensor> {
         const t = await readGgufTensor(g, n);
         const out: HostTensor = { dtype: types[t.type], shape: t.shape, data: t.data };

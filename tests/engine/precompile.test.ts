@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GpuContext } from '../../src/gpu/context.ts';
 import { shaderKey } from '../../src/gpu/wgsl.ts';
 import { modelStepPipelines, pairsPlan, precompileModel } from '../../src/engine/precompile.ts';
+import { loadModel } from '../../src/engine/session.ts';
 import { resetKernelEnv, kernelEnv } from '../../src/kernels/env.ts';
 import { openModel } from '../../src/model/load.ts';
 import { createLora, releaseLora } from '../../src/model/lora.ts';
@@ -17,6 +18,7 @@ import { LoraOptimizer } from '../../src/train/optimizer.ts';
 import { layoutBatch, runMicroBatch } from '../../src/train/step.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { GOLDEN_DIR } from '../util/golden.ts';
+import { TINY } from '../util/tiny.ts';
 import { gpu } from '../util/gpu.ts';
 
 const HF = resolve(import.meta.dirname, '../../../shared/golden-hf');
@@ -125,6 +127,29 @@ it('a step runs its forward on the first batch and waits for the second in its b
     ctx.destroy();
   }
 }, 600_000);
+
+it('loadModel creates the load\'s own pipelines on this thread before it queues any ahead', async () => {
+  // One created on this thread while Dawn creates others asynchronously waits for them (model.ts loadPipelines).
+  const ctx = await GpuContext.create();
+  const events: string[] = [];
+  const sync = ctx.device.createComputePipeline.bind(ctx.device);
+  const async_ = ctx.device.createComputePipelineAsync.bind(ctx.device);
+  vi.spyOn(ctx.device, 'createComputePipeline').mockImplementation((d) => (events.push(`sync ${d.label}`), sync(d)));
+  vi.spyOn(ctx.device, 'createComputePipelineAsync').mockImplementation((d) => (events.push(`async ${d.label}`), async_(d)));
+  try {
+    const pairs = [{ promptIds: [5, 6, 7], chosenIds: [8, 9], rejectedIds: [10] }];
+    const m = await loadModel(ctx, nodeFiles(TINY), 'q4_0', 'tiny', undefined, () => [pairsPlan(pairs, null, false)]);
+    releaseBaseModel(ctx, m.base);
+    const firstAsync = events.findIndex((e) => e.startsWith('async'));
+    const lastSync = events.findLastIndex((e) => e.startsWith('sync'));
+    expect(events.filter((e) => e.startsWith('sync quantize')).length).toBeGreaterThan(0); // the F16 file quantized to q4_0 and q8_0
+    expect(firstAsync).toBeGreaterThan(0);
+    expect(lastSync).toBeLessThan(firstAsync);
+  } finally {
+    vi.restoreAllMocks();
+    ctx.destroy();
+  }
+}, 120_000);
 
 describe('precompile covers a real step', () => {
   for (const [family, dir] of Object.entries(MODELS)) {

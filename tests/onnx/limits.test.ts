@@ -12,7 +12,7 @@ import { rejects } from '../io/helpers.ts';
 import { maxDiff } from './helpers.ts';
 import { nodeOrt } from './ort.ts';
 
-const reader: TensorReader = { source: 'none', has: () => false, read: () => Promise.reject(new Error('not read')) };
+const reader: TensorReader = { source: 'none', has: () => false, dtype: () => null, read: () => Promise.reject(new Error('not read')) };
 const cfg = { architecture: 'LlamaForCausalLM', C: 8, F: 16, L: 1, H: 2, Hkv: 1, D: 4, V: 10, eps: 1e-5, ropeTheta: 1e4, ropeScaling: null, tieEmbeddings: true, qkvBias: false, maxPositions: 16, bosId: 1, eosId: 2 } as ModelConfig;
 
 describe('ONNX export limits', () => {
