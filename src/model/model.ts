@@ -132,18 +132,20 @@ const projWeightName = (l: number, p: Projection) => `model.layers.${l}.${projec
  * found from the tensors' dtypes alone. The engine creates them before it queues the training step's pipelines
  * ahead (engine/session.ts): a pipeline created on this thread waits behind the ones Dawn is creating
  * asynchronously. Measured on SwiftShader, a 3-layer f16 Llama loaded as q4_0 beside the default plan's compile:
- * the first projection's quantizer took 12.5 s to create there, and the load 14.9 s instead of ~3.8.
+ * the first projection's quantizer took 12.5 s to create there and the weights 14.9 s; created first, 3.1 s.
  */
 export function loadPipelines(cfg: ModelConfig, reader: TensorReader, quant: Quant): PipelineSpec[] {
   const { linear, embed } = weightTypes(quant);
-  const matrices: [string, WeightType][] = [['model.embed_tokens.weight', embed], ['lm_head.weight', embed]];
+  const matrices: [string, WeightType][] = [['model.embed_tokens.weight', embed]];
+  if (!cfg.tieEmbeddings) matrices.push(['lm_head.weight', embed]);
   for (let l = 0; l < cfg.L; l++) for (const p of PROJECTIONS) matrices.push([projWeightName(l, p), linear]);
   const specs = new Map<string, PipelineSpec>();
   for (const [name, type] of matrices) {
     const dtype = reader.dtype(name);
     const route = dtype && matrixRoute(dtype, type);
-    const SRC = route === 'host' ? (type === 'f32' ? null : 'f32') : route === 'upload' ? null : route;
-    if (SRC) specs.set(`${SRC} ${type}`, { shader: quantizeShader, defines: { SRC, DST: type } });
+    if (!route || route === 'upload' || (route === 'host' && type === 'f32')) continue; // no quantizer
+    const SRC = route === 'host' ? 'f32' : route;
+    specs.set(`${SRC} ${type}`, { shader: quantizeShader, defines: { SRC, DST: type } });
   }
   return [...specs.values()];
 }
