@@ -156,11 +156,15 @@ async function layoutCases(ctx: GpuContext, model: string, c: ModelConfig, make:
 export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase[]> {
   const golden = resolve(import.meta.dirname ?? '.', '../../shared/golden/model');
   const out: BenchCase[] = [];
-  const opened = await openModel(nodeFiles(golden)).catch(() => null);
-  if (opened) {
-    const load = async () => loadBaseModel(ctx, opened.cfg, opened.reader, 'q4_0');
-    out.push(stepCase(ctx, 'golden tiny q4_0', opened.cfg, load, 24, 24, 4));
-    out.push(...(await layoutCases(ctx, 'golden tiny q4_0', opened.cfg, load, 8)));
+  // Opened here for its config, and again by each case when it loads the weights (closed once they are on the GPU).
+  const cfg = await openModel(nodeFiles(golden)).then((m) => m.close().then(() => m.cfg), () => null);
+  if (cfg) {
+    const load = async () => {
+      const opened = await openModel(nodeFiles(golden));
+      return loadBaseModel(ctx, opened.cfg, opened.reader, 'q4_0').finally(() => opened.close());
+    };
+    out.push(stepCase(ctx, 'golden tiny q4_0', cfg, load, 24, 24, 4));
+    out.push(...(await layoutCases(ctx, 'golden tiny q4_0', cfg, load, 8)));
   } else console.error(`(golden tiny model unavailable at ${golden})`);
   const half = Math.max(2, o.tokens / 4);
   out.push(stepCase(ctx, 'Qwen2.5-0.5B shapes q4_0 r16 all-linear', QWEN_CFG, async () => randomQwen(ctx), half, half, 1));

@@ -250,7 +250,7 @@ function disposeModel(m: TfModel): void {
   for (const v of m.vars) v.dispose();
 }
 
-function tfStepCase(c: ModelConfig, name: string, source: () => Promise<{ weights: WeightSource; vector: (name: string, n: number, fill: number) => Promise<Float32Array> }>, promptLen: number, completionLen: number, pairs: number): BenchCase {
+function tfStepCase(c: ModelConfig, name: string, source: () => Promise<{ weights: WeightSource; vector: (name: string, n: number, fill: number) => Promise<Float32Array>; close?: () => Promise<void> }>, promptLen: number, completionLen: number, pairs: number): BenchCase {
   const rng = new Rng(7);
   const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(c.V - 3));
   const pairIds = Array.from({ length: pairs }, () => ({ promptIds: ids(promptLen), chosenIds: ids(completionLen), rejectedIds: ids(completionLen) }));
@@ -343,7 +343,7 @@ function tfStepCase(c: ModelConfig, name: string, source: () => Promise<{ weight
         if (batch.offsets.some((o, i) => i > 0 && o - batch.offsets[i - 1] !== completionLen)) throw new Error('unequal completions');
         const tf = await loadTf();
         const src = await source();
-        const m = await buildModel(tf, c, T, src.weights, src.vector);
+        const m = await buildModel(tf, c, T, src.weights, src.vector).finally(() => src.close?.());
         const maskF = new Float32Array(g(c) * T * T);
         for (let r = 0; r < g(c) * T; r++) for (let t = 0; t < T; t++) maskF[r * T + t] = t > r % T ? -1e9 : 0;
         state = {
@@ -389,14 +389,14 @@ function argNumber(name: string): number | undefined {
 export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase[]> {
   const golden = resolve(import.meta.dirname ?? '.', '../../shared/golden/model');
   const out: BenchCase[] = [];
-  const opened = await openModel(nodeFiles(golden)).catch(() => null);
-  if (opened) {
-    const reader = opened.reader;
-    const source = async () => ({
-      weights: readerSource(reader),
-      vector: async (name: string) => hostToF32(await reader.read(name), name),
-    });
-    out.push(tfStepCase(opened.cfg, 'golden tiny f32 (q4_0 dequantized: TF.js has no quantized matmul)', source, 24, 24, 4));
+  // Opened here for its config, and again by the case when it runs (closed once its weights are read).
+  const cfg = await openModel(nodeFiles(golden)).then((m) => m.close().then(() => m.cfg), () => null);
+  if (cfg) {
+    const source = async () => {
+      const { reader, close } = await openModel(nodeFiles(golden));
+      return { weights: readerSource(reader), vector: async (name: string) => hostToF32(await reader.read(name), name), close };
+    };
+    out.push(tfStepCase(cfg, 'golden tiny f32 (q4_0 dequantized: TF.js has no quantized matmul)', source, 24, 24, 4));
   } else console.error(`(golden tiny model unavailable at ${golden})`);
   const half = Math.max(2, o.tokens / 4);
   const qwenSource = async () => ({
