@@ -267,10 +267,14 @@ function findTensor(g: GgufFile, name: string): GgufTensorInfo | null {
   return g.tensors.get(name) ?? g.tensors.get(hfToGgufName(name, architecture(g)) ?? '') ?? null;
 }
 
-/** The type readGgufTensor gives a tensor (GGUF or HF name), from the header alone: null where the file lacks it. */
+// The types readGgufTensor dequantizes to f32 as it reads them; any other type it refuses.
+const TO_F32 = new Set([GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.BF16]);
+
+/** The type readGgufTensor gives a tensor (GGUF or HF name), from the header alone: null where the file lacks it or readGgufTensor refuses its type. */
 export function ggufTensorType(g: GgufFile, name: string): WeightType | null {
   const info = findTensor(g, name);
-  return info ? (DIRECT[info.type] ?? 'f32') : null; // the other types are dequantized to f32 as they are read
+  if (!info) return null;
+  return DIRECT[info.type] ?? (TO_F32.has(info.type) ? 'f32' : null);
 }
 
 /**
@@ -287,11 +291,11 @@ export async function readGgufTensor(g: GgufFile, name: string, opts: { raw?: bo
   let data: Uint8Array;
   if (type) data = bytes;
   else {
+    if (!TO_F32.has(info.type)) throw new Error(`${what}: ggml type ${GgmlType[info.type] ?? info.type} is not supported (F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q6_K)`);
     let f: Float32Array;
     if (info.type === GgmlType.Q4_K) f = dequantizeQ4_K(bytes, elements);
     else if (info.type === GgmlType.Q6_K) f = dequantizeQ6_K(bytes, elements);
-    else if (info.type === GgmlType.BF16) f = bf16ToF32(bytes, elements);
-    else throw new Error(`${what}: ggml type ${GgmlType[info.type] ?? info.type} is not supported (F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q6_K)`);
+    else f = bf16ToF32(bytes, elements);
     type = 'f32';
     data = new Uint8Array(f.buffer);
   }

@@ -16,10 +16,10 @@ import { parseConfig } from '../../src/model/config.ts';
 import { openModel } from '../../src/model/load.ts';
 import { hostToF32, loadBaseModel, loadPipelines, memoryReader, releaseBaseModel, type HostDtype, type HostTensor, type Quant, type TensorReader } from '../../src/model/model.ts';
 import { nodeFiles } from '../../src/model/node-files.ts';
-import { REPO } from '../train/util.ts';
+import { TINY } from '../util/tiny.ts';
 
-const TINY = resolve(REPO, 'public/models/tiny');
 const QUANTS: Quant[] = ['none', 'f16', 'q8_0', 'q4_0'];
+const UNSUPPORTED = 'extra.q5_0.weight';
 // The matrices' dtypes in turn; vectors stay as stored. BF16 in a GGUF reads back as F32 (dequantized on the host).
 const CYCLE: HostDtype[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0'];
 const GGML: Record<HostDtype, GgmlType> = { F32: GgmlType.F32, F16: GgmlType.F16, BF16: GgmlType.BF16, Q8_0: GgmlType.Q8_0, Q4_0: GgmlType.Q4_0 };
@@ -61,7 +61,11 @@ function asGguf(tensors: Map<string, HostTensor>): Uint8Array {
     u32('llama.feed_forward_length', c.intermediate_size), u32('llama.attention.head_count', c.num_attention_heads),
     u32('llama.attention.head_count_kv', c.num_key_value_heads), u32('llama.attention.key_length', c.head_dim),
     f32('llama.attention.layer_norm_rms_epsilon', c.rms_norm_eps), f32('llama.rope.freq_base', c.rope_theta),
-  ], [...tensors].map(([name, t]) => ({ name: hfToGgufName(name)!, type: GGML[t.dtype], dims: [...t.shape].reverse(), data: t.data })));
+  ], [
+    ...[...tensors].map(([name, t]) => ({ name: hfToGgufName(name)!, type: GGML[t.dtype], dims: [...t.shape].reverse(), data: t.data })),
+    // A type the reader refuses (one Q5_0 block): its dtype is null, as read() throws.
+    { name: UNSUPPORTED, type: GgmlType.Q5_0, dims: [32], data: new Uint8Array(22) },
+  ]);
 }
 
 async function readers(): Promise<[string, TensorReader, () => Promise<void>][]> {
@@ -86,6 +90,10 @@ describe('the load\'s pipelines, known before the weights are read', () => {
     for (const [what, reader, close] of await readers()) {
       for (const name of tensors.keys()) expect([what, name, reader.dtype(name)]).toEqual([what, name, (await reader.read(name)).dtype]);
       expect(reader.dtype('model.layers.9.mlp.up_proj.weight')).toBeNull();
+      if (reader.has(UNSUPPORTED)) {
+        expect(reader.dtype(UNSUPPORTED)).toBeNull();
+        await expect(reader.read(UNSUPPORTED)).rejects.toThrow(/Q5_0 is not supported/);
+      }
       await close();
     }
   });
