@@ -187,7 +187,8 @@ export function layerForward(rec: Recorder, pass: LayerPass, l: number, x: GPUBu
 
 /**
  * Given grads.dres = dL/d(layer output), leaves dL/d(layer input) in grads.dres and adds the layer's LoRA
- * gradients (accumulate: into those of earlier micro-batches). Needs layerForward(…, x, null) just before.
+ * gradients (accumulate: into those of earlier micro-batches). Needs layerForward(…, x, null), or this layer's own
+ * forward (it leaves the same buffers), just before.
  */
 export function layerBackward(rec: Recorder, pass: LayerPass, g: LayerGrads, l: number, x: GPUBuffer, accumulate: boolean): void {
   const c = pass.model.cfg;

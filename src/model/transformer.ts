@@ -1,6 +1,7 @@
 // The Llama-family transformer for training, forward and backward: embedding, the layers (model/layer.ts, shared
 // with decoding), the final norm and the fused output head. Backward recomputes a layer's activations from the
-// residual stream saved at its input, so only (L+1) x (M, C) activations live across the pass.
+// residual stream saved at its input, so only (L+1) x (M, C) activations live across the pass; the last layer's are
+// still in the layer buffers when backward follows its forward, and are not recomputed.
 //
 // Two layouts of a batch (model/batch.ts): 2B sequences, or B shared-prompt sequences whose rejected rows form a
 // second branch (attention's branch mask, RoPE positions from a buffer); everything else is row-wise, so the
@@ -38,6 +39,14 @@ export class Transformer {
   private ws: Workspace | null = null;
   private batch: SequenceBatch | null = null;
   private opts: PassOptions | null = null;
+  /**
+   * Whether the layer buffers still hold the last layer's activations from a forward that will be backpropagated:
+   * backward then starts from them instead of recomputing that layer (1/L of the recompute: on #18's 3-layer Llama,
+   * a third of the recompute's matmuls).
+   */
+  private lastLayerLive = false;
+  /** Whether the last forward ran with willBackward. */
+  private backwardable = false;
 
   constructor(
     readonly ctx: GpuContext,
@@ -76,6 +85,8 @@ export class Transformer {
     const b = ws.b;
     this.batch = batch;
     this.opts = opts;
+    this.lastLayerLive = false;
+    this.backwardable = false;
     ctx.write(b.ids, batch.ids);
     const sh = batch.shared;
     // The attention's lengths: (rowSeqs) u32, and in the shared-prompt layout promptLen and branchStart after them.
@@ -94,6 +105,8 @@ export class Transformer {
     segmentSum(rec, b.seqSums, b.seqMeans, b.logp, b.offsets, batch.nSeq);
     segmentSum(rec, b.seqLogitSums, b.seqLogitMeans, b.logitSum, b.offsets, batch.nSeq);
     await rec.submit();
+    // Nothing after the layers writes their buffers (the final norm, the head and the sums have buffers of their own).
+    this.lastLayerLive = this.backwardable = willBackward;
     const [sums, logits] = await Promise.all([ctx.readF32(b.seqSums, batch.nSeq), ctx.readF32(b.seqLogitSums, batch.nSeq)]);
     return { seqLogp: Float64Array.from(sums), seqLogitSum: Float64Array.from(logits) };
   }
@@ -104,7 +117,9 @@ export class Transformer {
    */
   async backward(dSeq: Float64Array, accumulate: boolean): Promise<void> {
     const { ctx, model, batch, ws, lora } = this;
-    if (!batch || !ws || !ws.backward) throw new Error('backward() needs a forward(…, willBackward=true) first');
+    // The last forward's batch, options and head gradient (headDir) are what backward reads: a forward without
+    // willBackward (a reference or eval pass) after the training one would leave them another batch's.
+    if (!batch || !ws || !ws.backward || !this.backwardable) throw new Error('backward() needs a forward(…, willBackward=true) last');
     if (!lora) throw new Error('backward() needs a LoRA to train');
     // Pipelines still being created ahead (engine/precompile.ts creates the backward's while the forward runs)
     // would otherwise be created a second time here, on this thread.
@@ -120,8 +135,10 @@ export class Transformer {
     rmsnormBackward(rec, b.dres, b.dhN, ws.acts[c.L], model.finalNorm, b.rstdF, batch.M, c.C, false);
     const pass = this.pass();
     const grads = this.grads();
+    const live = this.lastLayerLive;
+    this.lastLayerLive = false; // the layers' backward overwrites what a second backward would need
     for (let l = c.L - 1; l >= 0; l--) {
-      layerForward(rec, pass, l, ws.acts[l], null);
+      if (!(live && l === c.L - 1)) layerForward(rec, pass, l, ws.acts[l], null);
       layerBackward(rec, pass, grads, l, ws.acts[l], accumulate);
     }
     await rec.submit();
