@@ -44,6 +44,8 @@ export interface KernelEnv {
     subgroups: 'auto' | boolean;
     /** Query rows per invocation of the loop variant's forward (a power of two); null: its default (attention.ts fwdRows). */
     rows: number | null;
+    /** Keys per invocation of the loop variant's DKDV (1, 2 or 4); null: its default (attention.ts dkdvKeys). */
+    keys: number | null;
   };
   matmul: {
     /**
@@ -105,7 +107,7 @@ export interface KernelEnv {
 function defaults(): KernelEnv {
   return {
     device: 'auto',
-    attention: { variant: null, tiles: null, subgroups: 'auto', rows: null },
+    attention: { variant: null, tiles: null, subgroups: 'auto', rows: null, keys: null },
     matmul: { variant: null, f16: 'auto' },
     head: { variant: null, tuning: {} },
     rmsnorm: { layout: 'auto', subgroups: 'auto' },

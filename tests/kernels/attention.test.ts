@@ -191,6 +191,20 @@ describe('attention loop', () => {
       await run(c, 400 + i, true);
     }, timeout(c));
   });
+  // cli logps/grads compile DKDV with 1 key per invocation (kernelEnv.attention.keys): scalars where 2 and 4 keys
+  // have vectors. With and without a dS scratch, alternately.
+  CASES.forEach((c, i) => {
+    it.skipIf(!c.backward)(`matches the reference with 1 key per DKDV invocation forced${i % 2 ? ' and a dS scratch' : ''}, ${name(c)}`, async () => {
+      kernelEnv.attention.variant = 'loop';
+      kernelEnv.attention.keys = 1;
+      try {
+        await run(c, 900 + i, i % 2 === 1);
+        expect((await gpu()).pipelineIds.filter((id) => id.startsWith(`attention_loop(D=${c.s.D},KERNEL=DKDV,KPI=1,`))).not.toHaveLength(0);
+      } finally {
+        kernelEnv.attention.keys = null;
+      }
+    }, timeout(c));
+  });
 });
 
 describe('attention with a sliding window', () => {
@@ -243,15 +257,20 @@ describe('attention in a branch layout', () => {
       kernelEnv.attention.variant = 'loop';
       await run(c, 700 + i, true);
     }, timeout(c));
-    // cli logps/grads compile the forward with 2 query rows per invocation (kernelEnv.attention.rows), not 8.
-    it.skipIf(c.s.D !== 64)(`loop with 2 query rows forced matches the reference, ${name(c)}`, async () => {
+    // cli logps/grads compile the forward with 2 query rows per invocation (kernelEnv.attention.rows), not 8, and
+    // DKDV with 1 key (kernelEnv.attention.keys), not 2; grads gets a dS scratch.
+    it.skipIf(c.s.D !== 64)(`loop as cli grads compiles it (2 query rows, 1 key per DKDV invocation) matches the reference, ${name(c)}`, async () => {
       kernelEnv.attention.variant = 'loop';
       kernelEnv.attention.rows = 2;
+      kernelEnv.attention.keys = 1;
       try {
-        await run(c, 800 + i);
-        expect((await gpu()).pipelineIds.filter((id) => id.startsWith('attention_loop(D=64,KERNEL=FORWARD,') && id.includes(',R=2,'))).toHaveLength(1);
+        await run(c, 800 + i, true);
+        const ids = (await gpu()).pipelineIds;
+        expect(ids.filter((id) => id.startsWith('attention_loop(D=64,KERNEL=FORWARD,') && id.includes(',R=2,'))).toHaveLength(1);
+        expect(ids.filter((id) => id.startsWith('attention_loop(D=64,KERNEL=DKDV,KPI=1,') && id.includes('STORE_DS=true'))).toHaveLength(1);
       } finally {
         kernelEnv.attention.rows = null;
+        kernelEnv.attention.keys = null;
       }
     }, timeout(c));
     // A windowed call takes the loop kernels whatever is asked for.

@@ -97,19 +97,25 @@ function forwardBlocks(D4: number, R: number): Record<string, string> {
 
 /** DKDV: KPI keys per invocation, key c's slices in k{c}_{n}, v{c}_{n}, gradients dk{c}_{n}, dv{c}_{n}. */
 function dkdvBlocks(D4: number, KPI: number): Record<string, string> {
+  // One key: scalars (WGSL has no vec1), and its probability and dS are pr and ds themselves.
+  const vk = (t: 'f32' | 'u32') => (KPI === 1 ? t : `vec${KPI}<${t}>`);
   return {
     KPI: `${KPI}`,
-    VK: `vec${KPI}`,
+    VKF: vk('f32'),
+    VKU: vk('u32'),
     KV_JJ: list(KPI, (c) => `ja + ${c}u`),
     KV_KO: unroll(KPI, (c) => `let ko${c} = ((b * p.kvStride + min(ja + ${c}u, jend - 1u)) * p.Hkv + g) * D4;`),
     KV_ZERO: unroll(D4, (n) => unroll(KPI, (c) => [`var dk${c}_${n} = vec4<f32>(0.0);`, `var dv${c}_${n} = vec4<f32>(0.0);`])),
     KV_LOAD: unroll(D4, (n) => unroll(KPI, (c) => [`let k${c}_${n} = k[ko${c} + ${n}u] * sc;`, `let v${c}_${n} = v[ko${c} + ${n}u];`])),
     KV_QLOAD: unroll(D4, (n) => [`let x${n} = q[qo + ${n}u];`, `let e${n} = dout[qo + ${n}u];`]),
     KV_QKDO: unroll(D4, (n) => [
-      `sk += vec${KPI}<f32>(${list(KPI, (c) => `dot(x${n}, k${c}_${n})`)});`,
-      `dpk += vec${KPI}<f32>(${list(KPI, (c) => `dot(e${n}, v${c}_${n})`)});`,
+      `sk += ${vk('f32')}(${list(KPI, (c) => `dot(x${n}, k${c}_${n})`)});`,
+      `dpk += ${vk('f32')}(${list(KPI, (c) => `dot(e${n}, v${c}_${n})`)});`,
     ]),
-    KV_ACC: unroll(D4, (n) => unroll(KPI, (c) => [`dv${c}_${n} += pr.${XYZW[c]} * e${n};`, `dk${c}_${n} += ds.${XYZW[c]} * x${n};`])),
+    KV_ACC: unroll(D4, (n) => unroll(KPI, (c) => {
+      const lane = KPI === 1 ? '' : `.${XYZW[c]}`;
+      return [`dv${c}_${n} += pr${lane} * e${n};`, `dk${c}_${n} += ds${lane} * x${n};`];
+    })),
     KV_OUT: unroll(KPI, (c) =>
       block(`if (ja + ${c}u < p.kvStride)`, unroll(D4, (n) => [
         `dk[koa + ${c}u * kstep + ${n}u] = dk${c}_${n} * p.scale;`,

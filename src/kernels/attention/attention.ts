@@ -56,7 +56,8 @@ const dqRows = (D: number) => (D > 64 ? 2 : 4);
 // DKDV's keys per invocation (see attention.wgsl): 4 only below D = 64. At D = 64, 2 keys measured (SwiftShader, two
 // alternations, T 64 and 256, H 14/2) the backward's compile at 2.0-7.7 s instead of 17-21 s, and its run time no
 // worse (T 64: 15.5-16.1 ms vs 20.7-23.9; T 256: 223 ms vs 202-217): 4 keys x k, v, dk, dv slices of 64 spill.
-const dkdvKeys = (D: number) => (D >= 64 ? 2 : 4);
+// 1 key compiles in half the time again, for one-step commands (kernelEnv.attention.keys, set by cli logps/grads).
+const dkdvKeys = (D: number) => kernelEnv.attention.keys ?? (D >= 64 ? 2 : 4);
 // Threads per row in the tiled kernels; each holds D/TPR accumulator values.
 const TPR = 4;
 
@@ -133,9 +134,9 @@ function variantOf(ctx: GpuContext, s: AttnShape): AttnVariant {
   return s.window ? 'loop' : attentionVariant(ctx, s.D);
 }
 
-// R: rows per invocation of FORWARD and DQ_DS (1 for the others, which do not read it).
+// R: rows per invocation of FORWARD and DQ_DS, KPI: keys of DKDV (1 for the others, which do not read them).
 function loopPipe(ctx: GpuContext, kernel: LoopKernel, D: number, WG: number, R: number, STORE_DS: boolean) {
-  return ctx.compile(attentionLoopShader, { KERNEL: kernel, D, WG, R, KPI: dkdvKeys(D), STORE_DS });
+  return ctx.compile(attentionLoopShader, { KERNEL: kernel, D, WG, R, KPI: kernel === 'DKDV' ? dkdvKeys(D) : 1, STORE_DS });
 }
 
 /** A loop kernel's pipeline and grid for `n` invocations. */

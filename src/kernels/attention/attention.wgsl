@@ -162,7 +162,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 @group(0) @binding(8) var<storage, read> lse: array<f32>;             // (B, H, Tq) f32
 @group(0) @binding(9) var<storage, read> lengths: array<u32>;         // (B) u32, unread unless useLen
 #if STORE_DS
-@group(0) @binding(10) var<storage, read_write> dsb: array<{{VK}}<f32>>; // (B, H, Tq, Tk4) f32 dS, visible entries
+@group(0) @binding(10) var<storage, read_write> dsb: array<{{VKF}}>; // (B, H, Tq, Tk4) f32 dS, visible entries
 #endif
 
 // KPI = {{KPI}} neighbouring keys per invocation (ja .. ja + KPI - 1, key c in registers named ..c_..): each query
@@ -191,8 +191,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     // walk the same queries in step instead of diverging at the start, masking the few they cannot see.
     let jlo = ja - min(ja, {{KPI}}u * lid);
     let t0 = max(jlo + p.Tq, p.Tk) - p.Tk;
-    let jj = {{VK}}<u32>({{KV_JJ}});
-    let kok = jj < {{VK}}<u32>(jend);
+    let jj = {{VKU}}({{KV_JJ}});
+    let kok = jj < {{VKU}}(jend);
     let br = branch_of(b);
     // Keys all inside a branch layout's first branch are seen by no query of the second (nor the padding after
     // it): their queries end at the second branch's start.
@@ -204,12 +204,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let qo = ((b * p.Tq + t) * p.H + h) * D4;
         // Loaded once, used twice: before and after the probabilities are known.
         {{KV_QLOAD}}
-        var sk = {{VK}}<f32>(0.0);   // scores of the KPI keys
-        var dpk = {{VK}}<f32>(0.0);
+        var sk = {{VKF}}(0.0);   // scores of the KPI keys
+        var dpk = {{VKF}}(0.0);
         {{KV_QKDO}}
         let vis = kok & vis{{KPI}}(jj, vis_of(t, jend, br));
-        let pr = select({{VK}}<f32>(0.0), exp(sk - {{VK}}<f32>(lse[lo + t])), vis);
-        let ds = pr * (dpk - {{VK}}<f32>(dq[qo].x));
+        let pr = select({{VKF}}(0.0), exp(sk - {{VKF}}(lse[lo + t])), vis);
+        let ds = pr * (dpk - {{VKF}}(dq[qo].x));
 #if STORE_DS
         // Every visible (t, key) pair passes here (t0 is the first query that sees this lane's keys, tend is past
         // the last), so DQ_DS reads only entries written in this pass. Rows are padded to Tk4 (a multiple of 4), so the KPI keys are
