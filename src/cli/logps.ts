@@ -3,15 +3,15 @@
 import { writeFileSync } from 'node:fs';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { kernelEnv } from '../kernels/env.ts';
-import { planBytes, usesAttnDs } from '../model/workspace.ts';
+import { planBytes, unionDims, usesAttnDs } from '../model/workspace.ts';
 import { readLora, releaseLora, resolveTargets } from '../model/lora.ts';
 import { releaseBaseModel } from '../model/model.ts';
 import { batchDims, Transformer } from '../model/transformer.ts';
 import { loraSettings } from '../train/config.ts';
 import { LOSS_TYPES, validateLossConfig, type LossConfig, type LossType } from '../train/losses.ts';
-import { layoutBatch, runMicroBatch } from '../train/step.ts';
+import { layoutGroups, runMicroBatch } from '../train/step.ts';
 import { prepareDataset, type PreparedDataset } from '../engine/session.ts';
-import { pairsPlan } from '../engine/precompile.ts';
+import { stepPlans } from '../engine/precompile.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 import { QUANTS, type Quant } from '../model/projections.ts';
@@ -84,7 +84,7 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
       const d = (early = prepare(tokenizer, cfg));
       // An adapter folder's rank and targets are read later: the fresh LoRA's settings stand in (the costly
       // kernels do not depend on them); dropout is off in this command.
-      return d.pairs.length ? [pairsPlan(d.pairs, { r: fresh.r, targets: resolveTargets(fresh.targets), dropout: 0 }, mode === 'grads')] : null;
+      return d.pairs.length ? stepPlans(d.pairs, { r: fresh.r, targets: resolveTargets(fresh.targets), dropout: 0 }, mode === 'grads') : null;
     }, 'forward'); // one step follows at once: its backward's pipelines are created while its forward runs
     const d: PreparedDataset = early ?? prepare(requireTokenizer(m), m.opened.cfg);
     checkReport(d.report, !!a.strict);
@@ -92,8 +92,9 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
     const lora = await loraFor(ctx, m, a.adapter as string | undefined, fresh, a.seed as number);
     const tf = new Transformer(ctx, m.base, lora);
     const chosenTokens = pairs.reduce((s, p) => s + p.chosenIds.length, 0);
-    // The layout the step runs (no dropout here): each prompt once, unless kernelEnv.step says otherwise.
-    const dims = batchDims(layoutBatch(pairs, false), lora.R);
+    // The layouts the step runs (no dropout here): each prompt once, unless kernelEnv.step says otherwise, in groups of
+    // similar length; the workspace holds the largest of each dimension.
+    const dims = layoutGroups(pairs, null, false).map((g) => batchDims(g.batch, lora.R)).reduce(unionDims);
     const planned = planBytes(m.opened.cfg, dims, mode === 'grads', usesAttnDs(ctx, m.opened.cfg, dims, mode === 'grads'));
     log(`memory: base ${m.base.bytes} bytes, LoRA ${lora.params * 4 * (mode === 'grads' ? 6 : 2)} bytes, planned step workspace ${planned} bytes`);
     ctx.resetPeak();

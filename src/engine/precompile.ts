@@ -26,7 +26,7 @@ import { weightTypes, type BaseModel, type LayerWeights, type Quant } from '../m
 import type { PairIds } from '../model/batch.ts';
 import { batchDims } from '../model/transformer.ts';
 import { usesAttnDs, type Dims } from '../model/workspace.ts';
-import { layoutBatch } from '../train/step.ts';
+import { layoutBatch, layoutGroups } from '../train/step.ts';
 import { attentionBackward, attentionForward, type AttnShape } from '../kernels/attention/attention.ts';
 
 /** One micro-batch's shape (the workspace's dims, as model/transformer.ts batchDims gives them) and what it runs. */
@@ -36,12 +36,20 @@ export interface StepPlan {
   lora: { r: number; targets: readonly Projection[]; dropout: number } | null;
   /** Backward and the optimizer update too (training); false: log-probs only. */
   backward: boolean;
+  /** The backward adds its LoRA gradients to those already there (a micro-batch's groups after the first). */
+  accumulate?: boolean;
 }
 
-/** The plan of these pairs in the layout runMicroBatch gives them (train/step.ts layoutBatch). */
+/** The plan of these pairs as one group, in the layout runMicroBatch gives a group (train/step.ts layoutBatch). */
 export function pairsPlan(pairs: PairIds[], lora: StepPlan['lora'], backward: boolean): StepPlan {
   const batch = layoutBatch(pairs, !!lora && lora.dropout > 0);
   return { dims: batchDims(batch, lora?.r ?? 0), lora, backward };
+}
+
+/** The plans of the groups runMicroBatch runs these pairs in (train/step.ts layoutGroups), one per group. */
+export function stepPlans(pairs: PairIds[], lora: StepPlan['lora'], backward: boolean): StepPlan[] {
+  // Any seed: it decides the masks, not the shapes.
+  return layoutGroups(pairs, 0, !!lora && lora.dropout > 0).map((g, k) => ({ dims: batchDims(g.batch, lora?.r ?? 0), lora, backward, accumulate: k > 0 }));
 }
 
 /** The pipelines of one step of `plan` on a model of `cfg` stored as `quant`, each once: all, or its forward pass's. */
@@ -114,7 +122,7 @@ export function modelStepPipelines(ctx: GpuContext, cfg: ModelConfig, quant: Qua
     rmsnormBackward(rec, b, b, b, model.finalNorm, b, M, c.C, false);
     for (let l = c.L - 1; l >= 0; l--) {
       layerForward(rec, pass, l, b, null);
-      layerBackward(rec, pass, grads, l, b, false);
+      layerBackward(rec, pass, grads, l, b, !!plan.accumulate);
     }
     // ... and train/optimizer.ts's update.
     sumSquares(rec, b, [{ buffer: b, n: 1 }], b);

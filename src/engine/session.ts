@@ -66,9 +66,9 @@ function checkTokenizerFits(tok: TextTokenizer, opened: OpenedModel): void {
 
 /**
  * The steps whose pipelines loadModel creates ahead when its caller names none: a run with the quick preset's
- * shapes (its batch at max_length, its LoRA) and its forward-only evaluation. A run with other settings still
- * finds the costly kernels (attention, output head, base matmuls) ready: their variants follow the model, not the
- * LoRA, and hardly the length.
+ * shapes (its batch at max_length, its LoRA), accumulating or not, and its forward-only evaluation. A run with
+ * other settings still finds the costly kernels (attention, output head, base matmuls) ready: their variants follow
+ * the model, not the LoRA, and hardly the length.
  */
 export function defaultStepPlans(): StepPlan[] {
   const p = presetConfig('quick'); // cli train's default
@@ -77,7 +77,9 @@ export function defaultStepPlans(): StepPlan[] {
   const ids = (n: number) => Array.from({ length: n }, () => 0);
   const pairs = Array.from({ length: p.batchSize }, () => ({ promptIds: ids(p.maxPromptLength), chosenIds: ids(p.maxLength - p.maxPromptLength), rejectedIds: ids(p.maxLength - p.maxPromptLength) }));
   const train = pairsPlan(pairs, lora, true);
-  return [train, { ...train, backward: false }];
+  // Micro-batches after a step's first (gradient accumulation) and a micro-batch's later length groups add to the
+  // gradients: the LoRA gradient kernels' accumulating variants.
+  return [train, { ...train, accumulate: true }, { ...train, backward: false }];
 }
 
 /** What loadModel compiles ahead: the steps' plans for this model and tokenizer (null: none). */

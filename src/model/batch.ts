@@ -148,3 +148,44 @@ export function layoutSharedPrompt(pairs: PairIds[], padId = 0): SequenceBatch {
   const completionLengths = [...laid.map((l) => l.chosen.completion.length), ...laid.map((l) => l.rejected.completion.length)];
   return { B, nSeq: 2 * B, rowSeqs: B, T, M, ids, lengths, S, rows, labels, offsets, completionLengths, shared: { promptLen, branchStart, positions } };
 }
+
+/**
+ * The padded length T each pair needs in a layout: its one sequence in the shared-prompt layout (the prompt's last
+ * token starts both branches), else its longer sequence (layoutPairs pads both to it).
+ */
+export function pairLengths(pairs: PairIds[], sharedPrompt: boolean): number[] {
+  return pairs.map((p) => {
+    const P = p.promptIds.length;
+    const chosen = (p.chosenPromptTail?.length ?? 0) + p.chosenIds.length;
+    const rejected = (p.rejectedPromptTail?.length ?? 0) + p.rejectedIds.length;
+    return sharedPrompt ? Math.max(0, P - 1) + 2 * Math.min(P, 1) + chosen + rejected : P + Math.max(chosen, rejected);
+  });
+}
+
+/**
+ * A micro-batch's pairs in groups of similar length, each to run padded only to its own longest (train/step.ts):
+ * `need` holds the T each pair needs (pairLengths) and every pair takes `seqsPerPair` rows of T. The pairs are
+ * sorted by need and cut into the groups of fewest padded rows, where each cut must save an eighth of the unsplit
+ * batch's rows: a group is one more forward and backward to submit and read back. The demo's first 8 WMT22 pairs in
+ * the shared-prompt layout: 1048 rows in one group, 784 in two (690 hold tokens). Each group lists pair indices in
+ * ascending order; the longest group comes first, so a workspace sized by it holds the others.
+ */
+export function lengthGroups(need: number[], seqsPerPair: number): number[][] {
+  const B = need.length;
+  const order = need.map((_, i) => i).sort((a, b) => need[a] - need[b] || a - b);
+  const len = order.map((i) => need[i]);
+  const cutCost = (B * seqsPerPair * (len[B - 1] ?? 0)) / 8;
+  // best[j]: fewest rows (cuts counted at cutCost) for the j shortest pairs; start[j]: where their last group starts.
+  const best = [0];
+  const start = [0];
+  for (let j = 1; j <= B; j++) {
+    best[j] = Infinity;
+    for (let i = 0; i < j; i++) {
+      const cost = best[i] + (i > 0 ? cutCost : 0) + (j - i) * seqsPerPair * len[j - 1];
+      if (cost < best[j]) [best[j], start[j]] = [cost, i];
+    }
+  }
+  const groups: number[][] = [];
+  for (let j = B; j > 0; j = start[j]) groups.push(order.slice(start[j], j).sort((a, b) => a - b));
+  return groups.length ? groups : [[]];
+}

@@ -5,7 +5,7 @@ import type { PairIds } from '../model/batch.ts';
 import { loraModules, type Lora } from '../model/lora.ts';
 import type { Transformer } from '../model/transformer.ts';
 import type { GpuContext } from '../gpu/context.ts';
-import { layoutBatch } from './step.ts';
+import { layoutGroups } from './step.ts';
 
 const finite = (a: ArrayLike<number>) => {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
@@ -16,14 +16,17 @@ const finite = (a: ArrayLike<number>) => {
 export async function locateNonFinite(ctx: GpuContext, tf: Transformer, lora: Lora, micro: { pairs: PairIds[]; dropoutSeed: number }[], loss: number): Promise<string> {
   const L = tf.model.cfg.L;
   for (const m of micro) {
-    // The layout the step ran (its residual rows hold whatever that layout puts there, padding included).
-    const fwd = await tf.forward(layoutBatch(m.pairs, !!lora.cfg.dropout), { useLora: true, dropoutSeed: m.dropoutSeed }, false);
-    const acts = await tf.residuals();
-    if (!finite(acts[0])) return 'it appeared in the embedding (model.embed_tokens.weight) for this batch\'s tokens';
-    for (let l = 0; l < L; l++) {
-      if (!finite(acts[l + 1])) return `it appeared in layer ${l} (model.layers.${l}): its input was finite, its output is not`;
+    // The groups and layouts the step ran, with their dropout masks (the residual rows hold whatever a layout puts
+    // there, padding included).
+    for (const g of layoutGroups(m.pairs, m.dropoutSeed, !!lora.cfg.dropout)) {
+      const fwd = await tf.forward(g.batch, { useLora: true, dropoutSeed: g.dropoutSeed }, false);
+      const acts = await tf.residuals();
+      if (!finite(acts[0])) return 'it appeared in the embedding (model.embed_tokens.weight) for this batch\'s tokens';
+      for (let l = 0; l < L; l++) {
+        if (!finite(acts[l + 1])) return `it appeared in layer ${l} (model.layers.${l}): its input was finite, its output is not`;
+      }
+      if (!finite(fwd.seqLogp)) return 'it appeared after the last layer, in the final norm or the output head (model.norm.weight, lm_head.weight)';
     }
-    if (!finite(fwd.seqLogp)) return 'it appeared after the last layer, in the final norm or the output head (model.norm.weight, lm_head.weight)';
   }
   if (!Number.isFinite(loss)) return 'the log-probs are finite, the loss is not (a log-prob margin beyond the loss\'s range: lower beta or the learning rate)';
   // Forward clean, loss clean: the gradients. Backward runs from the last layer down, so the highest layer

@@ -2,8 +2,11 @@
 // the LoRA gradients. The loss itself is computed on the host in float64 from 2B scalars read back.
 // The pairs run in the shared-prompt layout (each prompt once, model/batch.ts) unless kernelEnv.step says
 // otherwise or LoRA dropout is on (TRL draws a separate mask for each copy of the prompt).
+// A micro-batch runs in groups of similar length (model/batch.ts lengthGroups), one after another, each padded only to
+// its own longest; the loss is per pair and normalised by the whole batch, so the groups' gradients add up to the
+// micro-batch's (as micro-batches add up to a batch).
 import { kernelEnv } from '../kernels/env.ts';
-import { layoutPairs, layoutSharedPrompt, pairTokens, type PairIds, type SequenceBatch } from '../model/batch.ts';
+import { lengthGroups, layoutPairs, layoutSharedPrompt, pairLengths, pairTokens, type PairIds, type SequenceBatch } from '../model/batch.ts';
 import type { Transformer } from '../model/transformer.ts';
 import { cpoLoss, type LossConfig, type LossNormalizer, type LossResult, type PairLogps } from './losses.ts';
 
@@ -24,9 +27,28 @@ export function usesSharedPrompt(dropout: boolean): boolean {
   return kernelEnv.step.sharedPrompt && !dropout;
 }
 
-/** The layout runMicroBatch gives these pairs (dropout: whether this pass draws LoRA dropout masks). */
+/** These pairs in one layout, as runMicroBatch lays out each of its groups (dropout: whether this pass draws LoRA dropout masks). */
 export function layoutBatch(pairs: PairIds[], dropout: boolean): SequenceBatch {
   return usesSharedPrompt(dropout) ? layoutSharedPrompt(pairs, 0) : layoutPairs(pairs, 0);
+}
+
+/** A group of a micro-batch as runMicroBatch runs it: its pairs' indices (ascending), layout and dropout seed. */
+export interface LayoutGroup {
+  index: number[];
+  batch: SequenceBatch;
+  dropoutSeed: number | null;
+}
+
+/** The groups runMicroBatch runs these pairs in (dropoutSeed: the micro-batch's; null: no dropout masks drawn). */
+export function layoutGroups(pairs: PairIds[], dropoutSeed: number | null, loraDropout: boolean): LayoutGroup[] {
+  const dropout = loraDropout && dropoutSeed !== null;
+  const shared = usesSharedPrompt(dropout);
+  return lengthGroups(pairLengths(pairs, shared), shared ? 1 : 2).map((index, k) => {
+    const group = index.map((i) => pairs[i]);
+    // Each group draws its own masks: with the micro-batch's seed, rows at the same place in two groups would share them.
+    const seed = dropoutSeed === null || k === 0 ? dropoutSeed : (Math.imul(dropoutSeed ^ 0x5bd1e995, 0x27d4eb2d) + k * 0x9e3779b9) >>> 0;
+    return { index, batch: shared ? layoutSharedPrompt(group, 0) : layoutPairs(group, 0), dropoutSeed: seed };
+  });
 }
 
 export async function runMicroBatch(
@@ -36,9 +58,52 @@ export async function runMicroBatch(
   norm: LossNormalizer,
   opts: { backward: boolean; accumulate: boolean; dropoutSeed: number | null },
 ): Promise<MicroBatchResult> {
+  const groups = layoutGroups(pairs, opts.dropoutSeed, !!model.lora?.cfg.dropout);
+  const parts: MicroBatchResult[] = [];
+  for (const [k, g] of groups.entries()) {
+    const run = { backward: opts.backward, accumulate: opts.accumulate || k > 0, dropoutSeed: g.dropoutSeed };
+    parts.push(await runLayout(model, g.index.map((i) => pairs[i]), g.batch, lossCfg, norm, run));
+  }
+  return parts.length === 1 ? parts[0] : mergeGroups(pairs.length, groups, parts);
+}
+
+/** The groups' results as one, pairs back in the micro-batch's order. */
+function mergeGroups(B: number, groups: LayoutGroup[], parts: MicroBatchResult[]): MicroBatchResult {
+  const logps = new Array<PairLogps>(B);
+  const dChosen = new Float64Array(B);
+  const dRejected = new Float64Array(B);
+  groups.forEach((g, k) =>
+    g.index.forEach((i, j) => {
+      logps[i] = parts[k].logps[j];
+      dChosen[i] = parts[k].loss.dChosen[j];
+      dRejected[i] = parts[k].loss.dRejected[j];
+    }),
+  );
+  const sum = (f: (r: MicroBatchResult) => number) => parts.reduce((a, r) => a + f(r), 0);
+  const sums = { ...parts[0].loss.sums };
+  for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] = sum((r) => r.loss.sums[key]);
+  const logitSums = { ...parts[0].logitSums };
+  for (const key of Object.keys(logitSums) as (keyof typeof logitSums)[]) logitSums[key] = sum((r) => r.logitSums[key]);
+  return {
+    logps,
+    loss: { loss: sum((r) => r.loss.loss), nll: sum((r) => r.loss.nll), dChosen, dRejected, sums },
+    logitSums,
+    tokens: sum((r) => r.tokens),
+    rowTokens: sum((r) => r.rowTokens),
+    paddedTokens: sum((r) => r.paddedTokens),
+  };
+}
+
+/** One group: its pairs laid out as `batch`. */
+async function runLayout(
+  model: Transformer,
+  pairs: PairIds[],
+  batch: SequenceBatch,
+  lossCfg: LossConfig,
+  norm: LossNormalizer,
+  opts: { backward: boolean; accumulate: boolean; dropoutSeed: number | null },
+): Promise<MicroBatchResult> {
   const B = pairs.length;
-  const dropout = !!model.lora?.cfg.dropout && opts.dropoutSeed !== null;
-  const batch = layoutBatch(pairs, dropout);
   let ref: Float64Array | null = null;
   if (lossCfg.loss === 'dpo') {
     // The reference policy is the same base with the adapter switched off.

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GpuContext } from '../../src/gpu/context.ts';
 import { shaderKey } from '../../src/gpu/wgsl.ts';
-import { modelStepPipelines, pairsPlan, precompileModel } from '../../src/engine/precompile.ts';
+import { modelStepPipelines, pairsPlan, precompileModel, stepPlans } from '../../src/engine/precompile.ts';
 import { loadModel } from '../../src/engine/session.ts';
 import { resetKernelEnv, kernelEnv } from '../../src/kernels/env.ts';
 import { openModel } from '../../src/model/load.ts';
@@ -157,3 +157,38 @@ describe('precompile covers a real step', () => {
   }
   it('gemma3, f32, the GPU variants forced', () => check(MODELS.gemma3, 'none', 'gpu'), 600_000);
 });
+
+// A micro-batch of unlike lengths runs in groups (train/step.ts layoutGroups): the groups after the first add their
+// gradients to the first's, with their own pipelines (the LoRA gradient kernels' accumulating variants).
+it('stepPlans covers a micro-batch run in length groups', async () => {
+  const ctx = await gpu();
+  const opened = await openModel(nodeFiles(MODELS.llama));
+  const cfg = opened.cfg;
+  const base = await loadBaseModel(ctx, cfg, opened.reader, 'q4_0').finally(() => opened.close());
+  const lora = createLora(ctx, cfg, { r: 4, alpha: 8, dropout: 0, targets: 'all-linear', useRslora: false }, 1);
+  const tf = new Transformer(ctx, base, lora);
+  try {
+    const rng = new Rng(9);
+    const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(cfg.V - 3));
+    const pairs = [3, 25, 4, 27].map((n) => ({ promptIds: ids(n), chosenIds: ids(4), rejectedIds: ids(3) }));
+    const plans = stepPlans(pairs, { r: 4, targets: lora.targets, dropout: 0 }, true);
+    // The long pairs, then the short ones adding to their gradients.
+    expect(plans.map((p) => [p.dims.nSeq, !!p.accumulate])).toEqual([[2, false], [2, true]]);
+    expect(plans[0].dims.T).toBeGreaterThan(2 * plans[1].dims.T);
+    const planned = new Set(plans.flatMap((p) => modelStepPipelines(ctx, cfg, 'q4_0', p)).map((p) => `${shaderKey(p.shader.name, p.defines)}#${p.entryPoint ?? 'main'}`));
+    const used = new Set<string>();
+    const spy = vi.spyOn(ctx, 'compile').mockImplementation(function (this: GpuContext, shader, defines, entryPoint = 'main') {
+      used.add(`${shaderKey(shader.name, defines)}#${entryPoint}`);
+      return GpuContext.prototype.compile.call(this, shader, defines, entryPoint);
+    });
+    const loss = { loss: 'sigmoid' as const, beta: 0.1, cpoAlpha: 1, labelSmoothing: 0, simpoGamma: 0 };
+    await runMicroBatch(tf, pairs, loss, { pairs: 4, chosenTokens: 16 }, { backward: true, accumulate: false, dropoutSeed: null });
+    spy.mockRestore();
+    expect(used.size).toBeGreaterThan(10);
+    expect([...used].filter((id) => !planned.has(id))).toEqual([]);
+  } finally {
+    tf.release();
+    releaseLora(ctx, lora);
+    releaseBaseModel(ctx, base);
+  }
+}, 300_000);

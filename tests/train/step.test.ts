@@ -1,0 +1,77 @@
+// runMicroBatch runs pairs of unlike lengths in groups, each padded to its own longest (train/step.ts layoutGroups):
+// the log-probs (in the pairs' order), loss, metrics and LoRA gradients are those of the whole micro-batch run as
+// one layout, up to the order of float sums; the DPO reference pass and the two-sequence layout (LoRA dropout) too.
+import { expect, it } from 'vitest';
+import { loraModules, readLora, releaseLora, createLora } from '../../src/model/lora.ts';
+import { releaseBaseModel } from '../../src/model/model.ts';
+import { Transformer } from '../../src/model/transformer.ts';
+import { cpoLoss, type LossConfig } from '../../src/train/losses.ts';
+import { layoutBatch, layoutGroups, runMicroBatch } from '../../src/train/step.ts';
+import { Rng } from '../../src/util/rng.ts';
+import { gpu } from '../util/gpu.ts';
+import { goldenModel } from './util.ts';
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+
+it.each(['sigmoid', 'dpo'] as const)('a micro-batch of unlike lengths runs in groups with the results of one layout (%s)', async (lossType) => {
+  const ctx = await gpu();
+  const { cfg, base } = await goldenModel(ctx, 'q8_0');
+  const lora = createLora(ctx, cfg, { r: 4, alpha: 8, dropout: 0, targets: 'all-linear', useRslora: false }, 1);
+  const tf = new Transformer(ctx, base, lora);
+  try {
+    const rng = new Rng(31);
+    for (const m of loraModules(lora)) ctx.write(m.B, Float32Array.from({ length: m.N * lora.R }, () => rng.uniform(-0.1, 0.1)));
+    const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(cfg.V - 3));
+    // Three short pairs and two long ones, the long ones not last: a group holds pairs 1 and 3.
+    const pairs = [4, 30, 5, 28, 3].map((n, i) => ({ promptIds: ids(n), chosenIds: ids(3 + (i % 3)), rejectedIds: ids(2 + (n % 4)) }));
+    expect(layoutGroups(pairs, null, false).map((g) => g.index)).toEqual([[1, 3], [0, 2, 4]]);
+    const lossCfg: LossConfig = { loss: lossType, beta: 0.1, cpoAlpha: 1, labelSmoothing: 0, simpoGamma: 0 };
+    const norm = { pairs: pairs.length, chosenTokens: pairs.reduce((a, p) => a + p.chosenIds.length, 0) };
+
+    // The whole micro-batch as one layout, by hand.
+    const batch = layoutBatch(pairs, false);
+    const B = pairs.length;
+    const ref = lossType === 'dpo' ? (await tf.forward(batch, { useLora: false, dropoutSeed: null }, false)).seqLogp : null;
+    const fwd = await tf.forward(batch, { useLora: true, dropoutSeed: null }, true);
+    const whole = cpoLoss(pairs.map((p, i) => ({
+      chosenSum: fwd.seqLogp[i], rejectedSum: fwd.seqLogp[B + i], chosenTokens: p.chosenIds.length, rejectedTokens: p.rejectedIds.length,
+      refChosenSum: ref?.[i], refRejectedSum: ref?.[B + i],
+    })), lossCfg, norm);
+    await tf.backward(Float64Array.from([...whole.dChosen, ...whole.dRejected]), false);
+    const wholeGrads = await readLora(ctx, lora, 'grads');
+
+    const res = await runMicroBatch(tf, pairs, lossCfg, norm, { backward: true, accumulate: false, dropoutSeed: null });
+    const grads = await readLora(ctx, lora, 'grads');
+    expect(res.paddedTokens).toBeLessThan(batch.M);
+    expect(maxDiff(res.logps.map((l) => l.chosenSum), fwd.seqLogp.subarray(0, B))).toBeLessThan(1e-4);
+    expect(maxDiff(res.logps.map((l) => l.rejectedSum), fwd.seqLogp.subarray(B))).toBeLessThan(1e-4);
+    expect(maxAbs(fwd.seqLogp)).toBeGreaterThan(1);
+    if (ref) expect(maxDiff(res.logps.map((l) => l.refChosenSum!), ref.subarray(0, B))).toBeLessThan(1e-4);
+    expect(res.logps.map((l) => l.chosenTokens)).toEqual(pairs.map((p) => p.chosenIds.length));
+    expect(res.loss.loss).toBeCloseTo(whole.loss, 5);
+    expect(res.loss.nll).toBeCloseTo(whole.nll, 5);
+    expect(maxDiff(res.loss.dChosen, whole.dChosen)).toBeLessThan(1e-6);
+    for (const k of Object.keys(whole.sums) as (keyof typeof whole.sums)[]) expect(res.loss.sums[k], k).toBeCloseTo(whole.sums[k], 4);
+    for (const [name, g] of wholeGrads) {
+      expect(maxAbs(g), name).toBeGreaterThan(0);
+      expect(maxDiff(grads.get(name)!, g) / maxAbs(g), name).toBeLessThan(1e-5);
+    }
+  } finally {
+    tf.release();
+    releaseLora(ctx, lora);
+    releaseBaseModel(ctx, base);
+  }
+}, 300_000);
+
+it('each group of a micro-batch with LoRA dropout draws its own masks, the same at every replay', () => {
+  const rng = new Rng(5);
+  const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(500));
+  const pairs = [4, 30, 5, 28].map((n) => ({ promptIds: ids(n), chosenIds: ids(3), rejectedIds: ids(2) }));
+  const groups = layoutGroups(pairs, 77, true);
+  expect(groups.map((g) => g.batch.shared)).toEqual([undefined, undefined]); // dropout: two sequences per pair
+  expect(groups[0].dropoutSeed).toBe(77); // the first group's masks are those of the micro-batch unsplit
+  expect(groups[1].dropoutSeed).not.toBe(77);
+  expect(layoutGroups(pairs, 77, true).map((g) => g.dropoutSeed)).toEqual(groups.map((g) => g.dropoutSeed));
+  expect(layoutGroups(pairs, null, true).map((g) => g.dropoutSeed)).toEqual([null, null]);
+});
