@@ -136,7 +136,7 @@ export class Transformer {
     const pass = this.pass();
     const grads = this.grads();
     const live = this.lastLayerLive;
-    this.lastLayerLive = false; // the layers' backward overwrites what a second backward would need
+    this.lastLayerLive = false; // the lower layers' recomputes overwrite them: a second backward recomputes all
     for (let l = c.L - 1; l >= 0; l--) {
       if (!(live && l === c.L - 1)) layerForward(rec, pass, l, ws.acts[l], null);
       layerBackward(rec, pass, grads, l, ws.acts[l], accumulate);

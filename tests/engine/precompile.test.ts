@@ -20,11 +20,22 @@ import { Rng } from '../../src/util/rng.ts';
 import { GOLDEN_DIR } from '../util/golden.ts';
 import { TINY } from '../util/tiny.ts';
 import { gpu } from '../util/gpu.ts';
+import { trainable } from '../util/trainable.ts';
 
 const HF = resolve(import.meta.dirname, '../../../shared/golden-hf');
 const MODELS = { llama: resolve(GOLDEN_DIR, 'model'), qwen3: resolve(HF, 'qwen3/model'), gemma3: resolve(HF, 'gemma3/model') };
 
 afterEach(() => resetKernelEnv());
+
+/** Every pipeline ctx is asked for from now on, cached or not, by id (the spy's mockRestore stops it). */
+function recordCompiles(ctx: GpuContext) {
+  const used = new Set<string>();
+  const spy = vi.spyOn(ctx, 'compile').mockImplementation(function (this: GpuContext, shader, defines, entryPoint = 'main') {
+    used.add(`${shaderKey(shader.name, defines)}#${entryPoint}`);
+    return GpuContext.prototype.compile.call(this, shader, defines, entryPoint);
+  });
+  return { used, spy };
+}
 
 async function check(dir: string, quant: Quant, device: 'auto' | 'gpu'): Promise<void> {
   kernelEnv.device = device;
@@ -56,11 +67,7 @@ async function check(dir: string, quant: Quant, device: 'auto' | 'gpu'): Promise
     const before = new Set(ctx.pipelineIds);
     // Every pipeline the steps ask for, whether an earlier test left it cached or not, must have been planned.
     const plannedIds = new Set([train, score, trainShared].flatMap((p) => modelStepPipelines(ctx, cfg, quant, p)).map((p) => `${shaderKey(p.shader.name, p.defines)}#${p.entryPoint ?? 'main'}`));
-    const used = new Set<string>();
-    const spy = vi.spyOn(ctx, 'compile').mockImplementation(function (this: GpuContext, shader, defines, entryPoint = 'main') {
-      used.add(`${shaderKey(shader.name, defines)}#${entryPoint}`);
-      return GpuContext.prototype.compile.call(this, shader, defines, entryPoint);
-    });
+    const { used, spy } = recordCompiles(ctx);
     const loss = { loss: 'sigmoid' as const, beta: 0.1, cpoAlpha: 1, labelSmoothing: 0, simpoGamma: 0 };
     const counts = { pairs: pairs.length, chosenTokens: pairs.reduce((a, p) => a + p.chosenIds.length, 0) };
     const res = await runMicroBatch(tf, pairs, loss, counts, { backward: true, accumulate: false, dropoutSeed: 5 });
@@ -162,11 +169,8 @@ describe('precompile covers a real step', () => {
 // gradients to the first's, with their own pipelines (the LoRA gradient kernels' accumulating variants).
 it('stepPlans covers a micro-batch run in length groups', async () => {
   const ctx = await gpu();
-  const opened = await openModel(nodeFiles(MODELS.llama));
-  const cfg = opened.cfg;
-  const base = await loadBaseModel(ctx, cfg, opened.reader, 'q4_0').finally(() => opened.close());
-  const lora = createLora(ctx, cfg, { r: 4, alpha: 8, dropout: 0, targets: 'all-linear', useRslora: false }, 1);
-  const tf = new Transformer(ctx, base, lora);
+  const m = await trainable(ctx, MODELS.llama, 'q4_0', { r: 4, alpha: 8, dropout: 0, targets: 'all-linear', useRslora: false });
+  const { cfg, lora, tf } = m;
   try {
     const rng = new Rng(9);
     const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(cfg.V - 3));
@@ -176,19 +180,13 @@ it('stepPlans covers a micro-batch run in length groups', async () => {
     expect(plans.map((p) => [p.dims.nSeq, !!p.accumulate])).toEqual([[2, false], [2, true]]);
     expect(plans[0].dims.T).toBeGreaterThan(2 * plans[1].dims.T);
     const planned = new Set(plans.flatMap((p) => modelStepPipelines(ctx, cfg, 'q4_0', p)).map((p) => `${shaderKey(p.shader.name, p.defines)}#${p.entryPoint ?? 'main'}`));
-    const used = new Set<string>();
-    const spy = vi.spyOn(ctx, 'compile').mockImplementation(function (this: GpuContext, shader, defines, entryPoint = 'main') {
-      used.add(`${shaderKey(shader.name, defines)}#${entryPoint}`);
-      return GpuContext.prototype.compile.call(this, shader, defines, entryPoint);
-    });
+    const { used, spy } = recordCompiles(ctx);
     const loss = { loss: 'sigmoid' as const, beta: 0.1, cpoAlpha: 1, labelSmoothing: 0, simpoGamma: 0 };
     await runMicroBatch(tf, pairs, loss, { pairs: 4, chosenTokens: 16 }, { backward: true, accumulate: false, dropoutSeed: null });
     spy.mockRestore();
     expect(used.size).toBeGreaterThan(10);
     expect([...used].filter((id) => !planned.has(id))).toEqual([]);
   } finally {
-    tf.release();
-    releaseLora(ctx, lora);
-    releaseBaseModel(ctx, base);
+    m.release();
   }
 }, 300_000);

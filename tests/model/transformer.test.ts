@@ -5,15 +5,13 @@
 import { resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.ts';
-import { openModel } from '../../src/model/load.ts';
-import { createLora, loraModules, readLora, releaseLora } from '../../src/model/lora.ts';
-import { loadBaseModel, releaseBaseModel } from '../../src/model/model.ts';
-import { nodeFiles } from '../../src/model/node-files.ts';
-import { Transformer } from '../../src/model/transformer.ts';
+import { loraModules, readLora } from '../../src/model/lora.ts';
+import type { Transformer } from '../../src/model/transformer.ts';
 import { layoutBatch } from '../../src/train/step.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { GOLDEN_DIR } from '../util/golden.ts';
 import { gpu } from '../util/gpu.ts';
+import { trainable } from '../util/trainable.ts';
 
 const HF = resolve(import.meta.dirname, '../../../shared/golden-hf');
 const MODELS = { llama: resolve(GOLDEN_DIR, 'model'), qwen3: resolve(HF, 'qwen3/model'), gemma3: resolve(HF, 'gemma3/model') };
@@ -32,15 +30,12 @@ async function profiledBackward(ctx: GpuContext, tf: Transformer, dSeq: Float64A
 
 it.each(Object.entries(MODELS))('%s: backward after its forward skips the last layer\'s recompute, with the same gradients', async (_family, dir) => {
   const ctx = await gpu();
-  const opened = await openModel(nodeFiles(dir));
-  const cfg = opened.cfg;
-  const base = await loadBaseModel(ctx, cfg, opened.reader, 'q8_0').finally(() => opened.close());
-  const lora = createLora(ctx, cfg, { r: 4, alpha: 8, dropout: 0.1, targets: 'all-linear', useRslora: false }, 1);
-  const tf = new Transformer(ctx, base, lora);
+  const m = await trainable(ctx, dir, 'q8_0', { r: 4, alpha: 8, dropout: 0.1, targets: 'all-linear', useRslora: false });
+  const { cfg, lora, tf } = m;
   try {
     const rng = new Rng(11);
     // B starts at zero (PEFT's init), which would leave every lora_A gradient zero: random B instead.
-    for (const m of loraModules(lora)) ctx.write(m.B, Float32Array.from({ length: m.N * lora.R }, () => rng.uniform(-0.2, 0.2)));
+    for (const mod of loraModules(lora)) ctx.write(mod.B, Float32Array.from({ length: mod.N * lora.R }, () => rng.uniform(-0.2, 0.2)));
     const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(cfg.V - 3));
     // Unequal lengths, longer than Gemma's window of 8.
     const pairs = [0, 1, 2].map((i) => ({ promptIds: ids(9 + i), chosenIds: ids(5 + 2 * i), rejectedIds: ids(7 - i) }));
@@ -61,8 +56,6 @@ it.each(Object.entries(MODELS))('%s: backward after its forward skips the last l
     await tf.forward(batch, { useLora: false, dropoutSeed: null }, false);
     await expect(tf.backward(dSeq, false)).rejects.toThrow(/willBackward=true\) last/);
   } finally {
-    tf.release();
-    releaseLora(ctx, lora);
-    releaseBaseModel(ctx, base);
+    m.release();
   }
 }, 300_000);

@@ -1,27 +1,26 @@
 // runMicroBatch runs pairs of unlike lengths in groups, each padded to its own longest (train/step.ts layoutGroups):
 // the log-probs (in the pairs' order), loss, metrics and LoRA gradients are those of the whole micro-batch run as
 // one layout, up to the order of float sums; the DPO reference pass and the two-sequence layout (LoRA dropout) too.
+import { resolve } from 'node:path';
 import { expect, it } from 'vitest';
-import { loraModules, readLora, releaseLora, createLora } from '../../src/model/lora.ts';
-import { releaseBaseModel } from '../../src/model/model.ts';
-import { Transformer } from '../../src/model/transformer.ts';
+import { loraModules, readLora } from '../../src/model/lora.ts';
 import { cpoLoss, type LossConfig } from '../../src/train/losses.ts';
 import { layoutBatch, layoutGroups, runMicroBatch } from '../../src/train/step.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { GOLDEN_DIR } from '../util/golden.ts';
 import { gpu } from '../util/gpu.ts';
-import { goldenModel } from './util.ts';
+import { trainable } from '../util/trainable.ts';
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
 it.each(['sigmoid', 'dpo'] as const)('a micro-batch of unlike lengths runs in groups with the results of one layout (%s)', async (lossType) => {
   const ctx = await gpu();
-  const { cfg, base } = await goldenModel(ctx, 'q8_0');
-  const lora = createLora(ctx, cfg, { r: 4, alpha: 8, dropout: 0, targets: 'all-linear', useRslora: false }, 1);
-  const tf = new Transformer(ctx, base, lora);
+  const m = await trainable(ctx, resolve(GOLDEN_DIR, 'model'), 'q8_0', { r: 4, alpha: 8, dropout: 0, targets: 'all-linear', useRslora: false });
+  const { cfg, lora, tf } = m;
   try {
     const rng = new Rng(31);
-    for (const m of loraModules(lora)) ctx.write(m.B, Float32Array.from({ length: m.N * lora.R }, () => rng.uniform(-0.1, 0.1)));
+    for (const mod of loraModules(lora)) ctx.write(mod.B, Float32Array.from({ length: mod.N * lora.R }, () => rng.uniform(-0.1, 0.1)));
     const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(cfg.V - 3));
     // Three short pairs and two long ones, the long ones not last: a group holds pairs 1 and 3.
     const pairs = [4, 30, 5, 28, 3].map((n, i) => ({ promptIds: ids(n), chosenIds: ids(3 + (i % 3)), rejectedIds: ids(2 + (n % 4)) }));
@@ -58,9 +57,7 @@ it.each(['sigmoid', 'dpo'] as const)('a micro-batch of unlike lengths runs in gr
       expect(maxDiff(grads.get(name)!, g) / maxAbs(g), name).toBeLessThan(1e-5);
     }
   } finally {
-    tf.release();
-    releaseLora(ctx, lora);
-    releaseBaseModel(ctx, base);
+    m.release();
   }
 }, 300_000);
 
