@@ -7,8 +7,10 @@ import type { GpuContext } from '../gpu/context.ts';
 
 /** The output head's tiling (src/kernels/head/head.ts picks a CPU or GPU set; kernelEnv.head.tuning overrides fields). */
 export interface HeadTuning {
-  /** Threads per workgroup in the partial passes. */
+  /** Threads per workgroup in the training forward's partial pass (fewer where C has fewer groups of 8 columns). */
   wg: number;
+  /** Threads per workgroup in the forward-only partial pass. */
+  wgFwd: number;
   /** Positions per workgroup in the forward-only pass (logits tile rows). */
   sbFwd: number;
   /** Vocab rows per thread in the forward-only logits tile: 4 or 8 (the training forward always takes 4). */

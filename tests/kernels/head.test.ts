@@ -44,8 +44,8 @@ describe('output head', () => {
   const variants: Record<string, EnvPatch> = {
     cpu: { head: { variant: 'cpu', tuning: {} } },
     gpu: { head: { variant: 'gpu', tuning: {} } },
-    odd: { head: { variant: 'cpu', tuning: { wg: 32, sbFwd: 5, gradTile: 3, gradTarget: 2 } } },
-    odd2: { head: { variant: 'cpu', tuning: { wg: 8, sbFwd: 3, gradTile: 4, gradTarget: 3 } } },
+    odd: { head: { variant: 'cpu', tuning: { wg: 32, wgFwd: 32, sbFwd: 5, gradTile: 3, gradTarget: 2 } } },
+    odd2: { head: { variant: 'cpu', tuning: { wg: 8, wgFwd: 8, sbFwd: 3, gradTile: 4, gradTarget: 3 } } },
     vpt4: { head: { variant: 'cpu', tuning: { vptFwd: 4 } } },
     // The training forward's 8-row logits tile (its second weight matrix), over several chunks per split.
     vpt8: { head: { variant: 'cpu', tuning: { vptGrad: 8, gradTarget: 2 } } },

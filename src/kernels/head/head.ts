@@ -20,6 +20,9 @@ export type { HeadTuning };
 // 32 vec4 (register spills).
 // The forward's logits tile is 16 positions x 8 vocab rows: each h load feeds 8 rows, as in matmul.wgsl, and the
 // 145 MB q8_0 lm_head of Qwen2.5-0.5B is streamed once per 16 positions, not 8 (measured ~1.2x at V 32768-65536).
+// It takes 64 threads, not the training forward's 128: best runs 3.09-3.21 s against 4.02-4.44 s (q8_0, S 331,
+// V 32000, C 256 and S 32, V 151936, C 896, each order once): chunks of half the rows, a (SB, WG) fold array of
+// 12 KiB instead of 24, twice the workgroups.
 // The training forward keeps 4 vocab rows per thread: 8 measured 51% of the roofline against 4's 58% (q8_0, S 32,
 // V 151936, C 896, SwiftShader on a loaded 2-core machine), its (SB, VCH) workgroup array then near 32 KiB.
 // GPU (not timed here: no GPU at hand; by design): 64 threads (two warps, or one wave64), clamped to C's groups of
@@ -27,15 +30,15 @@ export type { HeadTuning };
 // for several workgroups per SM; 1024 workgroups in flight fill an H100's 132 SMs several times over, and the
 // per-chunk max fold is a broadcast read of SB x WG workgroup floats beside 64 FMAs per row.
 const TUNING: Record<'cpu' | 'gpu', HeadTuning> = {
-  cpu: { wg: 128, sbFwd: 16, vptFwd: 8, vptGrad: 4, gradTile: 16, gradTarget: 64, gradScratchBytes: 32 << 20 },
-  gpu: { wg: 64, sbFwd: 8, vptFwd: 4, vptGrad: 4, gradTile: 16, gradTarget: 1024, gradScratchBytes: 64 << 20 },
+  cpu: { wg: 128, wgFwd: 64, sbFwd: 16, vptFwd: 8, vptGrad: 4, gradTile: 16, gradTarget: 64, gradScratchBytes: 32 << 20 },
+  gpu: { wg: 64, wgFwd: 64, sbFwd: 8, vptFwd: 4, vptGrad: 4, gradTile: 16, gradTarget: 1024, gradScratchBytes: 64 << 20 },
 };
 
 // Forcing a set (or odd tilings): kernelEnv.head (src/kernels/env.ts); by default cpuTuned(ctx) picks.
 function tuning(ctx: GpuContext): HeadTuning {
   const t = { ...TUNING[kernelEnv.head.variant ?? (cpuTuned(ctx) ? 'cpu' : 'gpu')], ...kernelEnv.head.tuning };
   // The forward's per-workgroup fold uses one thread per position.
-  if (t.sbFwd > t.wg) throw new Error(`output head tuning: sbFwd ${t.sbFwd} > wg ${t.wg}`);
+  if (t.sbFwd > t.wgFwd) throw new Error(`output head tuning: sbFwd ${t.sbFwd} > wgFwd ${t.wgFwd}`);
   return t;
 }
 
@@ -67,7 +70,7 @@ function chunksOf(w: HeadWeightShape, vch: number): number[] {
 /** The forward's vocabulary chunks per part, and its partials' bytes: (S, nTotal) vec4 f32. */
 function forwardLayout(ctx: GpuContext, w: HeadWeightShape, S: number) {
   const t = tuning(ctx);
-  const chunks = chunksOf(w, t.wg * t.vptFwd);
+  const chunks = chunksOf(w, t.wgFwd * t.vptFwd);
   const nTotal = chunks.reduce((a, b) => a + b, 0);
   return { chunks, nTotal, bytes: S * nTotal * 16 };
 }
@@ -150,7 +153,7 @@ export function outputHeadForward(
     const t = tuning(ctx);
     const { chunks, nTotal, bytes } = forwardLayout(ctx, w, S);
     const part = { buffer: scratchBuffer(ctx, 'head.fwd', bytes), offset: 0, size: bytes }; // (S, nTotal) vec4 f32
-    const pipe = partPipeline(ctx, 'fwd', w, t.wg, t.sbFwd, 0, t.vptFwd);
+    const pipe = partPipeline(ctx, 'fwd', w, t.wgFwd, t.sbFwd, 0, t.vptFwd);
     let base = 0;
     w.parts.forEach((wp, i) => {
       rec.dispatch({
