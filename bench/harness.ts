@@ -7,8 +7,24 @@
 // second to the next; so every matmul-shaped case is timed in alternation with the roofline (the fastest plain
 // f32 matmul), and its fraction of the roofline compares runs of each of about the same length, taken one right
 // after the other.
+import { resolve } from 'node:path';
 import type { GpuContext } from '../src/gpu/context.ts';
 import type { Recorder } from '../src/gpu/recorder.ts';
+import type { ModelConfig } from '../src/model/config.ts';
+import { openModel } from '../src/model/load.ts';
+import { nodeFiles } from '../src/model/node-files.ts';
+
+/** ../shared/golden's tiny Llama, which the step and TF.js cases run. */
+export const GOLDEN_MODEL = resolve(import.meta.dirname, '../../shared/golden/model');
+
+/**
+ * The golden model's config, its files opened for it and closed again (each case opens them when it loads the
+ * weights); null, said on stderr, where the model is missing.
+ */
+export async function goldenConfig(): Promise<ModelConfig | null> {
+  const missing = () => (console.error(`(golden tiny model unavailable at ${GOLDEN_MODEL})`), null);
+  return openModel(nodeFiles(GOLDEN_MODEL)).then((m) => m.close().then(() => m.cfg), missing);
+}
 
 export interface BenchCase {
   /** e.g. "matmul q4_0 fwd 128x4864x896" */

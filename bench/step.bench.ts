@@ -22,7 +22,7 @@ import { LoraOptimizer } from '../src/train/optimizer.ts';
 import { batchShape, planModel, planStep } from '../src/train/memory-plan.ts';
 import { layoutBatch, runMicroBatch } from '../src/train/step.ts';
 import { Rng } from '../src/util/rng.ts';
-import { QWEN05, type BenchCase } from './harness.ts';
+import { GOLDEN_MODEL, goldenConfig, QWEN05, type BenchCase } from './harness.ts';
 import type { BenchOptions } from './main.ts';
 
 export const QWEN_CFG: ModelConfig = {
@@ -154,18 +154,16 @@ async function layoutCases(ctx: GpuContext, model: string, c: ModelConfig, make:
 }
 
 export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase[]> {
-  const golden = resolve(import.meta.dirname ?? '.', '../../shared/golden/model');
   const out: BenchCase[] = [];
-  // Opened here for its config, and again by each case when it loads the weights (closed once they are on the GPU).
-  const cfg = await openModel(nodeFiles(golden)).then((m) => m.close().then(() => m.cfg), () => null);
+  const cfg = await goldenConfig();
   if (cfg) {
     const load = async () => {
-      const opened = await openModel(nodeFiles(golden));
+      const opened = await openModel(nodeFiles(GOLDEN_MODEL));
       return loadBaseModel(ctx, opened.cfg, opened.reader, 'q4_0').finally(() => opened.close());
     };
     out.push(stepCase(ctx, 'golden tiny q4_0', cfg, load, 24, 24, 4));
     out.push(...(await layoutCases(ctx, 'golden tiny q4_0', cfg, load, 8)));
-  } else console.error(`(golden tiny model unavailable at ${golden})`);
+  }
   const half = Math.max(2, o.tokens / 4);
   out.push(stepCase(ctx, 'Qwen2.5-0.5B shapes q4_0 r16 all-linear', QWEN_CFG, async () => randomQwen(ctx), half, half, 1));
   out.push(...(await layoutCases(ctx, 'Qwen2.5-0.5B q4_0', QWEN_CFG, async () => randomQwen(ctx), 4)));

@@ -9,7 +9,6 @@
 // for the update to land. TF.js has no quantized matmul, so the base weights are the Q4_0 (projections) and
 // Q8_0 (embedding, lm_head) values dequantized to f32 tensors: 4-8x the bytes our kernels read.
 // TF.js keeps every activation of the forward pass on its tape for backward (no recomputation).
-import { resolve } from 'node:path';
 import type { GpuContext } from '../src/gpu/context.ts';
 import { gpuWait } from '../src/gpu/wait.ts';
 import { decodeWeight, encodeWeight, f16BitsToF32, f32ToF16Bits } from '../src/kernels/quant/formats.ts';
@@ -21,7 +20,7 @@ import { nodeFiles } from '../src/model/node-files.ts';
 import { settings } from '../src/settings.ts';
 import { Rng } from '../src/util/rng.ts';
 import { gradsCommandCase } from './command.ts';
-import type { BenchCase } from './harness.ts';
+import { GOLDEN_MODEL, goldenConfig, type BenchCase } from './harness.ts';
 import type { BenchOptions } from './main.ts';
 import { QWEN_CFG, randomQwen, stepCase } from './step.bench.ts';
 import { registerAllGradients } from './tfjs/gradients.ts';
@@ -387,17 +386,15 @@ function argNumber(name: string): number | undefined {
 }
 
 export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase[]> {
-  const golden = resolve(import.meta.dirname ?? '.', '../../shared/golden/model');
   const out: BenchCase[] = [];
-  // Opened here for its config, and again by the case when it runs (closed once its weights are read).
-  const cfg = await openModel(nodeFiles(golden)).then((m) => m.close().then(() => m.cfg), () => null);
+  const cfg = await goldenConfig();
   if (cfg) {
     const source = async () => {
-      const { reader, close } = await openModel(nodeFiles(golden));
+      const { reader, close } = await openModel(nodeFiles(GOLDEN_MODEL));
       return { weights: readerSource(reader), vector: async (name: string) => hostToF32(await reader.read(name), name), close };
     };
     out.push(tfStepCase(cfg, 'golden tiny f32 (q4_0 dequantized: TF.js has no quantized matmul)', source, 24, 24, 4));
-  } else console.error(`(golden tiny model unavailable at ${golden})`);
+  }
   const half = Math.max(2, o.tokens / 4);
   const qwenSource = async () => ({
     weights: randomSource(0),

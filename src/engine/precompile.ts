@@ -11,7 +11,7 @@
 // commands take: cli/logps.ts), 5.3 s its DKDV, 1.8 s the head's training pass.
 import type { GpuContext } from '../gpu/context.ts';
 import { splitRows } from '../gpu/split.ts';
-import { shaderKey } from '../gpu/wgsl.ts';
+import { pipelineId } from '../gpu/wgsl.ts';
 import { adamwStep } from '../kernels/adamw/adamw.ts';
 import { outputHeadBackward, outputHeadForward } from '../kernels/head/head.ts';
 import { planPipelines, type PipelineSpec } from '../kernels/plan.ts';
@@ -155,7 +155,7 @@ export function precompileModel(ctx: GpuContext, cfg: ModelConfig, quant: Quant,
     const list: PipelineSpec[] = [];
     for (const plan of plans) {
       for (const p of modelStepPipelines(ctx, cfg, quant, plan, part)) {
-        const key = `${shaderKey(p.shader.name, p.defines)}#${p.entryPoint ?? 'main'}`;
+        const key = pipelineId(p);
         if (!seen.has(key)) {
           seen.add(key);
           list.push(p);

@@ -7,7 +7,7 @@ import { openDevice, type DeviceHandle } from './device.ts';
 import { DeviceLostError, GpuError } from './errors.ts';
 import { KernelProfiler } from './profile.ts';
 import { Recorder } from './recorder.ts';
-import { shaderKey, type Defines, type Shader } from './wgsl.ts';
+import { keyedPipelineId, shaderKey, type Defines, type Shader } from './wgsl.ts';
 
 // GPUBufferUsage is a global only once the Node bindings are installed; the flag values are fixed by the spec.
 const MAP_READ = 0x0001;
@@ -163,7 +163,7 @@ export class GpuContext {
 
   /** Compiles a pipeline once per (key); `code` is only evaluated on a cache miss. */
   pipeline(key: string, code: () => string, entryPoint = 'main'): GPUComputePipeline {
-    const id = `${key}#${entryPoint}`;
+    const id = keyedPipelineId(key, entryPoint);
     let p = this.pipelines.get(id);
     if (!p) {
       const t0 = performance.now();
@@ -194,7 +194,7 @@ export class GpuContext {
     let done = 0;
     const jobs = list.map(async ({ shader, defines, entryPoint = 'main' }) => {
       const key = shaderKey(shader.name, defines);
-      const id = `${key}#${entryPoint}`;
+      const id = keyedPipelineId(key, entryPoint);
       try {
         if (this.pipelines.has(id)) return;
         const pending = this.pending.get(id);
@@ -236,7 +236,7 @@ export class GpuContext {
     const p = this.pipeline(key, code, entryPoint);
     const err = await gpuWait(this.device.popErrorScope());
     if (err) {
-      this.pipelines.delete(`${key}#${entryPoint}`);
+      this.pipelines.delete(keyedPipelineId(key, entryPoint));
       throw new GpuError('validation', err.message, key);
     }
     return p;

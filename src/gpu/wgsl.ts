@@ -31,6 +31,16 @@ export function shaderKey(name: string, defines: Defines): string {
   return `${name}(${parts.join(',')})`;
 }
 
+/** A pipeline's id (GpuContext's cache and pipelineIds): its module's key and the entry point. */
+export function keyedPipelineId(key: string, entryPoint = 'main'): string {
+  return `${key}#${entryPoint}`;
+}
+
+/** The id of a kernel's pipeline for these defines. */
+export function pipelineId(p: { shader: { name: string }; defines: Defines; entryPoint?: string }): string {
+  return keyedPipelineId(shaderKey(p.shader.name, p.defines), p.entryPoint);
+}
+
 export function preprocess(source: string, defines: Defines = {}): string {
   const out: string[] = [];
   // Each frame: is this branch live, has any branch of this #if been taken, was the parent live.

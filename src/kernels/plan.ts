@@ -6,7 +6,7 @@
 // attention forward at D = 64 alone ~10 s on SwiftShader) and run on Dawn's thread meanwhile.
 import type { GpuContext } from '../gpu/context.ts';
 import type { Recorder } from '../gpu/recorder.ts';
-import { shaderKey, type Defines, type Shader } from '../gpu/wgsl.ts';
+import { pipelineId, type Defines, type Shader } from '../gpu/wgsl.ts';
 
 export interface PipelineSpec {
   shader: Shader<any>;
@@ -22,7 +22,7 @@ export function planPipelines(ctx: GpuContext, record: (rec: Recorder) => void):
   const planCtx = {
     caps: ctx.caps,
     compile(shader: Shader<any>, defines: Defines, entryPoint = 'main') {
-      const key = `${shaderKey(shader.name, defines)}#${entryPoint}`;
+      const key = pipelineId({ shader, defines, entryPoint });
       if (!seen.has(key)) seen.set(key, { shader, defines, entryPoint });
       return {} as GPUComputePipeline;
     },

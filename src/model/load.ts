@@ -42,20 +42,19 @@ async function readJson(p: FileProvider, file: string): Promise<Record<string, u
   }
 }
 
+/** A safetensors dtype this engine loads (read() refuses the others), as a host dtype; null for the others. */
+const loadable = (d: string | undefined): HostDtype | null => (d === 'F32' || d === 'F16' || d === 'BF16' ? d : null);
+
 function safetensorsReader(set: TensorSet, source: string): TensorReader {
   return {
     source,
     has: (n) => set.tensors.has(n),
-    dtype(n) {
-      const d = set.tensors.get(n)?.dtype;
-      return d === 'F32' || d === 'F16' || d === 'BF16' ? d : null; // read() refuses the others
-    },
+    dtype: (n) => loadable(set.tensors.get(n)?.dtype),
     async read(n) {
       const info = set.tensors.get(n)!;
-      if (info.dtype !== 'F32' && info.dtype !== 'F16' && info.dtype !== 'BF16') {
-        throw new Error(`${info.file}: tensor ${n}: dtype ${info.dtype} is not a float type this engine loads (F32, F16, BF16)`);
-      }
-      const t: HostTensor = { dtype: info.dtype as HostDtype, shape: info.shape, data: await set.read(n) };
+      const dtype = loadable(info.dtype);
+      if (!dtype) throw new Error(`${info.file}: tensor ${n}: dtype ${info.dtype} is not a float type this engine loads (F32, F16, BF16)`);
+      const t: HostTensor = { dtype, shape: info.shape, data: await set.read(n) };
       assertFinite(t, `${info.file}: tensor ${n}`);
       return t;
     },

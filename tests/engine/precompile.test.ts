@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GpuContext } from '../../src/gpu/context.ts';
-import { shaderKey } from '../../src/gpu/wgsl.ts';
+import { pipelineId } from '../../src/gpu/wgsl.ts';
 import { modelStepPipelines, pairsPlan, precompileModel, stepPlans } from '../../src/engine/precompile.ts';
 import { loadModel } from '../../src/engine/session.ts';
 import { resetKernelEnv, kernelEnv } from '../../src/kernels/env.ts';
@@ -31,7 +31,7 @@ afterEach(() => resetKernelEnv());
 function recordCompiles(ctx: GpuContext) {
   const used = new Set<string>();
   const spy = vi.spyOn(ctx, 'compile').mockImplementation(function (this: GpuContext, shader, defines, entryPoint = 'main') {
-    used.add(`${shaderKey(shader.name, defines)}#${entryPoint}`);
+    used.add(pipelineId({ shader, defines, entryPoint }));
     return GpuContext.prototype.compile.call(this, shader, defines, entryPoint);
   });
   return { used, spy };
@@ -66,7 +66,7 @@ async function check(dir: string, quant: Quant, device: 'auto' | 'gpu'): Promise
     expect(forward + rest).toBeGreaterThanOrEqual(planned);
     const before = new Set(ctx.pipelineIds);
     // Every pipeline the steps ask for, whether an earlier test left it cached or not, must have been planned.
-    const plannedIds = new Set([train, score, trainShared].flatMap((p) => modelStepPipelines(ctx, cfg, quant, p)).map((p) => `${shaderKey(p.shader.name, p.defines)}#${p.entryPoint ?? 'main'}`));
+    const plannedIds = new Set([train, score, trainShared].flatMap((p) => modelStepPipelines(ctx, cfg, quant, p)).map(pipelineId));
     const { used, spy } = recordCompiles(ctx);
     const loss = { loss: 'sigmoid' as const, beta: 0.1, cpoAlpha: 1, labelSmoothing: 0, simpoGamma: 0 };
     const counts = { pairs: pairs.length, chosenTokens: pairs.reduce((a, p) => a + p.chosenIds.length, 0) };
@@ -103,9 +103,8 @@ it('a step runs its forward on the first batch and waits for the second in its b
     const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(cfg.V - 3));
     const pairs = [0, 1].map((i) => ({ promptIds: ids(6 + i), chosenIds: ids(4 + i), rejectedIds: ids(5 - i) }));
     const plan = pairsPlan(pairs, { r: 4, targets: lora.targets, dropout: 0 }, true);
-    const idOf = (p: { shader: { name: string }; defines: Record<string, unknown>; entryPoint?: string }) => `${shaderKey(p.shader.name, p.defines as never)}#${p.entryPoint ?? 'main'}`;
-    const forwardIds = new Set(modelStepPipelines(ctx, cfg, 'q4_0', plan, 'forward').map(idOf));
-    const allIds = modelStepPipelines(ctx, cfg, 'q4_0', plan).map(idOf);
+    const forwardIds = new Set(modelStepPipelines(ctx, cfg, 'q4_0', plan, 'forward').map(pipelineId));
+    const allIds = modelStepPipelines(ctx, cfg, 'q4_0', plan).map(pipelineId);
     expect(forwardIds.size).toBeLessThan(allIds.length);
     const pre = precompileModel(ctx, cfg, 'q4_0', [plan]);
     let restReady = false;
@@ -179,7 +178,7 @@ it('stepPlans covers a micro-batch run in length groups', async () => {
     // The long pairs, then the short ones adding to their gradients.
     expect(plans.map((p) => [p.dims.nSeq, !!p.accumulate])).toEqual([[2, false], [2, true]]);
     expect(plans[0].dims.T).toBeGreaterThan(2 * plans[1].dims.T);
-    const planned = new Set(plans.flatMap((p) => modelStepPipelines(ctx, cfg, 'q4_0', p)).map((p) => `${shaderKey(p.shader.name, p.defines)}#${p.entryPoint ?? 'main'}`));
+    const planned = new Set(plans.flatMap((p) => modelStepPipelines(ctx, cfg, 'q4_0', p)).map(pipelineId));
     const { used, spy } = recordCompiles(ctx);
     const loss = { loss: 'sigmoid' as const, beta: 0.1, cpoAlpha: 1, labelSmoothing: 0, simpoGamma: 0 };
     await runMicroBatch(tf, pairs, loss, { pairs: 4, chosenTokens: 16 }, { backward: true, accumulate: false, dropoutSeed: null });

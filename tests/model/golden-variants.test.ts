@@ -13,7 +13,7 @@ import { cpuTuned, kernelEnv, resetKernelEnv } from '../../src/kernels/env.ts';
 import { defaultForwardVariant, defaultVariant } from '../../src/kernels/matmul/matmul.ts';
 import { reduceLayout } from '../../src/kernels/reduce/reduce.ts';
 import { modelStepPipelines, pairsPlan } from '../../src/engine/precompile.ts';
-import { shaderKey } from '../../src/gpu/wgsl.ts';
+import { pipelineId } from '../../src/gpu/wgsl.ts';
 import { adapterInit } from '../../src/model/adapter.ts';
 import { openModel } from '../../src/model/load.ts';
 import { createLora, readLora, releaseLora } from '../../src/model/lora.ts';
@@ -83,7 +83,7 @@ describe('whole model with the GPU kernel variants forced, against PyTorch float
         }
         // The engine's precompile plan for this step (src/engine/precompile.ts) holds every pipeline the step created.
         const plan = modelStepPipelines(ctx, opened.cfg, c.quant, pairsPlan(pairs, { r: lora.R, targets: lora.targets, dropout: 0 }, true));
-        const planned = new Set(plan.map((x) => `${shaderKey(x.shader.name, x.defines)}#${x.entryPoint ?? 'main'}`));
+        const planned = new Set(plan.map(pipelineId));
         const created = ctx.pipelineIds.filter((id) => !compiledBefore.has(id));
         expect(created.filter((id) => !planned.has(id))).toEqual([]);
       } finally {

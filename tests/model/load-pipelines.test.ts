@@ -10,7 +10,7 @@ import { GgmlType, GgufValueType, hfToGgufName } from '../../src/io/gguf.ts';
 import { writeGguf, type GgufEntry } from '../../src/io/gguf-writer.ts';
 import { openSafetensors } from '../../src/io/safetensors.ts';
 import { memorySource } from '../../src/io/source.ts';
-import { shaderKey } from '../../src/gpu/wgsl.ts';
+import { pipelineId } from '../../src/gpu/wgsl.ts';
 import { f32ToF16Bits, quantizeQ4_0, quantizeQ8_0 } from '../../src/kernels/quant/formats.ts';
 import { parseConfig } from '../../src/model/config.ts';
 import { openModel } from '../../src/model/load.ts';
@@ -107,7 +107,7 @@ describe('the load\'s pipelines, known before the weights are read', () => {
           const before = new Set(ctx.pipelineIds);
           releaseBaseModel(ctx, await loadBaseModel(ctx, cfg, reader, quant));
           const created = ctx.pipelineIds.filter((id) => !before.has(id)).sort();
-          const listed = loadPipelines(cfg, reader, quant).map((s) => `${shaderKey(s.shader.name, s.defines)}#${s.entryPoint ?? 'main'}`).sort();
+          const listed = loadPipelines(cfg, reader, quant).map(pipelineId).sort();
           expect([what, listed]).toEqual([what, created]);
         } finally {
           ctx.destroy();
