@@ -171,7 +171,8 @@ describe('UI flow (synthetic engine)', () => {
     const { page } = studio.browser;
     await page.getByRole('button', { name: 'Start training' }).click();
     await page.getByRole('heading', { name: 'Run', level: 1 }).waitFor();
-    await expect.poll(() => page.locator('.badge.phase-running').count()).toBe(1);
+    // Under a fresh-clone CI run's load the badge once took longer than the poll's default 1 s to appear.
+    await expect.poll(() => page.locator('.badge.phase-running').count(), { timeout: 15_000 }).toBe(1);
     // Said at once, before the step ends (a 40 ms step here: a recorder catches the note however short it lives).
     await page.evaluate(() => {
       const seen: string[] = ((globalThis as unknown as { __seen: string[] }).__seen = []);
