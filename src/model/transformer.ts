@@ -40,13 +40,12 @@ export class Transformer {
   private batch: SequenceBatch | null = null;
   private opts: PassOptions | null = null;
   /**
-   * Whether the layer buffers still hold the last layer's activations from a forward that will be backpropagated:
-   * backward then starts from them instead of recomputing that layer (1/L of the recompute: on #18's 3-layer Llama,
-   * a third of the recompute's matmuls).
+   * What backward may start from. 'none': the last forward ran without willBackward (no backward). 'live': the
+   * layer buffers still hold that forward's last-layer activations, so backward recomputes only the layers below
+   * (1/L of the recompute saved: on #18's 3-layer Llama, a third of its matmuls). 'recompute': a backward already
+   * overwrote them, so another recomputes every layer.
    */
-  private lastLayerLive = false;
-  /** Whether the last forward ran with willBackward. */
-  private backwardable = false;
+  private backwardFrom: 'none' | 'live' | 'recompute' = 'none';
 
   constructor(
     readonly ctx: GpuContext,
@@ -85,8 +84,7 @@ export class Transformer {
     const b = ws.b;
     this.batch = batch;
     this.opts = opts;
-    this.lastLayerLive = false;
-    this.backwardable = false;
+    this.backwardFrom = 'none';
     ctx.write(b.ids, batch.ids);
     const sh = batch.shared;
     // The attention's lengths: (rowSeqs) u32, and in the shared-prompt layout promptLen and branchStart after them.
@@ -106,7 +104,7 @@ export class Transformer {
     segmentSum(rec, b.seqLogitSums, b.seqLogitMeans, b.logitSum, b.offsets, batch.nSeq);
     await rec.submit();
     // Nothing after the layers writes their buffers (the final norm, the head and the sums have buffers of their own).
-    this.lastLayerLive = this.backwardable = willBackward;
+    this.backwardFrom = willBackward ? 'live' : 'none';
     const [sums, logits] = await Promise.all([ctx.readF32(b.seqSums, batch.nSeq), ctx.readF32(b.seqLogitSums, batch.nSeq)]);
     return { seqLogp: Float64Array.from(sums), seqLogitSum: Float64Array.from(logits) };
   }
@@ -119,7 +117,7 @@ export class Transformer {
     const { ctx, model, batch, ws, lora } = this;
     // The last forward's batch, options and head gradient (headDir) are what backward reads: a forward without
     // willBackward (a reference or eval pass) after the training one would leave them another batch's.
-    if (!batch || !ws || !ws.backward || !this.backwardable) throw new Error('backward() needs a forward(…, willBackward=true) last');
+    if (!batch || !ws || !ws.backward || this.backwardFrom === 'none') throw new Error('backward() needs a forward(…, willBackward=true) last');
     if (!lora) throw new Error('backward() needs a LoRA to train');
     // Pipelines still being created ahead (engine/precompile.ts creates the backward's while the forward runs)
     // would otherwise be created a second time here, on this thread.
@@ -135,8 +133,8 @@ export class Transformer {
     rmsnormBackward(rec, b.dres, b.dhN, ws.acts[c.L], model.finalNorm, b.rstdF, batch.M, c.C, false);
     const pass = this.pass();
     const grads = this.grads();
-    const live = this.lastLayerLive;
-    this.lastLayerLive = false; // the lower layers' recomputes overwrite them: a second backward recomputes all
+    const live = this.backwardFrom === 'live';
+    this.backwardFrom = 'recompute'; // the lower layers' recomputes overwrite the last layer's activations
     for (let l = c.L - 1; l >= 0; l--) {
       if (!(live && l === c.L - 1)) layerForward(rec, pass, l, ws.acts[l], null);
       layerBackward(rec, pass, grads, l, ws.acts[l], accumulate);
