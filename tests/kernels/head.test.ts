@@ -37,14 +37,15 @@ describe('output head', () => {
   cases.push([20, 2053, 64, 'q8_0', 777]);
 
   // The two tuning sets, and odd tilings: several chunks per training-forward split (the online softmax rescales
-  // its Σ exp·W accumulators from chunk to chunk), positions per workgroup not dividing S, small chunks. odd2: two
+  // its Σ exp·W accumulators from chunk to chunk), positions per workgroup not dividing S (6 in the training
+  // forward, whose probabilities sit four positions to a vec4: the second half used), small chunks. odd2: two
   // groups of 8 columns per thread in the Σ softmax·W accumulator, the second only partly used (C/8 = 12 < 2 * 8).
   // vpt4: the forward's 4-row logits tile (the GPU tuning's) on the f32 and f16 paths, which 'gpu' does not run.
   // The training forward takes at most as many threads as C has groups of 8 columns: C 36 and 64 run it narrower.
   const variants: Record<string, EnvPatch> = {
     cpu: { head: { variant: 'cpu', tuning: {} } },
     gpu: { head: { variant: 'gpu', tuning: {} } },
-    odd: { head: { variant: 'cpu', tuning: { wg: 32, wgFwd: 32, sbFwd: 5, gradTile: 3, gradTarget: 2 } } },
+    odd: { head: { variant: 'cpu', tuning: { wg: 32, wgFwd: 32, sbFwd: 5, gradTile: 12, gradTarget: 2 } } },
     odd2: { head: { variant: 'cpu', tuning: { wg: 8, wgFwd: 8, sbFwd: 3, gradTile: 4, gradTarget: 3 } } },
     vpt4: { head: { variant: 'cpu', tuning: { vptFwd: 4 } } },
     // The training forward's 8-row logits tile (its second weight matrix), over several chunks per split.

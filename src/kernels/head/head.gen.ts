@@ -65,7 +65,8 @@ function headBlocks(sb: number, cg: number, vpt: number): Record<string, string>
     ACC_LIST: [...range(sb).map((i) => `a${i}`), ...(two ? range(sb).map((i) => `b${i}`) : [])].join(', '),
     BACC_DECL: unroll2(sb, cg, (i, q) => [`var b${i}_${q} = vec4<f32>(0.0);`, `var c${i}_${q} = vec4<f32>(0.0);`]),
     BACC_STEP: [
-      unroll(sb, (i) => `let pv${i} = pw[${i}u * VCH + r];`),
+      unroll(Math.ceil(sb / 4), (k) => `let pq${k} = pw[r * SBQ + ${k}u];`),
+      unroll(sb, (i) => `let pv${i} = pq${i >> 2}[${i & 3}];`),
       unroll(cg, (q) =>
         block(`if (${g(q)} < C8)`, [
           `let w8 = w_load8c(row, ${g(q)} * 8u, p.C);`,

@@ -88,10 +88,11 @@ function gradLayout(ctx: GpuContext, w: HeadWeightShape, S: number) {
   // would leave 96 threads idle through the Σ softmax·W loop, the pass's half that is not the logits.
   const wg = Math.min(t.wg, Math.ceil(Math.ceil(c8 / cg) / 4) * 4);
   const vch = wg * t.vptGrad; // its (SB, VCH) workgroup array grows with the rows per thread
-  // Workgroup memory: (SB, VCH) softmax numerators and (SB, WG) per-thread maxima, f32; the final fold of the
-  // split's sums takes one thread per position.
-  const sbMem = Math.floor(ctx.caps.maxComputeWorkgroupStorageSize / (4 * (vch + wg)));
-  const sb = Math.max(1, Math.min(8, wg, Math.floor(t.gradTile / (2 * cg)), sbMem));
+  // Workgroup memory: (VCH, ceil(SB/4)) vec4 softmax numerators and (SB, WG) per-thread maxima, f32; the final
+  // fold of the split's sums takes one thread per position.
+  const fits = (sb: number) => 16 * Math.ceil(sb / 4) * vch + 4 * sb * wg <= ctx.caps.maxComputeWorkgroupStorageSize;
+  let sb = Math.max(1, Math.min(8, wg, Math.floor(t.gradTile / (2 * cg))));
+  while (sb > 1 && !fits(sb)) sb--;
   const rowBlocks = Math.ceil(S / sb);
   const chunks = chunksOf(w, vch);
   const nChunk = chunks.reduce((a, b) => a + b, 0);

@@ -222,7 +222,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(6) var<storage, read> labels: array<u32>;            // (S) u32
 @group(0) @binding(7) var<storage, read> w: array<u32>;                 // (vEnd - vStart, C) one part of W
 
-var<workgroup> pw: array<f32, SB * VCH>;  // (SB, VCH) exp(logit − running max) for the current chunk
+const SBQ = (SB + 3u) / 4u;  // vec4s of positions per vocab row in pw
+// (VCH, SBQ) vec4: exp(logit − running max) for the current chunk, four positions per vec4, so the Σ softmax·W loop
+// reads a row's SB probabilities in SBQ loads, not SB: the pass alone 8.2-8.3 s against 9.2-10.8 s as (SB, VCH)
+// f32 (q8_0, S 331, V 32000, C 256), and `cli grads --profile`'s head_grad_part 10.7-11.1 s against 11.6-12.7 s
+// (SwiftShader, alternated). A GPU reads each as one broadcast vec4.
+var<workgroup> pw: array<vec4<f32>, VCH * SBQ>;
 var<workgroup> red: array<f32, SB * WG>;  // (SB, WG) each thread's chunk max; at the end its sumexp, then logit sum
 
 @compute @workgroup_size(WG)
@@ -275,7 +280,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
           sum[i] += x;
           if (s < p.S && v == lab[i]) { logp[s] = x; }
         }
-        pw[i * VCH + t + j * WG] = pv;
+        pw[(t + j * WG) * SBQ + i / 4u][i % 4u] = pv;
       }
     }
     {{BACC_RESCALE}}
