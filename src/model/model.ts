@@ -124,6 +124,9 @@ async function loadMatrix(ctx: GpuContext, t: HostTensor, name: string, type: We
   return type === 'f32' ? uploadWeight(ctx, name, type, f, rows, K) : quantizeToWeight(ctx, name, f, 'f32', type, rows, K);
 }
 
+/** The embedding and (untied) output head matrices as Hugging Face names them. */
+const EMBED_NAME = 'model.embed_tokens.weight';
+const LM_HEAD_NAME = 'lm_head.weight';
 /** A layer's projection weight as Hugging Face names it. */
 const projWeightName = (l: number, p: Projection) => `model.layers.${l}.${projectionModule(p)}.${p}.weight`;
 
@@ -136,8 +139,8 @@ const projWeightName = (l: number, p: Projection) => `model.layers.${l}.${projec
  */
 export function loadPipelines(cfg: ModelConfig, reader: TensorReader, quant: Quant): PipelineSpec[] {
   const { linear, embed } = weightTypes(quant);
-  const matrices: [string, WeightType][] = [['model.embed_tokens.weight', embed]];
-  if (!cfg.tieEmbeddings) matrices.push(['lm_head.weight', embed]);
+  const matrices: [string, WeightType][] = [[EMBED_NAME, embed]];
+  if (!cfg.tieEmbeddings) matrices.push([LM_HEAD_NAME, embed]);
   for (let l = 0; l < cfg.L; l++) for (const p of PROJECTIONS) matrices.push([projWeightName(l, p), linear]);
   const specs = new Map<string, PipelineSpec>();
   for (const [name, type] of matrices) {
@@ -203,7 +206,7 @@ export async function loadBaseModel(
     return w;
   };
   try {
-    const embed = await matrix('model.embed_tokens.weight', cfg.V, cfg.C, embedType);
+    const embed = await matrix(EMBED_NAME, cfg.V, cfg.C, embedType);
     const invFreq = freqs('inv_freq', cfg.ropeTheta, cfg.ropeScaling, cfg.ropeLinearFactor, cfg.ropeFreqFactors);
     const local = cfg.ropeLocal;
     const invFreqLocal = local ? freqs('inv_freq_local', local.theta, local.scaling, local.linearFactor) : undefined;
@@ -241,8 +244,8 @@ export async function loadBaseModel(
     }
     const finalNorm = await norm('model.norm.weight', cfg.C);
     let lmHead = embed;
-    if (!cfg.tieEmbeddings) lmHead = await matrix('lm_head.weight', cfg.V, cfg.C, embedType);
-    else onProgress?.(++done, total, 'lm_head.weight (tied)');
+    if (!cfg.tieEmbeddings) lmHead = await matrix(LM_HEAD_NAME, cfg.V, cfg.C, embedType);
+    else onProgress?.(++done, total, `${LM_HEAD_NAME} (tied)`);
     let bytes = 0;
     for (const a of allocated) bytes += 'parts' in a ? a.byteLength : a.size;
     return { cfg, quant, embed, layers, finalNorm, lmHead, invFreq, bytes };
