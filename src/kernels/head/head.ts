@@ -24,7 +24,7 @@ export type { HeadTuning };
 // V 32000, C 256 and S 32, V 151936, C 896, each order once): chunks of half the rows, a (SB, WG) fold array of
 // 12 KiB instead of 24, twice the workgroups.
 // The training forward keeps 4 vocab rows per thread: 8 measured 51% of the roofline against 4's 58% (q8_0, S 32,
-// V 151936, C 896, SwiftShader on a loaded 2-core machine), its (SB, VCH) workgroup array then near 32 KiB.
+// V 151936, C 896, SwiftShader on a loaded 2-core machine), its workgroup array of probabilities then near 32 KiB.
 // GPU (not timed here: no GPU at hand; by design): 64 threads (two warps, or one wave64), clamped to C's groups of
 // 8 columns; 4 positions x 16 columns of Σ softmax·W per thread; a 3.5 KiB workgroup array at C 896 leaves room
 // for several workgroups per SM; 1024 workgroups in flight fill an H100's 132 SMs several times over, and the
@@ -87,7 +87,7 @@ function gradLayout(ctx: GpuContext, w: HeadWeightShape, S: number) {
   // No more threads than groups of 8 columns (rounded to SwiftShader's 4 lanes): at C = 256 a 128-thread workgroup
   // would leave 96 threads idle through the Σ softmax·W loop, the pass's half that is not the logits.
   const wg = Math.min(t.wg, Math.ceil(Math.ceil(c8 / cg) / 4) * 4);
-  const vch = wg * t.vptGrad; // its (SB, VCH) workgroup array grows with the rows per thread
+  const vch = wg * t.vptGrad; // its (VCH, ceil(SB/4)) vec4 workgroup array grows with the rows per thread
   // Workgroup memory: (VCH, ceil(SB/4)) vec4 softmax numerators and (SB, WG) per-thread maxima, f32; the final
   // fold of the split's sums takes one thread per position.
   const fits = (sb: number) => 16 * Math.ceil(sb / 4) * vch + 4 * sb * wg <= ctx.caps.maxComputeWorkgroupStorageSize;
