@@ -22,7 +22,9 @@ export type { HeadTuning };
 // 145 MB q8_0 lm_head of Qwen2.5-0.5B is streamed once per 16 positions, not 8 (measured ~1.2x at V 32768-65536).
 // It takes 64 threads, not the training forward's 128: best runs 3.09-3.21 s against 4.02-4.44 s (q8_0, S 331,
 // V 32000, C 256 and S 32, V 151936, C 896, each order once): chunks of half the rows, a (SB, WG) fold array of
-// 12 KiB instead of 24, twice the workgroups.
+// 12 KiB instead of 24, twice the workgroups. Most of the gap is Dawn zeroing workgroup memory as each workgroup
+// starts: with its disable_workgroup_init toggle (dawn.node only; a page cannot set it) 128 threads ran as fast as
+// 64 (best 2.73-2.87 s against 2.73-3.05 s; without it 3.45-3.97 s against 3.01-3.23 s, S 331 V 32000 C 256).
 // The training forward keeps 4 vocab rows per thread: 8 measured 51% of the roofline against 4's 58% (q8_0, S 32,
 // V 151936, C 896, SwiftShader on a loaded 2-core machine), its workgroup array of probabilities then near 32 KiB.
 // GPU (not timed here: no GPU at hand; by design): 64 threads (two warps, or one wave64), clamped to C's groups of
