@@ -3,7 +3,7 @@
 // src/engine/precompile.ts), each on a fresh device: created one by one on this thread, as a cold first step
 // does, and all at once ahead through ctx.precompile (Dawn compiles them on its own threads while the caller loads
 // weights). The rows say what a cold start pays before its first step.
-import { pairsPlan, modelStepPipelines } from '../src/engine/precompile.ts';
+import { modelStepPipelines, stepPlans } from '../src/engine/precompile.ts';
 import { GpuContext } from '../src/gpu/context.ts';
 import { PROJECTIONS } from '../src/model/config.ts';
 import { QWEN_CFG } from './step.bench.ts';
@@ -11,7 +11,7 @@ import { QWEN_CFG } from './step.bench.ts';
 export async function compileRows(tokens: number): Promise<{ name: string; ms: number; pipelines: number }[]> {
   const n = Math.max(1, Math.round(tokens / 3));
   const ids = (k: number) => Array.from({ length: k }, (_, i) => 3 + i);
-  const plan = pairsPlan([{ promptIds: ids(n), chosenIds: ids(n), rejectedIds: ids(n) }], { r: 16, targets: PROJECTIONS, dropout: 0 }, true);
+  const [plan] = stepPlans([{ promptIds: ids(n), chosenIds: ids(n), rejectedIds: ids(n) }], { r: 16, targets: PROJECTIONS, dropout: 0 }, true);
   const rows: { name: string; ms: number; pipelines: number }[] = [];
   for (const mode of ['ahead', 'one by one'] as const) {
     const ctx = await GpuContext.create();

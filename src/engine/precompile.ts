@@ -26,7 +26,7 @@ import { weightTypes, type BaseModel, type LayerWeights, type Quant } from '../m
 import type { PairIds } from '../model/batch.ts';
 import { batchDims } from '../model/transformer.ts';
 import { usesAttnDs, type Dims } from '../model/workspace.ts';
-import { layoutBatch, layoutGroups } from '../train/step.ts';
+import { layoutGroups } from '../train/step.ts';
 import { attentionBackward, attentionForward, type AttnShape } from '../kernels/attention/attention.ts';
 
 /** One micro-batch's shape (the workspace's dims, as model/transformer.ts batchDims gives them) and what it runs. */
@@ -38,12 +38,6 @@ export interface StepPlan {
   backward: boolean;
   /** The backward adds its LoRA gradients to those already there (a micro-batch's groups after the first). */
   accumulate?: boolean;
-}
-
-/** The plan of these pairs as one group, in the layout runMicroBatch gives a group (train/step.ts layoutBatch). */
-export function pairsPlan(pairs: PairIds[], lora: StepPlan['lora'], backward: boolean): StepPlan {
-  const batch = layoutBatch(pairs, !!lora && lora.dropout > 0);
-  return { dims: batchDims(batch, lora?.r ?? 0), lora, backward };
 }
 
 /** The plans of the groups runMicroBatch runs these pairs in (train/step.ts layoutGroups), one per group. */

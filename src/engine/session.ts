@@ -22,7 +22,7 @@ import { planModel } from '../train/memory-plan.ts';
 import { presetConfig, validateRunConfig } from '../train/presets.ts';
 import { TrainingRun, type RunOptions } from '../train/run.ts';
 import { Fingerprint } from '../util/hash.ts';
-import { pairsPlan, precompileModel, type StepPlan } from './precompile.ts';
+import { precompileModel, stepPlans, type StepPlan } from './precompile.ts';
 import { COMPILE_PHASE, type DataOptions, type DatasetInfo, type HubAccess, type LoadProgress, type ModelInfo } from './types.ts';
 
 export type Progress = (p: LoadProgress) => void;
@@ -76,7 +76,7 @@ export function defaultStepPlans(): StepPlan[] {
   const lora = { r: l.r, targets: resolveTargets(l.targets), dropout: l.dropout };
   const ids = (n: number) => Array.from({ length: n }, () => 0);
   const pairs = Array.from({ length: p.batchSize }, () => ({ promptIds: ids(p.maxPromptLength), chosenIds: ids(p.maxLength - p.maxPromptLength), rejectedIds: ids(p.maxLength - p.maxPromptLength) }));
-  const train = pairsPlan(pairs, lora, true);
+  const [train] = stepPlans(pairs, lora, true); // pairs of one length: one group
   // Micro-batches after a step's first (gradient accumulation) and a micro-batch's later length groups add to the
   // gradients: the LoRA gradient kernels' accumulating variants.
   return [train, { ...train, accumulate: true }, { ...train, backward: false }];

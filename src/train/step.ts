@@ -6,6 +6,7 @@
 // its own longest; the loss is per pair and normalised by the whole batch, so the groups' gradients add up to the
 // micro-batch's (as micro-batches add up to a batch).
 import { kernelEnv } from '../kernels/env.ts';
+import { hash32 } from '../kernels/lora/lora.ts';
 import { lengthGroups, layoutPairs, layoutSharedPrompt, pairLengths, pairTokens, type PairIds, type SequenceBatch } from '../model/batch.ts';
 import type { Transformer } from '../model/transformer.ts';
 import { cpoLoss, type LossConfig, type LossNormalizer, type LossResult, type PairLogps } from './losses.ts';
@@ -46,8 +47,8 @@ export function layoutGroups(pairs: PairIds[], dropoutSeed: number | null, loraD
   return lengthGroups(pairLengths(pairs, shared), shared ? 1 : 2).map((index, k) => {
     const group = index.map((i) => pairs[i]);
     // Each group draws its own masks: with the micro-batch's seed, rows at the same place in two groups would share them.
-    const seed = dropoutSeed === null || k === 0 ? dropoutSeed : (Math.imul(dropoutSeed ^ 0x5bd1e995, 0x27d4eb2d) + k * 0x9e3779b9) >>> 0;
-    return { index, batch: shared ? layoutSharedPrompt(group, 0) : layoutPairs(group, 0), dropoutSeed: seed };
+    const seed = dropoutSeed === null || k === 0 ? dropoutSeed : hash32(dropoutSeed + Math.imul(k, 0x9e3779b9));
+    return { index, batch: layoutBatch(group, dropout), dropoutSeed: seed };
   });
 }
 

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GpuContext } from '../../src/gpu/context.ts';
 import { pipelineId } from '../../src/gpu/wgsl.ts';
-import { modelStepPipelines, pairsPlan, precompileModel, stepPlans } from '../../src/engine/precompile.ts';
+import { modelStepPipelines, precompileModel, stepPlans } from '../../src/engine/precompile.ts';
 import { loadModel } from '../../src/engine/session.ts';
 import { resetKernelEnv, kernelEnv } from '../../src/kernels/env.ts';
 import { openModel } from '../../src/model/load.ts';
@@ -54,19 +54,20 @@ async function check(dir: string, quant: Quant, device: 'auto' | 'gpu'): Promise
     const pairs = [0, 1, 2].map((i) => ({ promptIds: ids(9 + i), chosenIds: ids(5 + 2 * i), rejectedIds: ids(7 - i) }));
     const lora4 = { r: 4, targets: lora.targets, dropout: 0.1 };
     // Dropout takes two sequences per pair; without it (the log-probs pass) the prompt runs once per pair.
-    const train = pairsPlan(pairs, lora4, true);
-    const score = pairsPlan(pairs, { ...lora4, dropout: 0 }, false);
-    const trainShared = pairsPlan(pairs, { ...lora4, dropout: 0 }, true);
-    expect(score.dims.shared).toBe(true);
-    expect(train.dims.shared).toBe(false);
-    const planned = modelStepPipelines(ctx, cfg, quant, train).length;
+    const train = stepPlans(pairs, lora4, true);
+    const score = stepPlans(pairs, { ...lora4, dropout: 0 }, false);
+    const trainShared = stepPlans(pairs, { ...lora4, dropout: 0 }, true);
+    expect(score.every((p) => p.dims.shared)).toBe(true);
+    expect(train.some((p) => p.dims.shared)).toBe(false);
+    const plans = [...train, ...score, ...trainShared];
+    const planned = modelStepPipelines(ctx, cfg, quant, train[0]).length;
     expect(planned).toBeGreaterThan(10);
-    const pre = precompileModel(ctx, cfg, quant, [train, score, trainShared]);
+    const pre = precompileModel(ctx, cfg, quant, plans);
     const [forward, rest] = await Promise.all([pre.forward, pre.rest]);
     expect(forward + rest).toBeGreaterThanOrEqual(planned);
     const before = new Set(ctx.pipelineIds);
     // Every pipeline the steps ask for, whether an earlier test left it cached or not, must have been planned.
-    const plannedIds = new Set([train, score, trainShared].flatMap((p) => modelStepPipelines(ctx, cfg, quant, p)).map(pipelineId));
+    const plannedIds = new Set(plans.flatMap((p) => modelStepPipelines(ctx, cfg, quant, p)).map(pipelineId));
     const { used, spy } = recordCompiles(ctx);
     const loss = { loss: 'sigmoid' as const, beta: 0.1, cpoAlpha: 1, labelSmoothing: 0, simpoGamma: 0 };
     const counts = { pairs: pairs.length, chosenTokens: pairs.reduce((a, p) => a + p.chosenIds.length, 0) };
@@ -102,7 +103,9 @@ it('a step runs its forward on the first batch and waits for the second in its b
     const rng = new Rng(5);
     const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(cfg.V - 3));
     const pairs = [0, 1].map((i) => ({ promptIds: ids(6 + i), chosenIds: ids(4 + i), rejectedIds: ids(5 - i) }));
-    const plan = pairsPlan(pairs, { r: 4, targets: lora.targets, dropout: 0 }, true);
+    const plans = stepPlans(pairs, { r: 4, targets: lora.targets, dropout: 0 }, true);
+    expect(plans).toHaveLength(1); // lengths alike: one group, laid out as layoutBatch lays out the forward below
+    const [plan] = plans;
     const forwardIds = new Set(modelStepPipelines(ctx, cfg, 'q4_0', plan, 'forward').map(pipelineId));
     const allIds = modelStepPipelines(ctx, cfg, 'q4_0', plan).map(pipelineId);
     expect(forwardIds.size).toBeLessThan(allIds.length);
@@ -144,7 +147,7 @@ it('loadModel creates the load\'s own pipelines on this thread before it queues 
   vi.spyOn(ctx.device, 'createComputePipelineAsync').mockImplementation((d) => (events.push(`async ${d.label}`), async_(d)));
   try {
     const pairs = [{ promptIds: [5, 6, 7], chosenIds: [8, 9], rejectedIds: [10] }];
-    const m = await loadModel(ctx, nodeFiles(TINY), 'q4_0', 'tiny', undefined, () => [pairsPlan(pairs, null, false)]);
+    const m = await loadModel(ctx, nodeFiles(TINY), 'q4_0', 'tiny', undefined, () => stepPlans(pairs, null, false));
     releaseBaseModel(ctx, m.base);
     const firstAsync = events.findIndex((e) => e.startsWith('async'));
     const lastSync = events.findLastIndex((e) => e.startsWith('sync'));

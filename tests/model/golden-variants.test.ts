@@ -12,7 +12,7 @@ import { attentionVariant } from '../../src/kernels/attention/attention.ts';
 import { cpuTuned, kernelEnv, resetKernelEnv } from '../../src/kernels/env.ts';
 import { defaultForwardVariant, defaultVariant } from '../../src/kernels/matmul/matmul.ts';
 import { reduceLayout } from '../../src/kernels/reduce/reduce.ts';
-import { modelStepPipelines, pairsPlan } from '../../src/engine/precompile.ts';
+import { modelStepPipelines, stepPlans } from '../../src/engine/precompile.ts';
 import { pipelineId } from '../../src/gpu/wgsl.ts';
 import { adapterInit } from '../../src/model/adapter.ts';
 import { openModel } from '../../src/model/load.ts';
@@ -82,8 +82,8 @@ describe('whole model with the GPU kernel variants forced, against PyTorch float
           expectClose(got.get(name)!, ref, 2e-5 * max, 1e-4, name);
         }
         // The engine's precompile plan for this step (src/engine/precompile.ts) holds every pipeline the step created.
-        const plan = modelStepPipelines(ctx, opened.cfg, c.quant, pairsPlan(pairs, { r: lora.R, targets: lora.targets, dropout: 0 }, true));
-        const planned = new Set(plan.map(pipelineId));
+        const plans = stepPlans(pairs, { r: lora.R, targets: lora.targets, dropout: 0 }, true);
+        const planned = new Set(plans.flatMap((p) => modelStepPipelines(ctx, opened.cfg, c.quant, p)).map(pipelineId));
         const created = ctx.pipelineIds.filter((id) => !compiledBefore.has(id));
         expect(created.filter((id) => !planned.has(id))).toEqual([]);
       } finally {

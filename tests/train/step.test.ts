@@ -1,8 +1,10 @@
 // runMicroBatch runs pairs of unlike lengths in groups, each padded to its own longest (train/step.ts layoutGroups):
 // the log-probs (in the pairs' order), loss, metrics and LoRA gradients are those of the whole micro-batch run as
-// one layout, up to the order of float sums; the DPO reference pass and the two-sequence layout (LoRA dropout) too.
+// one layout, up to the order of float sums; in the shared-prompt layout and in the two-sequence one (each group two
+// rows per pair), with the DPO reference pass too. With LoRA dropout, each group draws masks of its own.
 import { resolve } from 'node:path';
 import { expect, it } from 'vitest';
+import { kernelEnv, resetKernelEnv } from '../../src/kernels/env.ts';
 import { loraModules, readLora } from '../../src/model/lora.ts';
 import { cpoLoss, type LossConfig } from '../../src/train/losses.ts';
 import { layoutBatch, layoutGroups, runMicroBatch } from '../../src/train/step.ts';
@@ -14,7 +16,12 @@ import { trainable } from '../util/trainable.ts';
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
-it.each(['sigmoid', 'dpo'] as const)('a micro-batch of unlike lengths runs in groups with the results of one layout (%s)', async (lossType) => {
+it.each([
+  ['sigmoid', true],
+  ['dpo', true],
+  ['sigmoid', false],
+] as const)('a micro-batch of unlike lengths runs in groups with the results of one layout (%s, shared prompt %s)', async (lossType, sharedPrompt) => {
+  kernelEnv.step.sharedPrompt = sharedPrompt;
   const ctx = await gpu();
   const m = await trainable(ctx, resolve(GOLDEN_DIR, 'model'), 'q8_0', { r: 4, alpha: 8, dropout: 0, targets: 'all-linear', useRslora: false });
   const { cfg, lora, tf } = m;
@@ -30,6 +37,7 @@ it.each(['sigmoid', 'dpo'] as const)('a micro-batch of unlike lengths runs in gr
 
     // The whole micro-batch as one layout, by hand.
     const batch = layoutBatch(pairs, false);
+    expect(!!batch.shared).toBe(sharedPrompt);
     const B = pairs.length;
     const ref = lossType === 'dpo' ? (await tf.forward(batch, { useLora: false, dropoutSeed: null }, false)).seqLogp : null;
     const fwd = await tf.forward(batch, { useLora: true, dropoutSeed: null }, true);
@@ -58,6 +66,7 @@ it.each(['sigmoid', 'dpo'] as const)('a micro-batch of unlike lengths runs in gr
     }
   } finally {
     m.release();
+    resetKernelEnv();
   }
 }, 300_000);
 
