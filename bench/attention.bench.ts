@@ -1,5 +1,5 @@
 import type { GpuContext } from '../src/gpu/context.ts';
-import { attentionBackward, attentionDsBytes, attentionForward, attentionUsesDs, attentionVariant, tiledSubgroups, type AttnShape } from '../src/kernels/attention/attention.ts';
+import { attentionBackward, attentionDsBytes, attentionForward, attentionUsesDs, attentionSubgroups, attentionVariant, type AttnShape } from '../src/kernels/attention/attention.ts';
 import { kernelEnv } from '../src/kernels/env.ts';
 import type { Recorder } from '../src/gpu/recorder.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -40,20 +40,29 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
       record: (r) => attentionBackward(r, dq, dk, dv, dout, q, k, v, o_, lse, null, s, ds),
       dispose: () => [q, k, v, dout, o_, lse, dq, dk, dv, ds].forEach((b) => ctx.release(b)),
     });
-    // Where the tiled kernels sum scores by subgroup shuffles (a GPU with subgroups), the shared-memory sums beside them.
-    if (variant === 'tiled' && tiledSubgroups(ctx)) {
-      const shared = (record: (r: Recorder) => void) => (r: Recorder) => {
+    // Where scores are summed by subgroup shuffles (the tiled kernels; the loop forward, whose row groups then span 4
+    // lanes), the path without them beside it: shared-memory sums, or one lane per row group.
+    if (attentionSubgroups(ctx)) {
+      const without = (record: (r: Recorder) => void) => (r: Recorder) => {
         kernelEnv.attention.subgroups = false;
         record(r);
         kernelEnv.attention.subgroups = 'auto';
       };
       const [fwd, bwd] = out.splice(-2);
-      out.push(
-        { ...fwd, name: `${fwd.name} (subgroup sums)`, dispose: undefined },
-        { ...fwd, name: `${fwd.name} (shared sums)`, record: shared(fwd.record!), dispose: undefined },
-        { ...bwd, name: `${bwd.name} (subgroup sums)`, dispose: undefined },
-        { ...bwd, name: `${bwd.name} (shared sums)`, record: shared(bwd.record!) },
-      );
+      if (variant === 'tiled') {
+        out.push(
+          { ...fwd, name: `${fwd.name} (subgroup sums)`, dispose: undefined },
+          { ...fwd, name: `${fwd.name} (shared sums)`, record: without(fwd.record!), dispose: undefined },
+          { ...bwd, name: `${bwd.name} (subgroup sums)`, dispose: undefined },
+          { ...bwd, name: `${bwd.name} (shared sums)`, record: without(bwd.record!) },
+        );
+      } else {
+        out.push(
+          { ...fwd, name: `${fwd.name} (4 lanes per row group)`, dispose: undefined },
+          { ...fwd, name: `${fwd.name} (1 lane per row group)`, record: without(fwd.record!), dispose: undefined },
+          bwd,
+        );
+      }
     }
   }
   return out;

@@ -119,15 +119,17 @@ ctx.destroy();
 
 /** Per feature-checked path: how many of the run's pipelines of that kernel (and variant) took it, and how many not. */
 function gpuPaths(ids: string[]): Record<string, { feature: boolean; with: number; without: number }> {
-  const count = (feature: boolean, of: RegExp, flag: string) => {
+  const count = (feature: boolean, of: RegExp, flag: RegExp) => {
     const mine = ids.filter((id) => of.test(id));
-    const w = mine.filter((id) => id.includes(flag)).length;
+    const w = mine.filter((id) => flag.test(id)).length;
     return { feature, with: w, without: mine.length - w };
   };
   const { f16, subgroups } = ctx.caps;
   return {
-    'matmul shared f16 weights': count(f16, /^matmul\(.*VARIANT=shared/, 'F16=true'),
-    'reduce subgroups': count(subgroups, /^reduce\((?!KERNEL=CLIP)/, 'SUBGROUPS=true'),
-    'rmsnorm subgroups': count(subgroups, /^rmsnorm\((?!.*SERIAL=true)/, 'SUBGROUPS=true'),
+    'matmul shared f16 weights': count(f16, /^matmul\(.*VARIANT=shared/, /F16=true/),
+    'reduce subgroups': count(subgroups, /^reduce\((?!KERNEL=CLIP)/, /SUBGROUPS=true/),
+    'rmsnorm subgroups': count(subgroups, /^rmsnorm\((?!.*SERIAL=true)/, /SUBGROUPS=true/),
+    // The loop variant's other kernels have no subgroup path; its forward's key says LPR=4 for it.
+    'attention subgroups': count(subgroups, /^attention_tiled\(|^attention_loop\(.*KERNEL=FORWARD/, /SUBGROUPS=true|LPR=4/),
   };
 }

@@ -66,7 +66,8 @@ async function logps(argv: string[], mode: 'logps' | 'grads'): Promise<number> {
   const ctx = await openGpu();
   // One step follows the load, so on a CPU adapter the attention forward's cheapest compile wins: 2 query rows per
   // invocation compiled in 3.6 s against 16.9 s for the training default of 8 (SwiftShader, D 64), and cost 0.28 s
-  // more in the step (its six dispatches 535 ms against 256; #18's 3-layer Llama, 8 demo pairs). Likewise DKDV with
+  // more in the step (its six dispatches 535 ms against 256; #18's 3-layer Llama, 8 demo pairs). Since the forward
+  // splits each row group over 4 subgroup lanes, those compiles are 0.6 s and 2.4 s. Likewise DKDV with
   // 1 key per invocation: 1.4-1.7 s to compile against 3.2-4.1 s for 2 (D 64, with the dS store), created beside the
   // forward on a 2-core machine, for ~0.1 s more in the step (three dispatches 344 ms against 242-284, profiled).
   // A forced value stays.

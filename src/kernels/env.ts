@@ -39,9 +39,10 @@ export interface KernelEnv {
     /** Tiles of the tiled variant (query rows x keys); null: the largest that fit the device. */
     tiles: { BQ: number; BK: number } | null;
     /**
-     * The tiled kernels' scores summed across a row's threads by subgroup shuffles, without the row's own and the
-     * score tiles in workgroup memory: 'auto' where the device's subgroups have at least 4 lanes, true to insist (an
-     * error elsewhere), false for the shared-memory path.
+     * Scores summed across a row's threads by subgroup shuffles: in the tiled kernels, without the row's own and the
+     * score tiles in workgroup memory; in the loop forward, a row group's registers and loads split over 4 lanes.
+     * 'auto' where the device's subgroups have at least 4 lanes, true to insist (an error elsewhere), false for the
+     * shared-memory path and the one-lane loop forward.
      */
     subgroups: 'auto' | boolean;
     /** Query rows per invocation of the loop variant's forward (a power of two); null: its default (attention.ts fwdRows). */

@@ -178,12 +178,40 @@ describe('attention tile choice', () => {
   });
 });
 
+// The tiled forward sums a row's scores through workgroup memory, or by subgroup shuffles where the device's
+// subgroups have at least 4 lanes (SwiftShader: 4); each forced. (The backward checks see the forward's lse too.)
+const caps = (await gpu()).caps;
+const subgroupsFit = caps.subgroups && caps.subgroupMinSize >= 4;
+const SCORE_SUMS: Record<string, boolean> = { shared: false, ...(subgroupsFit ? { subgroups: true } : {}) };
+// The loop forward holds a row group on one lane, or on 4 neighbouring lanes that sum their scores by subgroup
+// shuffles where subgroups fit; each forced.
+const LANES: Record<string, boolean> = { '1 lane': false, ...(subgroupsFit ? { '4 lanes': true } : {}) };
+
+/** A loop forward pipeline for head width D on `lanes` lanes per row group exists (the first case of each D creates it). */
+async function expectForwardLanes(D: number, lanes: number) {
+  const ids = (await gpu()).pipelineIds;
+  expect(ids.filter((id) => id.startsWith(`attention_loop(D=${D},KERNEL=FORWARD,`) && id.includes(`,LPR=${lanes},`))).not.toHaveLength(0);
+}
+
 describe('attention loop', () => {
   CASES.forEach((c, i) => {
-    it(`matches the reference, ${name(c)}`, async () => {
-      kernelEnv.attention.variant = 'loop';
-      await run(c, 100 + i);
-    }, timeout(c));
+    for (const [lanes, subgroups] of Object.entries(LANES)) {
+      it(`matches the reference, ${name(c)}, forward on ${lanes} per row group`, async () => {
+        kernelEnv.attention.variant = 'loop';
+        kernelEnv.attention.subgroups = subgroups;
+        await run(c, 100 + i);
+        await expectForwardLanes(c.s.D, subgroups ? 4 : 1);
+      }, timeout(c));
+    }
+  });
+  // A head width that is not a multiple of 16 does not split into 4 lanes' vec4 slices: one lane, even when asked.
+  it.skipIf(!subgroupsFit)('takes one lane per row group at D 20 with subgroups forced', async () => {
+    kernelEnv.attention.variant = 'loop';
+    kernelEnv.attention.subgroups = true;
+    await run({ s: { B: 1, Tq: 11, Tk: 11, H: 4, Hkv: 2, D: 20 }, lengths: null, backward: false }, 150);
+    const ids = (await gpu()).pipelineIds.filter((id) => id.startsWith('attention_loop(D=20,KERNEL=FORWARD,'));
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.every((id) => id.includes(',LPR=1,'))).toBe(true);
   });
   CASES.forEach((c, i) => {
     it.skipIf(!c.backward)(`matches the reference with a dS scratch, ${name(c)}`, async () => {
@@ -220,10 +248,6 @@ describe('attention with a sliding window', () => {
   });
 });
 
-// The tiled forward sums a row's scores through workgroup memory, or by subgroup shuffles where the device's
-// subgroups have at least 4 lanes (SwiftShader: 4); each forced. (The backward checks see the forward's lse too.)
-const caps = (await gpu()).caps;
-const SCORE_SUMS: Record<string, boolean> = { shared: false, ...(caps.subgroups && caps.subgroupMinSize >= 4 ? { subgroups: true } : {}) };
 
 describe('attention tiled', () => {
   // Small tiles compile fast on SwiftShader, and with BQ != BK rows of one tile reach different key tiles.

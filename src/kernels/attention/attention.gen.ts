@@ -15,6 +15,11 @@ export type LoopDefines = {
   WG: number;
   /** Query rows per invocation of FORWARD and DQ_DS. */
   R: number;
+  /**
+   * FORWARD only: a row group's lanes (4, each holding D/16 of every row's vec4 slices), which sum their partial
+   * scores by subgroupShuffleXor; 1: one lane holds whole rows.
+   */
+  LPR: 1 | 4;
   /** Keys per invocation of DKDV. */
   KPI: number;
   /** DKDV also stores dS (for DQ_DS). */
@@ -26,9 +31,9 @@ export type TiledDefines = { KERNEL: 'FORWARD' | 'DKDV' | 'DQ'; D: number; BQ: n
 
 export const attentionLoopShader = defineShader<LoopDefines>(
   'attention_loop',
-  'attention.wgsl: KERNEL FORWARD|PREP|DKDV|DQ|DQ_DS, D head width, WG, R rows (FORWARD, DQ_DS), KPI keys (DKDV), STORE_DS',
-  { KERNEL: 'FORWARD', D: 64, WG: 16, R: 8, KPI: 4, STORE_DS: false },
-  (d) => preprocess(loopSrc, { [d.KERNEL]: true, STORE_DS: d.STORE_DS, D4: d.D / 4, WG: d.WG, ...loopBlocks(d.D / 4, d.R, d.KPI) }),
+  'attention.wgsl: KERNEL FORWARD|PREP|DKDV|DQ|DQ_DS, D head width, WG, R rows (FORWARD, DQ_DS), LPR lanes per row group (FORWARD), KPI keys (DKDV), STORE_DS',
+  { KERNEL: 'FORWARD', D: 64, WG: 16, R: 8, LPR: 4, KPI: 4, STORE_DS: false },
+  (d) => preprocess(loopSrc, { [d.KERNEL]: true, STORE_DS: d.STORE_DS, SUBGROUPS: d.LPR > 1, D4: d.D / 4, WG: d.WG, LPR: d.LPR, ...loopBlocks(d.D / 4, d.R, d.LPR, d.KPI) }),
 );
 
 export const attentionTiledShader = defineShader<TiledDefines>(
@@ -39,8 +44,8 @@ export const attentionTiledShader = defineShader<TiledDefines>(
 );
 
 /** Every generated block of attention.wgsl, by placeholder name. */
-function loopBlocks(D4: number, R: number, KPI: number): Record<string, string> {
-  return { ...forwardBlocks(D4, R), ...dkdvBlocks(D4, KPI), ...dqBlocks(D4), ...dqDsBlocks(D4, R), SKIP: skipBlock(R) };
+function loopBlocks(D4: number, R: number, LPR: number, KPI: number): Record<string, string> {
+  return { ...forwardBlocks(D4 / LPR, R, LPR), ...dkdvBlocks(D4, KPI), ...dqBlocks(D4), ...dqDsBlocks(D4, R), SKIP: skipBlock(R) };
 }
 
 /** [skLo, skHi): keys none of the R rows sees, between every row's first range and its second (kv{r} = vis_of). */
@@ -49,8 +54,12 @@ function skipBlock(R: number): string {
   return unroll(1, () => [`let skLo = ${fold('max', 'y')};`, `let skHi = ${fold('min', 'z')};`]);
 }
 
-/** FORWARD: R query rows (q{r}_{n} in registers, accumulators a{r}_{n}), four keys per step (k0..k3). */
-function forwardBlocks(D4: number, R: number): Record<string, string> {
+/**
+ * FORWARD: R query rows (q{r}_{n} in registers, accumulators a{r}_{n}), four keys per step (k0..k3). Each of a row
+ * group's LPR lanes holds DL = D4 / LPR vec4 slices of every row, from its lane's offset (qo, kbase), and the
+ * lanes' partial scores are summed by a butterfly, so all of them hold every score.
+ */
+function forwardBlocks(DL: number, R: number, LPR: number): Record<string, string> {
   // Opens a block that loads slice n of the four keys' (or values') rows o0..o3 into k0..k3 (v0..v3).
   const load4 = (arr: 'k' | 'v', n: number) => `{ ${range(4).map((j) => `let ${arr}${j} = ${arr}[o${j} + ${n}u];`).join(' ')}`;
   return {
@@ -60,18 +69,20 @@ function forwardBlocks(D4: number, R: number): Record<string, string> {
       `let t${r} = min(tf + ${r}u, p.Tq - 1u);`,
       `let kend${r} = min(p.Tk - p.Tq + t${r} + 1u, lenb);`,
       `let kv${r} = vis_of(t${r}, lenb, br);`,
-      `let qo${r} = ((b * p.Tq + t${r}) * p.H + h) * D4;`,
+      `let qo${r} = ((b * p.Tq + t${r}) * p.H + h) * D4 + lane * ${DL}u;`,
       `var m${r} = NEG;`,
       `var l${r} = 0.0;`,
-      unroll(D4, (n) => [`let q${r}_${n} = q[qo${r} + ${n}u] * sc;`, `var a${r}_${n} = vec4<f32>(0.0);`]),
+      unroll(DL, (n) => [`let q${r}_${n} = q[qo${r} + ${n}u] * sc;`, `var a${r}_${n} = vec4<f32>(0.0);`]),
     ]),
     F_SZERO: unroll(R, (r) => `var x${r} = vec4<f32>(0.0);`),
     // Each key slice is loaded once and dotted with every row's slice.
-    F_QK: unroll(D4, (n) => [
+    F_QK: unroll(DL, (n) => [
       load4('k', n),
       ...range(R).map((r) => `  x${r} += vec4<f32>(${list(4, (j) => `dot(q${r}_${n}, k${j})`)});`),
       '}',
     ]),
+    // a + b == b + a exactly, so the lanes' sums agree bit for bit and each runs the same softmax.
+    F_LANESUM: unroll(R, (r) => range(Math.log2(LPR)).map((i) => `x${r} += subgroupShuffleXor(x${r}, ${1 << i}u);`)),
     F_SOFTMAX: unroll(R, (r) => [
       `let s${r} = select(vec4<f32>(NEG), x${r}, vis4(jj, kv${r}));`,
       `let mx${r} = max(m${r}, max(max(s${r}.x, s${r}.y), max(s${r}.z, s${r}.w)));`,
@@ -80,7 +91,7 @@ function forwardBlocks(D4: number, R: number): Record<string, string> {
       `l${r} = l${r} * c${r} + dot(p${r}, vec4<f32>(1.0));`,
       `m${r} = mx${r};`,
     ]),
-    F_PV: unroll(D4, (n) => [
+    F_PV: unroll(DL, (n) => [
       load4('v', n),
       ...range(R).map((r) => `  a${r}_${n} = a${r}_${n} * c${r} + ((p${r}.x * v0 + p${r}.y * v1) + (p${r}.z * v2 + p${r}.w * v3));`),
       '}',
@@ -88,8 +99,8 @@ function forwardBlocks(D4: number, R: number): Record<string, string> {
     F_OUT: unroll(R, (r) =>
       block(`if (tf + ${r}u < p.Tq)`, [
         `let inv = 1.0 / l${r};`,
-        unroll(D4, (n) => `out[qo${r} + ${n}u] = a${r}_${n} * inv;`),
-        `lse[(b * p.H + h) * p.Tq + t${r}] = m${r} + log(l${r});`,
+        unroll(DL, (n) => `out[qo${r} + ${n}u] = a${r}_${n} * inv;`),
+        `if (lane == 0u) { lse[(b * p.H + h) * p.Tq + t${r}] = m${r} + log(l${r}); }`,
       ]),
     ),
   };

@@ -46,10 +46,11 @@ export type AttnVariant = 'loop' | 'tiled';
 // A dispatch of few invocations (short sequences: DKDV at T = 16 has 16) gets workgroups of one SIMD group (4
 // lanes), else it would run on one core: measured ~1.7x on DKDV at T = 16, H 14/2.
 const loopWg = (invocations: number) => (invocations <= 256 ? 4 : 16);
-// Query rows per invocation in the loop forward: each key load serves this many rows. At D = 64, 4 measured ~1.5x
-// over 2, and 8 ~1.3x over 4 at T = 64 (~1.45x at T = 256), for a compile of ~10 s instead of ~4. Wider heads
-// take 2: SwiftShader's compile time grows steeply with the live registers. Fewer rows than Tq would only repeat
-// the last one (decoding has Tq = 1), so R is the largest power of two <= Tq.
+// Query rows per row group in the loop forward: each key load serves this many rows. At D = 64, 4 measured ~1.5x
+// over 2, and 8 ~1.3x over 4 at T = 64 (~1.45x at T = 256), for a compile of ~10 s instead of ~4 (one lane per
+// row group; on 4 lanes, SwiftShader: 2.4 s for 8 rows, 1.1 s for 4, 0.6 s for 2). Wider heads take 2:
+// SwiftShader's compile time grows steeply with the live registers (D 128: 12.2 s on one lane, 1.6 s on 4).
+// Fewer rows than Tq would only repeat the last one (decoding has Tq = 1), so R is the largest power of two <= Tq.
 const fwdRows = (D: number, Tq: number) => Math.min(kernelEnv.attention.rows ?? (D > 64 ? 2 : 8), 2 ** Math.floor(Math.log2(Math.max(1, Tq))));
 // DQ_DS's rows per invocation: 8 measured only ~1.05x over 4, not worth the compile.
 const dqRows = (D: number) => (D > 64 ? 2 : 4);
@@ -134,16 +135,20 @@ function variantOf(ctx: GpuContext, s: AttnShape): AttnVariant {
   return s.window ? 'loop' : attentionVariant(ctx, s.D);
 }
 
-// R: rows per invocation of FORWARD and DQ_DS, KPI: keys of DKDV (1 for the others, which do not read them).
-function loopPipe(ctx: GpuContext, kernel: LoopKernel, D: number, WG: number, R: number, STORE_DS: boolean) {
-  return ctx.compile(attentionLoopShader, { KERNEL: kernel, D, WG, R, KPI: kernel === 'DKDV' ? dkdvKeys(D) : 1, STORE_DS });
+// R: rows per invocation of FORWARD and DQ_DS, LPR: FORWARD's lanes per row group, KPI: keys of DKDV (1 for the
+// others, which do not read them).
+function loopPipe(ctx: GpuContext, kernel: LoopKernel, D: number, WG: number, R: number, LPR: 1 | 4, STORE_DS: boolean) {
+  return ctx.compile(attentionLoopShader, { KERNEL: kernel, D, WG, R, LPR, KPI: kernel === 'DKDV' ? dkdvKeys(D) : 1, STORE_DS });
 }
 
-/** A loop kernel's pipeline and grid for `n` invocations. */
-function loopDispatch(ctx: GpuContext, kernel: LoopKernel, D: number, n: number, R = 1, storeDs = false) {
-  const wg = loopWg(n);
-  return { pipeline: loopPipe(ctx, kernel, D, wg, R, storeDs), workgroups: grid1d(ctx, n, wg) };
+/** A loop kernel's pipeline and grid for `n` row groups (invocations, or LPR lanes each). */
+function loopDispatch(ctx: GpuContext, kernel: LoopKernel, D: number, n: number, R = 1, storeDs = false, LPR: 1 | 4 = 1) {
+  const wg = loopWg(n * LPR); // a multiple of 4: a row group's lanes are neighbours in one subgroup
+  return { pipeline: loopPipe(ctx, kernel, D, wg, R, LPR, storeDs), workgroups: grid1d(ctx, n * LPR, wg) };
 }
+
+/** The loop forward's lanes per row group: 4 where subgroups sum the lanes' scores (attentionSubgroups) and D / 4 splits four ways. */
+const fwdLanes = (ctx: GpuContext, D: number): 1 | 4 => (D % 16 === 0 && attentionSubgroups(ctx) ? 4 : 1);
 
 /** Largest dS scratch worth holding: past it the backward recomputes instead (a long-context batch). */
 export const ATTN_DS_MAX_BYTES = 64 << 20;
@@ -160,18 +165,20 @@ export function attentionDsBytes(s: AttnShape): number {
 }
 
 function tiledPipe(ctx: GpuContext, KERNEL: 'FORWARD' | 'DKDV' | 'DQ', D: number, BQ: number, BK: number) {
-  return ctx.compile(attentionTiledShader, { KERNEL, D, BQ, BK, TPR, SUBGROUPS: tiledSubgroups(ctx) });
+  return ctx.compile(attentionTiledShader, { KERNEL, D, BQ, BK, TPR, SUBGROUPS: attentionSubgroups(ctx) });
 }
 
 /**
- * Whether the tiled kernels sum a row's scores by subgroup shuffles (kernelEnv.attention.subgroups): where every
- * subgroup has at least TPR lanes, so a row's TPR threads are neighbouring lanes of one subgroup. On a GPU this
+ * Whether the tiled kernels and the loop forward sum a row's scores by subgroup shuffles
+ * (kernelEnv.attention.subgroups): where every subgroup has at least TPR (= the loop forward's 4 lanes per row
+ * group) lanes, so a row's threads are neighbouring lanes of one subgroup. The loop forward then splits each row
+ * group's registers and loads over 4 lanes (attention.wgsl). In the tiled kernels, on a GPU this
  * drops the row's own tiles (forward, DQ: query and dout; DKDV: key and value) and the score tiles from workgroup
  * memory with a barrier per tile, and each thread keeps its row's slices in registers instead of rereading them
  * for every key (forward's reads per key tile per thread at D = 64, BK = 32: ~1.0k instead of ~1.6k). Untimed on
  * a real GPU so far: SwiftShader runs the tiled kernels only when tests force them.
  */
-export function tiledSubgroups(ctx: GpuContext): boolean {
+export function attentionSubgroups(ctx: GpuContext): boolean {
   const { subgroups: has, subgroupMinSize: min, subgroupMaxSize: max } = ctx.caps;
   const fits = has && min >= TPR;
   const want = kernelEnv.attention.subgroups;
@@ -202,7 +209,7 @@ export function attentionForward(
   if (variantOf(ctx, s) === 'loop') {
     rec.dispatch({
       kernel: 'attention_fwd', shapes, params: u, buffers: [out, lse, q, k, v, len],
-      ...loopDispatch(ctx, 'FORWARD', s.D, s.B * s.H * Math.ceil(s.Tq / fwdRows(s.D, s.Tq)), fwdRows(s.D, s.Tq)),
+      ...loopDispatch(ctx, 'FORWARD', s.D, s.B * s.H * Math.ceil(s.Tq / fwdRows(s.D, s.Tq)), fwdRows(s.D, s.Tq), false, fwdLanes(ctx, s.D)),
     });
     return;
   }
