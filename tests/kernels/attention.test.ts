@@ -245,9 +245,15 @@ describe('attention with a sliding window', () => {
         await run(c, 500 + i, variant === 'loop' && c.backward);
       }, timeout(c));
     }
+    // The loop forward on one lane per row group (the default where subgroups fit is 4).
+    it.skipIf(!subgroupsFit)(`matches the reference, ${name(c)}, loop forward on 1 lane per row group`, async () => {
+      kernelEnv.attention.variant = 'loop';
+      kernelEnv.attention.subgroups = false;
+      await run(c, 550 + i);
+      await expectForwardLanes(c.s.D, 1);
+    }, timeout(c));
   });
 });
-
 
 describe('attention tiled', () => {
   // Small tiles compile fast on SwiftShader, and with BQ != BK rows of one tile reach different key tiles.
@@ -273,10 +279,14 @@ describe('attention tiled', () => {
 
 describe('attention in a branch layout', () => {
   BRANCH_CASES.forEach((c, i) => {
-    it(`loop matches the reference, ${name(c)}`, async () => {
-      kernelEnv.attention.variant = 'loop';
-      await run(c, 600 + i);
-    }, timeout(c));
+    for (const [lanes, subgroups] of Object.entries(LANES)) {
+      it(`loop matches the reference, ${name(c)}, forward on ${lanes} per row group`, async () => {
+        kernelEnv.attention.variant = 'loop';
+        kernelEnv.attention.subgroups = subgroups;
+        await run(c, 600 + i);
+        await expectForwardLanes(c.s.D, subgroups ? 4 : 1);
+      }, timeout(c));
+    }
     it(`loop with a dS scratch matches the reference, ${name(c)}`, async () => {
       kernelEnv.attention.variant = 'loop';
       await run(c, 700 + i, true);

@@ -78,9 +78,9 @@ fn vis1(j: u32, v: vec4<u32>) -> bool {
 }
 
 // FORWARD's row group i (on its LPR lanes) and DQ_DS's invocation i: query rows tf .. tf + R - 1 (R = {{R}}) of
-// head h in batch b, whose kv head starts at kbase. Heads vary fastest, so the lanes of a SIMD group share their rows' key counts (a CPU
-// rasterizer runs the group for as long as its longest lane), and the rows that see the most keys go first
-// (better balance). ok is false past the last group.
+// head h in batch b, whose kv head starts at kbase. Heads vary fastest, so the lanes of a SIMD group share their
+// rows' key counts (a CPU rasterizer runs the group for as long as its longest lane), and the rows that see the
+// most keys go first (better balance). ok is false past the last group.
 struct RowGroup { ok: bool, h: u32, tf: u32, b: u32, lenb: u32, kbase: u32 }
 fn row_group(i: u32) -> RowGroup {
   let groups = (p.Tq + {{R}}u - 1u) / {{R}}u;
