@@ -44,9 +44,10 @@ export async function cases(ctx: GpuContext, o: BenchOptions): Promise<BenchCase
     // lanes), the path without them beside it: shared-memory sums, or one lane per row group.
     if (attentionSubgroups(ctx)) {
       const without = (record: (r: Recorder) => void) => (r: Recorder) => {
+        const was = kernelEnv.attention.subgroups;
         kernelEnv.attention.subgroups = false;
         record(r);
-        kernelEnv.attention.subgroups = 'auto';
+        kernelEnv.attention.subgroups = was;
       };
       const [fwd, bwd] = out.splice(-2);
       if (variant === 'tiled') {

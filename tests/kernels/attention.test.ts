@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { Recorder } from '../../src/gpu/recorder.ts';
 import {
   attentionBackward, attentionDsBytes, attentionForward, attentionSharedFloats, attentionTiles, type AttnShape, type TiledKind,
 } from '../../src/kernels/attention/attention.ts';
@@ -187,10 +188,17 @@ const SCORE_SUMS: Record<string, boolean> = { shared: false, ...(subgroupsFit ? 
 // shuffles where subgroups fit; each forced.
 const LANES: Record<string, boolean> = { '1 lane': false, ...(subgroupsFit ? { '4 lanes': true } : {}) };
 
-/** A loop forward pipeline for head width D on `lanes` lanes per row group exists (the first case of each D creates it). */
-async function expectForwardLanes(D: number, lanes: number) {
-  const ids = (await gpu()).pipelineIds;
-  expect(ids.filter((id) => id.startsWith(`attention_loop(D=${D},KERNEL=FORWARD,`) && id.includes(`,LPR=${lanes},`))).not.toHaveLength(0);
+/** Runs a case and expects each attention forward it dispatched to hold a row group on `lanes` lanes (the pipeline's label is its key). */
+async function runOnLanes(c: Case, seed: number, lanes: number) {
+  const spy = vi.spyOn(Recorder.prototype, 'dispatch');
+  try {
+    await run(c, seed);
+    const fwd = spy.mock.calls.map(([d]) => d).filter((d) => d.kernel === 'attention_fwd').map((d) => d.pipeline.label);
+    expect(fwd).not.toHaveLength(0);
+    expect(fwd.filter((id) => !id.includes(`,LPR=${lanes},`))).toEqual([]);
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 describe('attention loop', () => {
@@ -199,8 +207,7 @@ describe('attention loop', () => {
       it(`matches the reference, ${name(c)}, forward on ${lanes} per row group`, async () => {
         kernelEnv.attention.variant = 'loop';
         kernelEnv.attention.subgroups = subgroups;
-        await run(c, 100 + i);
-        await expectForwardLanes(c.s.D, subgroups ? 4 : 1);
+        await runOnLanes(c, 100 + i, subgroups ? 4 : 1);
       }, timeout(c));
     }
   });
@@ -208,10 +215,7 @@ describe('attention loop', () => {
   it.skipIf(!subgroupsFit)('takes one lane per row group at D 20 with subgroups forced', async () => {
     kernelEnv.attention.variant = 'loop';
     kernelEnv.attention.subgroups = true;
-    await run({ s: { B: 1, Tq: 11, Tk: 11, H: 4, Hkv: 2, D: 20 }, lengths: null, backward: false }, 150);
-    const ids = (await gpu()).pipelineIds.filter((id) => id.startsWith('attention_loop(D=20,KERNEL=FORWARD,'));
-    expect(ids.length).toBeGreaterThan(0);
-    expect(ids.every((id) => id.includes(',LPR=1,'))).toBe(true);
+    await runOnLanes({ s: { B: 1, Tq: 11, Tk: 11, H: 4, Hkv: 2, D: 20 }, lengths: null, backward: false }, 150, 1);
   });
   CASES.forEach((c, i) => {
     it.skipIf(!c.backward)(`matches the reference with a dS scratch, ${name(c)}`, async () => {
@@ -249,8 +253,7 @@ describe('attention with a sliding window', () => {
     it.skipIf(!subgroupsFit)(`matches the reference, ${name(c)}, loop forward on 1 lane per row group`, async () => {
       kernelEnv.attention.variant = 'loop';
       kernelEnv.attention.subgroups = false;
-      await run(c, 550 + i);
-      await expectForwardLanes(c.s.D, 1);
+      await runOnLanes(c, 550 + i, 1);
     }, timeout(c));
   });
 });
@@ -283,8 +286,7 @@ describe('attention in a branch layout', () => {
       it(`loop matches the reference, ${name(c)}, forward on ${lanes} per row group`, async () => {
         kernelEnv.attention.variant = 'loop';
         kernelEnv.attention.subgroups = subgroups;
-        await run(c, 600 + i);
-        await expectForwardLanes(c.s.D, subgroups ? 4 : 1);
+        await runOnLanes(c, 600 + i, subgroups ? 4 : 1);
       }, timeout(c));
     }
     it(`loop with a dS scratch matches the reference, ${name(c)}`, async () => {
